@@ -1,0 +1,59 @@
+"""The exceptions tcpviz raises: one base class, one subclass per kind of mistake."""
+
+from __future__ import annotations
+
+__all__ = [
+    "TcpvizError",
+    "UnknownState",
+    "InvalidTransition",
+    "UnknownEvent",
+    "NothingToUndo",
+    "TableError",
+    "GraphvizNotFound",
+]
+
+
+class TcpvizError(Exception):
+    """Base class of every error tcpviz raises on purpose."""
+
+
+class UnknownState(TcpvizError, ValueError):
+    """A state name that is neither a state of the table nor one of its aliases."""
+
+
+class InvalidTransition(TcpvizError, ValueError):
+    """An event that cannot happen in the current state.
+
+    The message names the state and lists the events that are enabled there.
+    The machine is left exactly as it was.
+    """
+
+
+class UnknownEvent(InvalidTransition):
+    """An event name that the table does not know at all (a typo, usually)."""
+
+
+class NothingToUndo(TcpvizError, IndexError):
+    """Undo with an empty history, redo with nothing undone, or a jump out of range."""
+
+
+class TableError(TcpvizError, ValueError):
+    """A transition table (built in code or loaded from a file) that is not valid.
+
+    ``source`` names the file (or ``None``) and ``line`` the line or row at fault,
+    when known. Nothing is loaded when this is raised.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, line: int | None = None):
+        self.source = source
+        self.line = line
+        where = ""
+        if source is not None:
+            where = f"{source}:{line}: " if line is not None else f"{source}: "
+        elif line is not None:
+            where = f"line {line}: "
+        super().__init__(where + message)
+
+
+class GraphvizNotFound(TcpvizError, RuntimeError):
+    """Graphviz's ``dot`` program is needed (a custom table, PNG or PDF) but not installed."""

@@ -1,0 +1,242 @@
+"""Apply a transition table: the current state, firing events, history, undo/redo, observers.
+
+The machine knows nothing of drawing. Views (a diagram, a widget, a terminal) follow it by
+subscribing; every change is one :class:`Change`. Any error leaves the machine untouched.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .errors import InvalidTransition, NothingToUndo, UnknownEvent
+from .table import Table, Transition, tcp_table
+
+__all__ = ["Machine", "Change", "Observer"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """What just happened to a machine.
+
+    ``action`` is one of ``'fire'``, ``'undo'``, ``'redo'``, ``'reset'``, ``'jump'``;
+    ``transition`` is the transition taken (``fire``, ``redo``) or taken back (``undo``).
+    """
+
+    action: str
+    state: str
+    previous: str
+    transition: Transition | None = None
+
+
+Observer = Callable[["Machine", Change], None]
+
+
+class Machine:
+    """A state machine stepping through a :class:`~tcpviz.table.Table`.
+
+    >>> m = Machine()
+    >>> m.fire("passive open").target
+    'LISTEN'
+    >>> m.fire("SYN").sent
+    'SYN,ACK'
+    >>> m.state
+    'SYN-RECEIVED'
+    """
+
+    def __init__(
+        self, table: Table | None = None, *, extended: bool = False, state: str | None = None
+    ):
+        self.table: Table = tcp_table(extended) if table is None else table
+        self._start: str = self.table.initial if state is None else self.table.state(state)
+        self._history: list[Transition] = []
+        self._redo: list[Transition] = []
+        self._observers: list[Observer] = []
+
+    # -- where we are -------------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """The current state's display name."""
+        return self._history[-1].target if self._history else self._start
+
+    @property
+    def start(self) -> str:
+        """The state the machine starts from (and returns to on :meth:`reset`)."""
+        return self._start
+
+    @property
+    def description(self) -> str:
+        """What the current state means."""
+        return self.table.descriptions[self.state]
+
+    @property
+    def last(self) -> Transition | None:
+        """The transition that led to the current state, if any."""
+        return self._history[-1] if self._history else None
+
+    @property
+    def entered_from(self) -> str | None:
+        """The state the current state was entered from (``None`` at the start)."""
+        return self._history[-1].source if self._history else None
+
+    @property
+    def history(self) -> tuple[Transition, ...]:
+        """The transitions taken since the start, oldest first."""
+        return tuple(self._history)
+
+    @property
+    def future(self) -> tuple[Transition, ...]:
+        """The transitions :meth:`redo` would take again, next first."""
+        return tuple(reversed(self._redo))
+
+    @property
+    def visited(self) -> tuple[str, ...]:
+        """Every state met since the start, in order of first visit."""
+        return tuple(dict.fromkeys([self._start, *(t.target for t in self._history)]))
+
+    def enabled(self) -> tuple[Transition, ...]:
+        """The transitions that can fire now."""
+        return self.table.enabled(self.state, self.entered_from)
+
+    def enabled_events(self) -> list[str]:
+        """The names of the events that can fire now, in table order."""
+        return [t.event for t in self.enabled()]
+
+    def can_fire(self, event: str) -> bool:
+        """Whether :meth:`fire` would accept ``event`` now."""
+        try:
+            self.resolve(event)
+        except InvalidTransition:
+            return False
+        return True
+
+    def resolve(self, event: str) -> Transition:
+        """The transition ``event`` (a name or alias) would take now, without taking it."""
+        allowed = self.enabled_events()
+        try:
+            candidates = self.table.event_candidates(event)
+        except UnknownEvent:
+            raise UnknownEvent(
+                f"unknown event: {event!r} in {self.state} (allowed: {allowed}; "
+                f"every event of this table: {list(self.table.events)})"
+            ) from None
+        for transition in self.enabled():
+            if transition.event in candidates:
+                return transition
+        raise InvalidTransition(f"event {event!r} not allowed in {self.state} (allowed: {allowed})")
+
+    # -- moving -------------------------------------------------------------------------------
+
+    def fire(self, event: str | Transition) -> Transition:
+        """Take the transition for ``event`` and return it.
+
+        Raises :class:`~tcpviz.errors.InvalidTransition` (naming the state and listing the
+        enabled events) if ``event`` cannot happen now; the machine is then unchanged.
+        """
+        if isinstance(event, Transition):
+            if event not in self.enabled():
+                raise InvalidTransition(
+                    f"transition {event.label!r} from {event.source} not allowed in "
+                    f"{self.state} (allowed: {self.enabled_events()})"
+                )
+            transition = event
+        else:
+            transition = self.resolve(event)
+        previous = self.state
+        self._history.append(transition)
+        self._redo.clear()
+        self._notify(Change("fire", self.state, previous, transition))
+        return transition
+
+    def run(self, *events: str) -> list[Transition]:
+        """Fire several events in order; on an error, none of them is kept."""
+        previous = self.state
+        saved = (list(self._history), list(self._redo))
+        taken: list[Transition] = []
+        observers, self._observers = self._observers, []
+        try:
+            for event in events:
+                taken.append(self.fire(event))
+        except InvalidTransition:
+            self._history, self._redo = saved
+            raise
+        finally:
+            self._observers = observers
+        if taken:
+            self._notify(Change("jump", self.state, previous, self.last))
+        return taken
+
+    def undo(self) -> Transition:
+        """Take back the last transition and return it."""
+        if not self._history:
+            raise NothingToUndo(f"nothing to undo: {self.state} is where the machine started")
+        previous = self.state
+        transition = self._history.pop()
+        self._redo.append(transition)
+        self._notify(Change("undo", self.state, previous, transition))
+        return transition
+
+    def redo(self) -> Transition:
+        """Take again the transition last undone and return it."""
+        if not self._redo:
+            raise NothingToUndo(
+                f"nothing to redo in {self.state}: no step was undone since the last fire"
+            )
+        previous = self.state
+        transition = self._redo.pop()
+        self._history.append(transition)
+        self._notify(Change("redo", self.state, previous, transition))
+        return transition
+
+    def jump(self, steps: int) -> None:
+        """Go back (or forward, through the redo list) to the state after ``steps`` transitions.
+
+        ``jump(0)`` is the start; ``jump(len(history))`` changes nothing. Undone steps stay
+        available to :meth:`redo`.
+        """
+        total = len(self._history) + len(self._redo)
+        if not isinstance(steps, int) or not 0 <= steps <= total:
+            raise NothingToUndo(f"cannot jump to step {steps!r}: steps run from 0 to {total}")
+        previous = self.state
+        while len(self._history) > steps:  # bounded by the length of the history
+            self._redo.append(self._history.pop())
+        while len(self._history) < steps:
+            self._history.append(self._redo.pop())
+        self._notify(Change("jump", self.state, previous, self.last))
+
+    def reset(self) -> None:
+        """Go back to the start and forget the history (and what could be redone)."""
+        previous = self.state
+        self._history.clear()
+        self._redo.clear()
+        self._notify(Change("reset", self.state, previous))
+
+    # -- observers ----------------------------------------------------------------------------
+
+    def subscribe(self, observer: Observer) -> Callable[[], None]:
+        """Call ``observer(machine, change)`` after every change; returns a function to unsubscribe."""
+        self._observers.append(observer)
+
+        def unsubscribe() -> None:
+            if observer in self._observers:
+                self._observers.remove(observer)
+
+        return unsubscribe
+
+    def _notify(self, change: Change) -> None:
+        # A broken view (a closed browser tab, a buggy callback) must not break the machine:
+        # the change has happened, so every observer still hears of it and errors become warnings.
+        for observer in list(self._observers):
+            try:
+                observer(self, change)
+            except Exception as error:  # noqa: BLE001 - reported, not swallowed
+                warnings.warn(
+                    f"tcpviz observer {observer!r} failed on {change.action}: {error!r}",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+
+    def __repr__(self) -> str:
+        return f"<Machine {self.state} after {len(self._history)} steps of {self.table!r}>"

@@ -1,0 +1,594 @@
+"""Transition tables as plain data: the TCP table of RFC 9293, and the ``Table`` that checks any table.
+
+One row per arrow: where it starts, the event, what is sent, where it ends, the kind of event,
+which side usually takes it and the RFC 9293 section that specifies it. Everything else in
+tcpviz (the machine, the graph, every diagram, the widget's buttons, the CLI's listings) is
+derived from a ``Table``, so a picture can never disagree with the behaviour.
+
+The built-in rows come in two sets. ``FIGURE_5`` is every arrow of RFC 9293 Figure 5
+(section 3.3.2), plus the FIN-WAIT-1 -> TIME-WAIT arrow that the figure's Note 2 says it leaves
+out. ``SECTION_3_10`` adds what the event processing of section 3.10 specifies but the figure
+omits for legibility (its Note 3): RST arriving in the other states, the ABORT call, the user
+timeout. ``tcp_table()`` is the classic figure, ``tcp_table(extended=True)`` both sets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from . import states as _states
+from .errors import TableError, UnknownEvent
+from .states import (
+    CLOSE_WAIT,
+    CLOSED,
+    CLOSING,
+    ESTABLISHED,
+    FIN_WAIT_1,
+    FIN_WAIT_2,
+    LAST_ACK,
+    LISTEN,
+    SYN_RECEIVED,
+    SYN_SENT,
+    TIME_WAIT,
+)
+
+__all__ = [
+    "KINDS",
+    "SIDES",
+    "Event",
+    "Transition",
+    "Table",
+    "TCP_EVENTS",
+    "FIGURE_5",
+    "SECTION_3_10",
+    "tcp_table",
+    "event_key",
+]
+
+#: What makes a transition happen: a call by the local application, a segment arriving, a timer.
+KINDS: tuple[str, ...] = ("user", "segment", "timeout")
+#: Which end of a connection usually takes a transition.
+SIDES: tuple[str, ...] = ("client", "server", "either")
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event of a table: its name (RFC notation), kind, plain words and input aliases."""
+
+    name: str
+    kind: str = "user"
+    words: str = ""
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """What a student reads on a button: the plain words, or the name."""
+        return self.words or self.name
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One arrow of a state diagram.
+
+    ``via`` restricts the arrow to a state that was entered from the state it names (RFC 9293
+    Figure 5, Note 1: RST in SYN-RECEIVED returns to LISTEN only after a passive OPEN).
+    ``line`` records where a loaded row came from, for error messages; it takes no part in
+    equality.
+    """
+
+    source: str
+    event: str
+    target: str
+    sent: str = ""
+    action: str = ""
+    kind: str = "user"
+    side: str = "either"
+    section: str = ""
+    via: str | None = None
+    extended: bool = False
+    note: str = ""
+    line: int | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def effect(self) -> str:
+        """The action half of the RFC's ``event / action`` label, e.g. ``'create TCB, snd SYN'``."""
+        parts = [self.action] if self.action else []
+        if self.sent:
+            parts.append(f"snd {self.sent}")
+        return ", ".join(parts)
+
+    @property
+    def label(self) -> str:
+        """The RFC's ``event / action`` notation, e.g. ``'rcv SYN / snd SYN,ACK'``."""
+        return f"{self.event} / {self.effect}" if self.effect else self.event
+
+    def as_dict(self) -> dict[str, object]:
+        """The row as JSON-ready data (``line`` left out)."""
+        return {
+            "source": self.source,
+            "event": self.event,
+            "target": self.target,
+            "sent": self.sent,
+            "action": self.action,
+            "kind": self.kind,
+            "side": self.side,
+            "section": self.section,
+            "via": self.via,
+            "extended": self.extended,
+            "note": self.note,
+        }
+
+
+_WORD_SYNONYMS = {
+    "receive": "rcv",
+    "received": "rcv",
+    "recv": "rcv",
+    "rx": "rcv",
+    "snd": "send",
+    "sent": "send",
+    "tx": "send",
+}
+
+
+def event_key(name: str) -> str:
+    """Reduce an event name to the form it is matched in: ``'Receive SYN+ACK'`` -> ``'rcv syn ack'``."""
+    words = re.sub(r"[^0-9a-z]+", " ", str(name).lower()).split()
+    return " ".join(_WORD_SYNONYMS.get(word, word) for word in words)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]+", "_", text).strip("_")
+
+
+def _unique_ids(names: Iterable[str], prefix: str, transform) -> dict[str, str]:
+    """Give each name an id made of letters, digits and underscores, unique among the names."""
+    ids: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        base = f"{prefix}{transform(_slug(name)) or 'x'}"
+        candidate = base
+        if candidate in taken:
+            # Names that differ only in punctuation or non-ASCII letters: keep ids stable by
+            # deriving the suffix from the name itself, not from its position.
+            candidate = f"{base}_{hashlib.sha1(name.encode()).hexdigest()[:6]}"
+        ids[name] = candidate
+        taken.add(candidate)
+    return ids
+
+
+class Table:
+    """A validated transition table: states, their descriptions, events and transitions.
+
+    Construction checks everything and raises :class:`TableError` naming the row at fault:
+    unknown states, unknown kinds or sides, an event leading to two targets from one state,
+    states that cannot be reached from the initial state. A ``Table`` never changes after.
+    """
+
+    def __init__(
+        self,
+        transitions: Iterable[Transition],
+        *,
+        states: Iterable[str] | None = None,
+        initial: str | None = None,
+        descriptions: Mapping[str, str] | None = None,
+        state_aliases: Mapping[str, Iterable[str]] | None = None,
+        events: Iterable[Event] = (),
+        name: str = "",
+        source: str | None = None,
+    ):
+        self.name = name
+        self.source = source
+        rows = tuple(transitions)
+        if not rows:
+            raise TableError("the table has no transitions", source=source)
+        if states is None:
+            states = dict.fromkeys(s for t in rows for s in (t.source, t.target))
+        self.states: tuple[str, ...] = tuple(states)
+        if not self.states:
+            raise TableError("the table has no states", source=source)
+        self._check_state_names()
+        self.initial: str = self.states[0] if initial is None else initial
+        if self.initial not in self.states:
+            raise TableError(
+                f"unknown initial state {self.initial!r} (must be one of {list(self.states)})",
+                source=source,
+            )
+        self.descriptions: dict[str, str] = {
+            s: (descriptions or {}).get(s, "") for s in self.states
+        }
+        self.state_aliases: dict[str, tuple[str, ...]] = {
+            s: tuple((state_aliases or {}).get(s, ())) for s in self.states
+        }
+        self._state_index = _states.alias_index(self.states, self.state_aliases)
+
+        known_events = {event_key(e.name): e for e in events}
+        self.transitions: tuple[Transition, ...] = tuple(
+            self._check_row(n, t, known_events) for n, t in enumerate(rows, start=1)
+        )
+        self.events: dict[str, Event] = {}
+        for t in self.transitions:
+            self.events.setdefault(
+                t.event, known_events.get(event_key(t.event)) or Event(t.event, t.kind)
+            )
+        self._event_index = self._build_event_index()
+        self._outgoing: dict[str, tuple[Transition, ...]] = {
+            s: tuple(t for t in self.transitions if t.source == s) for s in self.states
+        }
+        self._check_unreachable()
+        self.state_ids: dict[str, str] = _unique_ids(self.states, "state_", str)
+        self.event_ids: dict[str, str] = _unique_ids(self.events, "", str.lower)
+        self.edge_ids: dict[Transition, str] = {
+            t: f"edge_{self.state_ids[t.source][6:]}__{self.event_ids[t.event]}"
+            + (f"__via_{self.state_ids[t.via][6:]}" if t.via else "")
+            for t in self.transitions
+        }
+
+    # -- validation -------------------------------------------------------------------------
+
+    def _fail(self, message: str, row: Transition | None = None, number: int | None = None):
+        line = row.line if row is not None and row.line is not None else None
+        if line is None and number is not None:
+            message = f"row {number}: {message}"
+        raise TableError(message, source=self.source, line=line)
+
+    def _check_state_names(self) -> None:
+        seen: dict[str, str] = {}
+        for state in self.states:
+            if not isinstance(state, str) or not state.strip():
+                self._fail(f"a state name must be a non-empty string, not {state!r}")
+            key = _states.state_key(state) or state
+            if key in seen:
+                self._fail(f"states {seen[key]!r} and {state!r} differ only in case or punctuation")
+            seen[key] = state
+
+    def _check_row(self, number: int, t: Transition, known: Mapping[str, Event]) -> Transition:
+        for role in ("source", "target"):
+            value = getattr(t, role)
+            if value not in self.states:
+                self._fail(
+                    f"unknown {role} state {value!r} (must be one of {list(self.states)})",
+                    t,
+                    number,
+                )
+        if t.via is not None and t.via not in self.states:
+            self._fail(
+                f"unknown 'via' state {t.via!r} (must be one of {list(self.states)})", t, number
+            )
+        if not isinstance(t.event, str) or not event_key(t.event):
+            self._fail(
+                f"the event must be a name with letters or digits, not {t.event!r}", t, number
+            )
+        if t.kind not in KINDS:
+            self._fail(f"unknown kind {t.kind!r} (must be one of {list(KINDS)})", t, number)
+        if t.side not in SIDES:
+            self._fail(f"unknown side {t.side!r} (must be one of {list(SIDES)})", t, number)
+        return t
+
+    def _build_event_index(self) -> dict[str, tuple[str, ...]]:
+        """Map every matching key of every event and alias to the event names it may mean."""
+        names: dict[str, str] = {}
+        for t in self.transitions:
+            key = event_key(t.event)
+            if names.setdefault(key, t.event) != t.event:
+                self._fail(
+                    f"events {names[key]!r} and {t.event!r} differ only in case or punctuation", t
+                )
+        index: dict[str, tuple[str, ...]] = {key: (name,) for key, name in names.items()}
+        for name in self.events:
+            for alias in self.events[name].aliases:
+                key = event_key(alias)
+                if key in names:  # an event's own name always wins over another's alias
+                    continue
+                if name not in index.get(key, ()):
+                    index[key] = (*index.get(key, ()), name)
+        # Rows sharing a state and an event must differ in 'via'; otherwise two rows could
+        # both fire at once and the machine would have to guess.
+        groups: dict[tuple[str, str], list[Transition]] = {}
+        for number, t in enumerate(self.transitions, start=1):
+            group = groups.setdefault((t.source, t.event), [])
+            clash = next(
+                (o for o in group if o.via is None or t.via is None or o.via == t.via), None
+            )
+            if clash is not None:
+                self._fail(
+                    f"event {t.event!r} leads from {t.source} to two targets "
+                    f"({clash.target} and {t.target}); give the rows different 'via' states "
+                    "or drop one",
+                    t,
+                    number,
+                )
+            group.append(t)
+        return index
+
+    def _check_unreachable(self) -> None:
+        reached = {self.initial}
+        frontier = [self.initial]
+        while frontier:  # bounded: each state enters the frontier at most once
+            for t in self._outgoing[frontier.pop()]:
+                if t.target not in reached:
+                    reached.add(t.target)
+                    frontier.append(t.target)
+        missing = [s for s in self.states if s not in reached]
+        if missing:
+            raise TableError(
+                f"no transition reaches {missing} from the initial state {self.initial!r}",
+                source=self.source,
+            )
+
+    # -- questions --------------------------------------------------------------------------
+
+    def state(self, name: str) -> str:
+        """The state called ``name`` (any case; aliases such as ``SYN_RECV`` accepted)."""
+        return _states.canonical_state(name, self._state_index)
+
+    def event_candidates(self, name: str) -> tuple[str, ...]:
+        """The events ``name`` may mean (``'ack'`` means ACK of SYN or ACK of FIN), in table order."""
+        try:
+            return self._event_index[event_key(name)]
+        except KeyError:
+            raise UnknownEvent(
+                f"unknown event: {name!r} (must be one of {list(self.events)})"
+            ) from None
+
+    def outgoing(self, state: str) -> tuple[Transition, ...]:
+        """Every transition leaving ``state``, whatever state it was entered from."""
+        return self._outgoing[self.state(state)]
+
+    def enabled(self, state: str, entered_from: str | None = None) -> tuple[Transition, ...]:
+        """The transitions that can fire in ``state``, given the state it was entered from."""
+        return tuple(t for t in self.outgoing(state) if t.via is None or t.via == entered_from)
+
+    def subset(self, *, extended: bool) -> Table:
+        """This table without the rows marked ``extended`` (or unchanged when ``extended``)."""
+        if extended:
+            return self
+        return Table(
+            (t for t in self.transitions if not t.extended),
+            states=self.states,
+            initial=self.initial,
+            descriptions=self.descriptions,
+            state_aliases=self.state_aliases,
+            events=self.events.values(),
+            name=self.name,
+            source=self.source,
+        )
+
+    def rows(self) -> list[dict[str, object]]:
+        """The transitions as JSON-ready dictionaries."""
+        return [t.as_dict() for t in self.transitions]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Table):
+            return NotImplemented
+        return (
+            self.states == other.states
+            and self.initial == other.initial
+            and self.transitions == other.transitions
+            and self.descriptions == other.descriptions
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.states, self.initial, self.transitions))
+
+    def __len__(self) -> int:
+        return len(self.transitions)
+
+    def __repr__(self) -> str:
+        name = f" {self.name!r}" if self.name else ""
+        return f"<Table{name}: {len(self.states)} states, {len(self.transitions)} transitions>"
+
+
+# -- the TCP events ---------------------------------------------------------------------------
+
+PASSIVE_OPEN = "passive OPEN"
+ACTIVE_OPEN = "active OPEN"
+SEND = "SEND"
+CLOSE = "CLOSE"
+ABORT = "ABORT"
+RCV_SYN = "rcv SYN"
+RCV_SYN_ACK = "rcv SYN,ACK"
+RCV_ACK_OF_SYN = "rcv ACK of SYN"
+RCV_FIN = "rcv FIN"
+RCV_FIN_ACK = "rcv FIN,ACK"
+RCV_ACK_OF_FIN = "rcv ACK of FIN"
+RCV_RST = "rcv RST"
+TIMEOUT_2MSL = "timeout 2MSL"
+USER_TIMEOUT = "user timeout"
+
+#: The one vocabulary of TCP events: user calls, segment arrivals and timeouts. Aliases that
+#: several events share ("ack", "send SYN", "timeout") mean whichever of them is enabled.
+TCP_EVENTS: tuple[Event, ...] = (
+    Event(PASSIVE_OPEN, "user", "passive open (listen)", ("listen", "passive open", "passive")),
+    Event(ACTIVE_OPEN, "user", "active open (connect)", ("connect", "open", "active", "send SYN")),
+    Event(SEND, "user", "send data", ("send data", "send SYN", "write")),
+    Event(CLOSE, "user", "close", ("shutdown",)),
+    Event(ABORT, "user", "abort", ()),
+    Event(RCV_SYN, "segment", "receive SYN", ("SYN",)),
+    Event(
+        RCV_SYN_ACK, "segment", "receive SYN+ACK", ("SYN,ACK", "SYN+ACK", "SYNACK", "rcv SYNACK")
+    ),
+    Event(RCV_ACK_OF_SYN, "segment", "receive ACK of our SYN", ("ACK of SYN", "ACK", "rcv ACK")),
+    Event(RCV_FIN, "segment", "receive FIN", ("FIN",)),
+    Event(
+        RCV_FIN_ACK,
+        "segment",
+        "receive FIN with the ACK of our FIN",
+        ("FIN,ACK", "FIN+ACK", "FINACK", "rcv FINACK", "rcv FIN and ACK of FIN"),
+    ),
+    Event(RCV_ACK_OF_FIN, "segment", "receive ACK of our FIN", ("ACK of FIN", "ACK", "rcv ACK")),
+    Event(RCV_RST, "segment", "receive RST", ("RST", "reset received", "rcv reset")),
+    Event(
+        TIMEOUT_2MSL,
+        "timeout",
+        "2MSL timeout",
+        ("2MSL", "2MSL timeout", "timeout", "Timeout=2MSL", "time wait timeout"),
+    ),
+    Event(USER_TIMEOUT, "timeout", "user timeout", ("timeout",)),
+)
+
+
+def _row(
+    source, event, target, sent="", action="", *, side="either", section, **extra
+) -> Transition:
+    kind = next(e.kind for e in TCP_EVENTS if e.name == event)
+    return Transition(source, event, target, sent, action, kind, side, section, **extra)
+
+
+#: Every arrow of RFC 9293 Figure 5 (section 3.3.2), with the section of 3.10 that specifies it.
+FIGURE_5: tuple[Transition, ...] = (
+    _row(CLOSED, PASSIVE_OPEN, LISTEN, action="create TCB", side="server", section="3.10.1"),
+    _row(CLOSED, ACTIVE_OPEN, SYN_SENT, "SYN", "create TCB", side="client", section="3.10.1"),
+    _row(LISTEN, CLOSE, CLOSED, action="delete TCB", side="server", section="3.10.4"),
+    _row(LISTEN, RCV_SYN, SYN_RECEIVED, "SYN,ACK", side="server", section="3.10.7.2"),
+    _row(
+        LISTEN,
+        SEND,
+        SYN_SENT,
+        "SYN",
+        section="3.10.2",
+        note="sending on a listening connection turns it into an active open",
+    ),
+    _row(SYN_SENT, CLOSE, CLOSED, action="delete TCB", side="client", section="3.10.4"),
+    _row(
+        SYN_SENT,
+        RCV_SYN,
+        SYN_RECEIVED,
+        "SYN,ACK",
+        section="3.10.7.3",
+        note="simultaneous open: both ends sent a SYN",
+    ),
+    _row(SYN_SENT, RCV_SYN_ACK, ESTABLISHED, "ACK", side="client", section="3.10.7.3"),
+    _row(SYN_RECEIVED, RCV_ACK_OF_SYN, ESTABLISHED, side="server", section="3.10.7.4"),
+    _row(
+        SYN_RECEIVED,
+        RCV_RST,
+        LISTEN,
+        side="server",
+        section="3.10.7.4",
+        via=LISTEN,
+        note="only when SYN-RECEIVED was reached by a passive OPEN (Figure 5, Note 1)",
+    ),
+    _row(SYN_RECEIVED, CLOSE, FIN_WAIT_1, "FIN", section="3.10.4"),
+    _row(ESTABLISHED, CLOSE, FIN_WAIT_1, "FIN", side="client", section="3.10.4"),
+    _row(ESTABLISHED, RCV_FIN, CLOSE_WAIT, "ACK", side="server", section="3.10.7.4"),
+    _row(FIN_WAIT_1, RCV_ACK_OF_FIN, FIN_WAIT_2, side="client", section="3.10.7.4"),
+    _row(
+        FIN_WAIT_1,
+        RCV_FIN,
+        CLOSING,
+        "ACK",
+        section="3.10.7.4",
+        note="simultaneous close: both ends sent a FIN",
+    ),
+    _row(
+        FIN_WAIT_1,
+        RCV_FIN_ACK,
+        TIME_WAIT,
+        "ACK",
+        section="3.10.7.4",
+        note="the FIN arrives together with the ACK of ours; the figure leaves this arrow out "
+        "(Figure 5, Note 2)",
+    ),
+    _row(FIN_WAIT_2, RCV_FIN, TIME_WAIT, "ACK", side="client", section="3.10.7.4"),
+    _row(CLOSING, RCV_ACK_OF_FIN, TIME_WAIT, section="3.10.7.4"),
+    _row(CLOSE_WAIT, CLOSE, LAST_ACK, "FIN", side="server", section="3.10.4"),
+    _row(LAST_ACK, RCV_ACK_OF_FIN, CLOSED, side="server", section="3.10.7.4"),
+    _row(TIME_WAIT, TIMEOUT_2MSL, CLOSED, action="delete TCB", side="client", section="3.10.8"),
+)
+
+_SYNCHRONIZED = (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT)
+
+#: What section 3.10 specifies beyond the figure (its Note 3 leaves these out to stay legible).
+SECTION_3_10: tuple[Transition, ...] = (
+    _row(
+        SYN_SENT,
+        RCV_RST,
+        CLOSED,
+        action="delete TCB",
+        side="client",
+        section="3.10.7.3",
+        extended=True,
+        note="connection refused: the RST acknowledges our SYN",
+    ),
+    _row(
+        SYN_RECEIVED,
+        RCV_RST,
+        CLOSED,
+        action="delete TCB",
+        section="3.10.7.4",
+        via=SYN_SENT,
+        extended=True,
+        note="connection refused, when SYN-RECEIVED was reached by an active OPEN",
+    ),
+    *(
+        _row(
+            state,
+            RCV_RST,
+            CLOSED,
+            action="delete TCB",
+            section="3.10.7.4",
+            extended=True,
+            note="connection reset by the remote end",
+        )
+        for state in _SYNCHRONIZED
+    ),
+    # ABORT (3.10.5): before synchronization nothing is sent; in a synchronized state that
+    # still has data in flight a RST tells the remote end; once our FIN is out, just delete.
+    *(
+        _row(state, ABORT, CLOSED, action="delete TCB", section="3.10.5", extended=True)
+        for state in (LISTEN, SYN_SENT)
+    ),
+    *(
+        _row(state, ABORT, CLOSED, "RST", "delete TCB", section="3.10.5", extended=True)
+        for state in (SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT)
+    ),
+    *(
+        _row(state, ABORT, CLOSED, action="delete TCB", section="3.10.5", extended=True)
+        for state in (CLOSING, LAST_ACK, TIME_WAIT)
+    ),
+    # The user timeout (3.10.8) runs while something we sent waits for its acknowledgement:
+    # a SYN, data, or a FIN. LISTEN, FIN-WAIT-2 and TIME-WAIT have nothing outstanding.
+    *(
+        _row(
+            state,
+            USER_TIMEOUT,
+            CLOSED,
+            action="delete TCB",
+            section="3.10.8",
+            extended=True,
+            note="the connection is aborted: what we sent was not acknowledged in time",
+        )
+        for state in (
+            SYN_SENT,
+            SYN_RECEIVED,
+            ESTABLISHED,
+            FIN_WAIT_1,
+            CLOSE_WAIT,
+            CLOSING,
+            LAST_ACK,
+        )
+    ),
+)
+
+
+def _tcp(extended: bool) -> Table:
+    return Table(
+        FIGURE_5 + SECTION_3_10 if extended else FIGURE_5,
+        states=_states.STATES,
+        initial=CLOSED,
+        descriptions=_states.DESCRIPTIONS,
+        state_aliases=_states.ALIASES,
+        events=TCP_EVENTS,
+        name="TCP (RFC 9293, extended)" if extended else "TCP (RFC 9293 Figure 5)",
+    )
+
+
+_TCP_TABLES = {False: _tcp(False), True: _tcp(True)}
+
+
+def tcp_table(extended: bool = False) -> Table:
+    """The built-in TCP table: RFC 9293 Figure 5, or with ``extended`` the section 3.10 additions."""
+    return _TCP_TABLES[bool(extended)]
