@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 __all__ = [
-    "TcpvizError",
-    "UnknownState",
+    "GraphvizNotFound",
     "InvalidTransition",
-    "UnknownEvent",
     "NothingToUndo",
     "TableError",
-    "GraphvizNotFound",
+    "TcpvizError",
+    "UnknownEvent",
+    "UnknownState",
 ]
 
 

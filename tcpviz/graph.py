@@ -6,12 +6,14 @@ Nodes are the states' display names; each edge is one transition, keyed by its e
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 
 from .errors import UnknownState
 from .table import SIDES, Table, Transition, tcp_table
 
-__all__ = ["to_networkx", "shortest_events", "reachable", "side_path", "edge_key"]
+__all__ = ["edge_key", "reachable", "shortest_events", "side_path", "to_networkx"]
 
 
 def edge_key(transition: Transition) -> str:
@@ -81,7 +83,7 @@ def shortest_events(
     source, target = _node(graph, table, source), _node(graph, table, target)
     nodes = nx.shortest_path(graph, source, target)
     path = []
-    for a, b in zip(nodes, nodes[1:]):
+    for a, b in itertools.pairwise(nodes):
         # Several events may link two states (CLOSE and ABORT): take the first in table order.
         path.append(next(iter(graph.get_edge_data(a, b).values()))["transition"])
     return path

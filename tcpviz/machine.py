@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .errors import InvalidTransition, NothingToUndo, UnknownEvent
 from .table import Table, Transition, tcp_table
 
-__all__ = ["Machine", "Change", "Observer"]
+__all__ = ["Change", "Machine", "Observer"]
 
 
 @dataclass(frozen=True)
@@ -231,7 +231,7 @@ class Machine:
         for observer in list(self._observers):
             try:
                 observer(self, change)
-            except Exception as error:  # noqa: BLE001 - reported, not swallowed
+            except Exception as error:
                 warnings.warn(
                     f"tcpviz observer {observer!r} failed on {change.action}: {error!r}",
                     RuntimeWarning,

@@ -16,10 +16,10 @@ from collections.abc import Iterable, Mapping
 from .errors import UnknownState
 
 __all__ = [
-    "STATES",
-    "DESCRIPTIONS",
     "ALIASES",
+    "DESCRIPTIONS",
     "PROC_NET_TCP_CODES",
+    "STATES",
     "canonical_state",
     "state_key",
 ]

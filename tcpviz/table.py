@@ -36,16 +36,16 @@ from .states import (
 )
 
 __all__ = [
-    "KINDS",
-    "SIDES",
-    "Event",
-    "Transition",
-    "Table",
-    "TCP_EVENTS",
     "FIGURE_5",
+    "KINDS",
     "SECTION_3_10",
-    "tcp_table",
+    "SIDES",
+    "TCP_EVENTS",
+    "Event",
+    "Table",
+    "Transition",
     "event_key",
+    "tcp_table",
 ]
 
 #: What makes a transition happen: a call by the local application, a segment arriving, a timer.
