@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set everything up (including Graphviz and Debian's Chromium), then run lint and every test:
+# unit and property tests, the notebooks, and the real-browser tests. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")"
+./scripts/setup.sh --test
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+exec .venv/bin/python -m pytest --nbmake --nbmake-timeout=300 tests notebooks "$@"
