@@ -52,7 +52,10 @@ STATES: tuple[str, ...] = (
 )
 
 DESCRIPTIONS: dict[str, str] = {
-    CLOSED: "No connection exists: there is no connection state at all.",
+    CLOSED: (
+        "No connection exists: the local end keeps no state for it (no TCB), which is why "
+        "RFC 9293 calls CLOSED a fictional state."
+    ),
     LISTEN: (
         "A passive open was performed: the local end waits for a connection request "
         "(a SYN) from a remote end."
@@ -67,8 +70,8 @@ DESCRIPTIONS: dict[str, str] = {
         "acknowledgement of the one it received (SYN,ACK)."
     ),
     ESTABLISHED: (
-        "The third step of the three-way handshake was performed: the connection is open "
-        "and both ends can send data."
+        "The third step of the three-way handshake was performed and the connection is now "
+        "open: both ends can send and receive data."
     ),
     FIN_WAIT_1: (
         "The first step of an active close (the four-way handshake): the local end has sent "
@@ -88,8 +91,9 @@ DESCRIPTIONS: dict[str, str] = {
         "acknowledgement of its own termination request (FIN) before it goes to TIME-WAIT."
     ),
     LAST_ACK: (
-        "After a passive close, the local end has closed too: it sent its own termination "
-        "request (FIN) to the remote end and waits for the acknowledgement of it."
+        "After a passive close, the local end started its own active close: it sent a "
+        "termination request (FIN) to the remote end and now waits for the last "
+        "acknowledgement, the one of that FIN."
     ),
     TIME_WAIT: (
         "The local end waits for twice the maximum segment lifetime (2MSL) before it goes to "
