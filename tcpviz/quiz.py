@@ -1,0 +1,392 @@
+"""A quiz for class: given the current state and an event, where does the connection go next?
+
+Questions come from a seeded random walk over the table (so a class can share a seed and get
+the same questions) or follow a named scenario step by step. Each question offers the right
+state among a few plausible wrong ones: where the same event leads from other states, where the
+other events of this state lead, and the neighbours of the answer. The walk always follows the
+table, whatever the student answers, so the next question starts where the connection really is.
+
+Python is the authority: a page may show the questions, but :meth:`Quiz.answer` grades them.
+
+>>> quiz = Quiz(seed=1, length=2)
+>>> question = quiz.question
+>>> question.state
+'CLOSED'
+>>> quiz.answer(quiz.expected).correct
+True
+>>> quiz.score
+(1, 1)
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass
+
+from .errors import TcpvizError
+from .machine import Machine
+from .scenarios import Scenario, get_scenario, why
+from .table import Table, Transition, tcp_table
+
+__all__ = [
+    "DEFAULT_LENGTH",
+    "MAX_LENGTH",
+    "Feedback",
+    "Question",
+    "Quiz",
+    "QuizError",
+    "QuizFinished",
+]
+
+#: Questions in a random quiz unless told otherwise: enough for ten minutes of class.
+DEFAULT_LENGTH = 10
+#: The most questions one quiz asks, so a quiz always ends.
+MAX_LENGTH = 200
+#: Wrong states offered beside the right one (fewer when the table has fewer states).
+WRONG_CHOICES = 3
+
+
+class QuizError(TcpvizError, ValueError):
+    """A quiz that cannot be set up as asked (a bad length, a scenario the table lacks)."""
+
+
+class QuizFinished(TcpvizError, RuntimeError):
+    """An answer given after the last question."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the student sees: a state, an event, and the states to choose from.
+
+    ``entered_from`` is the state before ``state``: it matters in SYN-RECEIVED, where a RST
+    leads back to LISTEN or to CLOSED depending on how the connection got there.
+    """
+
+    state: str
+    event: str
+    event_words: str
+    choices: tuple[str, ...]
+    number: int
+    total: int = 0
+    entered_from: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready data for the page (the answer is not in it)."""
+        return {
+            "state": self.state,
+            "event": self.event,
+            "event_words": self.event_words,
+            "choices": list(self.choices),
+            "number": self.number,
+            "total": self.total,
+            "entered_from": self.entered_from,
+        }
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The grade of one answer: right or not, the expected state, and why."""
+
+    correct: bool
+    expected: str
+    given: str
+    explanation: str
+    question: Question
+    transition: Transition
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready data for the page."""
+        return {
+            "correct": self.correct,
+            "expected": self.expected,
+            "given": self.given,
+            "explanation": self.explanation,
+            "number": self.question.number,
+            "state": self.question.state,
+            "event": self.question.event,
+            "label": self.transition.label,
+        }
+
+
+class Quiz:
+    """Ask where each event leads, one question at a time.
+
+    ``Quiz()`` walks the classic table at random for :data:`DEFAULT_LENGTH` questions;
+    ``extended=True`` (or a ``table``) changes the table, ``seed`` makes the questions
+    repeatable, ``scenario`` (a name or a :class:`~tcpviz.scenarios.Scenario`) asks its steps in
+    order instead, and ``length`` bounds the number of questions.
+    """
+
+    def __init__(
+        self,
+        table: Table | None = None,
+        *,
+        extended: bool = False,
+        seed: int | None = None,
+        scenario: str | Scenario | None = None,
+        length: int | None = None,
+    ):
+        self.scenario: Scenario | None = None if scenario is None else get_scenario(scenario)
+        if table is None:
+            table = tcp_table(extended or (self.scenario is not None and self.scenario.extended))
+        self.table: Table = table
+        if self.scenario is not None:
+            # Check now, not halfway through the quiz, that the table has every step.
+            try:
+                self.scenario.transitions(table)
+            except TcpvizError as error:
+                raise QuizError(str(error)) from None
+        most = len(self.scenario.steps) if self.scenario is not None else MAX_LENGTH
+        if length is None:
+            length = most if self.scenario is not None else DEFAULT_LENGTH
+        if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= most:
+            raise QuizError(f"length must be a whole number from 1 to {most}, not {length!r}")
+        self.length: int = length
+        # Without a seed, draw one, so that reset() can still replay the same questions.
+        self.seed: int = random.randrange(2**32) if seed is None else seed
+        self.reset()
+
+    # -- asking -------------------------------------------------------------------------------
+
+    @property
+    def question(self) -> Question | None:
+        """The question to answer now, or ``None`` once the quiz is finished."""
+        return self._question
+
+    @property
+    def expected(self) -> str | None:
+        """The right answer to the current question (for a teacher's screen and for tests)."""
+        return None if self._transition is None else self._transition.target
+
+    @property
+    def score(self) -> tuple[int, int]:
+        """``(right, asked)``: answers that were right, and answers given."""
+        return sum(f.correct for f in self._history), len(self._history)
+
+    @property
+    def finished(self) -> bool:
+        """Whether every question has been answered."""
+        return self._question is None
+
+    @property
+    def history(self) -> tuple[Feedback, ...]:
+        """The feedback on every answer so far, oldest first."""
+        return tuple(self._history)
+
+    def answer(self, state: str) -> Feedback:
+        """Grade ``state`` (a name or alias, e.g. ``'SYN_RECV'``) and move to the next question.
+
+        An unknown state raises :class:`~tcpviz.errors.UnknownState` and counts for nothing;
+        the same question stays. After the last question, raises :class:`QuizFinished`.
+        """
+        if self._question is None or self._transition is None:
+            right, asked = self.score
+            raise QuizFinished(
+                f"the quiz is finished ({right} of {asked} right); call reset() to start again"
+            )
+        given = self.table.state(state)  # raises UnknownState before anything changes
+        question, transition = self._question, self._transition
+        correct = given == transition.target
+        feedback = Feedback(
+            correct,
+            transition.target,
+            given,
+            self._explain(question, transition, given, correct),
+            question,
+            transition,
+        )
+        self._history.append(feedback)
+        # The connection goes where the table says, whatever the answer was.
+        self._machine.fire(transition)
+        self._ask()
+        return feedback
+
+    def reset(self, seed: int | None = None) -> None:
+        """Start again: the same questions, or new ones with a new ``seed``."""
+        if seed is not None:
+            self.seed = seed
+        self._rng = random.Random(self.seed)
+        start = self.scenario.start if self.scenario is not None else self.table.initial
+        self._machine = Machine(self.table, state=start)
+        self._asked: Counter[Transition] = Counter()
+        self._history: list[Feedback] = []
+        self._question: Question | None = None
+        self._transition: Transition | None = None
+        self._ask()
+
+    def payload(self) -> dict[str, object]:
+        """The quiz as JSON-ready data for the page: the question, the score, the last feedback."""
+        right, asked = self.score
+        return {
+            "question": None if self._question is None else self._question.as_dict(),
+            "score": [right, asked],
+            "total": self.length,
+            "finished": self.finished,
+            "scenario": None if self.scenario is None else self.scenario.name,
+            "last": self._history[-1].as_dict() if self._history else None,
+        }
+
+    def __repr__(self) -> str:
+        right, asked = self.score
+        what = f"scenario {self.scenario.name!r}" if self.scenario else f"seed {self.seed}"
+        return f"<Quiz {what}: {right}/{asked} right of {self.length}>"
+
+    # -- choosing questions -------------------------------------------------------------------
+
+    def _ask(self) -> None:
+        """Set the next question (or none, when the quiz is over)."""
+        number = len(self._history) + 1
+        transition = self._next_transition() if number <= self.length else None
+        if transition is None:
+            self._question, self._transition = None, None
+            return
+        self._asked[transition] += 1
+        event = self.table.events[transition.event]
+        self._transition = transition
+        self._question = Question(
+            state=transition.source,
+            event=transition.event,
+            event_words=event.text,
+            choices=self._choices(transition),
+            number=number,
+            total=self.length,
+            entered_from=self._machine.entered_from,
+        )
+
+    def _next_transition(self) -> Transition | None:
+        if self.scenario is not None:
+            step = self.scenario.steps[len(self._history)]
+            return self._machine.resolve(step.event)
+        options = self._machine.enabled()
+        if not options:
+            # A dead end of a custom table: begin a new connection from the initial state.
+            self._machine = Machine(self.table)
+            options = self._machine.enabled()
+            if not options:
+                return None
+        previous = self._history[-1].transition if self._history else None
+        if previous is not None and len(options) > 1:
+            # The same state and event twice in a row teaches nothing new (a self-loop).
+            fresh = [t for t in options if (t.source, t.event) != (previous.source, previous.event)]
+            options = tuple(fresh) or options
+        # Prefer the arrows asked least so far, so that a quiz covers as much of the table as
+        # its length allows; among those, prefer arrows into states no question has shown
+        # yet, so that the walk goes on into the handshakes and closes instead of circling
+        # back to CLOSED (the extended table has an ABORT to CLOSED from almost everywhere).
+        shown = {f.question.state for f in self._history} | {self._machine.state}
+
+        def dullness(t: Transition) -> tuple[int, bool]:
+            return self._asked[t], t.target in shown
+
+        best = min(map(dullness, options))
+        return self._rng.choice([t for t in options if dullness(t) == best])
+
+    def _choices(self, transition: Transition) -> tuple[str, ...]:
+        """The right target and up to :data:`WRONG_CHOICES` plausible wrong states, shuffled."""
+        table, right, here = self.table, transition.target, transition.source
+        tiers = [
+            # Where the same event leads from other states: the classic mix-up.
+            [t.target for t in table.transitions if t.event == transition.event],
+            # Where the other events of this state lead.
+            [t.target for t in table.outgoing(here)],
+            # Neighbours: staying put, where the answer leads next, what else leads there.
+            [here]
+            + [t.target for t in table.outgoing(right)]
+            + [t.source for t in table.transitions if t.target == right],
+            # Anything else, if the table is so small that the above are not enough.
+            list(table.states),
+        ]
+        pools = []
+        for tier in tiers:
+            pool = [s for s in dict.fromkeys(tier) if s != right]
+            self._rng.shuffle(pool)
+            pools.append(pool)
+        wrong: list[str] = []
+        plausible, rest = pools[:-1], pools[-1]
+        # Take from each kind of plausible mistake in turn, so the choices are varied; only
+        # then fill up with any other state.
+        while len(wrong) < WRONG_CHOICES and any(plausible):  # bounded: each pass pops
+            for pool in plausible:
+                while pool and pool[0] in wrong:
+                    pool.pop(0)
+                if pool and len(wrong) < WRONG_CHOICES:
+                    wrong.append(pool.pop(0))
+        wrong += [s for s in rest if s not in wrong][: WRONG_CHOICES - len(wrong)]
+        choices = [right, *wrong]
+        self._rng.shuffle(choices)
+        return tuple(choices)
+
+    # -- explaining ---------------------------------------------------------------------------
+
+    def _explain(
+        self, question: Question, transition: Transition, given: str, correct: bool
+    ) -> str:
+        here, right = question.state, transition.target
+        where = f"In {here}"
+        if transition.via is not None:
+            where += f" (entered from {question.entered_from})"
+        sent = f"sends {transition.sent}" if transition.sent else "sends nothing"
+        happens = (
+            f'{where}, the arrow is "{transition.label}": this end {sent} and goes to {right}.'
+        )
+        reason = self._reason(question, transition)
+        if correct:
+            return " ".join(part for part in (f"Right. {happens}", reason) if part)
+        description = self.table.descriptions.get(right, "")
+        return " ".join(
+            part
+            for part in (
+                f"Not {given}: {self._why_not(question, given)}",
+                happens,
+                reason,
+                f"{right}: {description}" if description else "",
+            )
+            if part
+        )
+
+    def _reason(self, question: Question, transition: Transition) -> str:
+        """One sentence on why the transition happens: a scenario's, or the table's note."""
+        if self.scenario is not None:
+            reason = self.scenario.steps[question.number - 1].why
+        else:
+            reason = why(transition)
+        if reason:
+            return reason
+        if transition.note:
+            note = transition.note
+            return f"{note[0].upper()}{note[1:]}."
+        return ""
+
+    def _why_not(self, question: Question, given: str) -> str:
+        """Why ``given`` is wrong, in terms of the table."""
+        here, event = question.state, question.event
+        if given == here:
+            return f"the connection does not stay in {here} on {event}."
+        enabled = self.table.enabled(here, question.entered_from)
+        others = [t.event for t in enabled if t.target == given]
+        if others:
+            return f"{here} goes to {given} on {_or(others)}, not on {event}."
+        conditioned = [t for t in self.table.outgoing(here) if t.target == given and t.via]
+        if conditioned:
+            t = conditioned[0]
+            return (
+                f"{t.event} leads from {here} to {given} only when {here} was entered from "
+                f"{t.via}, and this time it was entered from {question.entered_from}."
+            )
+        sources = [
+            t.source for t in self.table.transitions if t.event == event and t.target == given
+        ]
+        if sources:
+            return f"{event} leads to {given} only from {_or(list(dict.fromkeys(sources)))}."
+        into = [t for t in self.table.transitions if t.target == given]
+        if not into:
+            return f"no event leads to {given} at all."
+        ways = [f"from {t.source} on {t.event}" for t in into[:3]]
+        more = f", and {len(into) - 3} more ways" if len(into) > 3 else ""
+        return f"no single event leads from {here} to {given} ({given} is reached {', '.join(ways)}{more})."
+
+
+def _or(items: list[str]) -> str:
+    """``['a', 'b', 'c']`` -> ``'a, b or c'``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
