@@ -128,7 +128,9 @@ SECTION_3_10 = (
     # 3.10.7.4 SYN-RECEIVED, first check: "If this connection was initiated with an active
     # OPEN (i.e., came from SYN-SENT state), then the connection was refused ... enter the
     # CLOSED state and delete the TCB" (the passive case is Note 1's arrow to LISTEN).
-    Arrow("SYN-RECEIVED", "rcv RST", "", "CLOSED", "delete TCB", via="SYN-SENT", section="3.10.7.4"),
+    Arrow(
+        "SYN-RECEIVED", "rcv RST", "", "CLOSED", "delete TCB", via="SYN-SENT", section="3.10.7.4"
+    ),
     # 3.10.7.4 synchronized states: "Enter the CLOSED state, delete the TCB, and return."
     *(
         Arrow(state, "rcv RST", "", "CLOSED", "delete TCB", section="3.10.7.4")
@@ -138,7 +140,10 @@ SECTION_3_10 = (
         Arrow(state, "ABORT", "RST", "CLOSED", "delete TCB", section="3.10.5")
         for state in ABORT_SENDS_RST
     ),
-    *(Arrow(state, "ABORT", "", "CLOSED", "delete TCB", section="3.10.5") for state in ABORT_SILENT),
+    *(
+        Arrow(state, "ABORT", "", "CLOSED", "delete TCB", section="3.10.5")
+        for state in ABORT_SILENT
+    ),
     *(
         Arrow(state, "user timeout", "", "CLOSED", "delete TCB", section="3.10.8")
         for state in USER_TIMEOUT_STATES
@@ -173,12 +178,8 @@ def kind_of(event: str) -> str:
     return "user"
 
 
-def enabled(
-    arrows: tuple[Arrow, ...], state: str, entered_from: str | None
-) -> dict[str, Arrow]:
+def enabled(arrows: tuple[Arrow, ...], state: str, entered_from: str | None) -> dict[str, Arrow]:
     """The arrows that can be taken in ``state`` (entered from ``entered_from``), by event."""
     return {
-        a.event: a
-        for a in arrows
-        if a.source == state and (a.via is None or a.via == entered_from)
+        a.event: a for a in arrows if a.source == state and (a.via is None or a.via == entered_from)
     }
