@@ -20,8 +20,10 @@ True
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import TcpvizError
@@ -131,6 +133,9 @@ class Quiz:
         if table is None:
             table = tcp_table(extended or (self.scenario is not None and self.scenario.extended))
         self.table: Table = table
+        self._into: dict[str, list[Transition]] = {state: [] for state in table.states}
+        for t in table.transitions:
+            self._into[t.target].append(t)
         if self.scenario is not None:
             # Check now, not halfway through the quiz, that the table has every step.
             try:
@@ -270,17 +275,41 @@ class Quiz:
             # The same state and event twice in a row teaches nothing new (a self-loop).
             fresh = [t for t in options if (t.source, t.event) != (previous.source, previous.event)]
             options = tuple(fresh) or options
-        # Prefer the arrows asked least so far, so that a quiz covers as much of the table as
-        # its length allows; among those, prefer arrows into states no question has shown
-        # yet, so that the walk goes on into the handshakes and closes instead of circling
-        # back to CLOSED (the extended table has an ABORT to CLOSED from almost everywhere).
+        # Teaching value: a quiz should show as much of the table as its length allows. So
+        # head for the nearest state no question has shown yet, then for arrows not asked yet,
+        # and only then pick at random. Without this the walk keeps circling back to CLOSED
+        # (the extended table has an ABORT to CLOSED from almost every state).
         shown = {f.question.state for f in self._history} | {self._machine.state}
+        to_new_state = self._distances(lambda s: s not in shown)
+        to_new_arrow = self._distances(
+            lambda s: any(self._asked[t] == 0 for t in self.table.outgoing(s))
+        )
 
-        def dullness(t: Transition) -> tuple[int, bool]:
-            return self._asked[t], t.target in shown
+        def dullness(t: Transition) -> tuple[float, int, float]:
+            return to_new_state[t.target], self._asked[t], to_new_arrow[t.target]
 
         best = min(map(dullness, options))
         return self._rng.choice([t for t in options if dullness(t) == best])
+
+    def _distances(self, wanted: Callable[[str], bool]) -> dict[str, float]:
+        """For each state, the fewest steps to a ``wanted`` state (``inf`` if none is reachable).
+
+        A breadth-first search backwards from the wanted states; it ignores ``via``, which
+        only ever narrows a step that the walk then does not take.
+        """
+        distance = {s: math.inf for s in self.table.states}
+        frontier = [s for s in self.table.states if wanted(s)]
+        for s in frontier:
+            distance[s] = 0
+        while frontier:  # bounded: each state enters the frontier at most once
+            following = []
+            for s in frontier:
+                for t in self._into[s]:
+                    if distance[t.source] == math.inf:
+                        distance[t.source] = distance[s] + 1
+                        following.append(t.source)
+            frontier = following
+        return distance
 
     def _choices(self, transition: Transition) -> tuple[str, ...]:
         """The right target and up to :data:`WRONG_CHOICES` plausible wrong states, shuffled."""
@@ -363,17 +392,24 @@ class Quiz:
         here, event = question.state, question.event
         if given == here:
             return f"the connection does not stay in {here} on {event}."
+        # The same event from the same state, but under another 'via' (Figure 5, Note 1).
+        conditioned = [
+            t
+            for t in self.table.outgoing(here)
+            if t.event == event and t.target == given and t.via is not None
+        ]
+        if conditioned:
+            via = conditioned[0].via
+            came = question.entered_from
+            this_time = f"this time it came from {came}" if came else "this time it started there"
+            return (
+                f"{event} leads from {here} to {given} only when {here} was entered from "
+                f"{via}, and {this_time}."
+            )
         enabled = self.table.enabled(here, question.entered_from)
         others = [t.event for t in enabled if t.target == given]
         if others:
             return f"{here} goes to {given} on {_or(others)}, not on {event}."
-        conditioned = [t for t in self.table.outgoing(here) if t.target == given and t.via]
-        if conditioned:
-            t = conditioned[0]
-            return (
-                f"{t.event} leads from {here} to {given} only when {here} was entered from "
-                f"{t.via}, and this time it was entered from {question.entered_from}."
-            )
         sources = [
             t.source for t in self.table.transitions if t.event == event and t.target == given
         ]
