@@ -85,7 +85,7 @@ ALL = sorted(SCENARIOS)
 
 def test_every_scenario_is_listed_with_its_expected_states():
     assert set(SCENARIOS) == set(EXPECTED_STATES)
-    assert {name for name, s in SCENARIOS.items() if s.extended} == NEEDS_EXTENDED
+    assert {name for name, s in SCENARIOS.items() if s.extended} == set(NEEDS_EXTENDED)
 
 
 @pytest.mark.parametrize("name", ALL)
