@@ -219,7 +219,8 @@ def _parse_csv(text: str, source: str | None) -> tuple[Any, dict[_Path, int]]:
     first = next(line for line in text.splitlines() if line.strip())
     # The header decides the separator: European spreadsheets write ';', some tools a tab.
     delimiter = max((",", ";", "\t"), key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # strict: a stray quote is an error to report, not something to guess around.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
     rows: list[dict[str, Any]] = []
     lines: dict[_Path, int] = {(): 1}
@@ -258,9 +259,9 @@ def _parse_csv(text: str, source: str | None) -> tuple[Any, dict[_Path, int]]:
             lines[("transitions", len(rows))] = start
             rows.append(row)
     except csv.Error as error:
-        raise TableError(
-            f"CSV syntax error: {error}", source=source, line=reader.line_num
-        ) from None
+        hint = " (a quote opened here is never closed)" if "end of data" in str(error) else ""
+        # end + 1: the line the broken row starts on, not where the reader gave up.
+        raise TableError(f"CSV syntax error: {error}{hint}", source=source, line=end + 1) from None
     if not rows:
         raise TableError("the file has a header row but no transitions", source=source, line=end)
     return {"transitions": rows}, lines

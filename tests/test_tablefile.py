@@ -1,0 +1,469 @@
+"""Table files: the examples load, dump/load round-trips, and every mistake names its file and line."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tcpviz.errors import TableError
+from tcpviz.machine import Machine
+from tcpviz.table import Table, tcp_table
+from tcpviz.tablefile import FORMATS, dump_table, dumps_table, load_table, parse_table
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def same(a: Table, b: Table) -> None:
+    """Everything a table file keeps: ``==`` plus names, aliases and event words."""
+    assert a == b
+    assert a.name == b.name
+    assert a.state_aliases == b.state_aliases
+    assert a.events == b.events
+
+
+# -- the examples -----------------------------------------------------------------------------
+
+
+def test_simplified_tcp_toml_loads() -> None:
+    table = load_table(EXAMPLES / "simplified-tcp.toml")
+    assert table.name == "Simplified TCP"
+    assert table.source == str(EXAMPLES / "simplified-tcp.toml")
+    assert table.initial == "CLOSED"
+    assert len(table.states) == 10 and "CLOSING" not in table.states
+    assert len(table) == 12
+    assert table.descriptions["LISTEN"] == "The server waits for a client to connect."
+    assert table.state("syn_recv") == "SYN-RECEIVED"  # an alias from the file
+    machine = Machine(table)
+    machine.run("connect", "SYN+ACK", "close", "ack", "fin", "timeout")  # event aliases too
+    assert machine.visited == (
+        "CLOSED",
+        "SYN-SENT",
+        "ESTABLISHED",
+        "FIN-WAIT-1",
+        "FIN-WAIT-2",
+        "TIME-WAIT",
+    )
+
+
+def test_simplified_tcp_csv_has_the_same_transitions() -> None:
+    toml = load_table(EXAMPLES / "simplified-tcp.toml")
+    csv = load_table(EXAMPLES / "simplified-tcp.csv")
+    assert csv.transitions == toml.transitions
+    assert set(csv.states) == set(toml.states)
+    assert csv.initial == "CLOSED"
+    assert all(description == "" for description in csv.descriptions.values())
+
+
+def test_alternating_bit_json_loads_and_runs() -> None:
+    table = load_table(EXAMPLES / "alternating-bit.json")
+    assert table.initial == "Wait for call 0"
+    assert len(table.states) == 4 and len(table) == 8
+    machine = Machine(table)
+    machine.run("send", "timer", "ACK1", "ACK0", "send", "ack 1")
+    assert machine.state == "Wait for call 0"
+    assert [t.event for t in machine.history].count("timeout") == 1
+    assert table.state("ACK1") == "Wait for ACK 1"
+
+
+def test_every_row_knows_its_line() -> None:
+    toml_text = (EXAMPLES / "simplified-tcp.toml").read_text()
+    headers = [n for n, line in enumerate(toml_text.splitlines(), 1) if line == "[[transitions]]"]
+    assert [t.line for t in load_table(EXAMPLES / "simplified-tcp.toml").transitions] == headers
+
+    assert [t.line for t in load_table(EXAMPLES / "simplified-tcp.csv").transitions] == list(
+        range(2, 14)
+    )
+
+    json_text = (EXAMPLES / "alternating-bit.json").read_text()
+    starts = [n for n, line in enumerate(json_text.splitlines(), 1) if '{"source"' in line]
+    assert [t.line for t in load_table(EXAMPLES / "alternating-bit.json").transitions] == starts
+
+
+# -- round trips ------------------------------------------------------------------------------
+
+TABLES = {
+    "classic": lambda: tcp_table(),
+    "extended": lambda: tcp_table(extended=True),
+    "simplified": lambda: load_table(EXAMPLES / "simplified-tcp.toml"),
+    "alternating-bit": lambda: load_table(EXAMPLES / "alternating-bit.json"),
+}
+
+
+@pytest.mark.parametrize("fmt", ["toml", "json"])
+@pytest.mark.parametrize("name", TABLES)
+def test_round_trip_keeps_everything(tmp_path: Path, name: str, fmt: str) -> None:
+    table = TABLES[name]()
+    path = tmp_path / f"table.{fmt}"
+    dump_table(table, path)
+    loaded = load_table(path)
+    same(loaded, table)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
+    # Writing what was loaded gives the same text: the format is stable.
+    assert dumps_table(loaded, fmt) == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_csv_round_trip_keeps_the_transitions(tmp_path: Path, name: str) -> None:
+    table = TABLES[name]()
+    path = tmp_path / "table.csv"
+    dump_table(table, path)
+    loaded = load_table(path)
+    assert loaded.transitions == table.transitions
+    assert loaded.initial == table.initial
+    dump_table(loaded, tmp_path / "again.csv")
+    same(load_table(tmp_path / "again.csv"), loaded)
+
+
+def test_csv_dump_puts_a_row_from_the_initial_state_first() -> None:
+    table = parse_table(
+        "source,event,target\nB,go,A\nA,go,B\n", "csv", source="t.csv"
+    )  # initial: B
+    moved = Table(table.transitions, states=("A", "B"), initial="A")
+    loaded = parse_table(dumps_table(moved, "csv"), "csv")
+    assert loaded.initial == "A"
+    assert set(loaded.transitions) == set(moved.transitions)
+
+
+def test_dump_format_can_differ_from_the_suffix(tmp_path: Path) -> None:
+    path = tmp_path / "table.txt"
+    dump_table(tcp_table(), path, format="json")
+    assert json.loads(path.read_text())["initial"] == "CLOSED"
+
+
+def test_json_rows_list_loads() -> None:
+    """``tcpviz table --json`` prints ``Table.rows()``: that list is a table file too."""
+    table = tcp_table(extended=True)
+    loaded = parse_table(json.dumps(table.rows()), "json", source="rows.json")
+    assert loaded.transitions == table.transitions
+
+
+def test_toml_string_escapes_round_trip() -> None:
+    tricky = 'quote " backslash \\ tab \t newline \n del \x7f é 中'
+    table = Table(
+        [
+            parse_table("source,event,target\nA,go,B\nB,back,A\n", "csv").transitions[0],
+            parse_table("source,event,target\nB,back,A\n", "csv").transitions[0],
+        ],
+        descriptions={"A": tricky},
+        name='a [table] with "quotes"',
+    )
+    for fmt in FORMATS[:2]:
+        same(parse_table(dumps_table(table, fmt), fmt), table)
+
+
+def test_state_names_with_spaces_and_dots_round_trip() -> None:
+    text = """
+[states."wait.for call"]
+description = "dotted"
+[states.'other one']
+[[transitions]]
+source = "wait.for call"
+event = "go"
+target = "other one"
+[[transitions]]
+source = "other one"
+event = "back"
+target = "wait.for call"
+"""
+    table = parse_table(text, "toml", source="t.toml")
+    assert table.states == ("wait.for call", "other one")
+    assert table.descriptions["wait.for call"] == "dotted"
+    same(parse_table(dumps_table(table, "toml"), "toml"), table)
+
+
+def test_csv_with_semicolons_bom_and_spreadsheet_habits(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    text = "Source ; Event ; Target ; Extended\r\nA;go;B;no\r\n\r\nB;back;A;YES;\r\n"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    table = load_table(path)
+    assert table.states == ("A", "B")
+    assert [t.extended for t in table.transitions] == [False, True]
+    assert [t.line for t in table.transitions] == [2, 4]
+
+
+def test_states_listed_give_the_order_and_accept_aliases() -> None:
+    text = """{
+  "initial": "b",
+  "states": {"A": "first", "B": {"aliases": ["bee"]}},
+  "transitions": [
+    {"source": "bee", "event": "go", "target": "a"},
+    {"source": "A", "event": "back", "target": "B", "via": null}
+  ]
+}"""
+    table = parse_table(text, "json", source="t.json")
+    assert table.states == ("A", "B")
+    assert table.initial == "B"
+    assert table.transitions[0].source == "B"
+    assert table.descriptions == {"A": "first", "B": ""}
+
+
+def test_unknown_suffix_lists_the_supported_ones(tmp_path: Path) -> None:
+    path = tmp_path / "table.yaml"
+    path.write_text("x")
+    with pytest.raises(
+        TableError, match=r"table\.yaml: .*'\.yaml'.*\['\.toml', '\.json', '\.csv'\]"
+    ):
+        load_table(path)
+    with pytest.raises(TableError, match=r"unknown table format: 'yaml'"):
+        dumps_table(tcp_table(), "yaml")
+
+
+# -- mistakes ---------------------------------------------------------------------------------
+
+ROWS = """
+[[transitions]]
+source = "A"
+event = "go"
+target = "B"
+
+[[transitions]]
+source = "B"
+event = "back"
+target = "A"
+"""
+
+# name, text, line, what the message must say
+BAD_FILES = [
+    ("syntax.toml", 'name = "x"\n[[transitions]]\nsource = \n', 3, r"TOML syntax error: .*column"),
+    ("unterminated.toml", 'name = "x\n', 1, r"TOML syntax error"),
+    ("syntax.json", '{\n  "transitions": [\n    {"source": "A",}\n  ]\n}', 3, r"JSON syntax"),
+    (
+        "syntax.csv",
+        'source,event,target\nA,"go,B\nB,back,A\n',
+        2,
+        r"CSV syntax error: unexpected end of data \(a quote opened here is never closed\)",
+    ),
+    ("quote.csv", 'source,event,target\nA,"go"o,B\n', 2, r"CSV syntax error: ',' expected"),
+    (
+        "missing-key.toml",
+        ROWS + '\n[[transitions]]\nsource = "A"\nevent = "stay"\n',
+        12,
+        r"transition has no 'target' \(each needs source, event, target\)",
+    ),
+    (
+        "missing-key.json",
+        '{"transitions": [\n {"source": "A", "event": "go", "target": "B"},\n {"event": "x"}\n]}',
+        3,
+        r"no 'source'",
+    ),
+    (
+        "missing-column.csv",
+        "source,event,sent\nA,go,SYN\n",
+        1,
+        r"the header row has no \['target'\] column",
+    ),
+    (
+        "empty-cell.csv",
+        "source,event,target\nA,go,B\nB,,A\n",
+        3,
+        r"no 'event'",
+    ),
+    (
+        "unknown-key.toml",
+        ROWS + 'kidn = "segment"\n',
+        11,
+        r"unknown key 'kidn' in a transition \(did you mean 'kind'\?\) \(must be among "
+        r"\['source', 'event', 'target', 'sent', 'action', 'kind', 'side', 'section', 'via', "
+        r"'extended', 'note'\]\)",
+    ),
+    (
+        "unknown-top-key.toml",
+        'nmae = "x"\n' + ROWS,
+        1,
+        r"unknown key 'nmae' in the top level \(did you mean 'name'\?\) \(must be among "
+        r"\['name', 'initial', 'states', 'events', 'transitions'\]\)",
+    ),
+    (
+        "unknown-key.json",
+        '{"transitions": [\n  {"source": "A", "event": "go", "target": "A",\n   "colour": "red"}]}',
+        3,
+        r"unknown key 'colour' .*must be among \['source'",
+    ),
+    (
+        "unknown-column.csv",
+        "source,event,target,colour\nA,go,A,red\n",
+        1,
+        r"unknown column 'colour' in the header row \(must be among \['source'",
+    ),
+    (
+        "unknown-state-key.toml",
+        '[states.A]\ndescription = "a"\ncolor = "red"\n' + ROWS,
+        3,
+        r"unknown key 'color' in state 'A' \(must be among \['description', 'aliases'\]\)",
+    ),
+    (
+        "unknown-state.toml",
+        "[states.A]\n[states.B]\n" + ROWS.replace('target = "B"', 'target = "C"'),
+        7,
+        r"unknown target state 'C' \(must be one of \['A', 'B'\]",
+    ),
+    (
+        "unknown-state-via.csv",
+        "source,event,target,via\nA,go,B,\nB,back,A,Q\n",
+        3,
+        r"unknown 'via' state 'Q'",
+    ),
+    (
+        "unknown-kind.toml",
+        ROWS + 'kind = "segmnet"\n',
+        11,
+        r"unknown kind 'segmnet' \(did you mean 'segment'\?\) "
+        r"\(must be one of \['user', 'segment', 'timeout'\]\)",
+    ),
+    (
+        "unknown-side.csv",
+        "source,event,target,side\nA,go,B,either\nB,back,A,sever\n",
+        3,
+        r"unknown side 'sever' .*\['client', 'server', 'either'\]",
+    ),
+    (
+        "unknown-kind.json",
+        '{"transitions": [{"source": "A", "event": "go", "target": "A",\n  "kind": "timer"}]}',
+        2,
+        r"unknown kind 'timer'",
+    ),
+    (
+        "two-targets.toml",
+        ROWS + '\n[[transitions]]\nsource = "A"\nevent = "go"\ntarget = "A"\n',
+        12,
+        r"event 'go' leads from A to two targets \(B and A\)",
+    ),
+    (
+        "two-targets.csv",
+        "source,event,target\nA,go,B\nB,back,A\nA,Go,A\n",
+        4,
+        r"events 'go' and 'Go' differ only in case",
+    ),
+    (
+        "unreachable.csv",
+        "source,event,target\nA,go,B\nB,back,A\nC,go,A\n",
+        4,
+        r"no transition reaches state 'C' from the initial state 'A'",
+    ),
+    (
+        "unreachable.toml",
+        '[states.A]\n[states.B]\n[states.C]\ndescription = "lonely"\n' + ROWS,
+        3,
+        r"no transition reaches state 'C' from the initial state 'A'",
+    ),
+    (
+        "unreachable.json",
+        '{"initial": "B",\n "transitions": [\n  {"source": "A", "event": "go", "target": "B"}]}',
+        3,
+        r"no transition reaches state 'A' from the initial state 'B'",
+    ),
+    ("empty.toml", "", 1, r"the file is empty"),
+    ("blank.csv", "\n  \n", 1, r"the file is empty"),
+    ("comments-only.toml", "# nothing here\n", 1, r"no transitions"),
+    ("header-only.csv", "source,event,target\n", 1, r"header row but no transitions"),
+    ("empty-list.json", '{\n  "transitions": []\n}', 2, r"'transitions' is empty"),
+    (
+        "not-utf8.csv",
+        "source,event,target\nA,go,B\nB,caf\xe9,A\n".encode("latin-1"),
+        3,
+        r"not UTF-8 text: byte 0xe9 at column 6",
+    ),
+    (
+        "section-number.toml",
+        ROWS + "section = 3.10\n",
+        11,
+        r"'section' must be a string \(put it in quotes\), not 3\.1",
+    ),
+    (
+        "extended-word.csv",
+        "source,event,target,extended\nA,go,B,\nB,back,A,maybe\n",
+        3,
+        r"'extended' must be one of \['true'",
+    ),
+    (
+        "too-many-cells.csv",
+        "source,event,target\nA,go,B\nB,back,A,SYN\n",
+        3,
+        r"this row has 4 cells but the header names 3 columns",
+    ),
+    (
+        "duplicate-key.json",
+        '{"transitions": [\n {"source": "A", "event": "go",\n  "target": "A", "event": "x"}]}',
+        3,
+        r"duplicate key 'event' in transitions\[0\]",
+    ),
+    ("initial.toml", 'initial = "Z"\n' + ROWS, 1, r"unknown initial state 'Z' \(must be one of"),
+    (
+        "event-typo.toml",
+        '[events.gone]\nwords = "x"\n' + ROWS,
+        1,
+        r"no transition has the event 'gone' \(events: \['go', 'back'\]\)",
+    ),
+    (
+        "case-clash.csv",
+        "source,event,target\nA,go,B\nB,back,a\n",
+        3,
+        r"state 'a' differs from 'A' only in case",
+    ),
+    ("top-list.toml", "transitions = 3\n", 1, r"'transitions' must be a list, not int"),
+    ("top-string.json", '\n"A,go,B"', 2, r"the top level must be a table"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "message"), BAD_FILES, ids=[case[0] for case in BAD_FILES]
+)
+def test_mistakes_name_the_file_and_line(
+    tmp_path: Path, name: str, text: str | bytes, line: int, message: str
+) -> None:
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(TableError, match=message) as caught:
+        load_table(path)
+    error = caught.value
+    assert str(error).startswith(f"{path}:{line}: "), str(error)
+    assert (error.source, error.line) == (str(path), line)
+    # The same text from a string names no file but the same line.
+    if isinstance(text, str):
+        with pytest.raises(TableError, match=re.escape(f"line {line}: ")):
+            parse_table(text, path.suffix[1:])
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere.toml"
+    with pytest.raises(TableError, match=re.escape(f"{path}: no such file")):
+        load_table(path)
+    with pytest.raises(TableError, match="is a directory"):
+        load_table(tmp_path.joinpath("dir.csv").mkdir() or tmp_path / "dir.csv")
+
+
+def test_inline_rows_without_lines_name_the_row() -> None:
+    """TOML's inline arrays have no ``[[transitions]]`` headers: the row is named instead."""
+    text = 'transitions = [\n  {source = "A", event = "go", target = "B"},\n  {source = "B"},\n]\n'
+    with pytest.raises(TableError, match=r"t\.toml:1: transitions\[1\]: .*no 'event'"):
+        parse_table(text, "toml", source="t.toml")
+
+
+def test_a_bad_last_row_loads_nothing(tmp_path: Path) -> None:
+    """A mistake in the very last row still leaves nothing loaded and no state behind."""
+    good = (EXAMPLES / "simplified-tcp.csv").read_text()
+    path = tmp_path / "late.csv"
+    path.write_text(good + "TIME-WAIT,timeout 2MSL,LISTEN,,timeout,client,\n")
+    with pytest.raises(
+        TableError, match=r"late\.csv:14: event 'timeout 2MSL' leads from TIME-WAIT"
+    ):
+        load_table(path)
+    # Nothing is cached: the good file still loads, and the bad one still fails.
+    assert len(load_table(EXAMPLES / "simplified-tcp.csv")) == 12
+    with pytest.raises(TableError):
+        load_table(path)
+
+
+def test_table_errors_are_tcpviz_errors() -> None:
+    from tcpviz.errors import TcpvizError
+
+    with pytest.raises(TcpvizError):
+        parse_table("", "csv")
+    with pytest.raises(ValueError):  # TableError is a ValueError too
+        parse_table("", "csv")
