@@ -139,7 +139,9 @@ assert set(DESCRIPTIONS) == set(STATES) == set(ALIASES) == set(PROC_NET_TCP_CODE
 
 def state_key(name: str) -> str:
     """Reduce a state name to the form aliases are matched in: ``'fin_wait1'`` -> ``'FINWAIT1'``."""
-    key = re.sub(r"[^0-9A-Z]", "", name.upper())
+    # Letters of any script count: a table in Russian must not see 'ожидание FIN' and
+    # 'получен FIN' as one name. Only separators and punctuation are dropped.
+    key = re.sub(r"[\W_]+", "", name.upper())
     # The kernel's enum spells every state TCP_<NAME>; no state name itself starts with TCP.
     return key.removeprefix("TCP") or key
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -135,7 +136,8 @@ _WORD_SYNONYMS = {
 
 def event_key(name: str) -> str:
     """Reduce an event name to the form it is matched in: ``'Receive SYN+ACK'`` -> ``'rcv syn ack'``."""
-    words = re.sub(r"[^0-9a-z]+", " ", str(name).lower()).split()
+    # Letters of any script are kept (see states.state_key); only separators are dropped.
+    words = re.sub(r"[\W_]+", " ", str(name).casefold()).split()
     return " ".join(_WORD_SYNONYMS.get(word, word) for word in words)
 
 
@@ -145,17 +147,19 @@ def _slug(text: str) -> str:
 
 def _unique_ids(names: Iterable[str], prefix: str, transform) -> dict[str, str]:
     """Give each name an id made of letters, digits and underscores, unique among the names."""
+    names = list(names)
+    bases = {name: f"{prefix}{transform(_slug(name)) or 'x'}" for name in names}
+    shared = Counter(bases.values())
     ids: dict[str, str] = {}
-    taken: set[str] = set()
     for name in names:
-        base = f"{prefix}{transform(_slug(name)) or 'x'}"
-        candidate = base
-        if candidate in taken:
-            # Names that differ only in punctuation or non-ASCII letters: keep ids stable by
-            # deriving the suffix from the name itself, not from its position.
-            candidate = f"{base}_{hashlib.sha1(name.encode()).hexdigest()[:6]}"
-        ids[name] = candidate
-        taken.add(candidate)
+        base = bases[name]
+        # Names whose slugs clash ('получен FIN' and 'ожидание FIN' both give 'FIN'): a name
+        # that is its own slug keeps the plain id, the others get a suffix derived from the
+        # name itself. Nothing depends on the order of the names, so adding a state to a
+        # table never renames another one.
+        if shared[base] > 1 and _slug(name) != name:
+            base = f"{base}_{hashlib.sha1(name.encode()).hexdigest()[:6]}"
+        ids[name] = base
     return ids
 
 
@@ -240,6 +244,8 @@ class Table:
             if not isinstance(state, str) or not state.strip():
                 self._fail(f"a state name must be a non-empty string, not {state!r}")
             key = _states.state_key(state) or state
+            if state in seen.values():
+                self._fail(f"state {state!r} is listed twice")
             if key in seen:
                 self._fail(f"states {seen[key]!r} and {state!r} differ only in case or punctuation")
             seen[key] = state
@@ -270,11 +276,13 @@ class Table:
     def _build_event_index(self) -> dict[str, tuple[str, ...]]:
         """Map every matching key of every event and alias to the event names it may mean."""
         names: dict[str, str] = {}
-        for t in self.transitions:
+        for number, t in enumerate(self.transitions, start=1):
             key = event_key(t.event)
             if names.setdefault(key, t.event) != t.event:
                 self._fail(
-                    f"events {names[key]!r} and {t.event!r} differ only in case or punctuation", t
+                    f"events {names[key]!r} and {t.event!r} differ only in case or punctuation",
+                    t,
+                    number,
                 )
         index: dict[str, tuple[str, ...]] = {key: (name,) for key, name in names.items()}
         for name in self.events:
@@ -339,6 +347,10 @@ class Table:
 
     def enabled(self, state: str, entered_from: str | None = None) -> tuple[Transition, ...]:
         """The transitions that can fire in ``state``, given the state it was entered from."""
+        if entered_from is not None:
+            # Spelled like any state ('listen', 'SYN_SENT'), or a 'via' row would silently
+            # never match.
+            entered_from = self.state(entered_from)
         return tuple(t for t in self.outgoing(state) if t.via is None or t.via == entered_from)
 
     def subset(self, *, extended: bool) -> Table:
