@@ -179,16 +179,23 @@ class Quiz:
         """The feedback on every answer so far, oldest first."""
         return tuple(self._history)
 
-    def answer(self, state: str) -> Feedback:
+    def answer(self, state: str, *, number: int | None = None) -> Feedback:
         """Grade ``state`` (a name or alias, e.g. ``'SYN_RECV'``) and move to the next question.
 
         An unknown state raises :class:`~tcpviz.errors.UnknownState` and counts for nothing;
         the same question stays. After the last question, raises :class:`QuizFinished`.
+        A page passes the ``number`` of the question it showed, so that a double click or a
+        stale page cannot answer the next question by accident (:class:`QuizError`).
         """
         if self._question is None or self._transition is None:
             right, asked = self.score
             raise QuizFinished(
                 f"the quiz is finished ({right} of {asked} right); call reset() to start again"
+            )
+        if number is not None and number != self._question.number:
+            raise QuizError(
+                f"answer to question {number!r}, but the current question is "
+                f"{self._question.number}; nothing was graded"
             )
         given = self.table.state(state)  # raises UnknownState before anything changes
         question, transition = self._question, self._transition

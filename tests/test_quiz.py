@@ -218,6 +218,17 @@ def test_the_quiz_ends_after_its_length():
     assert quiz.score == (0, 3)
 
 
+def test_an_answer_to_another_question_number_is_refused():
+    # A double click on the page sends the same answer twice: only the first one counts.
+    quiz = Quiz(seed=6)
+    quiz.answer(quiz.expected, number=1)
+    with pytest.raises(QuizError, match=r"answer to question 1, but the current question is 2"):
+        quiz.answer("CLOSED", number=1)
+    assert quiz.score == (1, 1)
+    assert quiz.question.number == 2
+    assert quiz.answer(quiz.expected, number=2).correct
+
+
 @pytest.mark.parametrize("length", [0, -1, MAX_LENGTH + 1, 2.5, True, "10"])
 def test_a_bad_length_is_refused(length):
     with pytest.raises(QuizError, match=r"length must be a whole number from 1 to"):
