@@ -104,7 +104,7 @@ class Machine:
         """The names of the events that can fire now, in table order."""
         return [t.event for t in self.enabled()]
 
-    def can_fire(self, event: str) -> bool:
+    def can_fire(self, event: str | Transition) -> bool:
         """Whether :meth:`fire` would accept ``event`` now."""
         try:
             self.resolve(event)
@@ -112,9 +112,16 @@ class Machine:
             return False
         return True
 
-    def resolve(self, event: str) -> Transition:
-        """The transition ``event`` (a name or alias) would take now, without taking it."""
+    def resolve(self, event: str | Transition) -> Transition:
+        """The transition ``event`` (a name, an alias or a row) would take now, without taking it."""
         allowed = self.enabled_events()
+        if isinstance(event, Transition):
+            if event not in self.enabled():
+                raise InvalidTransition(
+                    f"transition {event.label!r} from {event.source} not allowed in "
+                    f"{self.state} (allowed: {allowed})"
+                )
+            return event
         try:
             candidates = self.table.event_candidates(event)
         except UnknownEvent:
@@ -135,23 +142,18 @@ class Machine:
         Raises :class:`~tcpviz.errors.InvalidTransition` (naming the state and listing the
         enabled events) if ``event`` cannot happen now; the machine is then unchanged.
         """
-        if isinstance(event, Transition):
-            if event not in self.enabled():
-                raise InvalidTransition(
-                    f"transition {event.label!r} from {event.source} not allowed in "
-                    f"{self.state} (allowed: {self.enabled_events()})"
-                )
-            transition = event
-        else:
-            transition = self.resolve(event)
+        transition = self.resolve(event)
         previous = self.state
         self._history.append(transition)
         self._redo.clear()
         self._notify(Change("fire", self.state, previous, transition))
         return transition
 
-    def run(self, *events: str) -> list[Transition]:
-        """Fire several events in order; on an error, none of them is kept."""
+    def run(self, *events: str | Transition) -> list[Transition]:
+        """Fire several events in order; on an error, none of them is kept.
+
+        Observers hear of the whole run once, as a ``'jump'``, and only if it succeeded.
+        """
         previous = self.state
         saved = (list(self._history), list(self._redo))
         taken: list[Transition] = []
@@ -159,7 +161,8 @@ class Machine:
         try:
             for event in events:
                 taken.append(self.fire(event))
-        except InvalidTransition:
+        except BaseException:
+            # Whatever went wrong (a bad event, an interrupt), the run is all or nothing.
             self._history, self._redo = saved
             raise
         finally:
@@ -197,8 +200,10 @@ class Machine:
         available to :meth:`redo`.
         """
         total = len(self._history) + len(self._redo)
-        if not isinstance(steps, int) or not 0 <= steps <= total:
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= total:
             raise NothingToUndo(f"cannot jump to step {steps!r}: steps run from 0 to {total}")
+        if steps == len(self._history):
+            return  # already there: nothing changes, so observers hear nothing
         previous = self.state
         while len(self._history) > steps:  # bounded by the length of the history
             self._redo.append(self._history.pop())
