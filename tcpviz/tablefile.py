@@ -26,7 +26,7 @@ TOML (and JSON, with the same keys)::
     kind = "segment"               # user (the default), segment or timeout
     side = "server"                # client, server or either (the default)
     section = "3.10.7.2"           # where the RFC specifies it
-    via = "LISTEN"                 # only when the source state was entered from this state
+    via = ""                       # a state: only when the source was entered from it
     extended = false               # true: shown only with --extended
     note = ""                      # one sentence for the curious
 
@@ -564,8 +564,8 @@ class _Builder:
                 self.fail(path, f"the transition has no {key!r} (each needs source, event, target)")
         values: dict[str, Any] = {}
         for key, value in raw.items():
-            if value is None:  # JSON null, as ``tcpviz table --json`` writes for 'via'
-                continue
+            if value is None or (key == "via" and value == ""):
+                continue  # JSON null (``tcpviz table --json`` writes it for 'via'), TOML's ""
             if key == "extended":
                 if not isinstance(value, bool):
                     self.fail((*path, key), f"'extended' must be true or false, not {value!r}")
