@@ -386,7 +386,7 @@ class Quiz:
         if self.scenario is not None:
             reason = self.scenario.steps[question.number - 1].why
         else:
-            reason = why(transition)
+            reason = why(transition, question.entered_from)
         if reason:
             return reason
         if transition.note:

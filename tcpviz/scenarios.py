@@ -22,6 +22,19 @@ from dataclasses import dataclass
 
 from .errors import InvalidTransition, TcpvizError
 from .machine import Machine
+from .states import (
+    CLOSE_WAIT,
+    CLOSED,
+    CLOSING,
+    ESTABLISHED,
+    FIN_WAIT_1,
+    FIN_WAIT_2,
+    LAST_ACK,
+    LISTEN,
+    SYN_RECEIVED,
+    SYN_SENT,
+    TIME_WAIT,
+)
 from .table import (
     ABORT,
     ACTIVE_OPEN,
@@ -34,6 +47,7 @@ from .table import (
     RCV_RST,
     RCV_SYN,
     RCV_SYN_ACK,
+    SEND,
     TIMEOUT_2MSL,
     USER_TIMEOUT,
     Table,
@@ -50,6 +64,9 @@ __all__ = [
     "scenario_payload",
     "why",
 ]
+
+# The states in which both ends have exchanged sequence numbers (RFC 9293 section 3.10.7.4).
+_SYNCHRONIZED = (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT)
 
 #: The values ``Step.side`` may take: empty when the step is the same for either end.
 STEP_SIDES: tuple[str, ...] = ("", "client", "server")
@@ -458,21 +475,117 @@ def scenario_payload(table: Table | None = None) -> list[dict[str, object]]:
     for scenario in SCENARIOS.values():
         try:
             payload.append(scenario.as_dict(table))
-        except InvalidTransition:
-            continue  # this table lacks a step (an extended scenario on the classic figure)
+        except TcpvizError:
+            # This table lacks a step (an extended scenario on the classic figure) or the
+            # start state (an unrelated custom table).
+            continue
     return payload
 
 
-# Keyed by the row itself (not by state and event): in SYN-RECEIVED, a RST leads to LISTEN or
-# to CLOSED depending on the 'via' state, and each needs its own reason.
-_WHY: dict[Transition, str] = {}
+# -- reasons for every built-in arrow ---------------------------------------------------------
+# The quiz explains any arrow, not only those a scenario takes. An arrow is keyed by where it
+# starts and ends, its event and its 'via' state: in SYN-RECEIVED a RST leads to LISTEN or to
+# CLOSED depending on 'via', and each needs its own reason.
+
+_Key = tuple[str, str, str, "str | None"]
+
+
+def _key(t: Transition) -> _Key:
+    return t.source, t.event, t.target, t.via
+
+
+_RESET = (
+    "The other end reset the connection, so TCP drops it at once, whatever step of the "
+    "closing handshake it was in."
+)
+_ABORT_WITH_RST = (
+    "Our application gives up on the connection, so TCP sends a RST to tell the other end, "
+    "throws away unsent data and deletes its record at once."
+)
+_ABORT_NOTHING_TO_TELL = (
+    "Our application gives up before any connection is synchronized, so there is nobody to "
+    "tell and TCP just deletes its record."
+)
+_ABORT_AFTER_FIN = (
+    "Our application gives up when both ends have already sent their FIN, so there is nothing "
+    "left to reset and TCP just deletes its record."
+)
+_USER_TIMEOUT = (
+    "Something we sent (a SYN, data or a FIN) went unacknowledged for longer than the user "
+    "timeout, so TCP gives up and aborts the connection."
+)
+
+#: Reasons for the built-in arrows that no scenario takes (scenarios give the others).
+_OTHER_REASONS: dict[_Key, str] = {
+    (LISTEN, CLOSE, CLOSED, None): (
+        "The server application stops accepting connections, so TCP deletes the listening "
+        "record, and sends nothing because no connection exists yet."
+    ),
+    (LISTEN, SEND, SYN_SENT, None): (
+        "The application asks to send on a listening connection whose remote end is now "
+        "known, so TCP turns it into an active open and sends a SYN first."
+    ),
+    (SYN_SENT, CLOSE, CLOSED, None): (
+        "The application cancels its connection attempt before any answer came back, so TCP "
+        "deletes its record without sending anything."
+    ),
+    (SYN_RECEIVED, CLOSE, FIN_WAIT_1, None): (
+        "The application closes before the handshake has finished, so TCP sends a FIN at once "
+        "and the connection goes on as an active close."
+    ),
+    (SYN_RECEIVED, RCV_RST, CLOSED, SYN_SENT): (
+        "This end got here by connecting itself (a simultaneous open), so a RST means the "
+        "attempt was refused and the connection closes instead of going back to LISTEN."
+    ),
+    **{(state, RCV_RST, CLOSED, None): _RESET for state in _SYNCHRONIZED},
+    **{(state, ABORT, CLOSED, None): _ABORT_NOTHING_TO_TELL for state in (LISTEN, SYN_SENT)},
+    **{
+        (state, ABORT, CLOSED, None): _ABORT_WITH_RST
+        for state in (SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT)
+    },
+    **{(state, ABORT, CLOSED, None): _ABORT_AFTER_FIN for state in (CLOSING, LAST_ACK, TIME_WAIT)},
+    **{
+        (state, USER_TIMEOUT, CLOSED, None): _USER_TIMEOUT
+        for state in (
+            SYN_SENT,
+            SYN_RECEIVED,
+            ESTABLISHED,
+            FIN_WAIT_1,
+            CLOSE_WAIT,
+            CLOSING,
+            LAST_ACK,
+        )
+    },
+}
+
+_WHY: dict[_Key, str] = {}
+_WHY_AFTER: dict[tuple[str | None, _Key], str] = {}
 for _scenario_ in _ALL:
+    _before: str | None = None
     for _step, _t in zip(_scenario_.steps, _scenario_.transitions(), strict=True):
-        # The first scenario taking a row gives its reason (the plainest one comes first).
-        _WHY.setdefault(_t, _step.why)
-del _scenario_, _step, _t
+        # The first scenario taking an arrow gives its reason (the plainest come first); a
+        # scenario that reaches the arrow's state from elsewhere gives its reason in that
+        # context (after a simultaneous open, the ACK of our SYN comes in the peer's SYN,ACK).
+        _WHY.setdefault(_key(_t), _step.why)
+        _WHY_AFTER.setdefault((_before, _key(_t)), _step.why)
+        _before = _t.source
+for _k, _reason in _OTHER_REASONS.items():
+    _WHY.setdefault(_k, _reason)
+del _scenario_, _before, _step, _t, _k, _reason
 
 
-def why(transition: Transition) -> str | None:
-    """The scenarios' one-sentence reason for a built-in transition, if a scenario takes it."""
-    return _WHY.get(transition)
+def why(transition: Transition, entered_from: str | None = None) -> str | None:
+    """One sentence on why a built-in arrow is taken, or ``None`` for an arrow tcpviz does not know.
+
+    With ``entered_from`` (the state before ``transition.source``), a scenario that takes the
+    arrow in that same context gives the reason.
+
+    >>> from tcpviz.table import tcp_table
+    >>> arrow = tcp_table().outgoing("TIME-WAIT")[0]
+    >>> why(arrow).startswith("After twice the maximum segment lifetime")
+    True
+    """
+    key = _key(transition)
+    if entered_from is not None and (entered_from, key) in _WHY_AFTER:
+        return _WHY_AFTER[entered_from, key]
+    return _WHY.get(key)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tcpviz.errors import TcpvizError, UnknownState
 from tcpviz.quiz import MAX_LENGTH, Feedback, Question, Quiz, QuizError, QuizFinished
-from tcpviz.scenarios import SCENARIOS
+from tcpviz.scenarios import SCENARIOS, why
 from tcpviz.table import Table, Transition, tcp_table
 
 
@@ -313,6 +313,23 @@ def test_a_self_loop_is_not_asked_twice_in_a_row():
         assert all(a != b for a, b in itertools.pairwise(asked)), asked
 
 
+def test_a_custom_table_explains_with_its_notes():
+    table = Table(
+        [
+            Transition("idle", "coin", "ready", note="a coin unlocks the turnstile"),
+            Transition("ready", "push", "idle", sent="click"),
+        ]
+    )
+    quiz = Quiz(table, seed=0, length=2)
+    first = quiz.answer("idle")
+    assert first.explanation.startswith("Not idle: the connection does not stay in idle on coin.")
+    assert "A coin unlocks the turnstile." in first.explanation
+    second = quiz.answer("idle")
+    assert second.explanation == (
+        'Right. In ready, the arrow is "push / snd click": this end sends click and goes to idle.'
+    )
+
+
 def test_a_dead_end_starts_a_new_connection():
     table = Table([Transition("A", "go", "B")])
     quiz = Quiz(table, seed=0, length=3)
@@ -352,5 +369,7 @@ def test_every_question_is_fair(seed, extended, length, picks):
         right += feedback.correct
         assert feedback.correct == (pick == targets[0])
         assert targets[0] in feedback.explanation
+        # Every built-in arrow comes with its reason, read in the context it was reached in.
+        assert why(feedback.transition, question.entered_from) in feedback.explanation
         assert quiz.score == (right, number)
     assert quiz.finished

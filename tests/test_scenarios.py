@@ -19,7 +19,7 @@ from tcpviz.scenarios import (
     scenario_payload,
     why,
 )
-from tcpviz.table import tcp_table
+from tcpviz.table import Table, Transition, tcp_table
 
 # Written out by hand from RFC 9293 (Figures 5, 6, 7 and 13), not computed from the table,
 # so that a wrong row in the table or a wrong step in a scenario shows up here.
@@ -231,18 +231,36 @@ def test_payload_for_a_table_keeps_only_what_plays_on_it():
 
 
 def test_why_gives_each_via_row_its_own_reason():
-    classic, extended = tcp_table(), tcp_table(extended=True)
-    to_listen = next(
-        t for t in classic.transitions if t.source == "SYN-RECEIVED" and t.event == "rcv RST"
-    )
-    assert "LISTEN" in why(to_listen)
-    to_closed = next(
-        t
-        for t in extended.transitions
-        if t.source == "SYN-RECEIVED" and t.event == "rcv RST" and t.target == "CLOSED"
-    )
-    # No scenario takes this row, so there is no reason rather than the LISTEN one.
-    assert why(to_closed) is None
+    table = tcp_table(extended=True)
+    rst = {t.via: t for t in table.outgoing("SYN-RECEIVED") if t.event == "rcv RST"}
+    assert rst["LISTEN"].target == "LISTEN" and rst["SYN-SENT"].target == "CLOSED"
+    assert "back to LISTEN" in why(rst["LISTEN"])
+    assert "simultaneous open" in why(rst["SYN-SENT"])
+    assert "instead of going back to LISTEN" in why(rst["SYN-SENT"])
+
+
+@pytest.mark.parametrize("extended", [False, True], ids=["classic", "extended"])
+def test_every_built_in_arrow_has_a_one_sentence_reason(extended):
+    for transition in tcp_table(extended).transitions:
+        reason = why(transition)
+        assert reason is not None, transition.label
+        assert ONE_SENTENCE.fullmatch(reason), reason
+
+
+def test_why_reads_the_context_the_arrow_was_reached_in():
+    # The ACK of our SYN: after LISTEN it is the client's ACK, after a simultaneous open it
+    # comes in the other end's SYN,ACK.
+    table = tcp_table()
+    ack = next(t for t in table.outgoing("SYN-RECEIVED") if t.event == "rcv ACK of SYN")
+    assert why(ack) == SCENARIOS["handshake-server"].steps[2].why
+    assert why(ack, "LISTEN") == SCENARIOS["handshake-server"].steps[2].why
+    assert why(ack, "SYN-SENT") == SCENARIOS["simultaneous-open"].steps[2].why
+
+
+def test_why_knows_nothing_of_arrows_it_was_not_written_for():
+    assert why(Transition("A", "go", "B")) is None
+    # Same state and event as a built-in arrow, but another target: another meaning.
+    assert why(Transition("ESTABLISHED", "CLOSE", "CLOSED")) is None
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -262,3 +280,8 @@ def test_steps_and_scenarios_check_what_they_are_given():
     listed = Scenario("listed", "Listed", "Steps given as a list.", [Step("active OPEN", "Why.")])
     assert isinstance(listed.steps, tuple)
     assert hash(listed) == hash(listed)
+
+
+def test_payload_for_an_unrelated_table_is_empty():
+    table = Table([Transition("A", "go", "B"), Transition("B", "back", "A")])
+    assert scenario_payload(table) == []
