@@ -1,0 +1,489 @@
+"""The ``tcpviz`` command: draw the diagram, list the table, step through events, answer questions.
+
+Thin on purpose: each subcommand parses its arguments, asks the layers below and prints plain
+text (no colour, so it reads the same in a terminal, a log and a projector). Errors tcpviz
+raises on purpose become one line on stderr and an exit status, never a traceback: 2 for a
+command line that names something unknown, 1 for something that cannot be done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shlex
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import InvalidTransition, TcpvizError, UnknownEvent, UnknownState
+from .machine import Machine
+from .scenarios import UnknownScenario
+from .table import Table, Transition, tcp_table
+
+__all__ = ["build_parser", "main"]
+
+#: Diagram formats, by the suffixes that name them in ``-o FILE``.
+EXPORT_SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
+#: The formats ``-o -`` can write to stdout (text, not binary).
+TEXT_FORMATS = ("svg", "dot")
+#: ``--path`` values besides the scenario names: the usual life of one end (graph.side_path).
+SIDE_PATHS = ("client", "server")
+TABLE_FORMATS = ("text", "json", "csv", "toml")
+WIDTH = 88
+
+
+class UsageError(TcpvizError, ValueError):
+    """Options that make no sense together, or a value the command cannot use (exit 2)."""
+
+
+# -- helpers shared by the subcommands --------------------------------------------------------
+
+
+def _table(args: argparse.Namespace) -> Table:
+    """The table the command works on: the built-in one, or ``--table FILE``."""
+    if getattr(args, "table", None):
+        from .tablefile import load_table
+
+        return load_table(args.table).subset(extended=args.extended)
+    return tcp_table(extended=args.extended)
+
+
+def _wrap(text: str, indent: str) -> str:
+    return textwrap.fill(text, WIDTH, initial_indent=indent, subsequent_indent=indent)
+
+
+def _names(names: Sequence[str]) -> str:
+    # Event names hold commas ('rcv SYN,ACK'), so a list is shown the way errors show it.
+    return repr(list(names))
+
+
+def _via(t: Transition) -> str:
+    return f"  (only when entered from {t.via})" if t.via else ""
+
+
+def _print_state(table: Table, state: str, indent: str = "   ") -> None:
+    if table.descriptions.get(state):
+        print(_wrap(table.descriptions[state], indent))
+
+
+# -- export -----------------------------------------------------------------------------------
+
+
+def _export_format(args: argparse.Namespace) -> str:
+    if args.format:
+        return args.format
+    if args.output == "-":
+        return "svg"
+    suffix = Path(args.output).suffix.lower()
+    if suffix not in EXPORT_SUFFIXES:
+        raise UsageError(
+            f"cannot tell the format from {args.output!r}: give --format, or a file ending in "
+            f"one of {sorted(EXPORT_SUFFIXES)}"
+        )
+    return EXPORT_SUFFIXES[suffix]
+
+
+def _highlights(args: argparse.Namespace, table: Table) -> dict[str, object]:
+    """What the diagram marks: the current state, the last arrow taken, the states visited."""
+    if args.after or args.path:
+        machine = Machine(table)
+        if args.after:
+            machine.run(*args.after)
+        elif args.path in SIDE_PATHS:
+            from .graph import side_path
+
+            path = side_path(args.path, table)
+            if not path:
+                raise UsageError(
+                    f"no transition of this table is marked side = {args.path!r}, so there is "
+                    "no path to draw"
+                )
+            machine.run(*path)  # type: ignore[arg-type]  # fire() takes transitions too
+        else:
+            from .scenarios import get_scenario
+
+            get_scenario(args.path).play(machine)
+        return {"state": machine.state, "last": machine.last, "visited": machine.visited}
+    if args.highlight:
+        return {"state": table.state(args.highlight)}
+    return {}
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from . import render
+
+    fmt = _export_format(args)
+    if fmt not in render.FORMATS:
+        raise UsageError(f"unknown format: {fmt!r} (must be one of {list(render.FORMATS)})")
+    if args.theme not in render.THEMES:
+        raise UsageError(f"unknown theme: {args.theme!r} (must be one of {list(render.THEMES)})")
+    if args.output == "-" and fmt not in TEXT_FORMATS:
+        raise UsageError(f"{fmt} is binary: write it to a file with -o FILE.{fmt}")
+    table = _table(args)
+    # Everything is checked before anything is written: a bad state leaves no file behind.
+    diagram = render.Diagram(table, theme=args.theme, **_highlights(args, table))
+    if args.output == "-":
+        sys.stdout.write(diagram.dot() if fmt == "dot" else diagram.svg())
+    else:
+        diagram.save(args.output, format=fmt)
+        print(f"wrote {args.output}")
+    return 0
+
+
+# -- html -------------------------------------------------------------------------------------
+
+
+def cmd_html(args: argparse.Namespace) -> int:
+    from . import html
+
+    table = _table(args)
+    options = {"table": table, "theme": args.theme}
+    if args.title:
+        options["title"] = args.title
+    if args.output == "-":
+        sys.stdout.write(html.standalone_html(**options))
+    else:
+        html.save_html(args.output, **options)
+        print(f"wrote {args.output}")
+    return 0
+
+
+# -- table ------------------------------------------------------------------------------------
+
+
+def _columns(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    table = _table(args)
+    fmt = "rows" if args.json else args.format
+    if fmt == "rows":
+        print(json.dumps(table.rows(), indent=2, ensure_ascii=False))
+    elif fmt == "text":
+        keys = ["source", "event", "sent", "target", "kind", "side", "section"]
+        keys += ["via"] * any(t.via for t in table.transitions)
+        keys += ["extended"] * any(t.extended for t in table.transitions)
+        rows = [keys] + [
+            [
+                ("yes" if t.extended else "") if key == "extended" else getattr(t, key) or ""
+                for key in keys
+            ]
+            for t in table.transitions
+        ]
+        print(_columns(rows))
+    else:
+        from .tablefile import dumps_table
+
+        sys.stdout.write(dumps_table(table, fmt))
+    return 0
+
+
+# -- step, path -------------------------------------------------------------------------------
+
+
+def _print_step(number: int, t: Transition, table: Table, describe: bool = True) -> None:
+    print(f"{number}. {t.label}  ->  {t.target}")
+    if describe:
+        _print_state(table, t.target)
+
+
+def cmd_step(args: argparse.Namespace) -> int:
+    table = _table(args)
+    machine = Machine(table, state=args.start)
+    print(machine.state)
+    _print_state(table, machine.state)
+    for number, event in enumerate(args.events, start=1):
+        transition = machine.fire(event)  # InvalidTransition: main() prints it, exit 1
+        print()
+        _print_step(number, transition, table)
+    print()
+    print(f"allowed in {machine.state}: {_names(machine.enabled_events())}")
+    return 0
+
+
+def cmd_path(args: argparse.Namespace) -> int:
+    import networkx as nx
+
+    from .graph import shortest_events
+
+    table = _table(args)
+    source, target = table.state(args.source), table.state(args.target)
+    try:
+        path = shortest_events(source, target, table)
+    except nx.NetworkXNoPath:
+        print(
+            f"tcpviz path: no sequence of events leads from {source} to {target}", file=sys.stderr
+        )
+        return 1
+    if not path:
+        print(f"{source} is {target}: no event needed")
+        return 0
+    print(source)
+    for number, t in enumerate(path, start=1):
+        _print_step(number, t, table, describe=False)
+    print()
+    try:
+        Machine(table, state=source).run(*(t.event for t in path))
+    except InvalidTransition as error:
+        # The drawing has the arrows, but one is conditioned by 'via' (RFC 9293 Figure 5,
+        # Note 1) and the state before it was entered from elsewhere.
+        print(f"{len(path)} events, but the machine would refuse this path: {error}")
+        return 0
+    options = [*_table_options(args)]
+    if source != table.initial:
+        options += ["--from", source]
+    command = shlex.join(["tcpviz", "step", *options, *(t.event for t in path)])
+    print(f"{len(path)} event{'s' * (len(path) != 1)}: {command}")
+    return 0
+
+
+def _table_options(args: argparse.Namespace) -> list[str]:
+    """The options that select the table, to repeat them in a suggested command."""
+    return ["--table", args.table] * bool(args.table) + ["--extended"] * args.extended
+
+
+# -- describe, states, events -----------------------------------------------------------------
+
+
+def _describe(table: Table, state: str) -> None:
+    print(state)
+    _print_state(table, state, "  ")
+    if table.state_aliases.get(state):
+        print(f"  aliases: {' | '.join(table.state_aliases[state])}")
+    incoming = [t for t in table.transitions if t.target == state]
+    if state == table.initial:
+        print("  the initial state")
+    if incoming:
+        print("  entered by:")
+        width = max(len(t.source) for t in incoming)
+        for t in incoming:
+            print(f"    {t.source:<{width}}  {t.label}{_via(t)}")
+    outgoing = table.outgoing(state)
+    if outgoing:
+        print("  events:")
+        width = max(len(t.label) for t in outgoing)
+        for t in outgoing:
+            print(f"    {t.label:<{width}}  -> {t.target}{_via(t)}")
+    else:
+        print("  events: none (a dead end)")
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    table = _table(args)
+    if args.all == bool(args.state):
+        raise UsageError("give one STATE, or --all")
+    states = table.states if args.all else [table.state(args.state)]
+    for number, state in enumerate(states):
+        if number:
+            print()
+        _describe(table, state)
+    return 0
+
+
+def cmd_states(args: argparse.Namespace) -> int:
+    table = _table(args)
+    rows = [["state", "aliases"]]
+    rows += [[s, " | ".join(table.state_aliases.get(s, ()))] for s in table.states]
+    print(_columns(rows))
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    table = _table(args)
+    rows = [["event", "kind", "in words", "aliases"]]
+    rows += [
+        [name, event.kind, event.words, " | ".join(event.aliases)]
+        for name, event in table.events.items()
+    ]
+    print(_columns(rows))
+    return 0
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from .scenarios import SCENARIOS, get_scenario
+
+    if not args.name:
+        rows = [["scenario", "table", "title"]]
+        rows += [
+            [s.name, "extended" if s.extended else "classic", s.title] for s in SCENARIOS.values()
+        ]
+        print(_columns(rows))
+        return 0
+    scenario = get_scenario(args.name)
+    table = tcp_table(extended=args.extended or scenario.extended)
+    print(scenario.title)
+    print(_wrap(scenario.summary, ""))
+    print()
+    print(scenario.start)
+    transitions = scenario.transitions(table)
+    for number, (step, t) in enumerate(zip(scenario.steps, transitions, strict=True), start=1):
+        print()
+        print(f"{number}. {t.label}  ->  {t.target}")
+        print(_wrap(step.why, "   "))
+    return 0
+
+
+# -- the parser -------------------------------------------------------------------------------
+
+EPILOG = """\
+examples:
+  tcpviz step "active open" "SYN,ACK" close     one end's way through the diagram
+  tcpviz describe SYN_RECV                      any tool's spelling of a state
+  tcpviz path LISTEN TIME-WAIT                  the fewest events from one state to another
+  tcpviz export --highlight ESTABLISHED -o tcp.svg
+  tcpviz export --path handshake-client --theme dark -o handshake.png
+  tcpviz table --format toml > my.toml          edit it, then: tcpviz step --table my.toml ...
+  tcpviz html -o tcp.html                       a page that steps on its own, no Python needed
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``tcpviz`` argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="tcpviz",
+        description="The TCP connection state machine of RFC 9293: drawn, listed, stepped through.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"tcpviz {__version__}")
+    commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
+
+    tables = argparse.ArgumentParser(add_help=False)
+    tables.add_argument(
+        "--extended",
+        action="store_true",
+        help="add what RFC 9293 section 3.10 specifies beyond Figure 5 (RST, ABORT, timeouts)",
+    )
+    tables.add_argument(
+        "--table",
+        metavar="FILE",
+        help="use your own table (.toml, .json or .csv; see examples/README.md)",
+    )
+
+    def command(name: str, run: Callable[[argparse.Namespace], int], help: str, **kw):
+        sub = commands.add_parser(name, help=help, description=help, parents=[tables], **kw)
+        sub.set_defaults(run=run)
+        return sub
+
+    export = command("export", cmd_export, "draw the diagram to an SVG, PNG, PDF or DOT file")
+    export.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="the file to write ('-': stdout)"
+    )
+    export.add_argument(
+        "--format",
+        choices=("svg", "png", "pdf", "dot"),
+        help="the file format (default: from the suffix of FILE)",
+    )
+    export.add_argument("--theme", default="light", help="colours: light (default) or dark")
+    marks = export.add_mutually_exclusive_group()
+    marks.add_argument("--highlight", metavar="STATE", help="mark STATE as the current state")
+    marks.add_argument(
+        "--after",
+        nargs="+",
+        metavar="EVENT",
+        help="mark where these events lead from the initial state, the way there and the last arrow",
+    )
+    marks.add_argument(
+        "--path",
+        metavar="PATH",
+        help="mark a whole path: client or server (the usual life of that end), or a scenario "
+        "name (see: tcpviz scenarios)",
+    )
+
+    html = command("html", cmd_html, "write a standalone web page that steps through the diagram")
+    html.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="the page to write ('-': stdout)"
+    )
+    html.add_argument("--theme", default="light", help="colours: light (default) or dark")
+    html.add_argument("--title", help="the page's title")
+
+    table = command("table", cmd_table, "print the transition table")
+    shape = table.add_mutually_exclusive_group()
+    shape.add_argument(
+        "--json",
+        action="store_true",
+        help="the rows as a JSON list, every field (for scripts; also loadable with --table)",
+    )
+    shape.add_argument(
+        "--format",
+        choices=TABLE_FORMATS,
+        default="text",
+        help="text (default: aligned columns), or a table file to edit and load with --table: "
+        "json, csv, toml",
+    )
+
+    step = command("step", cmd_step, "fire events one by one and show each state reached")
+    step.add_argument(
+        "events",
+        nargs="*",
+        metavar="EVENT",
+        help="an event name or alias ('active open', connect, SYN, 'SYN,ACK', ack, close, ...)",
+    )
+    step.add_argument(
+        "--from", dest="start", metavar="STATE", help="start there instead of the initial state"
+    )
+
+    describe = command("describe", cmd_describe, "explain a state: meaning, aliases, events")
+    describe.add_argument("state", nargs="?", metavar="STATE", help="a state, in any spelling")
+    describe.add_argument("--all", action="store_true", help="every state")
+
+    command("states", cmd_states, "list the states and the names other tools use for them")
+    command("events", cmd_events, "list the events and the aliases accepted as input")
+
+    path = command("path", cmd_path, "the fewest events leading from one state to another")
+    path.add_argument("source", metavar="FROM")
+    path.add_argument("target", metavar="TO")
+
+    scenarios = command(
+        "scenarios", cmd_scenarios, "list the named scenarios, or play one with its explanations"
+    )
+    scenarios.add_argument("name", nargs="?", metavar="NAME")
+    return parser
+
+
+# -- running ----------------------------------------------------------------------------------
+
+
+def _error(prog: str, message: object, status: int) -> int:
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``tcpviz`` command with ``argv`` (default: the process's arguments); return the
+    exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or a usage error argparse has printed
+        return stop.code if isinstance(stop.code, int) else 2
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    prog = f"tcpviz {args.command}"
+    try:
+        return args.run(args)
+    except (UsageError, UnknownState, UnknownEvent, UnknownScenario) as error:
+        return _error(prog, error, 2)  # the command line names something that does not exist
+    except TcpvizError as error:  # InvalidTransition, TableError, GraphvizNotFound, ...
+        return _error(prog, error, 1)
+    except BrokenPipeError:
+        # The reader went away (tcpviz table | head): stop quietly, and keep Python from
+        # complaining when it flushes stdout at exit.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        return _error(prog, f"{where}{error.strerror or error}", 1)
+    except KeyboardInterrupt:
+        return 130
