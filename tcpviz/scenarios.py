@@ -5,14 +5,15 @@ both do the same) from ``CLOSED`` through a handshake, a close or a reset. Each 
 event exactly as the table spells it and says *why* the transition happens, so a teacher can
 play it on the diagram and read the reason aloud. The target states are not written here: they
 come from the table when the scenario is played, so a scenario cannot disagree with the table.
+:func:`why` gives the one-sentence reason for any arrow of the built-in tables (the quiz uses it).
 
 About simultaneous open (RFC 9293 section 3.5, Figure 7): each end sends a SYN, then receives
 the other's SYN and answers with a SYN,ACK, then receives the other's SYN,ACK. Figure 5 has no
-arrow for a SYN,ACK arriving in SYN-RECEIVED, and needs none: the SYN in it is one this end
-already has (it is trimmed as a duplicate, section 3.10.7.4), so the only new news is the ACK
-of our own SYN. The table therefore spells that last step ``rcv ACK of SYN``, reached through
-the ``SYN-SENT --rcv SYN--> SYN-RECEIVED`` arrow (not through LISTEN, which matters for a RST:
-see the ``via`` rule of Figure 5, Note 1).
+arrow for a SYN,ACK arriving in SYN-RECEIVED, and needs none: its SYN is one this end already
+has, so what moves the connection on is the ACK of our own SYN that comes with it. The table
+therefore spells that last step ``rcv ACK of SYN``. The scenario reaches SYN-RECEIVED through
+the ``SYN-SENT --rcv SYN--> SYN-RECEIVED`` arrow, not through LISTEN, which decides where a RST
+would lead from there (the ``via`` rule of Figure 5, Note 1).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from .table import (
 
 __all__ = [
     "SCENARIOS",
+    "STEP_SIDES",
     "Scenario",
     "Step",
     "UnknownScenario",
