@@ -6,8 +6,6 @@ Nodes are the states' display names; each edge is one transition, keyed by its e
 
 from __future__ import annotations
 
-import itertools
-
 import networkx as nx
 
 from .errors import UnknownState
@@ -69,24 +67,54 @@ def _node(graph: nx.MultiDiGraph, table: Table | None, name: str) -> str:
 
 
 def shortest_events(
-    source: str, target: str, where: Table | nx.MultiDiGraph | None = None
+    source: str,
+    target: str,
+    where: Table | nx.MultiDiGraph | None = None,
+    *,
+    entered_from: str | None = None,
 ) -> list[Transition]:
     """The fewest transitions leading from ``source`` to ``target`` (``[]`` if they are equal).
 
-    Ignores ``via`` conditions: the path is through the drawing, as a student traces it.
-    Raises :class:`networkx.NetworkXNoPath` if ``target`` cannot be reached.
+    The path can really be fired: ``via`` conditions count, so a machine in ``source`` that
+    entered it from ``entered_from`` (``None``: it started there) accepts the events in order.
+    Of two rows linking the same states (CLOSE and ABORT) the first in table order is taken.
+    Raises :class:`networkx.NetworkXNoPath` if no sequence of events reaches ``target``.
 
     >>> [t.event for t in shortest_events("CLOSED", "ESTABLISHED")]
     ['active OPEN', 'rcv SYN,ACK']
     """
     graph, table = _graph_and_table(where)
     source, target = _node(graph, table, source), _node(graph, table, target)
-    nodes = nx.shortest_path(graph, source, target)
-    path = []
-    for a, b in itertools.pairwise(nodes):
-        # Several events may link two states (CLOSE and ABORT): take the first in table order.
-        path.append(next(iter(graph.get_edge_data(a, b).values()))["transition"])
-    return path
+    if entered_from is not None:
+        entered_from = _node(graph, table, entered_from)
+    if source == target:
+        return []
+    # Breadth-first over (state, state it was entered from): Note 1 of RFC 9293 Figure 5
+    # makes what can happen in SYN-RECEIVED depend on the state before it. Bounded: each of
+    # the at most n * (n + 1) pairs is queued once.
+    start = (source, entered_from)
+    came_by: dict[tuple[str, str | None], tuple[Transition, tuple[str, str | None]]] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for here in frontier:
+            for _, _, data in graph.out_edges(here[0], data=True):
+                if data["via"] is not None and data["via"] != here[1]:
+                    continue
+                step: Transition = data["transition"]
+                there = (step.target, here[0])
+                if there == start or there in came_by:
+                    continue
+                came_by[there] = (step, here)
+                if step.target == target:
+                    path = []
+                    while there != start:
+                        taken, there = came_by[there]
+                        path.append(taken)
+                    return path[::-1]
+                following.append(there)
+        frontier = following
+    raise nx.NetworkXNoPath(f"no sequence of events leads from {source} to {target}")
 
 
 def reachable(source: str, where: Table | nx.MultiDiGraph | None = None) -> set[str]:
