@@ -1,0 +1,370 @@
+"""The ``tcpviz`` command: every subcommand's output, its exit status, and no traceback ever."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tcpviz import __version__
+from tcpviz.cli import main
+from tcpviz.states import STATES
+from tcpviz.table import tcp_table
+from tcpviz.tablefile import load_table, parse_table
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+CONSOLE_SCRIPT = Path(sys.executable).with_name("tcpviz")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``main(argv)``: the exit status, stdout and stderr."""
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return status, out, err
+
+
+def blocks(out: str) -> list[str]:
+    """The first line of each paragraph of ``step`` output: the states and the steps."""
+    return [para.splitlines()[0] for para in out.strip().split("\n\n")]
+
+
+# -- basics -----------------------------------------------------------------------------------
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "--version") == (0, f"tcpviz {__version__}\n", "")
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "--help")
+    assert status == 0
+    for command in ("export", "html", "table", "step", "describe", "states", "events", "path"):
+        assert command in out
+
+
+def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys)
+    assert status == 2 and out == "" and "usage: tcpviz" in err
+
+
+def test_argparse_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "table", "--format", "yaml")
+    assert status == 2
+    assert "invalid choice: 'yaml'" in err
+
+
+# -- table ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("extended", [False, True])
+def test_table_json_has_every_row(capsys: pytest.CaptureFixture[str], extended: bool) -> None:
+    status, out, _ = run(capsys, "table", "--json", *["--extended"] * extended)
+    assert status == 0
+    rows = json.loads(out)
+    table = tcp_table(extended)
+    assert rows == table.rows()
+    assert len(rows) == len(table)
+    for row in rows:
+        assert {"source", "event", "target", "sent"} <= set(row)
+
+
+def test_table_text_has_aligned_columns(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "table")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].split() == [
+        "source",
+        "event",
+        "sent",
+        "target",
+        "kind",
+        "side",
+        "section",
+        "via",
+    ]
+    assert len(lines) == 1 + len(tcp_table())
+    # Each column starts at the same position on every line.
+    target_column = lines[0].index("target")
+    for line, t in zip(lines[1:], tcp_table().transitions, strict=True):
+        assert line.startswith(t.source)
+        assert line[target_column:].startswith(t.target)
+        assert f" {t.event} " in line
+    via_row = next(n for n, t in enumerate(tcp_table().transitions) if t.via)
+    assert lines[1 + via_row].endswith("LISTEN")  # the 'via' column, shown since a row uses it
+
+
+@pytest.mark.parametrize("fmt", ["toml", "json", "csv"])
+def test_table_file_formats_load_back(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fmt: str
+) -> None:
+    status, out, _ = run(capsys, "table", "--extended", "--format", fmt)
+    assert status == 0
+    path = tmp_path / f"mine.{fmt}"
+    path.write_text(out, encoding="utf-8")
+    loaded = load_table(path)
+    assert loaded.transitions == tcp_table(extended=True).transitions
+    if fmt != "csv":
+        assert loaded == tcp_table(extended=True)
+    # ... and the command reads it back: --extended keeps the rows marked extended.
+    status, out, _ = run(capsys, "table", "--json", "--extended", "--table", str(path))
+    assert json.loads(out) == tcp_table(extended=True).rows()
+    status, out, _ = run(capsys, "table", "--json", "--table", str(path))
+    assert json.loads(out) == tcp_table().rows()
+
+
+def test_table_json_output_is_a_table_file(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "table", "--json")
+    assert parse_table(out, "json").transitions == tcp_table().transitions
+
+
+def test_table_of_a_file(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "table", "--table", str(EXAMPLES / "alternating-bit.json"))
+    assert status == 0
+    header = out.splitlines()[0].split()
+    assert header == ["source", "event", "sent", "target", "kind", "side", "section"]  # no via
+    assert len(out.splitlines()) == 9
+
+
+# -- step -------------------------------------------------------------------------------------
+
+
+def test_step_through_the_client_handshake(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "step", "active open", "SYN,ACK")
+    assert (status, err) == (0, "")
+    assert blocks(out) == [
+        "CLOSED",
+        "1. active OPEN / create TCB, snd SYN  ->  SYN-SENT",
+        "2. rcv SYN,ACK / snd ACK  ->  ESTABLISHED",
+        "allowed in ESTABLISHED: ['CLOSE', 'rcv FIN']",
+    ]
+    assert "three-way handshake" in out  # each state's description follows it
+
+
+def test_step_through_the_server_handshake(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "step", "listen", "SYN", "ack")
+    assert status == 0
+    states = [line.split("->")[-1].strip() for line in blocks(out)[1:-1]]
+    assert states == ["LISTEN", "SYN-RECEIVED", "ESTABLISHED"]
+
+
+def test_step_from_a_state(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "step", "--from", "close_wait", "close", "ack")
+    assert status == 0
+    assert blocks(out)[0] == "CLOSE-WAIT"
+    assert blocks(out)[-2] == "2. rcv ACK of FIN  ->  CLOSED"
+
+
+def test_step_with_no_events_shows_what_is_allowed(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "step")
+    assert status == 0
+    assert blocks(out) == ["CLOSED", "allowed in CLOSED: ['passive OPEN', 'active OPEN']"]
+
+
+def test_impossible_step_exits_1_naming_the_allowed_events(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, err = run(capsys, "step", "connect", "ack", "close")
+    assert status == 1
+    assert "1. active OPEN" in out and "2." not in out  # the steps before it are shown
+    assert err == (
+        "tcpviz step: error: event 'ack' not allowed in SYN-SENT "
+        "(allowed: ['CLOSE', 'rcv SYN', 'rcv SYN,ACK'])\n"
+    )
+
+
+def test_unknown_event_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "step", "connect", "synak", "x")
+    assert status == 2
+    assert "unknown event: 'synak' in SYN-SENT (allowed: ['CLOSE', 'rcv SYN', 'rcv SYN,ACK']" in err
+    assert "'x'" not in err  # nothing after the typo runs
+
+
+def test_step_on_a_table_file(capsys: pytest.CaptureFixture[str]) -> None:
+    table = str(EXAMPLES / "alternating-bit.json")
+    status, out, _ = run(capsys, "step", "--table", table, "send", "timer", "ack1", "ack0")
+    assert status == 0
+    assert [line.split("->")[-1].strip() for line in blocks(out)[1:-1]] == [
+        "Wait for ACK 0",
+        "Wait for ACK 0",
+        "Wait for ACK 0",
+        "Wait for call 1",
+    ]
+
+
+def test_a_bad_table_file_is_reported_with_its_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("source,event,target,kind\nA,go,B,user\nB,back,A,timer\n")
+    status, out, err = run(capsys, "step", "--table", str(path), "go")
+    assert (status, out) == (1, "")
+    assert err.startswith(f"tcpviz step: error: {path}:3: unknown kind 'timer'")
+    status, _, err = run(capsys, "states", "--table", str(tmp_path / "missing.toml"))
+    assert status == 1 and "missing.toml: no such file" in err
+
+
+# -- describe, states, events, path -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "state"),
+    [("SYN_RECV", "SYN-RECEIVED"), ("estab", "ESTABLISHED"), ("fin_wait1", "FIN-WAIT-1")],
+)
+def test_describe_accepts_any_spelling(
+    capsys: pytest.CaptureFixture[str], name: str, state: str
+) -> None:
+    status, out, _ = run(capsys, "describe", name)
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == state
+    table = tcp_table()
+    assert table.descriptions[state].split()[0] in lines[1]
+    events = lines[lines.index("  events:") + 1 :]
+    assert len(events) == len(table.outgoing(state))
+    for line, t in zip(events, table.outgoing(state), strict=True):
+        assert re.fullmatch(rf"    {re.escape(t.label)} +-> {t.target}(  \(only when .*\))?", line)
+
+
+def test_describe_shows_the_via_condition(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "describe", "syn-received", "--extended")
+    assert re.search(
+        r"\n    rcv RST / delete TCB +-> CLOSED  \(only when entered from SYN-SENT\)", out
+    )
+    assert re.search(r"\n    rcv RST +-> LISTEN  \(only when entered from LISTEN\)", out)
+    assert "aliases: SYN_RECV | SYN-RECV" in out
+
+
+def test_describe_all(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "describe", "--all")
+    assert status == 0
+    assert [para.splitlines()[0] for para in out.split("\n\n")] == list(STATES)
+
+
+@pytest.mark.parametrize("argv", [["describe"], ["describe", "LISTEN", "--all"]])
+def test_describe_needs_one_state_or_all(capsys: pytest.CaptureFixture[str], argv) -> None:
+    status, _, err = run(capsys, *argv)
+    assert status == 2 and "give one STATE, or --all" in err
+
+
+def test_unknown_state_exits_2_listing_the_states(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "describe", "SYN_WAIT")
+    assert (status, out) == (2, "")
+    assert "unknown state: 'SYN_WAIT'" in err and "'TIME-WAIT'" in err
+
+
+def test_states_and_events_list_aliases(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "states")
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == list(STATES)
+    assert "SYN_RECV | SYN-RECV" in out
+    _, out, _ = run(capsys, "events", "--extended")
+    assert len(out.splitlines()) == 1 + len(tcp_table(extended=True).events)
+    assert "SYN,ACK | SYN+ACK" in out and "ABORT" in out
+
+
+def test_path(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "path", "closed", "established")
+    assert status == 0
+    assert out.splitlines() == [
+        "CLOSED",
+        "1. active OPEN / create TCB, snd SYN  ->  SYN-SENT",
+        "2. rcv SYN,ACK / snd ACK  ->  ESTABLISHED",
+        "",
+        "2 events: tcpviz step 'active OPEN' 'rcv SYN,ACK'",
+    ]
+
+
+def test_the_suggested_step_command_works(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "path", "LISTEN", "TIME_WAIT", "--extended")
+    command = out.splitlines()[-1].split(": ", 1)[1]
+    import shlex
+
+    argv = shlex.split(command)[1:]
+    status, out, _ = run(capsys, *argv)
+    assert status == 0 and "->  TIME-WAIT" in out
+
+
+def test_path_nowhere(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "oneway.csv"
+    path.write_text("source,event,target\nA,go,B\n")
+    status, out, err = run(capsys, "path", "B", "A", "--table", str(path))
+    assert (status, out) == (1, "")
+    assert "no sequence of events leads from B to A" in err
+    assert run(capsys, "path", "A", "a", "--table", str(path))[1] == "A is A: no event needed\n"
+
+
+def test_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "scenarios")
+    assert (
+        status == 0 and "handshake-client" in out and re.search("connection-refused +extended", out)
+    )
+    status, out, _ = run(capsys, "scenarios", "connection refused")
+    assert status == 0
+    assert "1. active OPEN / create TCB, snd SYN  ->  SYN-SENT" in out
+    assert "2. rcv RST / delete TCB  ->  CLOSED" in out
+    status, _, err = run(capsys, "scenarios", "no-such-thing")
+    assert status == 2 and "unknown scenario" in err
+
+
+# -- real processes ---------------------------------------------------------------------------
+
+
+def test_python_dash_m(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tcpviz", "step", "listen", "SYN", "ACK"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "->  ESTABLISHED" in done.stdout
+
+
+def test_console_script_reports_errors_without_traceback() -> None:
+    assert CONSOLE_SCRIPT.exists(), "the package is not installed (pip install -e .)"
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT), "step", "close"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stdout.startswith("CLOSED\n")
+    assert "not allowed in CLOSED (allowed: ['passive OPEN', 'active OPEN'])" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_console_script_describe() -> None:
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT), "describe", "SYN_RECV"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout.startswith("SYN-RECEIVED\n")
+
+
+def test_a_closed_pipe_is_not_a_traceback() -> None:
+    """``tcpviz table | head -1``: the reader leaves early; tcpviz stops quietly."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tcpviz", "describe", "--all", "--extended"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()  # before the child writes anything: its writes fail with EPIPE
+        err = process.stderr.read().decode()
+        assert process.wait(timeout=60) == 1
+        assert err == ""
+    finally:
+        process.kill()
+        process.wait(timeout=60)
