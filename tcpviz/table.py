@@ -547,8 +547,10 @@ SECTION_3_10: tuple[Transition, ...] = (
         )
         for state in _SYNCHRONIZED
     ),
-    # ABORT (3.10.5): before synchronization nothing is sent; in a synchronized state that
-    # still has data in flight a RST tells the remote end; once our FIN is out, just delete.
+    # ABORT (3.10.5): LISTEN and SYN-SENT have no synchronized peer, so nothing is sent. From
+    # SYN-RECEIVED until both ends have sent their FIN, a RST tells the remote end (FIN-WAIT-1
+    # and FIN-WAIT-2 too: the remote end may still send data). In CLOSING, LAST-ACK and
+    # TIME-WAIT both FINs are out, so the TCB is just deleted ("Respond with 'ok'").
     *(
         _row(state, ABORT, CLOSED, action="delete TCB", section="3.10.5", extended=True)
         for state in (LISTEN, SYN_SENT)
@@ -561,8 +563,11 @@ SECTION_3_10: tuple[Transition, ...] = (
         _row(state, ABORT, CLOSED, action="delete TCB", section="3.10.5", extended=True)
         for state in (CLOSING, LAST_ACK, TIME_WAIT)
     ),
-    # The user timeout (3.10.8) runs while something we sent waits for its acknowledgement:
-    # a SYN, data, or a FIN. LISTEN, FIN-WAIT-2 and TIME-WAIT have nothing outstanding.
+    # 3.10.8 says "for any state if a user timeout occurs", but the user timeout is the time
+    # allowed for what we sent to be acknowledged (3.9.1.1, OPEN's timeout parameter), so it
+    # can only expire while a SYN, data or a FIN is outstanding. LISTEN has sent nothing; in
+    # FIN-WAIT-2 and TIME-WAIT everything we sent is acknowledged. (Leaving TIME-WAIT out
+    # also keeps the alias "timeout" unambiguous there: it means the 2MSL timer.)
     *(
         _row(
             state,
