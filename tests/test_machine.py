@@ -231,10 +231,9 @@ def test_fire_accepts_a_row():
         m.fire(row)
 
 
-def test_resolve_does_not_fire():
-    m = Machine()
-    assert m.resolve("listen").target == "LISTEN"
-    assert m.state == "CLOSED" and m.history == ()
+def test_resolve_does_not_fire(machine):
+    assert machine.resolve("listen").target == "LISTEN"
+    assert machine.state == "CLOSED" and machine.history == ()
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -300,8 +299,8 @@ def test_every_error_changes_nothing(bad):
     assert heard == []
 
 
-def test_undo_and_redo_errors():
-    m = Machine()
+def test_undo_and_redo_errors(machine):
+    m = machine
     with pytest.raises(
         NothingToUndo, match=r"nothing to undo: CLOSED is where the machine started"
     ):
