@@ -1,0 +1,163 @@
+"""Run every tcpviz benchmark and print one table: timings, ratios, and the targets met or missed.
+
+    .venv/bin/python benchmarks/run.py            # the full run (under two minutes)
+    .venv/bin/python benchmarks/run.py --quick    # small counts, a few seconds
+    .venv/bin/python benchmarks/run.py --markdown # the table as Markdown, for benchmarks/README.md
+
+Exits 1 when a target is missed, 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the sibling modules importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import Result
+
+#: name -> (full counts, quick counts), passed to each module's ``run``.
+COUNTS: dict[str, tuple[dict[str, int], dict[str, int]]] = {
+    "step": (
+        {"steps": 3000, "graphviz_steps": 240, "rounds": 4},
+        {"steps": 300, "graphviz_steps": 24, "rounds": 2},
+    ),
+    "export": (
+        {"repeats": 40, "rounds": 4},
+        {"repeats": 6, "rounds": 2},
+    ),
+    "browser": (
+        {"clicks": 300, "widget_steps": 2000, "graphviz_steps": 60},
+        {"clicks": 24, "widget_steps": 200, "graphviz_steps": 12},
+    ),
+}
+
+
+def _runners() -> dict[str, Callable[..., Result]]:
+    import bench_browser
+    import bench_export
+    import bench_step
+
+    return {"step": bench_step.run, "export": bench_export.run, "browser": bench_browser.run}
+
+
+def run_all(names: Sequence[str] | None = None, *, quick: bool = False) -> list[Result]:
+    """Run the benchmarks called ``names`` (all by default) and return their results."""
+    runners = _runners()
+    names = list(runners) if not names else list(names)
+    unknown = sorted(set(names) - set(runners))
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s) {unknown} (must be among {sorted(runners)})")
+    results = []
+    for name in names:
+        full, small = COUNTS[name]
+        results.append(runners[name](**(small if quick else full)))
+    return results
+
+
+def _ms(value: float) -> str:
+    return f"{value:.3f} ms" if value < 10 else f"{value:.1f} ms"
+
+
+def _table(results: Sequence[Result], markdown: bool) -> list[str]:
+    header = ("benchmark", "measurement", "median", "p95", "n")
+    lines_data = [
+        (r.name, x.label + (f" ({x.note})" if x.note and markdown else ""), _ms(x.median_ms),
+         _ms(x.p95_ms), str(x.n))
+        for r in results
+        for x in r.rows
+    ]  # fmt: skip
+    if markdown:
+        out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        out += ["| " + " | ".join(cells) + " |" for cells in lines_data]
+        return out
+    widths = [max(len(c[i]) for c in [header, *lines_data]) for i in range(len(header))]
+    fmt = "  ".join(f"{{:{'>' if i >= 2 else '<'}{w}}}" for i, w in enumerate(widths))
+    return [fmt.format(*header), fmt.format(*("-" * w for w in widths))] + [
+        fmt.format(*cells) for cells in lines_data
+    ]
+
+
+def format_results(results: Sequence[Result], *, markdown: bool = False) -> str:
+    """The results as one table, then the ratios, the targets and the notes."""
+    bullet = "- " if markdown else "  "
+    lines = _table([r for r in results if not r.skipped], markdown)
+    ratios = [(r.name, label, value) for r in results for label, value in r.ratios.items()]
+    if ratios:
+        lines += ["", "Ratios (each from two rows of this same run):", ""] if markdown else [
+            "", "ratios (each from two rows of this same run):"
+        ]  # fmt: skip
+        lines += [f"{bullet}{name}: {label} = {value:,.2f}x" for name, label, value in ratios]
+    checks = [(r.name, c) for r in results for c in r.checks]
+    if checks:
+        lines += ["", "Targets:", ""] if markdown else ["", "targets:"]
+        lines += [
+            f"{bullet}{'met' if c.ok else 'MISSED'}: {name}: {c.name} {c.target} (measured {c.value})"
+            for name, c in checks
+        ]
+    notes = [(r.name, n) for r in results for n in r.notes]
+    skipped = [(r.name, f"skipped: {r.skipped}") for r in results if r.skipped]
+    if notes or skipped:
+        lines += ["", "Notes:", ""] if markdown else ["", "notes:"]
+        lines += [f"{bullet}{name}: {n}" for name, n in skipped + notes]
+    return "\n".join(lines)
+
+
+def print_results(results: Sequence[Result], *, markdown: bool = False) -> None:
+    """Print :func:`format_results`."""
+    print(format_results(results, markdown=markdown))
+
+
+def machine_summary() -> str:
+    """One line naming this machine, Python, Graphviz and the transitions version."""
+    try:
+        dot = subprocess.run(["dot", "-V"], capture_output=True, text=True, timeout=10).stderr
+        dot = dot.strip().removeprefix("dot - ")
+    except (OSError, subprocess.SubprocessError):
+        dot = "no dot"
+    try:
+        from importlib.metadata import version
+
+        transitions = f"transitions {version('transitions')}"
+    except Exception:
+        transitions = "no transitions"
+    cpus = os.cpu_count() or 0
+    return (
+        f"{platform.system()} {platform.machine()}, {cpus} CPUs, Python "
+        f"{platform.python_version()}, {dot}, {transitions}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="benchmarks to run: step, export, browser")
+    parser.add_argument("--quick", action="store_true", help="small counts, a few seconds")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    results = run_all(args.names, quick=args.quick)
+    elapsed = time.perf_counter() - start
+    print_results(results, markdown=args.markdown)
+    print(f"\n{machine_summary()}; {elapsed:.0f} s in all{' (--quick)' if args.quick else ''}")
+    if args.json:
+        # Written beside the target and moved into place, so a failure leaves no half file.
+        target = Path(args.json)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        temporary.write_text(
+            json.dumps([r.as_dict() for r in results], indent=2) + "\n", encoding="utf-8"
+        )
+        os.replace(temporary, target)
+    return 0 if all(c.ok for r in results for c in r.checks) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
