@@ -1,0 +1,1114 @@
+"""Draw a transition table: DOT source, a laid-out SVG, highlighting by class, themes, export.
+
+Graphviz lays a table out once; every step after that is a class change on the SVG it made
+(``current`` on a state, ``last`` on the transition just taken, ``visited`` on states met
+before, ``taken`` on transitions taken before), never another Graphviz run. The built-in TCP
+diagrams ship laid out in ``tcpviz/layouts/``, keyed by a hash of their DOT source, so drawing
+them needs no Graphviz at all; ``python -m tcpviz.diagrams`` regenerates them.
+
+Colours live in one ``<style>`` inside every SVG: each theme's rules are scoped under
+``svg.tcpviz-diagram.tcpviz-theme-<name>``, so diagrams with different themes can share a page.
+The palette is Okabe and Ito's, safe for colour-blind readers, and no meaning rests on colour
+alone: the current state also has a thick border and bold name, the last transition a thick
+line and bold label, rows beyond RFC 9293 Figure 5 are dashed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import shutil
+import subprocess
+import threading
+import weakref
+import xml.etree.ElementTree as ET
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from graphviz.quoting import escape as _dot_escape
+from graphviz.quoting import quote as _dot_quote
+
+from .errors import GraphvizNotFound, TcpvizError, UnknownState
+from .files import write_atomic
+from .states import canonical_state
+from .table import Table, Transition, tcp_table
+
+__all__ = [
+    "FORMATS",
+    "INSTALL_GRAPHVIZ",
+    "THEMES",
+    "Diagram",
+    "RenderError",
+    "dot_source",
+    "highlight",
+    "layout_key",
+    "layout_svg",
+    "run_dot",
+    "style_sheet",
+]
+
+#: Colour themes. ``auto`` follows JupyterLab's light or dark theme (and the system's
+#: colour scheme outside Jupyter); ``print`` is black and white.
+THEMES: tuple[str, ...] = ("light", "dark", "print", "auto")
+#: What :meth:`Diagram.pipe` and :meth:`Diagram.save` produce.
+FORMATS: tuple[str, ...] = ("svg", "png", "pdf", "dot")
+#: File suffixes :meth:`Diagram.save` understands, and the format each one means.
+SUFFIXES: dict[str, str] = {
+    ".svg": "svg",
+    ".png": "png",
+    ".pdf": "pdf",
+    ".dot": "dot",
+    ".gv": "dot",
+}
+
+INSTALL_GRAPHVIZ = """\
+Graphviz's `dot` program was not found on PATH. tcpviz needs it to lay out a custom table
+and to export PNG or PDF. Install Graphviz (the pip package `graphviz` is only the Python
+binding and does not include `dot`):
+  Debian/Ubuntu:  sudo apt install graphviz      (as root: apt-get install graphviz)
+  Fedora:         sudo dnf install graphviz
+  macOS:          brew install graphviz
+  conda:          conda install -c conda-forge graphviz
+  Windows:        winget install graphviz        (then open a new terminal)
+The built-in TCP diagrams (tcp_table() and tcp_table(extended=True)) ship laid out:
+drawing them, as SVG or DOT, works without Graphviz."""
+
+_SVG_NS = "http://www.w3.org/2000/svg"
+_XLINK_NS = "http://www.w3.org/1999/xlink"
+_FONT = "Helvetica,Arial,sans-serif"
+_HIGHLIGHT_CLASSES = frozenset({"current", "last", "visited", "taken"})
+
+
+class RenderError(TcpvizError, ValueError):
+    """A bad theme, format or transition for a diagram, or a Graphviz run that failed."""
+
+
+# -- themes -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Palette:
+    """The colours and line widths of one theme; CSS, DOT and baked SVG all derive from it."""
+
+    background: str
+    text: str
+    node_fill: str
+    node_line: str
+    edge_line: str
+    muted: str  # rows beyond Figure 5: their lines and labels
+    visited_fill: str
+    visited_text: str
+    current_fill: str
+    current_text: str
+    current_line: str
+    taken_line: str
+    last_line: str
+    last_text: str
+    focus: str
+    node_width: str = "1.3"
+    current_width: str = "3"
+    edge_width: str = "1"
+    taken_width: str = "2"
+    last_width: str = "3"
+
+
+# Okabe-Ito: orange #E69F00 and vermillion #D55E00 mean "now" (the current state and the step
+# into it), blue #0072B2 / sky blue #56B4E9 mean "before" (visited states, earlier steps).
+# Orange against blue stays distinct for every common colour-vision deficiency.
+_PALETTES: dict[str, _Palette] = {
+    "light": _Palette(
+        background="#ffffff",
+        text="#1a1a1a",
+        node_fill="#ffffff",
+        node_line="#1a1a1a",
+        edge_line="#3c3c3c",
+        muted="#6b6b6b",
+        visited_fill="#d3e8f6",
+        visited_text="#000000",
+        current_fill="#e69f00",
+        current_text="#000000",
+        current_line="#000000",
+        taken_line="#0072b2",
+        last_line="#d55e00",
+        last_text="#a63f00",
+        focus="#0072b2",
+    ),
+    "dark": _Palette(
+        background="#1e1e1e",
+        text="#e8e8e8",
+        node_fill="#2b2b2b",
+        node_line="#e8e8e8",
+        edge_line="#c4c4c4",
+        muted="#9e9e9e",
+        visited_fill="#1c4a68",
+        visited_text="#ffffff",
+        current_fill="#e69f00",
+        current_text="#000000",
+        current_line="#ffffff",
+        taken_line="#56b4e9",
+        last_line="#e69f00",
+        last_text="#f0b73c",
+        focus="#56b4e9",
+    ),
+    # Black and white: line weight, fill and dashes carry the meaning.
+    "print": _Palette(
+        background="#ffffff",
+        text="#000000",
+        node_fill="#ffffff",
+        node_line="#000000",
+        edge_line="#000000",
+        muted="#555555",
+        visited_fill="#d9d9d9",
+        visited_text="#000000",
+        current_fill="#000000",
+        current_text="#ffffff",
+        current_line="#000000",
+        taken_line="#000000",
+        last_line="#000000",
+        last_text="#000000",
+        focus="#000000",
+        taken_width="2.2",
+        last_width="4",
+    ),
+}
+
+# "auto" draws with CSS custom properties: JupyterLab's variables when the page defines them,
+# then VS Code's, then fixed light or dark colours chosen by the page's or system's scheme.
+_AUTO_SOURCES: dict[str, tuple[str, ...]] = {
+    "background": ("--jp-layout-color0", "--vscode-editor-background"),
+    "text": ("--jp-content-font-color1", "--vscode-editor-foreground"),
+    "node_fill": ("--jp-layout-color1", "--vscode-editor-background"),
+    "node_line": ("--jp-content-font-color1", "--vscode-editor-foreground"),
+    "edge_line": ("--jp-content-font-color1", "--vscode-editor-foreground"),
+    "muted": ("--jp-content-font-color2", "--vscode-descriptionForeground"),
+    "focus": ("--jp-brand-color1", "--vscode-focusBorder"),
+}
+_COLOUR_FIELDS = tuple(
+    name for name in _Palette.__dataclass_fields__ if not name.endswith("_width")
+)
+_AUTO = _Palette(**{name: f"var(--tcpviz-{name.replace('_', '-')})" for name in _COLOUR_FIELDS})
+
+# What each kind of element looks like, as (element role, flag) -> SVG presentation properties.
+# The flags overlay the base style in this order, so a later flag wins over an earlier one;
+# the CSS rules are emitted in the same order with the same specificity.
+_NODE_FLAGS = ("visited", "current")
+_EDGE_FLAGS = ("extended", "taken", "last")
+_ROLES: dict[str, tuple[str, ...]] = {
+    "node-shape": ("path", "polygon", "ellipse"),
+    "node-text": ("text",),
+    "edge-line": ("path",),
+    "edge-head": ("polygon",),  # arrowheads, and the rule between event and action
+    "edge-text": ("text",),
+}
+
+
+def _styles(p: _Palette) -> dict[tuple[str, str], dict[str, str]]:
+    return {
+        ("node-shape", ""): {
+            "fill": p.node_fill,
+            "stroke": p.node_line,
+            "stroke-width": p.node_width,
+        },
+        ("node-text", ""): {"fill": p.text},
+        ("edge-line", ""): {"stroke": p.edge_line, "stroke-width": p.edge_width},
+        ("edge-head", ""): {"fill": p.edge_line, "stroke": p.edge_line},
+        ("edge-text", ""): {"fill": p.text},
+        ("node-shape", "visited"): {"fill": p.visited_fill},
+        ("node-text", "visited"): {"fill": p.visited_text},
+        ("node-shape", "current"): {
+            "fill": p.current_fill,
+            "stroke": p.current_line,
+            "stroke-width": p.current_width,
+        },
+        ("node-text", "current"): {"fill": p.current_text, "font-weight": "bold"},
+        ("edge-line", "extended"): {"stroke": p.muted, "stroke-dasharray": "5,3"},
+        ("edge-head", "extended"): {"fill": p.muted, "stroke": p.muted},
+        ("edge-text", "extended"): {"fill": p.muted},
+        ("edge-line", "taken"): {"stroke": p.taken_line, "stroke-width": p.taken_width},
+        ("edge-head", "taken"): {"fill": p.taken_line, "stroke": p.taken_line},
+        ("edge-text", "taken"): {"fill": p.text},
+        ("edge-line", "last"): {"stroke": p.last_line, "stroke-width": p.last_width},
+        ("edge-head", "last"): {"fill": p.last_line, "stroke": p.last_line},
+        ("edge-text", "last"): {"fill": p.last_text, "font-weight": "bold"},
+    }
+
+
+def _rules(scope: str, palette: _Palette) -> list[str]:
+    rules = [f"{scope} polygon.tcpviz-background {{ fill: {palette.background}; }}"]
+    for (role, flag), properties in _styles(palette).items():
+        kind = role.split("-")[0]
+        group = f"g.{kind}.{flag}" if flag else f"g.{kind}"
+        selectors = ", ".join(f"{scope} {group} {tag}" for tag in _ROLES[role])
+        body = " ".join(f"{name}: {value};" for name, value in properties.items())
+        rules.append(f"{selectors} {{ {body} }}")
+    rules.append(f"{scope} g.node:focus-visible {{ outline-color: {palette.focus}; }}")
+    return rules
+
+
+def _auto_variables(palette: _Palette) -> str:
+    declarations = []
+    for name in _COLOUR_FIELDS:
+        value = getattr(palette, name)
+        for variable in reversed(_AUTO_SOURCES.get(name, ())):
+            value = f"var({variable}, {value})"
+        declarations.append(f"--tcpviz-{name.replace('_', '-')}: {value};")
+    return " ".join(declarations)
+
+
+def _build_style_sheet() -> str:
+    lines = [
+        "/* tcpviz: one rule set per theme, each scoped to svg.tcpviz-diagram.tcpviz-theme-NAME */"
+    ]
+    for name, palette in _PALETTES.items():
+        lines.extend(_rules(f"svg.tcpviz-diagram.tcpviz-theme-{name}", palette))
+    auto = "svg.tcpviz-diagram.tcpviz-theme-auto"
+    light, dark = _auto_variables(_PALETTES["light"]), _auto_variables(_PALETTES["dark"])
+    lines.append(f"{auto} {{ {light} }}")
+    lines.append(f"@media (prefers-color-scheme: dark) {{ {auto} {{ {dark} }} }}")
+    # A page that says which theme it shows overrides the system's scheme: JupyterLab and
+    # Notebook 7 mark <body>, VS Code gives <body> a class, Colab marks <html>.
+    dark_pages = ('body[data-jp-theme-light="false"]', "body.vscode-dark", 'html[theme="dark"]')
+    light_pages = ('body[data-jp-theme-light="true"]', "body.vscode-light", 'html[theme="light"]')
+    lines.append(f"{', '.join(f'{page} {auto}' for page in dark_pages)} {{ {dark} }}")
+    lines.append(f"{', '.join(f'{page} {auto}' for page in light_pages)} {{ {light} }}")
+    lines.extend(_rules(auto, _AUTO))
+    # Theme-independent: a hover hint and a focus ring for keyboard users (colour per theme).
+    lines.extend(
+        [
+            "svg.tcpviz-diagram g.node:hover path, svg.tcpviz-diagram g.node:hover polygon, "
+            "svg.tcpviz-diagram g.node:hover ellipse { stroke-width: 2.5; }",
+            "svg.tcpviz-diagram g.edge:hover path { stroke-width: 2; }",
+            "svg.tcpviz-diagram g.node:focus { outline: none; }",
+            "svg.tcpviz-diagram g.node:focus-visible { outline: 3px solid #0072b2; "
+            "outline-offset: 3px; }",
+        ]
+    )
+    return "\n".join(lines)
+
+
+_STYLE_SHEET = _build_style_sheet()
+
+
+def style_sheet() -> str:
+    """The CSS every tcpviz SVG embeds: all themes, highlight classes, hover and focus rules."""
+    return _STYLE_SHEET
+
+
+def _check_theme(theme: str) -> str:
+    if theme not in THEMES:
+        raise RenderError(f"unknown theme: {theme!r} (must be one of {list(THEMES)})")
+    return theme
+
+
+def _check_format(format: str) -> str:
+    name = str(format).lower().lstrip(".")
+    if name not in FORMATS:
+        raise RenderError(f"unknown format: {format!r} (must be one of {sorted(FORMATS)})")
+    return name
+
+
+# -- what to highlight --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Marks:
+    """Validated highlight: the current state, the last transition, what was met before."""
+
+    state: str | None = None
+    last: Transition | None = None
+    visited: tuple[str, ...] = ()
+    taken: tuple[Transition, ...] = ()
+
+
+def _state_name(table: Table, name: str) -> str:
+    return name if name in table.state_ids else table.state(name)
+
+
+def _transition(table: Table, value: Transition | str) -> Transition:
+    """A transition of ``table``, given as a :class:`Transition` or its edge id."""
+    if isinstance(value, Transition):
+        if value in table.edge_ids:
+            return value
+        raise RenderError(
+            f"transition {value.label!r} from {value.source} to {value.target} is not in {table!r}"
+        )
+    if isinstance(value, str):
+        for transition, edge_id in table.edge_ids.items():
+            if edge_id == value:
+                return transition
+        raise RenderError(
+            f"unknown transition id: {value!r} (must be one of {sorted(table.edge_ids.values())})"
+        )
+    raise RenderError(
+        f"a transition must be a Transition or an edge id, not {type(value).__name__}"
+    )
+
+
+def _marks(
+    table: Table,
+    state: str | None,
+    last: Transition | str | None,
+    visited: Iterable[str],
+    taken: Iterable[Transition | str],
+) -> _Marks:
+    if isinstance(visited, str):  # a lone name would otherwise be split into letters
+        visited = (visited,)
+    return _Marks(
+        state=None if state is None else _state_name(table, state),
+        last=None if last is None else _transition(table, last),
+        visited=tuple(dict.fromkeys(_state_name(table, s) for s in visited)),
+        taken=tuple(dict.fromkeys(_transition(table, t) for t in taken)),
+    )
+
+
+# -- DOT ----------------------------------------------------------------------------------------
+
+# Where each TCP state sits in the textbook figure (RFC 9293 Figure 5): its row, top to bottom,
+# and its column. The passive (server) side runs down the left, the active (client) side
+# down the right, as in the RFC; the closing states follow the same split one level lower.
+_COLUMNS = ("left", "middle", "right")
+_FIGURE: dict[str, tuple[int, str]] = {
+    "CLOSED": (0, "middle"),
+    "LISTEN": (1, "middle"),
+    "SYN-RECEIVED": (2, "left"),
+    "SYN-SENT": (2, "right"),
+    "ESTABLISHED": (3, "middle"),
+    "FIN-WAIT-1": (4, "left"),
+    "CLOSE-WAIT": (4, "right"),
+    "FIN-WAIT-2": (5, "left"),
+    "CLOSING": (5, "middle"),
+    "LAST-ACK": (5, "right"),
+    "TIME-WAIT": (6, "middle"),
+}
+
+
+def _figure_places(table: Table) -> dict[str, tuple[int, str]]:
+    """The textbook place of every state of ``table`` that is a TCP state (by any alias)."""
+    places = {}
+    for state in table.states:
+        try:
+            places[state] = _FIGURE[canonical_state(state)]
+        except UnknownState:
+            continue
+    return places
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _printable(text: str) -> str:
+    """``text`` without characters XML cannot carry (control characters, lone surrogates)."""
+    return _CONTROL.sub("\ufffd", text)
+
+
+def _html_text(text: str) -> str:
+    return html.escape(_printable(text), quote=True).replace("\n", "<BR/>")
+
+
+def _edge_label(transition: Transition) -> str:
+    """The RFC's notation as an HTML-like label: the event, a rule, the action under it."""
+    rows = [f"<TR><TD>{_html_text(transition.event)}</TD></TR>"]
+    if transition.effect:
+        rows += ["<HR/>", f"<TR><TD>{_html_text(transition.effect)}</TD></TR>"]
+    table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
+    return f"<{table}{''.join(rows)}</TABLE>>"
+
+
+def _quoted(text: str) -> str:
+    """A DOT string literal showing ``text`` as is (backslashes and quotes escaped)."""
+    return _dot_quote(_dot_escape(_printable(text)))
+
+
+def _attributes(pairs: Mapping[str, str]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in pairs.items())
+
+
+def dot_source(
+    table: Table | None = None,
+    *,
+    theme: str = "light",
+    state: str | None = None,
+    last: Transition | str | None = None,
+    visited: Iterable[str] = (),
+    taken: Iterable[Transition | str] = (),
+) -> str:
+    """The DOT source of ``table`` (the classic TCP figure by default), laid out like RFC 9293
+    Figure 5 when the states are TCP's.
+
+    Node and edge ``id`` attributes are ``table.state_ids`` and ``table.edge_ids``; classes are
+    ``state`` and ``transition kind-<kind> side-<side>`` (plus ``extended`` for rows beyond the
+    figure). ``state``, ``last``, ``visited`` and ``taken`` (transitions taken before) become
+    colour and line-width attributes, for exports that cannot use CSS (PNG, PDF). The ``auto``
+    theme draws like ``light`` here.
+
+    >>> print(dot_source().splitlines()[0])
+    digraph tcpviz {
+    """
+    table = _table(table)
+    palette = _PALETTES["light" if _check_theme(theme) == "auto" else theme]
+    marks = _marks(table, state, last, visited, taken)
+    places = _figure_places(table)
+    ids = table.state_ids
+    extended = any(t.extended for t in table.transitions)
+    styles = _styles(palette)
+
+    lines = [
+        "digraph tcpviz {",
+        "  graph ["
+        + _attributes(
+            {
+                "rankdir": "TB",
+                "newrank": "true",
+                # Many extended rows run up to CLOSED: pack their lines closer together.
+                "nodesep": "0.2" if extended else "0.6",
+                "ranksep": "0.6" if extended else "0.5",
+                "pad": "0.2",
+                "bgcolor": _quoted(palette.background),
+                "fontname": _quoted(_FONT),
+            }
+        )
+        + "];",
+        "  node ["
+        + _attributes(
+            {
+                "shape": "box",
+                "style": '"rounded,filled"',
+                "fillcolor": _quoted(palette.node_fill),
+                "color": _quoted(palette.node_line),
+                "fontcolor": _quoted(palette.text),
+                "fontname": _quoted(_FONT),
+                "fontsize": "14",
+                "penwidth": palette.node_width,
+                "margin": '"0.25,0.1"',
+            }
+        )
+        + "];",
+        "  edge ["
+        + _attributes(
+            {
+                "color": _quoted(palette.edge_line),
+                "fontcolor": _quoted(palette.text),
+                "fontname": _quoted(_FONT),
+                "fontsize": "10",
+                "arrowsize": "0.8",
+                "penwidth": palette.edge_width,
+            }
+        )
+        + "];",
+    ]
+
+    for name in table.states:
+        attributes = {"id": ids[name], "class": "state", "label": _quoted(name)}
+        if name in places:
+            attributes["group"] = places[name][1]
+        flags = [f for f in _NODE_FLAGS if _node_flag(marks, name, f)]
+        if flags:
+            attributes["class"] = _quoted(" ".join(["state", *flags]))
+            overlay = _overlay(styles, "node", flags)
+            attributes["fillcolor"] = _quoted(overlay["node-shape"]["fill"])
+            attributes["color"] = _quoted(overlay["node-shape"]["stroke"])
+            attributes["penwidth"] = overlay["node-shape"]["stroke-width"]
+            attributes["fontcolor"] = _quoted(overlay["node-text"]["fill"])
+        lines.append(f"  {ids[name]} [{_attributes(attributes)}];")
+
+    lines.extend(_figure_hints(table, places))
+
+    for t in table.transitions:
+        classes = ["transition", f"kind-{t.kind}", f"side-{t.side}"]
+        if t.extended:
+            classes.append("extended")
+        flags = [f for f in _EDGE_FLAGS if _edge_flag(marks, t, f)]
+        classes.extend(f for f in flags if f != "extended")
+        attributes = {
+            "id": table.edge_ids[t],
+            "class": _quoted(" ".join(classes)),
+            "label": _edge_label(t),
+        }
+        if t.extended:
+            attributes["style"] = "dashed"
+            attributes["fontsize"] = "8"
+        if flags:
+            overlay = _overlay(styles, "edge", flags)
+            attributes["color"] = _quoted(overlay["edge-line"]["stroke"])
+            attributes["penwidth"] = overlay["edge-line"]["stroke-width"]
+            attributes["fontcolor"] = _quoted(overlay["edge-text"]["fill"])
+        tail, head = ids[t.source], ids[t.target]
+        if _runs_backwards(places, t):
+            # An arrow pointing left inside a row of the figure (SYN-SENT -> SYN-RECEIVED) is
+            # written right-to-left with dir=back: dot keeps the row's order, the arrow its
+            # direction.
+            tail, head = head, tail
+            attributes["dir"] = "back"
+        lines.append(f"  {tail} -> {head} [{_attributes(attributes)}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _node_flag(marks: _Marks, state: str, flag: str) -> bool:
+    return state == marks.state if flag == "current" else state in marks.visited
+
+
+def _edge_flag(marks: _Marks, transition: Transition, flag: str) -> bool:
+    if flag == "extended":
+        return transition.extended
+    if flag == "last":
+        return transition == marks.last
+    return transition in marks.taken
+
+
+def _overlay(
+    styles: Mapping[tuple[str, str], Mapping[str, str]], kind: str, flags: Iterable[str]
+) -> dict[str, dict[str, str]]:
+    """The properties of each role of a node or edge carrying ``flags`` (later flags win)."""
+    result = {}
+    for role in _ROLES:
+        if not role.startswith(kind):
+            continue
+        merged = dict(styles[(role, "")])
+        for flag in flags:
+            merged.update(styles.get((role, flag), {}))
+        result[role] = merged
+    return result
+
+
+def _runs_backwards(places: Mapping[str, tuple[int, str]], t: Transition) -> bool:
+    if t.source not in places or t.target not in places:
+        return False
+    (row_from, col_from), (row_to, col_to) = places[t.source], places[t.target]
+    return row_from == row_to and _COLUMNS.index(col_to) < _COLUMNS.index(col_from)
+
+
+def _figure_hints(table: Table, places: Mapping[str, tuple[int, str]]) -> list[str]:
+    """Rows (rank=same, ordered left to right) and straight columns for the textbook figure."""
+    if not places:
+        return []
+    ids = table.state_ids
+    lines = []
+    rows: dict[int, list[str]] = {}
+    for state, (row, _) in places.items():
+        rows.setdefault(row, []).append(state)
+    for row in sorted(rows):
+        members = sorted(rows[row], key=lambda s: _COLUMNS.index(places[s][1]))
+        lines.append("  { rank=same; " + " ".join(f"{ids[s]};" for s in members) + " }")
+        # Invisible edges inside a row fix its left-to-right order; they draw nothing.
+        lines.extend(f"  {ids[a]} -> {ids[b]} [style=invis];" for a, b in _pairs(members))
+    linked = {frozenset((t.source, t.target)) for t in table.transitions}
+    for column in _COLUMNS:
+        members = sorted((s for s in places if places[s][1] == column), key=lambda s: places[s][0])
+        for upper, lower in _pairs(members):
+            # Keep a column straight even where no arrow joins two of its states
+            # (LISTEN over ESTABLISHED, SYN-SENT over CLOSE-WAIT).
+            if frozenset((upper, lower)) not in linked:
+                lines.append(f"  {ids[upper]} -> {ids[lower]} [style=invis, weight=5];")
+    return lines
+
+
+def _pairs(items: list[str]) -> list[tuple[str, str]]:
+    return list(zip(items, items[1:]))
+
+
+# -- running Graphviz ---------------------------------------------------------------------------
+
+
+def run_dot(source: str, format: str = "svg", *, timeout: float = 60.0) -> bytes:
+    """Run Graphviz's ``dot`` on ``source`` and return its output in ``format``.
+
+    Raises :class:`~tcpviz.errors.GraphvizNotFound` (saying how to install Graphviz) when
+    ``dot`` is missing, and :class:`RenderError` when it fails.
+    """
+    executable = shutil.which("dot")
+    if executable is None:
+        raise GraphvizNotFound(INSTALL_GRAPHVIZ)
+    try:
+        completed = subprocess.run(
+            [executable, f"-T{format}"],
+            input=source.encode("utf-8"),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GraphvizNotFound(INSTALL_GRAPHVIZ) from None
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"{executable} -T{format} did not finish within {timeout} s") from None
+    except OSError as error:
+        raise RenderError(f"could not run {executable}: {error}") from None
+    if completed.returncode != 0:
+        message = completed.stderr.decode("utf-8", "replace").strip()
+        raise RenderError(
+            f"{executable} -T{format} failed with exit status {completed.returncode}: {message}"
+        )
+    return completed.stdout
+
+
+# -- laying out ---------------------------------------------------------------------------------
+
+
+def _table(table: Table | None) -> Table:
+    if table is None:
+        return tcp_table()
+    if not isinstance(table, Table):
+        raise TypeError(f"expected a tcpviz Table, not {type(table).__name__}")
+    return table
+
+
+def layout_key(table: Table | None = None) -> str:
+    """The key a table's layout is cached under: the SHA-256 of its neutral DOT source."""
+    return hashlib.sha256(dot_source(_table(table)).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class PackagedLayout:
+    """One laid-out SVG shipped in ``tcpviz/layouts/``."""
+
+    file: str
+    key: str
+    table: str
+    graphviz: str
+
+
+def packaged_layouts() -> dict[str, PackagedLayout]:
+    """The layouts shipped with tcpviz, by key (read from ``tcpviz/layouts/index.json``)."""
+    return dict(_packaged_index())
+
+
+_LAYOUT_LOCK = threading.Lock()
+_RAW_LAYOUTS: OrderedDict[str, str] = OrderedDict()  # key -> Graphviz's SVG, for custom tables
+_RAW_LIMIT = 32
+# id(table) -> (weak reference, post-processed SVG): the same table gets the same str object
+# back, which is what lets highlight() find its precomputed splice points at once.
+_SVGS: dict[int, tuple[weakref.ref[Table], str]] = {}
+
+
+def _packaged_index() -> dict[str, PackagedLayout]:
+    global _INDEX
+    if _INDEX is None:
+        try:
+            text = resources.files(__package__).joinpath("layouts", "index.json").read_text("utf-8")
+            entries = json.loads(text)
+        except (FileNotFoundError, json.JSONDecodeError):
+            entries = {}
+        _INDEX = {
+            entry["dot_sha256"]: PackagedLayout(
+                file=name,
+                key=entry["dot_sha256"],
+                table=entry.get("table", ""),
+                graphviz=entry.get("graphviz", ""),
+            )
+            for name, entry in entries.items()
+        }
+    return _INDEX
+
+
+_INDEX: dict[str, PackagedLayout] | None = None
+
+
+def clear_caches() -> None:
+    """Forget every cached layout (after ``tcpviz/layouts/`` was regenerated, for example)."""
+    global _INDEX
+    with _LAYOUT_LOCK:
+        _INDEX = None
+        _RAW_LAYOUTS.clear()
+        _SVGS.clear()
+        _TEMPLATES.clear()
+
+
+def raw_layout(table: Table | None = None, *, packaged: bool = True) -> str:
+    """Graphviz's own SVG for ``table``: shipped with tcpviz, cached, or made by ``dot``."""
+    table = _table(table)
+    source = dot_source(table)
+    key = hashlib.sha256(source.encode("utf-8")).hexdigest()
+    if packaged:
+        layout = _packaged_index().get(key)
+        if layout is not None:
+            return resources.files(__package__).joinpath("layouts", layout.file).read_text("utf-8")
+    with _LAYOUT_LOCK:
+        if key in _RAW_LAYOUTS:
+            _RAW_LAYOUTS.move_to_end(key)
+            return _RAW_LAYOUTS[key]
+    svg = run_dot(source, "svg").decode("utf-8")
+    with _LAYOUT_LOCK:
+        _RAW_LAYOUTS[key] = svg
+        while len(_RAW_LAYOUTS) > _RAW_LIMIT:
+            _RAW_LAYOUTS.popitem(last=False)
+    return svg
+
+
+def layout_svg(table: Table | None = None) -> str:
+    """The laid-out SVG of ``table``, without highlight or theme, ready to inline in HTML.
+
+    The built-in TCP tables come from package data (no Graphviz needed); other tables run
+    ``dot`` once and are cached. The root ``<svg>`` has class ``tcpviz-diagram``; each state's
+    ``<g>`` has the id ``table.state_ids[state]``, a ``<title>`` "NAME: description", an
+    ``aria-label`` and ``tabindex="0"``; each transition's ``<g>`` has the id
+    ``table.edge_ids[t]`` and the RFC label as ``<title>``.
+    """
+    table = _table(table)
+    cached = _SVGS.get(id(table))
+    if cached is not None and cached[0]() is table:
+        return cached[1]
+    svg = _postprocess(raw_layout(table), table)
+    with _LAYOUT_LOCK:
+        # Drop entries whose table is gone, so ids reused by new tables cannot collide.
+        for stale in [k for k, (ref, _) in _SVGS.items() if ref() is None]:
+            del _SVGS[stale]
+        _SVGS[id(table)] = (weakref.ref(table), svg)
+    return svg
+
+
+def _tag(name: str) -> str:
+    return f"{{{_SVG_NS}}}{name}"
+
+
+def _classes(element: ET.Element) -> list[str]:
+    return element.get("class", "").split()
+
+
+def _set_title(group: ET.Element, text: str) -> None:
+    title = group.find(_tag("title"))
+    if title is None:
+        title = ET.Element(_tag("title"))
+        group.insert(0, title)
+    title.text = text
+
+
+def _postprocess(raw: str, table: Table) -> str:
+    """Make Graphviz's SVG inlinable and accessible: our root class, titles, ARIA, no prolog."""
+    ET.register_namespace("", _SVG_NS)
+    ET.register_namespace("xlink", _XLINK_NS)
+    try:
+        root = ET.fromstring(raw.encode("utf-8"))
+    except ET.ParseError as error:
+        raise RenderError(f"Graphviz produced an SVG that does not parse: {error}") from None
+    states = {v: k for k, v in table.state_ids.items()}
+    edges = {v: k for k, v in table.edge_ids.items()}
+    name = _printable(table.name) or "State diagram"
+    root.set("class", "tcpviz-diagram")
+    root.set("role", "img")
+    root.set(
+        "aria-label",
+        f"{name}: state diagram with {len(table.states)} states and "
+        f"{len(table.transitions)} transitions",
+    )
+    style = ET.Element(_tag("style"))
+    style.text = "\n" + _STYLE_SHEET + "\n"
+    style.tail = "\n"
+    root.insert(0, style)
+
+    graph = root.find(_tag("g"))
+    if graph is None:
+        raise RenderError("Graphviz produced an SVG without a graph group")
+    graph.attrib.pop("id", None)  # "graph0" in every diagram: a duplicate id on a shared page
+    _set_title(graph, name)
+    background = graph.find(_tag("polygon"))
+    if background is not None:
+        background.set("class", "tcpviz-background")
+
+    for group in list(graph.iter(_tag("g"))):
+        classes = _classes(group)
+        element_id = group.get("id", "")
+        if "node" in classes and element_id in states:
+            state = states[element_id]
+            description = _printable(table.descriptions.get(state, ""))
+            label = f"{_printable(state)}: {description}" if description else _printable(state)
+            _set_title(group, label)
+            group.set("tabindex", "0")
+            group.set("role", "button")
+            group.set("aria-label", label)
+            group.set("data-state", _printable(state))
+        elif "edge" in classes and element_id in edges:
+            t = edges[element_id]
+            label = _printable(t.label)
+            _set_title(group, label)
+            group.set(
+                "aria-label", f"{label}, from {_printable(t.source)} to {_printable(t.target)}"
+            )
+            group.set("data-event", _printable(t.event))
+            group.set("data-source", _printable(t.source))
+            group.set("data-target", _printable(t.target))
+    # Anything Graphviz drew that is not a state or transition of the table (there should be
+    # nothing: hint edges are invisible) would break "one element per state/transition".
+    known = set(states) | set(edges)
+    for parent in list(graph.iter()):
+        for child in list(parent):
+            if child.tag == _tag("g") and child.get("id", "") not in known:
+                if {"node", "edge"} & set(_classes(child)):
+                    parent.remove(child)
+    return ET.tostring(root, encoding="unicode")
+
+
+# -- highlighting -------------------------------------------------------------------------------
+
+_OPEN_TAG = re.compile(r"<(svg|g)\s([^>]*?)(/?)>")
+_ATTRIBUTE = re.compile(r'([^\s=]+)="([^"]*)"')
+
+
+@dataclass(frozen=True)
+class _Template:
+    """An SVG cut at the class attribute of its root and of every state and transition."""
+
+    parts: tuple[str, ...]  # static text at even indices, empty slots at odd indices
+    slots: dict[str, int]  # element id ("" for the root) -> index of its slot in parts
+    theme: str  # the theme class the root carried, kept when highlight() gets no theme
+
+
+_TEMPLATES: OrderedDict[str, _Template] = OrderedDict()
+_TEMPLATE_LIMIT = 16
+
+
+def _template(svg: str) -> _Template:
+    template = _TEMPLATES.get(svg)
+    if template is not None:
+        return template
+    parts: list[str] = []
+    slots: dict[str, int] = {}
+    theme = ""
+    position, pending = 0, ""
+    for match in _OPEN_TAG.finditer(svg):
+        tag, body, closed = match.groups()
+        attributes = _ATTRIBUTE.findall(body)
+        values = dict(attributes)
+        classes = values.get("class", "").split()
+        if tag == "svg":
+            if "" in slots:
+                continue  # an <svg> nested in the diagram is not its root
+            key = ""
+            themes = [c for c in classes if c.startswith("tcpviz-theme-")]
+            theme = themes[-1] if themes else ""
+            keep = [c for c in classes if not c.startswith("tcpviz-theme-")]
+        else:
+            key = values.get("id", "")
+            if not key or not {"node", "edge"} & set(classes):
+                continue
+            keep = [c for c in classes if c not in _HIGHLIGHT_CLASSES]
+        before, after, seen = [], [], False
+        for name, value in attributes:
+            if name == "class":
+                seen = True
+            elif name != "aria-current":
+                (after if seen else before).append(f' {name}="{value}"')
+        # The static text before a slot ends inside class="...", after the classes kept.
+        opening = f'<{tag}{"".join(before)} class="{" ".join(keep)}'
+        parts.append(pending + svg[position : match.start()] + opening)
+        slots[key] = len(parts)
+        parts.append("")
+        pending = f'"{"".join(after)}{" /" if closed else ""}>'
+        position = match.end()
+    if "" not in slots:
+        raise RenderError("not an SVG: no <svg> element found")
+    parts.append(pending + svg[position:])
+    template = _Template(tuple(parts), slots, f" {theme}" if theme else "")
+    with _LAYOUT_LOCK:
+        _TEMPLATES[svg] = template
+        while len(_TEMPLATES) > _TEMPLATE_LIMIT:
+            _TEMPLATES.popitem(last=False)
+    return template
+
+
+def highlight(
+    svg: str,
+    table: Table | None = None,
+    *,
+    state: str | None = None,
+    last: Transition | str | None = None,
+    visited: Iterable[str] = (),
+    theme: str | None = None,
+    taken: Iterable[Transition | str] = (),
+) -> str:
+    """Return ``svg`` (from :func:`layout_svg`) with the highlight classes set.
+
+    ``current`` and ``aria-current="true"`` go on the state's ``<g>``, ``last`` on the
+    transition's, ``visited`` on each visited state and ``taken`` on each transition taken
+    before; ``theme`` sets the root's ``tcpviz-theme-<name>`` class (``None`` keeps the one it
+    has). Highlight already in ``svg`` is replaced. This splices strings at positions computed
+    once per SVG: it never runs Graphviz.
+    """
+    table = _table(table)
+    template = _template(svg)
+    parts = list(template.parts)
+    slots = template.slots
+    if theme is None:
+        parts[slots[""]] = template.theme
+    else:
+        parts[slots[""]] = f" tcpviz-theme-{_check_theme(theme)}"
+    marks = _marks(table, state, last, visited, taken)
+
+    def slot(element_id: str) -> int:
+        try:
+            return slots[element_id]
+        except KeyError:
+            raise RenderError(
+                f"the SVG has no element with id {element_id!r}: was it laid out from {table!r}?"
+            ) from None
+
+    for name in marks.visited:
+        parts[slot(table.state_ids[name])] += " visited"
+    for t in marks.taken:
+        parts[slot(table.edge_ids[t])] += " taken"
+    if marks.last is not None:
+        parts[slot(table.edge_ids[marks.last])] += " last"
+    if marks.state is not None:
+        # The slot sits inside class="...": close it, add the attribute, leave it open again.
+        parts[slot(table.state_ids[marks.state])] += ' current" aria-current="true'
+    return "".join(parts)
+
+
+# -- standalone files ---------------------------------------------------------------------------
+
+
+def _bake(svg: str, theme: str) -> str:
+    """``svg`` with every colour also written as presentation attributes, for programs that
+    ignore CSS (slide software, some converters); browsers still follow the ``<style>``."""
+    palette = _PALETTES["light" if theme == "auto" else theme]
+    styles = _styles(palette)
+    ET.register_namespace("", _SVG_NS)
+    ET.register_namespace("xlink", _XLINK_NS)
+    root = ET.fromstring(svg.encode("utf-8"))
+    for element in root.iter(_tag("polygon")):
+        if "tcpviz-background" in _classes(element):
+            element.set("fill", palette.background)
+            element.set("stroke", "none")
+    for group in root.iter(_tag("g")):
+        classes = set(_classes(group))
+        kind = "node" if "node" in classes else "edge" if "edge" in classes else None
+        if kind is None:
+            continue
+        flags = [f for f in (_NODE_FLAGS if kind == "node" else _EDGE_FLAGS) if f in classes]
+        overlay = _overlay(styles, kind, flags)
+        for role, properties in overlay.items():
+            for tag in _ROLES[role]:
+                for element in group.iter(_tag(tag)):
+                    for name, value in properties.items():
+                        element.set(name, value)
+    return ET.tostring(root, encoding="unicode")
+
+
+def _standalone(svg: str, theme: str) -> bytes:
+    body = _bake(svg, theme)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
+
+
+# -- Diagram ------------------------------------------------------------------------------------
+
+
+class Diagram:
+    """A state diagram of a table, with a theme and optional highlight.
+
+    Shows itself as SVG in Jupyter; :meth:`save` writes SVG, PNG, PDF or DOT atomically.
+
+    >>> d = Diagram(state="ESTABLISHED", theme="dark")
+    >>> 'aria-current="true"' in d.svg()
+    True
+    """
+
+    def __init__(
+        self,
+        table: Table | None = None,
+        *,
+        extended: bool = False,
+        theme: str = "light",
+        state: str | None = None,
+        last: Transition | str | None = None,
+        visited: Iterable[str] = (),
+        taken: Iterable[Transition | str] = (),
+    ):
+        self.table: Table = tcp_table(extended) if table is None else _table(table)
+        self.theme: str = _check_theme(theme)
+        marks = _marks(self.table, state, last, visited, taken)
+        self.state: str | None = marks.state
+        self.last: Transition | None = marks.last
+        self.visited: tuple[str, ...] = marks.visited
+        self.taken: tuple[Transition, ...] = marks.taken
+
+    @classmethod
+    def from_machine(cls, machine: Any, theme: str = "light") -> Diagram:
+        """The diagram of a :class:`~tcpviz.machine.Machine` where it stands now: its state
+        current, its last transition marked, the states and transitions of its history."""
+        return cls(
+            machine.table,
+            theme=theme,
+            state=machine.state,
+            last=machine.last,
+            visited=machine.visited,
+            taken=machine.history,
+        )
+
+    def with_theme(self, theme: str) -> Diagram:
+        """The same diagram in another theme."""
+        copy = object.__new__(Diagram)
+        copy.__dict__.update(self.__dict__)
+        copy.theme = _check_theme(theme)
+        return copy
+
+    def svg(self) -> str:
+        """The themed, highlighted SVG, ready to inline in HTML (no Graphviz needed for the
+        built-in tables)."""
+        return highlight(
+            layout_svg(self.table),
+            self.table,
+            state=self.state,
+            last=self.last,
+            visited=self.visited,
+            theme=self.theme,
+            taken=self.taken,
+        )
+
+    @property
+    def dot(self) -> str:
+        """The DOT source, with the theme and highlight as Graphviz attributes."""
+        return dot_source(
+            self.table,
+            theme=self.theme,
+            state=self.state,
+            last=self.last,
+            visited=self.visited,
+            taken=self.taken,
+        )
+
+    def pipe(self, format: str = "svg") -> bytes:
+        """The diagram as a file's bytes: ``svg`` and ``dot`` need no Graphviz for the built-in
+        tables; ``png`` and ``pdf`` run ``dot``."""
+        format = _check_format(format)
+        if format == "svg":
+            return _standalone(self.svg(), self.theme)
+        if format == "dot":
+            return self.dot.encode("utf-8")
+        return run_dot(self.dot, format)
+
+    def save(self, path: str | Path, format: str | None = None) -> Path:
+        """Write the diagram to ``path`` atomically; the format comes from the suffix unless
+        given. Nothing is written when rendering fails."""
+        path = Path(path)
+        if format is None:
+            suffix = path.suffix.lower()
+            if suffix not in SUFFIXES:
+                raise RenderError(
+                    f"cannot tell the format of {str(path)!r} from its suffix {suffix!r}: use "
+                    f"one of {sorted(SUFFIXES)} or pass format= (one of {sorted(FORMATS)})"
+                )
+            format = SUFFIXES[suffix]
+        data = self.pipe(format)  # render first: a failure leaves any existing file alone
+        return write_atomic(path, data)
+
+    def _repr_mimebundle_(
+        self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
+    ) -> dict[str, str]:
+        bundle = {"image/svg+xml": self.svg()}
+        if include is not None:
+            bundle = {k: v for k, v in bundle.items() if k in set(include)}
+        if exclude is not None:
+            bundle = {k: v for k, v in bundle.items() if k not in set(exclude)}
+        return bundle
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def __repr__(self) -> str:
+        where = f" at {self.state}" if self.state else ""
+        return f"<Diagram of {self.table!r}{where}, theme {self.theme!r}>"
