@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import itertools
 import json
 import re
 import shutil
@@ -610,7 +611,7 @@ def _figure_hints(table: Table, places: Mapping[str, tuple[int, str]]) -> list[s
 
 
 def _pairs(items: list[str]) -> list[tuple[str, str]]:
-    return list(zip(items, items[1:]))
+    return list(itertools.pairwise(items))
 
 
 # -- running Graphviz ---------------------------------------------------------------------------
@@ -837,9 +838,12 @@ def _postprocess(raw: str, table: Table) -> str:
     known = set(states) | set(edges)
     for parent in list(graph.iter()):
         for child in list(parent):
-            if child.tag == _tag("g") and child.get("id", "") not in known:
-                if {"node", "edge"} & set(_classes(child)):
-                    parent.remove(child)
+            if (
+                child.tag == _tag("g")
+                and child.get("id", "") not in known
+                and {"node", "edge"} & set(_classes(child))
+            ):
+                parent.remove(child)
     return ET.tostring(root, encoding="unicode")
 
 
