@@ -1,0 +1,549 @@
+"""The notebook widget: the laid-out diagram, stepped by clicks, keys, scenarios and a quiz.
+
+Python is the authority. The widget holds a :class:`~tcpviz.machine.Machine` (shared if given,
+so several widgets, and cells calling ``machine.fire(...)``, stay consistent) and follows it as
+an observer: every change, whatever its source, becomes a handful of small synced traits. The
+SVG and the table travel to the page once; the page then toggles classes, paints a click at
+once from the table, and sends the event here, where the machine decides.
+
+>>> w = TCPWidget()
+>>> w.fire("passive open").target
+'LISTEN'
+>>> w.state, w.enabled
+('LISTEN', ['edge_LISTEN__close', 'edge_LISTEN__rcv_syn', 'edge_LISTEN__send'])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from .errors import InvalidTransition, TcpvizError
+from .machine import Change, Machine
+from .payload import machine_payload, scenarios_payload, table_payload
+from .quiz import Feedback, Quiz
+from .render import THEMES, layout_svg
+from .table import Table, Transition
+
+__all__ = ["MODES", "SPEEDS", "StateMachineWidget", "TCPWidget", "WidgetError", "show"]
+
+_log = logging.getLogger(__name__)
+_STATIC = Path(__file__).parent / "static"
+
+#: What the widget's side panel offers: free exploring, a scenario played step by step, a quiz.
+MODES: tuple[str, ...] = ("explore", "scenario", "quiz")
+#: The slowest and fastest scenario playback, as a multiple of one step per 1.8 s.
+SPEEDS: tuple[float, float] = (0.25, 4.0)
+_SCENARIO_ACTIONS = ("pause", "play", "select", "speed", "step")
+
+
+class WidgetError(TcpvizError, ValueError):
+    """A value the widget cannot take (an unknown theme, mode or scenario, a bad message)."""
+
+
+def _idle_scenario(speed: float = 1.0) -> dict[str, Any]:
+    return {"name": "", "index": 0, "total": 0, "playing": False, "speed": speed, "on_track": True}
+
+
+class _Play:
+    """A scenario being played on the machine: where it starts in the history, and its steps."""
+
+    def __init__(self, data: dict[str, Any], table: Table):
+        self.data = data
+        by_id = {edge: t for t, edge in table.edge_ids.items()}
+        self.steps: tuple[Transition, ...] = tuple(by_id[s["edge"]] for s in data["steps"])
+        self.base = 0  # the history length when the scenario started
+        self.prefix: tuple[Transition, ...] = ()  # the history then
+
+    def index(self, machine: Machine) -> int | None:
+        """The steps taken so far, or ``None`` when the machine has left the scenario's path."""
+        history = machine.history
+        if history[: self.base] != self.prefix:
+            return None
+        rest = history[self.base :]
+        if rest != self.steps[: len(rest)]:
+            return None
+        return len(rest)
+
+
+class TCPWidget(anywidget.AnyWidget):
+    """An interactive TCP state diagram for Jupyter.
+
+    ``TCPWidget()`` draws RFC 9293 Figure 5; ``extended=True`` adds section 3.10's arrows;
+    ``table=`` draws any table; ``machine=`` shares a machine with other widgets and code.
+    ``theme`` is one of :data:`tcpviz.render.THEMES` (``"auto"`` follows JupyterLab) and
+    ``mode`` one of :data:`MODES`.
+    """
+
+    _esm = _STATIC / "widget.js"
+    _css = _STATIC / "widget.css"
+
+    # Sent once.
+    svg = traitlets.Unicode("").tag(sync=True)
+    table = traitlets.Dict().tag(sync=True)
+    scenarios = traitlets.List().tag(sync=True)
+    # Small, sent on every change.
+    theme = traitlets.Unicode("auto").tag(sync=True)
+    mode = traitlets.Unicode("explore").tag(sync=True)
+    state = traitlets.Unicode("").tag(sync=True)
+    description = traitlets.Unicode("").tag(sync=True)
+    last = traitlets.Unicode("").tag(sync=True)
+    visited = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    history = traitlets.List(traitlets.Dict()).tag(sync=True)
+    future = traitlets.List(traitlets.Dict()).tag(sync=True)
+    enabled = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    quiz = traitlets.Dict().tag(sync=True)
+    scenario = traitlets.Dict(_idle_scenario()).tag(sync=True)
+
+    def __init__(
+        self,
+        machine: Machine | None = None,
+        *,
+        table: Table | None = None,
+        extended: bool = False,
+        theme: str = "auto",
+        mode: str = "explore",
+        **kwargs: Any,
+    ):
+        if machine is not None and table is not None and machine.table != table:
+            raise WidgetError(
+                f"the machine runs {machine.table!r} but table= is {table!r}: give one of them"
+            )
+        if machine is None:
+            machine = Machine(table, extended=extended)
+        self._machine = machine
+        t = machine.table
+        self._edges: dict[str, Transition] = {edge: tr for tr, edge in t.edge_ids.items()}
+        self._play: _Play | None = None
+        self._quiz: Quiz | None = None
+        super().__init__(
+            svg=layout_svg(t),
+            table=table_payload(t),
+            scenarios=scenarios_payload(t),
+            theme=theme,
+            **kwargs,
+        )
+        self._sync_machine()
+        self.mode = self._check_mode(mode)  # "quiz" starts a quiz (see _mode_changed)
+        self.on_msg(self._on_page_message)
+        self._unsubscribe = _follow(self, machine)
+
+    # -- validation -------------------------------------------------------------------------------
+
+    @traitlets.validate("theme")
+    def _valid_theme(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"]
+        if value not in THEMES:
+            raise WidgetError(f"unknown theme: {value!r} (must be one of {sorted(THEMES)})")
+        return value
+
+    @traitlets.validate("mode")
+    def _valid_mode(self, proposal: dict[str, Any]) -> str:
+        return self._check_mode(proposal["value"])
+
+    @staticmethod
+    def _check_mode(mode: str) -> str:
+        if mode not in MODES:
+            raise WidgetError(f"unknown mode: {mode!r} (must be one of {sorted(MODES)})")
+        return mode
+
+    @traitlets.observe("mode")
+    def _mode_changed(self, change: dict[str, Any]) -> None:
+        if change["new"] != "scenario" and self.scenario.get("playing"):
+            self.scenario = {**self.scenario, "playing": False}
+        if change["new"] == "quiz" and self._quiz is None:
+            self.start_quiz()
+
+    # -- the machine ------------------------------------------------------------------------------
+
+    @property
+    def machine(self) -> Machine:
+        """The machine this widget shows (and steps)."""
+        return self._machine
+
+    @property
+    def transition_table(self) -> Table:
+        """The table the machine runs (the ``table`` trait is its JSON payload)."""
+        return self._machine.table
+
+    @property
+    def active_quiz(self) -> Quiz | None:
+        """The quiz in progress (or finished), if one was started."""
+        return self._quiz
+
+    def fire(self, event: str | Transition) -> Transition:
+        """Fire ``event`` (a name, an alias, or a row of the table) on the machine.
+
+        An event that cannot happen raises the machine's error; the message is also shown in
+        the widget.
+        """
+        return self._guard(lambda: self._machine.fire(event))
+
+    def run(self, *events: str | Transition) -> list[Transition]:
+        """Fire several events; on an error none is kept (and the error is shown)."""
+        return self._guard(lambda: self._machine.run(*events))
+
+    def undo(self) -> Transition:
+        """Take back the last step."""
+        return self._guard(self._machine.undo)
+
+    def redo(self) -> Transition:
+        """Take again the step last undone."""
+        return self._guard(self._machine.redo)
+
+    def reset(self) -> None:
+        """Go back to the machine's start and forget the history."""
+        self._guard(self._machine.reset)
+
+    def jump(self, index: int) -> None:
+        """Go to the state after ``index`` steps of the history (``0`` is the start)."""
+        self._guard(lambda: self._machine.jump(index))
+
+    def _guard(self, action: Callable[[], Any]) -> Any:
+        """Run ``action``; a tcpviz error is shown in the widget and raised."""
+        try:
+            return action()
+        except TcpvizError as error:
+            self.error = str(error)
+            raise
+
+    # -- scenarios --------------------------------------------------------------------------------
+
+    def play(self, name: str, *, autoplay: bool = True) -> None:
+        """Play the scenario ``name`` (see :data:`tcpviz.scenarios.SCENARIOS`) from its start.
+
+        The machine goes back to the scenario's start; the page then takes one step every
+        1.8 s / speed (``autoplay=False`` waits for Step). Without a page, call :meth:`step`.
+        """
+        self._guard(lambda: self._select(name, playing=autoplay))
+
+    def pause(self) -> None:
+        """Stop the scenario's playback where it is."""
+        if self.scenario.get("playing"):
+            self.scenario = {**self.scenario, "playing": False}
+
+    def step(self) -> Transition | None:
+        """Take the scenario's next step and return it (``None`` when it only got back on track)."""
+        return self._guard(self._scenario_step)
+
+    def _select(self, name: str, *, playing: bool) -> None:
+        names = [s["name"] for s in self.scenarios]
+        data = next((s for s in self.scenarios if s["name"] == _scenario_key(name)), None)
+        if data is None:
+            raise WidgetError(
+                f"unknown scenario for this table: {name!r} (must be one of {sorted(names)})"
+            )
+        self._play = _Play(data, self._machine.table)
+        self.mode = "scenario"
+        self._restart()
+        self.scenario = self._scenario_trait(playing=playing)
+
+    def _restart(self) -> None:
+        """Reset, then take the way to the scenario's start if the machine starts elsewhere."""
+        assert self._play is not None
+        start = self._play.data["start"]
+        path = _path(self._machine.table, self._machine.start, start)
+        if path is None:
+            raise WidgetError(
+                f"scenario {self._play.data['name']!r} starts in {start}, which cannot be "
+                f"reached from {self._machine.start}"
+            )
+        # Set before moving, so the observers already see the scenario on its track.
+        self._play.base, self._play.prefix = len(path), tuple(path)
+        with self.hold_sync():
+            self._machine.reset()
+            if path:
+                self._machine.run(*path)
+
+    def _recover(self) -> None:
+        """Bring a machine that left the scenario's path back onto it."""
+        assert self._play is not None
+        play, history = self._play, self._machine.history
+        if history[: play.base] != play.prefix:
+            self._restart()
+            return
+        k = 0
+        while k < len(play.steps) and play.base + k < len(history):  # bounded by the steps
+            if history[play.base + k] != play.steps[k]:
+                break
+            k += 1
+        self._machine.jump(play.base + k)
+
+    def _scenario_step(self, expected: int | None = None) -> Transition | None:
+        if self._play is None:
+            raise WidgetError("no scenario chosen: call play(name) first")
+        index = self._play.index(self._machine)
+        if expected is not None and expected != index:
+            return None  # a second view's timer, late: this step was taken already
+        if index is None:
+            self._recover()
+            return None
+        if index >= len(self._play.steps):
+            raise WidgetError(
+                f"scenario {self._play.data['name']!r} is finished; play it again with "
+                "play() or the Play button"
+            )
+        return self._machine.fire(self._play.steps[index])
+
+    def _scenario_trait(self, **changes: Any) -> dict[str, Any]:
+        speed = changes.pop("speed", self.scenario.get("speed", 1.0))
+        if self._play is None:
+            return _idle_scenario(speed)
+        index = self._play.index(self._machine)
+        total = len(self._play.steps)
+        playing = changes.pop("playing", self.scenario.get("playing", False))
+        on_track = index is not None
+        if not on_track or index >= total:
+            playing = False
+        return {
+            "name": self._play.data["name"],
+            "index": index if on_track else self.scenario.get("index", 0),
+            "total": total,
+            "playing": bool(playing),
+            "speed": speed,
+            "on_track": on_track,
+        }
+
+    def _scenario_message(self, msg: dict[str, Any]) -> None:
+        action = msg.get("action")
+        if action not in _SCENARIO_ACTIONS:
+            raise WidgetError(
+                f"unknown scenario action: {action!r} (must be one of {list(_SCENARIO_ACTIONS)})"
+            )
+        if action == "select" or (action == "play" and msg.get("name")):
+            self._select(str(msg.get("name")), playing=action == "play")
+        elif action == "speed":
+            value = msg.get("value")
+            low, high = SPEEDS
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise WidgetError(f"speed must be a number from {low} to {high}, not {value!r}")
+            if not low <= value <= high:
+                raise WidgetError(f"speed must be from {low} to {high}, not {value!r}")
+            self.scenario = self._scenario_trait(speed=float(value))
+        elif action == "pause":
+            self.pause()
+        elif self._play is None:
+            raise WidgetError("choose a scenario first")
+        elif action == "play":
+            index = self._play.index(self._machine)
+            if index is None:
+                self._recover()
+            elif index >= len(self._play.steps):
+                self._restart()
+            self.mode = "scenario"
+            self.scenario = self._scenario_trait(playing=True)
+        else:  # step
+            expected = msg.get("index")
+            self._scenario_step(expected if isinstance(expected, int) else None)
+
+    # -- the quiz ---------------------------------------------------------------------------------
+
+    def start_quiz(
+        self, seed: int | None = None, *, scenario: str | None = None, length: int | None = None
+    ) -> Quiz:
+        """Start a quiz on this widget's table and switch to quiz mode; returns the quiz.
+
+        The same ``seed`` gives the same questions (a class can share one). With
+        ``scenario``, the questions follow that scenario's steps.
+        """
+
+        def start() -> Quiz:
+            quiz = Quiz(self._machine.table, seed=seed, scenario=scenario, length=length)
+            self._quiz = quiz
+            with self.hold_sync():
+                self.quiz = self._quiz_trait()
+                self.mode = "quiz"
+            return quiz
+
+        return self._guard(start)
+
+    def answer(self, state: str) -> Feedback:
+        """Answer the current quiz question with ``state``; returns the graded feedback."""
+
+        def grade() -> Feedback:
+            if self._quiz is None:
+                raise WidgetError("no quiz is running: call start_quiz() first")
+            feedback = self._quiz.answer(state)
+            self.quiz = self._quiz_trait()
+            return feedback
+
+        return self._guard(grade)
+
+    def _quiz_trait(self) -> dict[str, Any]:
+        if self._quiz is None:
+            return {}
+        data = self._quiz.payload()
+        if data["last"] is not None:
+            # The page marks the arrow the answer was about; it knows arrows by their ids.
+            transition = self._quiz.history[-1].transition
+            data["last"] = {**data["last"], "edge": self._machine.table.edge_ids[transition]}
+        data["seed"] = self._quiz.seed
+        return data
+
+    # -- keeping the traits in step -----------------------------------------------------------------
+
+    def _sync_machine(self) -> None:
+        with self.hold_sync():
+            for key, value in machine_payload(self._machine).items():
+                setattr(self, key, value)
+            self.scenario = self._scenario_trait()
+
+    def _on_change(self, machine: Machine, change: Change) -> None:
+        # Called by the machine after every change, from any source (this widget's page,
+        # another widget, a cell). The step happened, so an old error no longer applies.
+        with self.hold_sync():
+            self._sync_machine()
+            self.error = ""
+
+    # -- messages from the page ---------------------------------------------------------------------
+
+    def _on_page_message(self, widget: Any, content: Any, buffers: list[Any] | None) -> None:
+        """Handle one message of the page; never raises (errors go to the ``error`` trait).
+
+        Registered with ``on_msg``; ipywidgets' ``_handle_custom_msg(content, buffers)``
+        calls it for each ``model.send(...)`` of the page.
+        """
+        msg = content if isinstance(content, dict) else {}
+        try:
+            with self.hold_sync():
+                self._dispatch(msg)
+        except TcpvizError as error:
+            self.error = str(error)
+        except Exception as error:  # a bug must not kill the kernel's message loop
+            _log.exception("tcpviz widget: message %r failed", msg)
+            self.error = f"internal error while handling {msg.get('type')!r}: {error!r}"
+        finally:
+            # The page paints clicks at once and waits for this to let the traits win again.
+            self._safe_send({"type": "ack", "id": msg.get("id")})
+
+    def _dispatch(self, msg: dict[str, Any]) -> None:
+        kind = msg.get("type")
+        machine = self._machine
+        if kind == "fire":
+            if msg.get("edge") is not None:
+                transition = self._edges.get(msg["edge"])
+                if transition is None:
+                    raise InvalidTransition(
+                        f"unknown transition: {msg['edge']!r} in {machine.state} "
+                        f"(allowed: {machine.enabled_events()})"
+                    )
+                machine.fire(transition)
+            else:
+                machine.fire(str(msg.get("event", "")))
+        elif kind == "undo":
+            machine.undo()
+        elif kind == "redo":
+            machine.redo()
+        elif kind == "reset":
+            machine.reset()
+        elif kind == "jump":
+            machine.jump(msg.get("index"))  # type: ignore[arg-type]  # jump checks it
+        elif kind == "mode":
+            self.mode = msg.get("mode")  # validated
+        elif kind == "scenario":
+            self._scenario_message(msg)
+        elif kind == "quiz_start":
+            seed = msg.get("seed")
+            self.start_quiz(seed if isinstance(seed, int) else None)
+        elif kind == "quiz_answer":
+            self.answer(str(msg.get("state", "")))
+        elif kind == "dismiss":
+            self.error = ""
+        else:
+            raise WidgetError(
+                f"unknown message type: {kind!r} (must be one of "
+                "['dismiss', 'fire', 'jump', 'mode', 'quiz_answer', 'quiz_start', 'redo', "
+                "'reset', 'scenario', 'undo'])"
+            )
+
+    def _safe_send(self, content: dict[str, Any]) -> None:
+        # A closed or disconnected front end must not break the Python object.
+        with contextlib.suppress(Exception):
+            self.send(content)
+
+    def close(self) -> None:
+        """Stop following the machine and close the front end."""
+        self._unsubscribe()
+        super().close()
+
+    def __repr__(self) -> str:
+        return f"<TCPWidget {self._machine.state} ({self.mode}) of {self._machine.table!r}>"
+
+
+#: The same widget under a name that says it works for any table.
+StateMachineWidget = TCPWidget
+
+
+def _follow(widget: TCPWidget, machine: Machine) -> Callable[[], None]:
+    """Subscribe ``widget`` to ``machine``; returns the function that unsubscribes it.
+
+    The observer holds the widget weakly, so a long-lived machine does not keep a widget
+    alive, and it never raises: a view must not break the machine or the cell that fired.
+    """
+    ref = weakref.ref(widget)
+
+    def observe(machine: Machine, change: Change) -> None:
+        target = ref()
+        if target is None:
+            return
+        try:
+            target._on_change(machine, change)
+        except Exception:
+            _log.exception("tcpviz widget: could not follow %s", change.action)
+
+    unsubscribe = machine.subscribe(observe)
+    weakref.finalize(widget, unsubscribe)
+    return unsubscribe
+
+
+def _scenario_key(name: str) -> str:
+    from .scenarios import get_scenario
+
+    try:
+        return get_scenario(name).name
+    except TcpvizError:
+        return str(name)
+
+
+def _path(table: Table, start: str, goal: str) -> list[Transition] | None:
+    """The fewest transitions that can really fire (``via`` respected) from ``start`` to ``goal``."""
+    queue: list[tuple[str, str | None, list[Transition]]] = [(start, None, [])]
+    seen = {(start, None)}
+    while queue:  # bounded: each (state, entered_from) pair is queued once
+        state, entered_from, path = queue.pop(0)
+        if state == goal:
+            return path
+        for t in table.enabled(state, entered_from):
+            if (t.target, t.source) not in seen:
+                seen.add((t.target, t.source))
+                queue.append((t.target, t.source, [*path, t]))
+    return None
+
+
+def show(
+    machine: Machine | None = None,
+    *,
+    table: Table | None = None,
+    extended: bool = False,
+    theme: str = "auto",
+    mode: str = "explore",
+) -> TCPWidget:
+    """Build a :class:`TCPWidget` and display it (in a notebook), returning it.
+
+    >>> w = show()  # doctest: +SKIP
+    """
+    widget = TCPWidget(machine, table=table, extended=extended, theme=theme, mode=mode)
+    try:
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython comes with the widget dependencies
+        return widget
+    display(widget)
+    return widget
