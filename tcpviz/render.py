@@ -467,8 +467,8 @@ def dot_source(
                 "rankdir": "TB",
                 "newrank": "true",
                 # Many extended rows run up to CLOSED: pack their lines closer together.
-                "nodesep": "0.2" if extended else "0.6",
-                "ranksep": "0.6" if extended else "0.5",
+                "nodesep": "0.1" if extended else "0.6",
+                "ranksep": "1.0" if extended else "0.5",
                 "pad": "0.2",
                 "bgcolor": _quoted(palette.background),
                 "fontname": _quoted(_FONT),

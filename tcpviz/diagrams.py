@@ -1,0 +1,419 @@
+"""Regenerate the built-in layouts (``tcpviz/layouts/``) and the slide-ready SVGs (``diagrams/``).
+
+    python -m tcpviz.diagrams            # run Graphviz, rewrite the files that changed
+    python -m tcpviz.diagrams --check    # write nothing; exit 1 naming every stale file
+
+The layouts are Graphviz's own SVG of the built-in tables, shipped as package data so that
+drawing them needs no Graphviz; ``tcpviz/layouts/index.json`` keys each one by the SHA-256 of
+its DOT source. The slides are themed, highlighted exports of those layouts.
+
+Files are compared by structure (ids, classes, titles, text, the style sheet and the colours
+tcpviz sets), not by bytes: Graphviz versions place things a little differently, and a layout
+from another version is still a correct layout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import render
+from .errors import GraphvizNotFound, TcpvizError
+from .files import write_atomic
+from .machine import Machine
+from .render import Diagram
+from .table import Table, tcp_table
+
+__all__ = [
+    "LAYOUTS",
+    "SLIDES",
+    "Expected",
+    "Layout",
+    "Slide",
+    "expected_files",
+    "layout_files",
+    "main",
+    "signature",
+    "slide_files",
+    "stale",
+]
+
+PACKAGE_LAYOUTS = Path(__file__).parent / "layouts"
+COMMAND = "python -m tcpviz.diagrams"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A built-in table whose layout ships as package data."""
+
+    file: str
+    expression: str  # how to get the table, as written in index.json and error messages
+    table: Callable[[], Table]
+
+
+LAYOUTS: tuple[Layout, ...] = (
+    Layout("tcp.svg", "tcp_table()", lambda: tcp_table()),
+    Layout("tcp-extended.svg", "tcp_table(extended=True)", lambda: tcp_table(extended=True)),
+)
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One file of ``diagrams/``: what a teacher puts on a slide or a handout."""
+
+    file: str
+    caption: str
+    diagram: Callable[[], Diagram]
+
+
+def _after(*events: str, start: str | None = None, theme: str = "light") -> Diagram:
+    machine = Machine(state=start)
+    machine.run(*events)
+    return Diagram.from_machine(machine, theme=theme)
+
+
+def _both_handshake_sides() -> Diagram:
+    client = Machine()
+    client.run("active OPEN", "rcv SYN,ACK")
+    server = Machine()
+    server.run("passive OPEN", "rcv SYN", "rcv ACK of SYN")
+    return Diagram(
+        state="ESTABLISHED",
+        visited=(*client.visited, *server.visited),
+        taken=(*client.history, *server.history),
+    )
+
+
+SLIDES: tuple[Slide, ...] = (
+    Slide(
+        "tcp-state-diagram.svg",
+        "The TCP connection state diagram, RFC 9293 Figure 5 (with the FIN-WAIT-1 -> TIME-WAIT "
+        "arrow its Note 2 leaves out).",
+        lambda: Diagram(),
+    ),
+    Slide(
+        "tcp-state-diagram-dark.svg",
+        "The same figure for dark slides.",
+        lambda: Diagram(theme="dark"),
+    ),
+    Slide(
+        "tcp-state-diagram-print.svg",
+        "The same figure in black and white, for handouts and exam papers.",
+        lambda: Diagram(theme="print"),
+    ),
+    Slide(
+        "three-way-handshake.svg",
+        "The three-way handshake, both ends: the client's active open (CLOSED, SYN-SENT) and "
+        "the server's passive open (CLOSED, LISTEN, SYN-RECEIVED) meet in ESTABLISHED.",
+        _both_handshake_sides,
+    ),
+    Slide(
+        "three-way-handshake-client.svg",
+        "The client's side of the handshake: active OPEN, then rcv SYN,ACK (the last step is "
+        "marked).",
+        lambda: _after("active OPEN", "rcv SYN,ACK"),
+    ),
+    Slide(
+        "three-way-handshake-server.svg",
+        "The server's side of the handshake: passive OPEN, rcv SYN, rcv ACK of SYN.",
+        lambda: _after("passive OPEN", "rcv SYN", "rcv ACK of SYN"),
+    ),
+    Slide(
+        "simultaneous-open.svg",
+        "Simultaneous open: both ends sent a SYN (SYN-SENT, SYN-RECEIVED, ESTABLISHED).",
+        lambda: _after("active OPEN", "rcv SYN", "rcv ACK of SYN"),
+    ),
+    Slide(
+        "active-close.svg",
+        "Active close, the end that closes first: FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT, and "
+        "CLOSED after 2MSL.",
+        lambda: _after("CLOSE", "rcv ACK of FIN", "rcv FIN", "timeout 2MSL", start="ESTABLISHED"),
+    ),
+    Slide(
+        "passive-close.svg",
+        "Passive close, the end that receives the first FIN: CLOSE-WAIT, LAST-ACK, CLOSED.",
+        lambda: _after("rcv FIN", "CLOSE", "rcv ACK of FIN", start="ESTABLISHED"),
+    ),
+    Slide(
+        "simultaneous-close.svg",
+        "Simultaneous close: both ends sent a FIN (FIN-WAIT-1, CLOSING, TIME-WAIT).",
+        lambda: _after("CLOSE", "rcv FIN", "rcv ACK of FIN", start="ESTABLISHED"),
+    ),
+    Slide(
+        "tcp-extended.svg",
+        "The extended machine: Figure 5 plus what RFC 9293 section 3.10 adds (RST, ABORT, user "
+        "timeout), dashed and lighter.",
+        lambda: Diagram(extended=True),
+    ),
+)
+
+
+def _readme() -> str:
+    rows = "\n".join(f"| [`{s.file}`]({s.file}) | {s.caption} |" for s in SLIDES)
+    return f"""# Slide-ready TCP state diagrams
+
+Generated by tcpviz from its transition table, so they always match what the library does.
+Do not edit them by hand: change the table or the renderer, then run
+
+    {COMMAND}
+
+(`{COMMAND} --check` only reports stale files; the test suite runs it.)
+
+| File | What it shows |
+| --- | --- |
+{rows}
+
+Colours come from the Okabe-Ito palette, readable with every common colour-vision deficiency,
+and no meaning rests on colour alone: the current state is orange **and** has a thick border and
+a bold name; the step that led there is vermillion **and** thick with a bold label; states met
+before are light blue, earlier steps blue and thicker. Dashed grey arrows are the rows RFC 9293
+section 3.10 adds to Figure 5. The `-print` file uses black, white and grey only.
+
+Each file is a standalone SVG: colours are written as attributes (for slide software that
+ignores CSS) and as a style sheet (for browsers). States and transitions carry stable ids
+(`state_SYN_SENT`, `edge_LISTEN__rcv_syn`), titles with the state's description or the RFC's
+"event / action" label, and ARIA labels for screen readers.
+
+To make your own, for example after a few steps in a notebook:
+
+```python
+from tcpviz import Machine
+from tcpviz.render import Diagram
+
+m = Machine()
+m.run("passive open", "SYN")
+Diagram.from_machine(m, theme="dark").save("my-slide.svg")   # or .png / .pdf (needs Graphviz)
+```
+"""
+
+
+def graphviz_version() -> str:
+    """The version ``dot -V`` reports, e.g. ``'2.43.0'``."""
+    try:
+        completed = subprocess.run(
+            ["dot", "-V"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except FileNotFoundError:
+        raise GraphvizNotFound(render.INSTALL_GRAPHVIZ) from None
+    words = (completed.stderr or completed.stdout).split()
+    return words[words.index("version") + 1] if "version" in words else " ".join(words)
+
+
+def _default_out() -> Path | None:
+    # In a checkout, diagrams/ sits beside the package; an installed wheel has none.
+    root = Path(__file__).resolve().parent.parent
+    return root / "diagrams" if (root / "pyproject.toml").is_file() else None
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A file the command generates: its content and how to tell whether a copy is current."""
+
+    path: Path
+    data: bytes
+    kind: str  # "layout", "index", "svg" or "text"
+    table: Table | None = None
+
+
+def layout_files(layouts_dir: Path = PACKAGE_LAYOUTS) -> list[Expected]:
+    """The packaged layouts and their index, freshly made by ``dot``."""
+    files: list[Expected] = []
+    index = {}
+    version = graphviz_version()
+    for layout in LAYOUTS:
+        table = layout.table()
+        raw = render.run_dot(render.dot_source(table), "svg")
+        files.append(Expected(layouts_dir / layout.file, raw, "layout", table))
+        index[layout.file] = {
+            "dot_sha256": render.layout_key(table),
+            "table": layout.expression,
+            "graphviz": version,
+        }
+    text = json.dumps(index, indent=2, sort_keys=True) + "\n"
+    files.append(Expected(layouts_dir / "index.json", text.encode("utf-8"), "index"))
+    return files
+
+
+def slide_files(out_dir: Path) -> list[Expected]:
+    """The slide-ready SVGs and their README, drawn from the current layouts."""
+    files = [Expected(out_dir / s.file, s.diagram().pipe("svg"), "svg") for s in SLIDES]
+    files.append(Expected(out_dir / "README.md", _readme().encode("utf-8"), "text"))
+    return files
+
+
+def expected_files(
+    layouts_dir: Path = PACKAGE_LAYOUTS, out_dir: Path | None = None
+) -> list[Expected]:
+    """Every file the command writes, with its fresh content (runs ``dot`` for the layouts)."""
+    return layout_files(layouts_dir) + ([] if out_dir is None else slide_files(out_dir))
+
+
+# -- comparing by structure ---------------------------------------------------------------------
+
+_NS = "{http://www.w3.org/2000/svg}"
+_KEPT = ("class", "role", "tabindex", "aria-label", "aria-current")
+_BAKED = ("fill", "stroke", "stroke-width", "stroke-dasharray", "font-weight")
+
+
+def signature(svg: str | bytes, *, baked: bool = False) -> dict[str, object]:
+    """What must not change between Graphviz versions: the root's and every state's and
+    transition's id, classes, ARIA attributes, title and text, the style sheet, and (with
+    ``baked``) the colours tcpviz writes on each shape."""
+    root = ET.fromstring(svg.encode("utf-8") if isinstance(svg, str) else svg)
+    style = root.find(f"{_NS}style")
+    elements = []
+    for group in root.iter(f"{_NS}g"):
+        classes = group.get("class", "").split()
+        if not {"node", "edge"} & set(classes):
+            continue
+        title = group.find(f"{_NS}title")
+        entry: dict[str, object] = {
+            "id": group.get("id"),
+            "attributes": {k: group.get(k) for k in _KEPT if group.get(k) is not None},
+            "data": {k: v for k, v in group.attrib.items() if k.startswith("data-")},
+            "title": None if title is None else title.text,
+            "text": [t.text for t in group.iter(f"{_NS}text")],
+        }
+        if baked:
+            entry["colours"] = [
+                (child.tag.removeprefix(_NS), *(child.get(k) for k in _BAKED))
+                for child in group.iter()
+                if child.tag in (f"{_NS}path", f"{_NS}polygon", f"{_NS}ellipse", f"{_NS}text")
+            ]
+        elements.append(entry)
+    return {
+        "root": {k: root.get(k) for k in ("class", "role", "aria-label")},
+        "style": None if style is None else style.text,
+        "elements": elements,
+    }
+
+
+def _difference(expected: Expected, current: bytes) -> str | None:
+    """Why ``current`` is not an up-to-date copy of ``expected``, or ``None`` if it is."""
+    try:
+        if expected.kind == "text":
+            return None if current == expected.data else "content differs"
+        if expected.kind == "index":
+
+            def entries(data: bytes) -> dict:
+                return {
+                    name: {k: v for k, v in entry.items() if k != "graphviz"}
+                    for name, entry in json.loads(data).items()
+                }
+
+            return None if entries(current) == entries(expected.data) else "layout keys differ"
+        if expected.kind == "layout":
+            assert expected.table is not None
+
+            def shape(data: bytes) -> dict[str, object]:
+                return signature(render._postprocess(data.decode("utf-8"), expected.table))
+
+            return None if shape(current) == shape(expected.data) else "structure differs"
+        if signature(current, baked=True) != signature(expected.data, baked=True):
+            return "structure, text or colours differ"
+        return None
+    except (ET.ParseError, ValueError, UnicodeDecodeError, TcpvizError) as error:
+        return f"unreadable: {error}"
+
+
+def stale(files: Sequence[Expected]) -> list[tuple[Path, str]]:
+    """The files that are missing or out of date, each with the reason."""
+    found = []
+    for expected in files:
+        try:
+            current = expected.path.read_bytes()
+        except FileNotFoundError:
+            found.append((expected.path, "missing"))
+            continue
+        reason = _difference(expected, current)
+        if reason is not None:
+            found.append((expected.path, reason))
+    for directory in {f.path.parent for f in files if f.kind == "layout"}:
+        wanted = {f.path.name for f in files}
+        found.extend(
+            (extra, "not a built-in layout: delete it")
+            for extra in sorted(directory.glob("*.svg"))
+            if extra.name not in wanted
+        )
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; returns the exit status (0 ok, 1 stale files, 2 cannot run)."""
+    parser = argparse.ArgumentParser(
+        prog=COMMAND,
+        description="Regenerate tcpviz's built-in layouts and the slide-ready diagrams.",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 and name every stale file"
+    )
+    parser.add_argument(
+        "--layouts",
+        type=Path,
+        default=PACKAGE_LAYOUTS,
+        help=f"directory of the packaged layouts (default: {PACKAGE_LAYOUTS})",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="directory of the slide-ready SVGs (default: diagrams/ of this checkout)",
+    )
+    args = parser.parse_args(argv)
+    out = args.out if args.out is not None else _default_out()
+    if out is None:
+        print("note: no diagrams/ directory beside the package; pass --out DIR", file=sys.stderr)
+    try:
+        if args.check:
+            return _check(expected_files(args.layouts, out))
+        # Layouts first: the slides are then drawn from the layouts just written.
+        files = layout_files(args.layouts)
+        changed = _write(files)
+        render.clear_caches()
+        if out is not None:
+            slides = slide_files(out)
+            changed += _write(slides)
+            files += slides
+    except TcpvizError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"{changed} file(s) written, {len(files) - changed} unchanged")
+    return 0
+
+
+def _check(files: Sequence[Expected]) -> int:
+    problems = stale(files)
+    for path, reason in problems:
+        print(f"stale: {path} ({reason})")
+    if problems:
+        print(f"{len(problems)} stale file(s); run `{COMMAND}` to regenerate them")
+        return 1
+    print(f"{len(files)} files up to date")
+    return 0
+
+
+def _write(files: Sequence[Expected]) -> int:
+    changed = 0
+    for directory in {f.path.parent for f in files}:
+        directory.mkdir(parents=True, exist_ok=True)
+    for expected in files:
+        if expected.path.is_file() and expected.path.read_bytes() == expected.data:
+            continue
+        write_atomic(expected.path, expected.data)
+        print(f"wrote {expected.path}")
+        changed += 1
+    for path, reason in stale(files):
+        if reason.startswith("not a built-in layout"):
+            path.unlink()
+            print(f"deleted {path} ({reason})")
+    return changed
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
