@@ -16,6 +16,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any, NamedTuple
 
 from tcpviz import Table, Transition, side_path, tcp_table
 
@@ -24,6 +25,7 @@ __all__ = [
     "ProcessCounter",
     "Result",
     "Row",
+    "TransitionsSetup",
     "count_processes",
     "handshake_and_close",
     "percentile",
@@ -189,11 +191,20 @@ def handshake_and_close(table: Table | None = None) -> list[Transition]:
     return loop
 
 
-def transitions_machine(table: Table | None = None):
+class TransitionsSetup(NamedTuple):
+    """A ``transitions`` ``GraphMachine``, the model it drives, and its trigger names."""
+
+    machine: Any
+    model: Any
+    #: tcpviz event name -> trigger name (``'rcv SYN,ACK'`` -> ``'rcv_syn_ack'``)
+    triggers: dict[str, str]
+
+
+def transitions_machine(table: Table | None = None) -> TransitionsSetup:
     """The same states and transitions as a ``transitions`` ``GraphMachine`` (graphviz engine).
 
-    Returns ``(model, triggers)``: the model to fire triggers on and a mapping from each tcpviz
-    event name to its trigger name. ``transitions`` adds each trigger as a method of the model,
+    Returns the machine, the model to fire triggers on, and a mapping from each tcpviz event
+    name to its trigger name. ``transitions`` adds each trigger as a method of the model,
     so triggers must be identifiers: the table's ``event_ids`` (``'rcv SYN,ACK'`` ->
     ``'rcv_syn_ack'``) are exactly that. Automatic ``to_<state>`` triggers are off, so both
     machines accept the same events. A ``via`` condition (RFC 9293 Figure 5, Note 1) becomes an
@@ -212,7 +223,7 @@ def transitions_machine(table: Table | None = None):
         """The model ``transitions`` decorates with triggers, ``state`` and ``get_graph``."""
 
     model = Connection()
-    GraphMachine(
+    machine = GraphMachine(
         model=model,
         states=list(table.states),
         transitions=transitions,
@@ -221,4 +232,4 @@ def transitions_machine(table: Table | None = None):
         graph_engine="graphviz",
         title=table.name,
     )
-    return model, triggers
+    return TransitionsSetup(machine, model, triggers)

@@ -78,7 +78,7 @@ def run(*, steps: int = 3000, graphviz_steps: int = 240, rounds: int = 4) -> Res
         )
 
     # transitions: the same machine; it redraws through Graphviz to show the new state.
-    model, triggers = transitions_machine(table)
+    _, model, triggers = transitions_machine(table)
     transitions_position = 0
     transitions_svgs: list[bytes] = []
 
