@@ -18,7 +18,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__
+from . import __version__, render
 from .errors import InvalidTransition, TcpvizError, UnknownEvent, UnknownState
 from .machine import Machine
 from .scenarios import UnknownScenario
@@ -26,8 +26,6 @@ from .table import Table, Transition, tcp_table
 
 __all__ = ["build_parser", "main"]
 
-#: Diagram formats, by the suffixes that name them in ``-o FILE``.
-EXPORT_SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 #: The formats ``-o -`` can write to stdout (text, not binary).
 TEXT_FORMATS = ("svg", "dot")
 #: ``--path`` values besides the scenario names: the usual life of one end (graph.side_path).
@@ -79,12 +77,12 @@ def _export_format(args: argparse.Namespace) -> str:
     if args.output == "-":
         return "svg"
     suffix = Path(args.output).suffix.lower()
-    if suffix not in EXPORT_SUFFIXES:
+    if suffix not in render.SUFFIXES:
         raise UsageError(
             f"cannot tell the format from {args.output!r}: give --format, or a file ending in "
-            f"one of {sorted(EXPORT_SUFFIXES)}"
+            f"one of {sorted(render.SUFFIXES)}"
         )
-    return EXPORT_SUFFIXES[suffix]
+    return render.SUFFIXES[suffix]
 
 
 def _highlights(args: argparse.Namespace, table: Table) -> dict[str, object]:
@@ -107,27 +105,27 @@ def _highlights(args: argparse.Namespace, table: Table) -> dict[str, object]:
             from .scenarios import get_scenario
 
             get_scenario(args.path).play(machine)
-        return {"state": machine.state, "last": machine.last, "visited": machine.visited}
+        return {
+            "state": machine.state,
+            "last": machine.last,
+            "visited": machine.visited,
+            "taken": machine.history,
+        }
     if args.highlight:
         return {"state": table.state(args.highlight)}
     return {}
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from . import render
-
     fmt = _export_format(args)
-    if fmt not in render.FORMATS:
-        raise UsageError(f"unknown format: {fmt!r} (must be one of {list(render.FORMATS)})")
-    if args.theme not in render.THEMES:
-        raise UsageError(f"unknown theme: {args.theme!r} (must be one of {list(render.THEMES)})")
     if args.output == "-" and fmt not in TEXT_FORMATS:
         raise UsageError(f"{fmt} is binary: write it to a file with -o FILE.{fmt}")
     table = _table(args)
-    # Everything is checked before anything is written: a bad state leaves no file behind.
+    # Everything is checked before anything is written: a bad state leaves no file behind,
+    # and Diagram.save renders completely before it writes (atomically).
     diagram = render.Diagram(table, theme=args.theme, **_highlights(args, table))
     if args.output == "-":
-        sys.stdout.write(diagram.dot() if fmt == "dot" else diagram.svg())
+        sys.stdout.write(diagram.pipe(fmt).decode("utf-8"))
     else:
         diagram.save(args.output, format=fmt)
         print(f"wrote {args.output}")
@@ -141,13 +139,10 @@ def cmd_html(args: argparse.Namespace) -> int:
     from . import html
 
     table = _table(args)
-    options = {"table": table, "theme": args.theme}
-    if args.title:
-        options["title"] = args.title
     if args.output == "-":
-        sys.stdout.write(html.standalone_html(**options))
+        sys.stdout.write(html.standalone_html(table, theme=args.theme, title=args.title))
     else:
-        html.save_html(args.output, **options)
+        html.save_html(args.output, table=table, theme=args.theme, title=args.title)
         print(f"wrote {args.output}")
     return 0
 
@@ -369,8 +364,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="use your own table (.toml, .json or .csv; see examples/README.md)",
     )
 
-    def command(name: str, run: Callable[[argparse.Namespace], int], help: str, **kw):
-        sub = commands.add_parser(name, help=help, description=help, parents=[tables], **kw)
+    def command(
+        name: str, run: Callable[[argparse.Namespace], int], help: str, parents=(tables,)
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help, parents=list(parents))
         sub.set_defaults(run=run)
         return sub
 
@@ -380,10 +377,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument(
         "--format",
-        choices=("svg", "png", "pdf", "dot"),
+        choices=render.FORMATS,
         help="the file format (default: from the suffix of FILE)",
     )
-    export.add_argument("--theme", default="light", help="colours: light (default) or dark")
+    export.add_argument(
+        "--theme",
+        choices=render.THEMES,
+        default="light",
+        help="colours (default: light; auto follows the page's light or dark theme)",
+    )
     marks = export.add_mutually_exclusive_group()
     marks.add_argument("--highlight", metavar="STATE", help="mark STATE as the current state")
     marks.add_argument(
@@ -403,7 +405,12 @@ def build_parser() -> argparse.ArgumentParser:
     html.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="the page to write ('-': stdout)"
     )
-    html.add_argument("--theme", default="light", help="colours: light (default) or dark")
+    html.add_argument(
+        "--theme",
+        choices=render.THEMES,
+        default="auto",
+        help="colours (default: auto, following the reader's light or dark system setting)",
+    )
     html.add_argument("--title", help="the page's title")
 
     table = command("table", cmd_table, "print the transition table")
@@ -444,9 +451,15 @@ def build_parser() -> argparse.ArgumentParser:
     path.add_argument("target", metavar="TO")
 
     scenarios = command(
-        "scenarios", cmd_scenarios, "list the named scenarios, or play one with its explanations"
+        "scenarios",
+        cmd_scenarios,
+        "list the named TCP scenarios, or play one with the reason for each step",
+        parents=(),
     )
-    scenarios.add_argument("name", nargs="?", metavar="NAME")
+    scenarios.add_argument("name", nargs="?", metavar="NAME", help="a scenario to play")
+    scenarios.add_argument(
+        "--extended", action="store_true", help="play on the extended table (implied when needed)"
+    )
     return parser
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -368,3 +371,198 @@ def test_a_closed_pipe_is_not_a_traceback() -> None:
     finally:
         process.kill()
         process.wait(timeout=60)
+
+
+# -- export -----------------------------------------------------------------------------------
+
+SVG = "{http://www.w3.org/2000/svg}"
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None and not os.environ.get("CI"),
+    reason="Graphviz's dot is not installed (CI installs it, so there this test runs)",
+)
+
+
+def classes(svg: str) -> dict[str, set[str]]:
+    """The classes of every state and edge group of an SVG, by id."""
+    root = ET.fromstring(svg)
+    return {
+        g.get("id"): set(g.get("class", "").split())
+        for g in root.iter(f"{SVG}g")
+        if g.get("id", "").startswith(("state_", "edge_"))
+    }
+
+
+def marked(svg: str, flag: str) -> set[str]:
+    return {id_ for id_, names in classes(svg).items() if flag in names}
+
+
+def test_export_highlights_the_state(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "tcp.svg"
+    status, out, _ = run(capsys, "export", "--highlight", "syn_recv", "-o", str(path))
+    assert (status, out) == (0, f"wrote {path}\n")
+    svg = path.read_text(encoding="utf-8")
+    assert marked(svg, "current") == {"state_SYN_RECEIVED"}
+    assert marked(svg, "last") == set()
+    assert len(classes(svg)) == len(STATES) + len(tcp_table())
+    assert [p.name for p in tmp_path.iterdir()] == ["tcp.svg"]
+
+
+def test_export_after_events(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "export", "--after", "connect", "SYN,ACK", "-o", "-")
+    assert status == 0
+    assert marked(out, "current") == {"state_ESTABLISHED"}
+    assert marked(out, "last") == {"edge_SYN_SENT__rcv_syn_ack"}
+    assert marked(out, "visited") == {"state_CLOSED", "state_SYN_SENT", "state_ESTABLISHED"}
+
+
+SERVER_STATES = ["CLOSED", "LISTEN", "SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT", "LAST-ACK"]
+
+
+@pytest.mark.parametrize(
+    ("path", "states"),
+    [
+        ("server", SERVER_STATES),
+        ("passive-close", SERVER_STATES),
+        ("handshake-client", ["CLOSED", "SYN-SENT", "ESTABLISHED"]),
+    ],
+)
+def test_export_a_path(capsys: pytest.CaptureFixture[str], path: str, states: list[str]) -> None:
+    status, out, _ = run(capsys, "export", "--path", path, "-o", "-")
+    assert status == 0
+    table = tcp_table()
+    assert marked(out, "visited") == {table.state_ids[s] for s in states}
+    assert len(marked(out, "current")) == 1
+    assert len(marked(out, "last")) == 1
+
+
+def test_export_dot_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "export", "--format", "dot", "--highlight", "LISTEN", "-o", "-")
+    assert status == 0
+    assert out.startswith("digraph") and "state_LISTEN" in out
+
+
+@needs_dot
+@pytest.mark.parametrize(("suffix", "magic"), [(".png", b"\x89PNG\r\n\x1a\n"), (".pdf", b"%PDF-")])
+def test_export_png_and_pdf(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, suffix: str, magic: bytes
+) -> None:
+    path = tmp_path / f"tcp{suffix}"
+    status, _, err = run(capsys, "export", "--extended", "--theme", "dark", "-o", str(path))
+    assert status == 0, err
+    assert path.read_bytes().startswith(magic)
+    # --format wins over the suffix.
+    other = tmp_path / "diagram.bin"
+    assert run(capsys, "export", "--format", suffix[1:], "-o", str(other))[0] == 0
+    assert other.read_bytes().startswith(magic)
+
+
+@needs_dot
+def test_export_a_table_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "abp.svg"
+    table = EXAMPLES / "alternating-bit.json"
+    argv = ["export", "--table", str(table), "--highlight", "ack1", "-o", str(path)]
+    status, _, err = run(capsys, *argv)
+    assert status == 0, err
+    assert marked(path.read_text(encoding="utf-8"), "current") == {"state_Wait_for_ACK_1"}
+
+
+def test_binary_formats_are_not_written_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "export", "--format", "png", "-o", "-")
+    assert (status, out) == (2, "")
+    assert "png is binary: write it to a file with -o FILE.png" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "message"),
+    [
+        (["--highlight", "SYN_WAIT"], 2, "unknown state: 'SYN_WAIT'"),
+        (["--after", "connect", "FIN"], 1, "event 'FIN' not allowed in SYN-SENT"),
+        (["--path", "connection-refused"], 1, "it needs the extended table"),
+        (["--path", "nowhere"], 2, "unknown scenario: 'nowhere'"),
+        (["--highlight", "LISTEN", "--path", "client"], 2, "not allowed with argument"),
+        (["--theme", "neon"], 2, "invalid choice: 'neon'"),
+    ],
+)
+def test_a_failing_export_writes_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], status: int, message: str
+) -> None:
+    path = tmp_path / "tcp.svg"
+    result, out, err = run(capsys, "export", "-o", str(path), *argv)
+    assert (result, out) == (status, "")
+    assert message in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_render_failure_leaves_no_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tcpviz import render
+    from tcpviz.errors import GraphvizNotFound
+
+    def missing(*args: object, **kwargs: object) -> bytes:
+        raise GraphvizNotFound(render.INSTALL_GRAPHVIZ)
+
+    monkeypatch.setattr(render, "run_dot", missing)
+    status, out, err = run(capsys, "export", "-o", str(tmp_path / "tcp.png"))
+    assert (status, out) == (1, "")
+    assert "dot` program was not found" in err and "apt install graphviz" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_write_failure_keeps_the_old_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from tcpviz import files
+
+    path = tmp_path / "tcp.svg"
+    path.write_text("the old diagram")
+
+    def full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "replace", full)
+    status, out, err = run(capsys, "export", "--highlight", "LISTEN", "-o", str(path))
+    assert (status, out) == (1, "")
+    assert err == "tcpviz export: error: No space left on device\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["tcp.svg"]  # no temporary file left
+    assert path.read_text() == "the old diagram"
+
+
+def test_export_into_a_missing_directory(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, _, err = run(capsys, "export", "-o", str(tmp_path / "no" / "tcp.svg"))
+    assert status == 1
+    assert err.startswith("tcpviz export: error: cannot write") and "no directory" in err
+
+
+def test_export_needs_a_known_suffix_or_format(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, _, err = run(capsys, "export", "-o", str(tmp_path / "tcp.jpg"))
+    assert status == 2
+    assert "cannot tell the format" in err and "'.png'" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- html -------------------------------------------------------------------------------------
+
+
+def test_html_page(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "tcp.html"
+    status, out, _ = run(capsys, "html", "-o", str(path), "--title", "Lesson 4 <TCP>", "--extended")
+    assert (status, out) == (0, f"wrote {path}\n")
+    page = path.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<title>Lesson 4 &lt;TCP&gt;</title>" in page
+    assert "edge_ESTABLISHED__abort" in page  # the extended table
+
+
+@needs_dot
+def test_html_of_a_table_file_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    table = EXAMPLES / "alternating-bit.json"
+    status, out, _ = run(capsys, "html", "--table", str(table), "--theme", "dark", "-o", "-")
+    assert status == 0
+    assert "state_Wait_for_ACK_0" in out and "tcpviz-page-dark" in out
