@@ -18,11 +18,15 @@ import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import networkx as nx
+
 from . import __version__, render
 from .errors import InvalidTransition, TcpvizError, UnknownEvent, UnknownState
+from .graph import shortest_events, side_path
 from .machine import Machine
-from .scenarios import UnknownScenario
+from .scenarios import SCENARIOS, UnknownScenario, get_scenario
 from .table import Table, Transition, tcp_table
+from .tablefile import dumps_table, load_table
 
 __all__ = ["build_parser", "main"]
 
@@ -44,8 +48,6 @@ class UsageError(TcpvizError, ValueError):
 def _table(args: argparse.Namespace) -> Table:
     """The table the command works on: the built-in one, or ``--table FILE``."""
     if getattr(args, "table", None):
-        from .tablefile import load_table
-
         return load_table(args.table).subset(extended=args.extended)
     return tcp_table(extended=args.extended)
 
@@ -92,18 +94,15 @@ def _highlights(args: argparse.Namespace, table: Table) -> dict[str, object]:
         if args.after:
             machine.run(*args.after)
         elif args.path in SIDE_PATHS:
-            from .graph import side_path
-
             path = side_path(args.path, table)
             if not path:
                 raise UsageError(
                     f"no transition of this table is marked side = {args.path!r}, so there is "
                     "no path to draw"
                 )
-            machine.run(*path)  # type: ignore[arg-type]  # fire() takes transitions too
+            for transition in path:
+                machine.fire(transition)
         else:
-            from .scenarios import get_scenario
-
             get_scenario(args.path).play(machine)
         return {
             "state": machine.state,
@@ -176,8 +175,6 @@ def cmd_table(args: argparse.Namespace) -> int:
         ]
         print(_columns(rows))
     else:
-        from .tablefile import dumps_table
-
         sys.stdout.write(dumps_table(table, fmt))
     return 0
 
@@ -206,19 +203,12 @@ def cmd_step(args: argparse.Namespace) -> int:
 
 
 def cmd_path(args: argparse.Namespace) -> int:
-    import networkx as nx
-
-    from .graph import shortest_events
-
     table = _table(args)
     source, target = table.state(args.source), table.state(args.target)
     try:
         path = shortest_events(source, target, table)
     except nx.NetworkXNoPath:
-        print(
-            f"tcpviz path: no sequence of events leads from {source} to {target}", file=sys.stderr
-        )
-        return 1
+        return _error("tcpviz path", f"no sequence of events leads from {source} to {target}", 1)
     if not path:
         print(f"{source} is {target}: no event needed")
         return 0
@@ -304,8 +294,6 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
-    from .scenarios import SCENARIOS, get_scenario
-
     if not args.name:
         rows = [["scenario", "table", "title"]]
         rows += [
