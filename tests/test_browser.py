@@ -1,0 +1,614 @@
+"""The diagram in a real headless Chromium: the standalone page, and the widget in Voila and JupyterLab.
+
+Each test clicks (or types) what a student would and, after every step, reads the page and
+compares it with a Python :class:`~tcpviz.machine.Machine` on the same table: the lit state is
+the one ``<g id="state_...">`` with class ``current``, the arrow just taken is the one with
+class ``last``, the description is the table's, the event buttons are exactly the enabled
+events, and no error is shown. In a notebook the widget's Python side must agree as well.
+
+Screenshots of key steps go to ``test-artifacts/<test>/`` (git-ignored) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+from browser_support import (
+    WAIT_MS,
+    Expected,
+    artifact_path,
+    jupyterlab,
+    launch_options,
+    voila,
+)
+
+from tcpviz import DESCRIPTIONS, tcp_table
+from tcpviz.html import save_html
+from tcpviz.payload import narration
+
+pytestmark = pytest.mark.browser
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+
+VIEWPORT = {"width": 1400, "height": 1000}
+
+# One read of everything a step changes, taken at once so that the parts agree.
+SNAPSHOT_JS = """
+(root) => {
+  const text = (id) => {
+    const el = root.querySelector(`[data-testid="${id}"]`);
+    return el ? el.textContent : null;
+  };
+  const ids = (selector) => [...root.querySelectorAll(selector)].map((el) => el.id);
+  const error = root.querySelector('[data-testid="error"]');
+  const errorShown = error && !error.closest("[hidden]");
+  return {
+    current: ids("svg .current"),
+    aria_current: ids('svg [aria-current="true"]'),
+    last: ids("svg .last"),
+    state: text("state-name"),
+    description: text("description"),
+    last_step: text("last-step"),
+    buttons: [...root.querySelectorAll('[data-testid="event-button"]')]
+      .filter((b) => !b.disabled && !b.hidden)
+      .map((b) => b.dataset.edge)
+      .sort(),
+    error: errorShown ? error.textContent : "",
+  };
+}
+"""
+
+# The client opens (three-way handshake, client side) and closes first (active close).
+CLIENT = ["active open", "rcv SYN,ACK", "CLOSE", "rcv ACK of FIN", "rcv FIN", "timeout 2MSL"]
+# The server listens, accepts (server side) and closes second (passive close).
+SERVER = ["passive open", "rcv SYN", "rcv ACK of SYN", "rcv FIN", "CLOSE", "rcv ACK of FIN"]
+# The states where a screenshot is worth keeping.
+KEY_STATES = {"SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "TIME-WAIT", "CLOSE-WAIT", "LAST-ACK"}
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    """Debian's Chromium, headless, shared by the tests of this module."""
+    options = launch_options()  # skips (or fails under CI) without the browser
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**options)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# Not named `browser` and `page`: pytest-playwright (installed with the test extras) would
+# parametrize tests using those names with its own session-wide browser.
+@pytest.fixture
+def tab(chromium) -> Iterator[object]:
+    """A fresh page whose script errors fail the test."""
+    context = chromium.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"console error: {message.text}") if message.type == "error" else None
+        ),
+    )
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not [p for p in problems if _ours(p)], f"errors in the page: {problems}"
+
+
+def _ours(problem: str) -> bool:
+    """Whether a console/page error may come from tcpviz (Jupyter logs unrelated 404s)."""
+    noise = ("Failed to load resource", "favicon", "the server responded with a status of 404")
+    return not any(n in problem for n in noise)
+
+
+# -- reading the page -------------------------------------------------------------------------
+
+
+def expected_snapshot(expected: Expected) -> dict[str, object]:
+    machine = expected.machine
+    last = machine.last
+    return {
+        "current": [expected.state_id],
+        "aria_current": [expected.state_id],
+        "last": [expected.last_edge] if last is not None else [],
+        "state": machine.state,
+        "description": DESCRIPTIONS[machine.state],
+        "last_step": narration(expected.table, last) if last else "Nothing has happened yet.",
+        "buttons": sorted(expected.enabled_edges),
+        "error": "",
+    }
+
+
+def assert_shows(root, expected: Expected, *, timeout_ms: int = WAIT_MS) -> dict[str, object]:
+    """Wait (bounded) until the widget under ``root`` shows what ``expected`` says; then return
+    the snapshot. On time-out, fail with the difference."""
+    want = expected_snapshot(expected)
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:  # bounded by the deadline
+        seen = root.evaluate(SNAPSHOT_JS)
+        if seen == want or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert seen == want
+    return seen
+
+
+def click_event(root, edge: str) -> None:
+    root.locator(f'[data-testid="event-button"][data-edge="{edge}"]').click()
+
+
+def shoot(page, request: pytest.FixtureRequest, step: str) -> None:
+    """Save a screenshot once the arrow animation of the last step has finished."""
+    page.wait_for_function(
+        "() => document.getAnimations().every((a) => a.playState !== 'running')",
+        timeout=WAIT_MS,
+    )
+    page.screenshot(path=artifact_path(request.node.name, step), full_page=True)
+
+
+# -- the standalone page ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def standalone(tab, tmp_path: Path):
+    """The standalone tab of the classic table, opened from file://; yields its widget root."""
+    path = save_html(tmp_path / "tcp.html", theme="light")
+    tab.goto(path.as_uri())
+    root = tab.locator(".tcpviz-widget")
+    root.wait_for()
+    return root
+
+
+@pytest.mark.parametrize(
+    "events", [CLIENT, SERVER], ids=["client-active-close", "server-passive-close"]
+)
+def test_standalone_click_through_handshake_and_close(tab, standalone, events, request) -> None:
+    expected = Expected(tcp_table())
+    assert_shows(standalone, expected)
+    for event in events:
+        edge = expected.fire(event)
+        click_event(standalone, edge)
+        assert_shows(standalone, expected)
+        if expected.machine.state in KEY_STATES:
+            shoot(tab, request, expected.machine.state)
+    assert expected.machine.state == "CLOSED"
+    # The history lists every step, oldest first, and marks where we are.
+    items = standalone.locator('[data-testid="history-item"]')
+    assert items.count() == len(events)
+    assert items.last.get_attribute("aria-current") == "step"
+
+
+def test_standalone_undo_redo_and_history_jump(tab, standalone, request) -> None:
+    expected = Expected(tcp_table())
+    for event in SERVER[:3]:
+        click_event(standalone, expected.fire(event))
+    assert_shows(standalone, expected)
+
+    undo = standalone.locator('[data-testid="undo"]')
+    redo = standalone.locator('[data-testid="redo"]')
+    assert redo.is_disabled()
+    undo.click()
+    expected.machine.undo()
+    assert_shows(standalone, expected)
+    undo.click()
+    expected.machine.undo()
+    assert_shows(standalone, expected)
+    assert standalone.locator('[data-testid="history-future"]').count() == 2
+    shoot(tab, request, "after-two-undos")
+    redo.click()
+    expected.machine.redo()
+    assert_shows(standalone, expected)
+
+    # Jump to the start, then forward to the last step, through the history list.
+    standalone.locator('[data-testid="history-start"]').click()
+    expected.machine.jump(0)
+    assert_shows(standalone, expected)
+    assert undo.is_disabled() and redo.is_enabled()
+    standalone.locator('[data-testid="history-future"][data-index="3"]').click()
+    expected.machine.jump(3)
+    assert_shows(standalone, expected)
+    standalone.locator('[data-testid="history-item"][data-index="1"]').click()
+    expected.machine.jump(1)
+    assert_shows(standalone, expected)
+
+    # A new event after going back forgets what could be redone, as the machine does.
+    click_event(standalone, expected.fire("CLOSE"))
+    assert_shows(standalone, expected)
+    assert standalone.locator('[data-testid="history-future"]').count() == 0
+    assert redo.is_disabled()
+
+    standalone.locator('[data-testid="reset"]').click()
+    expected.machine.reset()
+    assert_shows(standalone, expected)
+    assert undo.is_disabled() and redo.is_disabled()
+
+
+def test_standalone_keyboard(tab, standalone, request) -> None:
+    expected = Expected(tcp_table())
+    standalone.focus()
+
+    def press_event(event: str) -> None:
+        # The tab numbers the enabled events 1-9 in table order.
+        number = [t.event for t in expected.machine.enabled()].index(
+            expected.machine.resolve(event).event
+        )
+        expected.fire(event)
+        tab.keyboard.press(str(number + 1))
+        assert_shows(standalone, expected)
+
+    for event in CLIENT[:2]:
+        press_event(event)
+    tab.keyboard.press("ArrowLeft")
+    expected.machine.undo()
+    assert_shows(standalone, expected)
+    tab.keyboard.press("ArrowRight")
+    expected.machine.redo()
+    assert_shows(standalone, expected)
+    for event in CLIENT[2:4]:
+        press_event(event)
+    shoot(tab, request, "keyboard-FIN-WAIT-2")
+    # A digit beyond the enabled events does nothing (FIN-WAIT-2 has one).
+    tab.keyboard.press("9")
+    assert_shows(standalone, expected)
+    tab.keyboard.press("Escape")
+    expected.machine.reset()
+    assert_shows(standalone, expected)
+
+    # Tab reaches the arrows that can be taken; Enter takes the focused one.
+    arrow = standalone.locator("#edge_CLOSED__passive_open")
+    arrow.focus()
+    tab.keyboard.press("Enter")
+    expected.fire("passive open")
+    assert_shows(standalone, expected)
+
+
+def test_standalone_click_an_arrow(tab, standalone, request) -> None:
+    expected = Expected(tcp_table())
+    # Click the arrow's label, the part a student aims at.
+    standalone.locator("#edge_CLOSED__active_open text").first.click()
+    expected.fire("active open")
+    assert_shows(standalone, expected)
+
+    # An arrow that does not leave the current state is refused with an explanation, and
+    # nothing moves.
+    standalone.locator("#edge_LISTEN__rcv_syn text").first.click()
+    error = standalone.locator('[data-testid="error"]')
+    box = standalone.locator('[data-testid="error-box"]')
+    assert box.is_visible()
+    assert "LISTEN" in error.inner_text() and "SYN-SENT" in error.inner_text()
+    shoot(tab, request, "refused-arrow")
+    seen = standalone.evaluate(SNAPSHOT_JS)
+    assert seen["current"] == [expected.state_id] and seen["last"] == [expected.last_edge]
+    box.get_by_role("button").click()  # dismiss
+    assert box.is_hidden()
+
+    standalone.locator("#edge_SYN_SENT__rcv_syn_ack text").first.click()
+    expected.fire("rcv SYN,ACK")
+    assert_shows(standalone, expected)
+
+
+TOOLTIP_SEEN_JS = """
+(tip) => {
+  // Readable: the whole tooltip lies inside the window and inside every ancestor that clips
+  // (overflow other than visible). Tooltips ignore the pointer, so elementFromPoint cannot tell.
+  const box = tip.getBoundingClientRect();
+  const inside = (outer) =>
+    box.left >= outer.left - 1 && box.right <= outer.right + 1 &&
+    box.top >= outer.top - 1 && box.bottom <= outer.bottom + 1;
+  if (!(box.width > 0 && box.height > 0)) return false;
+  if (!inside({ left: 0, top: 0, right: innerWidth, bottom: innerHeight })) return false;
+  for (let el = tip.parentElement; el; el = el.parentElement) {
+    const style = getComputedStyle(el);
+    if ([style.overflowX, style.overflowY].some((o) => o !== "visible") && !inside(el.getBoundingClientRect())) {
+      return false;
+    }
+  }
+  return true;
+}
+"""
+
+
+def test_standalone_hover_tooltip(tab, standalone, request) -> None:
+    tip = standalone.locator('[data-testid="tooltip"]')
+    assert tip.is_hidden()
+    standalone.locator("#state_ESTABLISHED").hover()
+    sync_api.expect(tip).to_be_visible()
+    assert tip.inner_text().startswith("ESTABLISHED")
+    assert DESCRIPTIONS["ESTABLISHED"] in tip.inner_text()
+    assert tip.evaluate(TOOLTIP_SEEN_JS)
+    shoot(tab, request, "tooltip-state")
+
+    standalone.locator("#edge_SYN_SENT__rcv_syn_ack text").first.hover()
+    text = tip.inner_text()
+    assert "SYN-SENT → ESTABLISHED" in text
+    assert "rcv SYN,ACK / snd ACK" in text
+    assert tip.evaluate(TOOLTIP_SEEN_JS)
+    shoot(tab, request, "tooltip-arrow")
+
+    tab.mouse.move(2, 2)  # away from the diagram
+    sync_api.expect(tip).to_be_hidden()
+
+
+# Known bug, reported to the widget's owner: widget.js always places the tooltip below the
+# hovered element, so for the bottom row the diagram's frame cuts it off. Strict: the test
+# fails as soon as the bug is fixed, so that this mark is removed then.
+@pytest.mark.xfail(strict=True, reason="tooltip of the bottom row is clipped by .tv-diagram")
+@pytest.mark.parametrize("target", ["#state_TIME_WAIT", "#edge_FIN_WAIT_1__rcv_fin_ack text"])
+def test_standalone_tooltip_at_the_bottom_is_readable(tab, standalone, target, request) -> None:
+    """A tooltip of the bottom row of the diagram must not be cut off by the diagram's frame."""
+    standalone.locator(target).first.hover()
+    tip = standalone.locator('[data-testid="tooltip"]')
+    sync_api.expect(tip).to_be_visible()
+    if target.startswith("#edge"):
+        assert "Note 2" in tip.inner_text()  # the row's note travels to the tooltip
+    shoot(tab, request, "tooltip")
+    assert tip.evaluate(TOOLTIP_SEEN_JS), "the tooltip is clipped: part of it cannot be seen"
+
+
+def _luminance(css_colour: str) -> float:
+    """Relative luminance (0 black .. 1 white) of an ``rgb(...)``/``rgba(...)`` colour."""
+    r, g, b = (int(x) / 255 for x in re.findall(r"\d+", css_colour)[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_standalone_dark_theme(tab, tmp_path: Path, request) -> None:
+    tab.goto(save_html(tmp_path / "dark.html", theme="dark").as_uri())
+    root = tab.locator(".tcpviz-widget")
+    root.wait_for()
+    assert "tcpviz-theme-dark" in (root.get_attribute("class") or "")
+    assert "tcpviz-theme-dark" in (root.locator("svg").get_attribute("class") or "")
+    expected = Expected(tcp_table())
+    for event in CLIENT[:2]:
+        click_event(root, expected.fire(event))
+    assert_shows(root, expected)
+    shoot(tab, request, "dark-ESTABLISHED")
+
+    colours = root.evaluate(
+        """(root) => {
+          const style = (el, prop) => getComputedStyle(el)[prop];
+          const shape = (id) => root.querySelector(`#${id} path, #${id} polygon`);
+          return {
+            tab: style(document.body, "backgroundColor"),
+            widget: style(root, "backgroundColor"),
+            text: style(root.querySelector('[data-testid="state-name"]'), "color"),
+            idle_fill: style(shape("state_LISTEN"), "fill"),
+            idle_label: style(root.querySelector("#state_LISTEN text"), "fill"),
+            current_fill: style(shape("state_ESTABLISHED"), "fill"),
+            edge_label: style(root.querySelector("#edge_CLOSED__passive_open text"), "fill"),
+          };
+        }"""
+    )
+    # Dark backgrounds, light text: the theme overrides Graphviz's black-on-white.
+    for key in ("tab", "widget", "idle_fill"):
+        assert _luminance(colours[key]) < 0.25, (key, colours)
+    for key in ("text", "idle_label", "edge_label"):
+        assert _luminance(colours[key]) > 0.6, (key, colours)
+    # The current state stands out from the others.
+    assert colours["current_fill"] != colours["idle_fill"]
+
+
+def test_standalone_scenario_and_quiz(tab, standalone, request) -> None:
+    """Scenario mode steps a named scenario; quiz mode grades answers (all in the tab)."""
+    table = tcp_table()
+    standalone.locator('[data-testid="mode-scenario"]').click()
+    standalone.locator('[data-testid="scenario-select"]').select_option("handshake-server")
+    expected = Expected(table)
+    for event in SERVER[:3]:
+        standalone.locator('[data-testid="step"]').click()
+        expected.fire(event)
+        seen = standalone.evaluate(SNAPSHOT_JS)
+        assert seen["current"] == [expected.state_id]
+        assert seen["last"] == [expected.last_edge]
+    assert "Done" in standalone.locator('[data-testid="scenario-progress"]').inner_text()
+    shoot(tab, request, "scenario-done")
+
+    standalone.locator('[data-testid="mode-quiz"]').click()
+    question = standalone.locator('[data-testid="quiz-question"]')
+    score = standalone.locator('[data-testid="quiz-score"]')
+    by_id = {state_id: state for state, state_id in table.state_ids.items()}
+    for asked in range(1, 4):
+        # The diagram lights the question's state; the question names the event.
+        (shown,) = standalone.evaluate(SNAPSHOT_JS)["current"]
+        words = standalone.locator('[data-testid="quiz-event"]').inner_text()
+        # Work the answer out from the table, as a student would from the figure.
+        targets = {
+            t.target for t in table.outgoing(by_id[shown]) if table.events[t.event].text == words
+        }
+        assert len(targets) == 1, (shown, words)
+        standalone.locator(f'[data-testid="quiz-choice"][data-state="{targets.pop()}"]').click()
+        feedback = standalone.locator('[data-testid="quiz-feedback"]')
+        sync_api.expect(feedback).to_contain_text(f"Question {asked}")
+        assert "Right." in feedback.inner_text()
+        assert re.search(rf"\b{asked}\D+{asked}\b", score.inner_text()), score.inner_text()
+    shoot(tab, request, "quiz")
+
+
+# -- a notebook served by Voila, and by JupyterLab ----------------------------------------------
+
+# The test notebook: the widget, plus a line of text that Python (not the tab) keeps up to
+# date from the machine, so the test can see that the kernel agrees with the tab.
+NOTEBOOK_SOURCE = '''\
+import html
+
+import ipywidgets
+from IPython.display import display
+
+from tcpviz import Machine
+from tcpviz.widget import TCPWidget
+
+machine = Machine()
+widget = TCPWidget(machine, theme="{theme}")
+python_side = ipywidgets.HTML()
+
+
+def report(machine, change=None):
+    # Runs in the kernel after every change, whatever caused it.
+    python_side.value = (
+        f'<span data-testid="python-state" data-steps="{{len(machine.history)}}">'
+        f"{{html.escape(machine.state)}}</span>"
+    )
+
+
+report(machine)
+machine.subscribe(report)
+display(widget, python_side)
+'''
+
+
+def write_notebook(folder: Path, theme: str = "light") -> Path:
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    notebook.cells = [nbformat.v4.new_code_cell(NOTEBOOK_SOURCE.format(theme=theme))]
+    path = folder / "widget-test.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def assert_python_agrees(page, expected: Expected) -> None:
+    """The kernel's machine is where the page says: its own report (set from Python) matches."""
+    python_state = page.locator('[data-testid="python-state"]')
+    sync_api.expect(python_state).to_have_text(expected.machine.state)
+    sync_api.expect(python_state).to_have_attribute(
+        "data-steps", str(len(expected.machine.history))
+    )
+
+
+def click_through_in_notebook(page, root, request, events: list[str]) -> Expected:
+    expected = Expected(tcp_table())
+    assert_shows(root, expected, timeout_ms=3 * WAIT_MS)
+    assert_python_agrees(page, expected)
+    for event in events:
+        click_event(root, expected.fire(event))
+        # The page paints the click at once; Python's answer then confirms it (or would
+        # correct it, and the snapshot would not match).
+        assert_python_agrees(page, expected)
+        assert_shows(root, expected)
+        if expected.machine.state in KEY_STATES:
+            shoot(page, request, expected.machine.state)
+    return expected
+
+
+@pytest.fixture
+def voila_page(tab, tmp_path: Path):
+    """A Voila tab showing the test notebook's widget; yields (tab, widget root)."""
+    notebook = write_notebook(tmp_path)
+    with voila(notebook, tmp_path) as url:
+        tab.goto(url, timeout=60_000)
+        root = tab.locator(".tcpviz-widget")
+        # Voila runs the notebook when the tab is requested: allow for a cold kernel.
+        root.wait_for(timeout=60_000)
+        yield tab, root
+
+
+def test_voila_client_handshake_and_active_close(voila_page, request) -> None:
+    page, root = voila_page
+    expected = click_through_in_notebook(page, root, request, CLIENT)
+    assert expected.machine.state == "CLOSED"
+
+
+def test_voila_server_handshake_passive_close_undo_redo(voila_page, request) -> None:
+    page, root = voila_page
+    expected = click_through_in_notebook(page, root, request, SERVER[:3])
+    root.locator('[data-testid="undo"]').click()
+    expected.machine.undo()
+    assert_python_agrees(page, expected)
+    assert_shows(root, expected)
+    root.focus()
+    page.keyboard.press("ArrowRight")  # redo
+    expected.machine.redo()
+    assert_python_agrees(page, expected)
+    assert_shows(root, expected)
+    for event in SERVER[3:]:
+        click_event(root, expected.fire(event))
+        assert_python_agrees(page, expected)
+        assert_shows(root, expected)
+    root.locator('[data-testid="history-item"][data-index="3"]').click()
+    expected.machine.jump(3)
+    assert_python_agrees(page, expected)
+    assert_shows(root, expected)
+    shoot(page, request, "jumped-back-to-ESTABLISHED")
+
+
+def test_voila_dark_theme_auto(tab, tmp_path: Path, request) -> None:
+    """With theme "auto" the widget follows Voila's dark theme (JupyterLab's variables)."""
+    notebook = write_notebook(tmp_path, theme="auto")
+    with voila(notebook, tmp_path, theme="dark") as url:
+        tab.goto(url, timeout=60_000)
+        root = tab.locator(".tcpviz-widget")
+        root.wait_for(timeout=60_000)
+        expected = click_through_in_notebook(tab, root, request, CLIENT[:2])
+        colours = root.evaluate(
+            """(root) => ({
+              widget: getComputedStyle(root).backgroundColor,
+              text: getComputedStyle(root.querySelector('[data-testid="state-name"]')).color,
+              idle: getComputedStyle(root.querySelector("#state_LISTEN path, #state_LISTEN polygon")).fill,
+              label: getComputedStyle(root.querySelector("#state_LISTEN text")).fill,
+            })"""
+        )
+        shoot(tab, request, "voila-dark")
+    assert expected.machine.state == "ESTABLISHED"
+    assert _luminance(colours["widget"]) < 0.25, colours
+    assert _luminance(colours["idle"]) < 0.25, colours
+    assert _luminance(colours["text"]) > 0.6, colours
+    assert _luminance(colours["label"]) > 0.6, colours
+
+
+def test_jupyterlab_widget_keeps_its_keys(tab, tmp_path: Path, request) -> None:
+    """In JupyterLab: run the cell, step with clicks and keys, and check that the widget's keys
+    (digits, arrows) never reach JupyterLab's notebook shortcuts ("1" would turn the cell into
+    a Markdown heading, the arrows would move between cells)."""
+    notebook = write_notebook(tmp_path)
+    with jupyterlab(tmp_path, tmp_path / "home") as url:
+        tab.goto(f"{url}lab/tree/{notebook.name}", timeout=60_000)
+        cell = tab.locator(".jp-Notebook .jp-Cell").first
+        cell.wait_for(timeout=60_000)
+        # Wait for the kernel before running the cell, so that the run is not lost.
+        tab.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
+            timeout=60_000
+        )
+        cell.locator(".jp-InputArea-editor").click()
+        tab.keyboard.press("Shift+Enter")
+        root = tab.locator(".tcpviz-widget")
+        root.wait_for(timeout=30_000)
+        expected = click_through_in_notebook(tab, root, request, CLIENT[:1])
+
+        root.focus()
+        # "3" is the third event in SYN-SENT (receive SYN,ACK); in command mode JupyterLab would
+        # turn the cell into a level-3 heading.
+        tab.keyboard.press("3")
+        expected.fire("rcv SYN,ACK")
+        assert_python_agrees(tab, expected)
+        assert_shows(root, expected)
+        tab.keyboard.press("ArrowLeft")
+        expected.machine.undo()
+        assert_python_agrees(tab, expected)
+        assert_shows(root, expected)
+        tab.keyboard.press("ArrowRight")
+        expected.machine.redo()
+        assert_python_agrees(tab, expected)
+        assert_shows(root, expected)
+        shoot(tab, request, "jupyterlab")
+
+        cells = tab.locator(".jp-Notebook .jp-Cell")
+        assert cells.count() == 2  # the code cell and the empty one Shift+Enter added
+        assert tab.locator(".jp-Notebook .jp-MarkdownCell").count() == 0
+        sync_api.expect(tab.locator(".jp-Dialog")).to_have_count(0)  # no kernel dialog
+
