@@ -210,10 +210,12 @@ class TCPWidget(anywidget.AnyWidget):
     def _guard(self, action: Callable[[], Any]) -> Any:
         """Run ``action``; a tcpviz error is shown in the widget and raised."""
         try:
-            return action()
+            result = action()
         except TcpvizError as error:
             self.error = str(error)
             raise
+        self.error = ""  # also after an action that changed nothing (a jump to where it is)
+        return result
 
     # -- scenarios --------------------------------------------------------------------------------
 
@@ -415,6 +417,7 @@ class TCPWidget(anywidget.AnyWidget):
         try:
             with self.hold_sync():
                 self._dispatch(msg)
+                self.error = ""
         except TcpvizError as error:
             self.error = str(error)
         except Exception as error:  # a bug must not kill the kernel's message loop
@@ -471,7 +474,10 @@ class TCPWidget(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop following the machine and close the front end."""
-        self._unsubscribe()
+        # Also called by ipywidgets' __del__, even for a widget whose __init__ failed.
+        unsubscribe = getattr(self, "_unsubscribe", None)
+        if unsubscribe is not None:
+            unsubscribe()
         super().close()
 
     def __repr__(self) -> str:

@@ -1,0 +1,202 @@
+"""The JSON the page needs: complete, serialisable, and derived from the table alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tcpviz.machine import Machine
+from tcpviz.payload import (
+    button_label,
+    history_item,
+    machine_payload,
+    narration,
+    scenarios_payload,
+    table_payload,
+)
+from tcpviz.render import layout_svg
+from tcpviz.scenarios import SCENARIOS
+from tcpviz.table import Event, Table, Transition
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def require_dot() -> None:
+    if shutil.which("dot"):
+        return
+    reason = "Graphviz's dot is not installed (apt-get install graphviz)"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI installs it", pytrace=False)
+    pytest.skip(reason)
+
+
+def small_table() -> Table:
+    """A custom table that shares nothing with TCP but one state name."""
+    return Table(
+        [
+            Transition("CLOSED", "knock", "HALL", sent="hello", kind="user"),
+            Transition("HALL", "bell rings", "CLOSED", action="leave", kind="timeout"),
+            Transition("HALL", "rcv wave", "HALL", kind="segment"),
+        ],
+        events=[Event("knock", "user", "knock on the door")],
+        descriptions={"CLOSED": "Nobody home.", "HALL": "Inside."},
+        name="door",
+    )
+
+
+def test_table_payload_is_json_and_survives_a_round_trip(any_table):
+    payload = table_payload(any_table)
+    assert json.loads(json.dumps(payload)) == payload
+
+
+def test_table_payload_lists_every_state_with_its_id_and_description(any_table):
+    payload = table_payload(any_table)
+    assert payload["initial"] == any_table.initial == "CLOSED"
+    assert payload["name"] == any_table.name
+    assert [s["name"] for s in payload["states"]] == list(any_table.states)
+    for entry in payload["states"]:
+        assert entry["id"] == any_table.state_ids[entry["name"]]
+        assert entry["description"] == any_table.descriptions[entry["name"]]
+        assert entry["description"]  # every TCP state is explained
+
+
+def test_table_payload_transitions_match_the_table_row_by_row(any_table):
+    rows = table_payload(any_table)["transitions"]
+    assert len(rows) == len(any_table.transitions)
+    for row, t in zip(rows, any_table.transitions, strict=True):
+        assert row["id"] == any_table.edge_ids[t]
+        for field in ("source", "event", "target", "sent", "action", "kind", "side", "via"):
+            assert row[field] == getattr(t, field), field
+        assert row["note"] == t.note
+        assert row["section"] == t.section
+        assert row["extended"] == t.extended
+        assert row["label"] == t.label
+        assert row["words"] == any_table.events[t.event].text
+        assert row["button"] == button_label(any_table, t)
+        assert row["narration"] == narration(any_table, t)
+    assert len({row["id"] for row in rows}) == len(rows)
+
+
+def test_payload_ids_are_the_ids_in_the_laid_out_svg(any_table):
+    root = ET.fromstring(layout_svg(any_table))
+    ids = {g.get("id") for g in root.iter(f"{SVG}g")}
+    payload = table_payload(any_table)
+    assert {s["id"] for s in payload["states"]} <= ids
+    assert {t["id"] for t in payload["transitions"]} <= ids
+
+
+def test_buttons_say_the_event_in_words_and_what_is_sent(classic):
+    by_id = {t["id"]: t for t in table_payload(classic)["transitions"]}
+    assert by_id["edge_LISTEN__rcv_syn"]["button"] == "receive SYN → send SYN,ACK"
+    assert by_id["edge_CLOSED__active_open"]["button"] == "active open (connect) → send SYN"
+    # Nothing sent: no arrow, just the event.
+    assert by_id["edge_CLOSED__passive_open"]["button"] == "passive open (listen)"
+    assert by_id["edge_TIME_WAIT__timeout_2msl"]["button"] == "2MSL timeout"
+
+
+def test_narration_says_what_was_received_sent_and_done(classic):
+    by_id = {t["id"]: t for t in table_payload(classic)["transitions"]}
+    assert by_id["edge_LISTEN__rcv_syn"]["narration"] == "Received SYN, sent SYN,ACK."
+    assert (
+        by_id["edge_SYN_RECEIVED__rcv_ack_of_syn"]["narration"]
+        == "Received ACK of our SYN, sent nothing."
+    )
+    assert (
+        by_id["edge_ESTABLISHED__close"]["narration"] == "The application called close, sent FIN."
+    )
+    assert (
+        by_id["edge_TIME_WAIT__timeout_2msl"]["narration"]
+        == "Timer expired (2MSL timeout), sent nothing (delete TCB)."
+    )
+
+
+def test_a_custom_table_without_words_falls_back_to_event_names():
+    require_dot()
+    table = small_table()
+    rows = {t["event"]: t for t in table_payload(table)["transitions"]}
+    assert rows["knock"]["words"] == "knock on the door"
+    assert rows["knock"]["button"] == "knock on the door → send hello"
+    assert rows["rcv wave"]["words"] == "rcv wave"
+    assert rows["rcv wave"]["narration"] == "Received wave, sent nothing."
+    assert rows["bell rings"]["narration"] == "Timer expired (bell rings), sent nothing (leave)."
+    assert json.loads(json.dumps(table_payload(table)))["initial"] == "CLOSED"
+
+
+def test_machine_payload_at_the_start(classic):
+    payload = machine_payload(Machine(classic))
+    assert payload == {
+        "state": "CLOSED",
+        "description": classic.descriptions["CLOSED"],
+        "last": "",
+        "visited": ["state_CLOSED"],
+        "history": [],
+        "future": [],
+        "enabled": ["edge_CLOSED__passive_open", "edge_CLOSED__active_open"],
+    }
+
+
+def test_machine_payload_after_steps_and_an_undo(classic):
+    machine = Machine(classic)
+    machine.run("passive open", "SYN", "ACK")
+    machine.undo()
+    payload = machine_payload(machine)
+    assert payload["state"] == "SYN-RECEIVED"
+    assert payload["last"] == "edge_LISTEN__rcv_syn"
+    assert payload["visited"] == ["state_CLOSED", "state_LISTEN", "state_SYN_RECEIVED"]
+    assert [h["edge"] for h in payload["history"]] == [
+        "edge_CLOSED__passive_open",
+        "edge_LISTEN__rcv_syn",
+    ]
+    assert payload["future"] == [history_item(classic, machine.future[0])]
+    assert payload["future"][0] == {
+        "edge": "edge_SYN_RECEIVED__rcv_ack_of_syn",
+        "label": "rcv ACK of SYN",
+        "source": "SYN-RECEIVED",
+        "target": "ESTABLISHED",
+    }
+    assert json.loads(json.dumps(payload)) == payload
+
+
+def test_machine_payload_respects_the_via_rule(extended):
+    # RFC 9293 Figure 5, Note 1: RST in SYN-RECEIVED goes back to LISTEN only after a
+    # passive OPEN; after a simultaneous open it closes.
+    passive = Machine(extended)
+    passive.run("passive open", "SYN")
+    active = Machine(extended)
+    active.run("active open", "SYN")
+    assert "edge_SYN_RECEIVED__rcv_rst__via_LISTEN" in machine_payload(passive)["enabled"]
+    assert "edge_SYN_RECEIVED__rcv_rst__via_SYN_SENT" not in machine_payload(passive)["enabled"]
+    assert "edge_SYN_RECEIVED__rcv_rst__via_SYN_SENT" in machine_payload(active)["enabled"]
+    assert "edge_SYN_RECEIVED__rcv_rst__via_LISTEN" not in machine_payload(active)["enabled"]
+
+
+def test_scenarios_payload_on_the_classic_table_leaves_out_the_extended_ones(classic):
+    names = [s["name"] for s in scenarios_payload(classic)]
+    expected = [name for name, s in SCENARIOS.items() if not s.extended]
+    assert names == expected
+
+
+def test_scenarios_payload_on_the_extended_table_has_every_scenario(extended):
+    assert [s["name"] for s in scenarios_payload(extended)] == list(SCENARIOS)
+
+
+def test_every_scenario_step_names_the_edge_it_takes_and_the_steps_chain(any_table):
+    edges = {t["id"]: t for t in table_payload(any_table)["transitions"]}
+    for scenario in scenarios_payload(any_table):
+        here = scenario["start"]
+        assert scenario["title"] and scenario["summary"]
+        for step in scenario["steps"]:
+            edge = edges[step["edge"]]
+            assert (edge["source"], edge["target"]) == (step["source"], step["target"])
+            assert edge["source"] == here
+            assert step["why"]
+            here = edge["target"]
+    assert json.loads(json.dumps(scenarios_payload(any_table))) == scenarios_payload(any_table)
+
+
+def test_scenarios_payload_of_an_unrelated_table_is_empty():
+    assert scenarios_payload(small_table()) == []

@@ -1,0 +1,805 @@
+"""The notebook widget, without a browser: traits, messages from the page, the shared machine.
+
+The page's messages are simulated the way ipywidgets delivers them, through
+``widget._handle_custom_msg(content, buffers)``; what goes back to the page is recorded by
+replacing the widget's ``_send``.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+import tcpviz.render
+import tcpviz.widget
+from tcpviz.errors import InvalidTransition, NothingToUndo, TcpvizError, UnknownEvent
+from tcpviz.machine import Machine
+from tcpviz.payload import machine_payload, scenarios_payload, table_payload
+from tcpviz.quiz import Quiz
+from tcpviz.render import THEMES
+from tcpviz.scenarios import SCENARIOS
+from tcpviz.table import Table, Transition, tcp_table
+from tcpviz.widget import MODES, StateMachineWidget, TCPWidget, WidgetError
+
+STATIC = Path(tcpviz.widget.__file__).parent / "static"
+
+
+def require_dot() -> None:
+    if shutil.which("dot"):
+        return
+    reason = "Graphviz's dot is not installed (apt-get install graphviz)"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI installs it", pytrace=False)
+    pytest.skip(reason)
+
+
+class Page:
+    """Records what a widget sends to its front end: state updates and custom messages."""
+
+    def __init__(self, widget: TCPWidget):
+        self.widget = widget
+        self.updates: list[dict] = []
+        self.custom: list[dict] = []
+        widget._send = self._send  # type: ignore[method-assign]
+        self.count = 0
+
+    def _send(self, msg: dict, buffers=None) -> None:
+        if msg.get("method") == "update":
+            self.updates.append(msg["state"])
+        elif msg.get("method") == "custom":
+            self.custom.append(msg["content"])
+
+    def send(self, **content) -> None:
+        """What model.send(content) in the page does: one custom message to Python."""
+        self.count += 1
+        content.setdefault("id", f"m{self.count}")
+        self.widget._handle_custom_msg(content, [])
+
+    def clear(self) -> None:
+        self.updates.clear()
+        self.custom.clear()
+
+
+@pytest.fixture
+def widget() -> TCPWidget:
+    w = TCPWidget()
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def page(widget: TCPWidget) -> Page:
+    return Page(widget)
+
+
+def machine_traits(widget: TCPWidget) -> dict:
+    return {key: getattr(widget, key) for key in machine_payload(widget.machine)}
+
+
+# -- construction ---------------------------------------------------------------------------------
+
+
+def test_a_new_widget_shows_the_start_of_the_classic_figure(widget, classic):
+    assert widget.machine.table == classic
+    assert widget.state == "CLOSED"
+    assert widget.description == classic.descriptions["CLOSED"]
+    assert widget.last == ""
+    assert widget.visited == ["state_CLOSED"]
+    assert widget.history == [] and widget.future == []
+    assert widget.enabled == ["edge_CLOSED__passive_open", "edge_CLOSED__active_open"]
+    assert widget.error == ""
+    assert widget.mode == "explore"
+    assert widget.theme == "auto"
+    assert widget.quiz == {}
+    assert widget.scenario["name"] == "" and widget.scenario["playing"] is False
+
+
+def test_the_widget_sends_the_laid_out_svg_the_table_and_the_scenarios(widget, classic):
+    assert widget.svg == tcpviz.render.layout_svg(classic)
+    assert widget.table == table_payload(classic)
+    assert widget.scenarios == scenarios_payload(classic)
+    for state_id in classic.state_ids.values():
+        assert f'id="{state_id}"' in widget.svg
+    for edge_id in classic.edge_ids.values():
+        assert f'id="{edge_id}"' in widget.svg
+
+
+def test_every_synced_trait_is_json(widget):
+    state = widget.get_state()
+    for key in ("svg", "table", "scenarios", "quiz", "scenario", "history", "visited"):
+        assert json.loads(json.dumps(state[key])) == state[key]
+
+
+def test_the_front_end_files_exist_and_are_a_module_and_a_scoped_style_sheet():
+    js = (STATIC / "widget.js").read_text(encoding="utf-8")
+    assert "export default" in js and "function render(" in js
+    assert "export function localModel(" in js
+    assert not re.search(r"^\s*import\b", js, re.M), "the module must load nothing"
+    assert "http://" not in js and "https://" not in js
+    assert str(TCPWidget._esm).strip() == js.strip()
+    css = (STATIC / "widget.css").read_text(encoding="utf-8")
+    assert str(TCPWidget._css).strip() == css.strip()
+
+
+def test_every_css_rule_is_scoped_under_the_widget_root():
+    # anywidget's _css is global: an unscoped rule would restyle the whole notebook.
+    css = re.sub(r"/\*.*?\*/", "", (STATIC / "widget.css").read_text(encoding="utf-8"), flags=re.S)
+    selectors = []
+    for match in re.finditer(r"([^{}]+)\{", css):
+        text = match.group(1).strip()
+        if text.startswith("@"):
+            continue  # @media: its inner rules are checked on their own
+        selectors += [s.strip() for s in text.split(",")]
+    assert len(selectors) > 50
+    unscoped = [s for s in selectors if not s.startswith(".tcpviz-widget")]
+    assert unscoped == []
+
+
+def test_the_page_testids_the_browser_tests_rely_on_are_in_the_module():
+    js = (STATIC / "widget.js").read_text(encoding="utf-8")
+    for testid in (
+        "state-name",
+        "description",
+        "event-button",
+        "undo",
+        "redo",
+        "reset",
+        "history-item",
+        "history-start",
+        "history-future",
+        "error",
+        "last-step",
+        "scenario-select",
+        "play",
+        "pause",
+        "step",
+        "speed",
+        "quiz-score",
+        "quiz-feedback",
+        "quiz-choice",
+        "quiz-question",
+        "tooltip",
+    ):
+        assert f'"{testid}"' in js, testid
+    assert '"data-edge": t.id' in js
+    assert "`mode-${mode}`" in js
+
+
+def test_extended_and_theme_and_mode_options():
+    w = TCPWidget(extended=True, theme="dark", mode="scenario")
+    try:
+        assert w.machine.table == tcp_table(extended=True)
+        assert any(t["extended"] for t in w.table["transitions"])
+        assert [s["name"] for s in w.scenarios] == list(SCENARIOS)
+        assert (w.theme, w.mode) == ("dark", "scenario")
+    finally:
+        w.close()
+
+
+def test_every_theme_is_accepted_and_an_unknown_one_names_the_valid_ones(widget):
+    for theme in THEMES:
+        widget.theme = theme
+        assert widget.theme == theme
+    with pytest.raises(WidgetError, match=r"unknown theme: 'neon' \(must be one of \["):
+        widget.theme = "neon"
+    with pytest.raises(WidgetError, match="unknown theme"):
+        TCPWidget(theme="neon")
+    assert isinstance(WidgetError("x"), TcpvizError) and isinstance(WidgetError("x"), ValueError)
+
+
+def test_an_unknown_mode_is_refused(widget):
+    with pytest.raises(WidgetError, match=r"unknown mode: 'play' \(must be one of"):
+        TCPWidget(mode="play")
+    with pytest.raises(WidgetError):
+        widget.mode = "play"
+    assert widget.mode == "explore"
+
+
+def test_a_machine_and_a_different_table_are_refused(classic, extended):
+    with pytest.raises(WidgetError, match="give one of them"):
+        TCPWidget(Machine(classic), table=extended)
+
+
+def test_state_machine_widget_is_the_same_class():
+    assert StateMachineWidget is TCPWidget
+
+
+def test_a_custom_table_is_laid_out_once_and_stepped():
+    require_dot()
+    table = Table(
+        [Transition("OFF", "press", "ON"), Transition("ON", "press", "OFF")],
+        descriptions={"OFF": "dark", "ON": "light"},
+        name="switch",
+    )
+    w = TCPWidget(table=table)
+    page = Page(w)
+    try:
+        assert w.scenarios == []  # no TCP scenario plays on a light switch
+        page.send(type="fire", event="press")
+        assert (w.state, w.description, w.last) == ("ON", "light", "edge_OFF__press")
+    finally:
+        w.close()
+
+
+# -- messages from the page --------------------------------------------------------------------------
+
+
+def test_fire_by_edge_id_steps_the_machine_and_every_trait(widget, page, classic):
+    page.send(type="fire", edge="edge_CLOSED__passive_open")
+    assert widget.machine.state == "LISTEN"
+    assert machine_traits(widget) == machine_payload(widget.machine)
+    assert widget.last == "edge_CLOSED__passive_open"
+    assert widget.history == [
+        {
+            "edge": "edge_CLOSED__passive_open",
+            "label": "passive OPEN / create TCB",
+            "source": "CLOSED",
+            "target": "LISTEN",
+        }
+    ]
+    assert widget.visited == ["state_CLOSED", "state_LISTEN"]
+    assert widget.error == ""
+
+
+def test_fire_by_event_name_or_alias(widget, page):
+    page.send(type="fire", event="listen")
+    page.send(type="fire", event="SYN")
+    page.send(type="fire", event="ACK")
+    assert widget.state == "ESTABLISHED"
+    assert [h["target"] for h in widget.history] == ["LISTEN", "SYN-RECEIVED", "ESTABLISHED"]
+
+
+def test_undo_redo_reset_and_jump(widget, page):
+    for event in ("active open", "SYN,ACK", "close"):
+        page.send(type="fire", event=event)
+    page.send(type="undo")
+    assert widget.state == "ESTABLISHED"
+    assert [f["edge"] for f in widget.future] == ["edge_ESTABLISHED__close"]
+    page.send(type="redo")
+    assert widget.state == "FIN-WAIT-1" and widget.future == []
+    page.send(type="jump", index=1)
+    assert widget.state == "SYN-SENT"
+    assert len(widget.history) == 1 and len(widget.future) == 2
+    page.send(type="jump", index=3)
+    assert widget.state == "FIN-WAIT-1"
+    page.send(type="reset")
+    assert (widget.state, widget.history, widget.future) == ("CLOSED", [], [])
+    assert widget.error == ""
+
+
+def test_every_message_is_acknowledged_with_its_id(widget, page):
+    page.send(type="fire", edge="edge_CLOSED__passive_open", id="a1")
+    page.send(type="fire", edge="edge_CLOSED__passive_open", id="a2")  # not enabled now
+    page.send(type="nonsense", id="a3")
+    widget._handle_custom_msg("not even a dict", [])
+    assert page.custom == [
+        {"type": "ack", "id": "a1"},
+        {"type": "ack", "id": "a2"},
+        {"type": "ack", "id": "a3"},
+        {"type": "ack", "id": None},
+    ]
+
+
+def test_one_step_is_one_small_update_without_the_svg(widget, page):
+    page.send(type="fire", edge="edge_CLOSED__active_open")
+    assert len(page.updates) == 1  # hold_sync: the page gets the step in one message
+    update = page.updates[0]
+    assert {"state", "last", "history", "enabled", "visited"} <= set(update)
+    assert not {"svg", "table", "scenarios"} & set(update)
+    assert len(json.dumps(update)) < 2000
+
+
+def test_a_transition_not_enabled_is_an_error_in_the_widget_and_changes_nothing(widget, page):
+    page.send(type="fire", edge="edge_LISTEN__rcv_syn")
+    assert widget.state == "CLOSED" and widget.machine.state == "CLOSED"
+    assert "not allowed in CLOSED" in widget.error
+    assert "'passive OPEN'" in widget.error  # the message lists what is allowed
+
+
+def test_errors_from_the_page_are_shown_never_raised(widget, page):
+    cases = [
+        ({"type": "fire", "edge": "edge_nowhere"}, "unknown transition: 'edge_nowhere'"),
+        ({"type": "fire", "event": "bogus"}, "unknown event: 'bogus'"),
+        ({"type": "fire"}, "unknown event"),
+        ({"type": "undo"}, "nothing to undo"),
+        ({"type": "redo"}, "nothing to redo"),
+        ({"type": "jump", "index": 5}, "cannot jump to step 5"),
+        ({"type": "jump", "index": True}, "cannot jump to step True"),
+        ({"type": "jump", "index": "1"}, "cannot jump to step '1'"),
+        ({"type": "mode", "mode": "play"}, "unknown mode"),
+        ({"type": "explode"}, "unknown message type: 'explode'"),
+        ({}, "unknown message type: None"),
+        ({"type": "scenario", "action": "rewind"}, "unknown scenario action"),
+        ({"type": "scenario", "action": "step"}, "choose a scenario first"),
+        ({"type": "scenario", "action": "select", "name": "nope"}, "unknown scenario"),
+        ({"type": "quiz_answer", "state": "LISTEN"}, "no quiz is running"),
+    ]
+    for content, message in cases:
+        widget.error = ""
+        page.send(**content)
+        assert message in widget.error, (content, widget.error)
+        assert widget.state == "CLOSED" and widget.machine.history == ()
+
+
+def test_a_successful_step_clears_the_error(widget, page):
+    page.send(type="undo")
+    assert widget.error
+    page.send(type="fire", event="listen")
+    assert widget.error == ""
+    page.send(type="redo")
+    assert widget.error
+    page.send(type="dismiss")
+    assert widget.error == ""
+
+
+def test_a_bug_in_a_handler_is_logged_and_shown_but_never_escapes(
+    widget, page, monkeypatch, caplog
+):
+    def broken(event):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(widget.machine, "fire", broken)
+    with caplog.at_level(logging.ERROR, logger="tcpviz.widget"):
+        page.send(type="fire", event="listen")
+    assert "internal error" in widget.error and "disk on fire" in widget.error
+    assert "disk on fire" in caplog.text
+    assert page.custom[-1]["type"] == "ack"
+
+
+def test_a_front_end_that_cannot_be_reached_breaks_nothing(widget):
+    def closed(*args, **kwargs):
+        raise RuntimeError("comm closed")
+
+    widget._send = closed  # type: ignore[method-assign]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the machine turns observer errors into warnings
+        widget._handle_custom_msg({"type": "fire", "event": "listen"}, [])
+        widget.machine.fire("SYN")
+    assert widget.machine.state == "SYN-RECEIVED"
+
+
+# -- Python is the authority --------------------------------------------------------------------------
+
+
+def test_python_fire_updates_the_traits_and_returns_the_transition(widget):
+    t = widget.fire("active open")
+    assert t.target == "SYN-SENT" and widget.state == "SYN-SENT"
+    assert widget.run("SYN,ACK", "close")[-1].target == "FIN-WAIT-1"
+    assert widget.undo().event == "CLOSE"
+    assert widget.redo().event == "CLOSE"
+    widget.jump(1)
+    assert widget.state == "SYN-SENT"
+    widget.reset()
+    assert widget.state == "CLOSED"
+
+
+def test_a_bad_event_from_python_raises_and_is_shown(widget):
+    with pytest.raises(UnknownEvent, match="unknown event: 'bogus'"):
+        widget.fire("bogus")
+    assert "unknown event: 'bogus'" in widget.error
+    with pytest.raises(InvalidTransition, match="not allowed in CLOSED"):
+        widget.fire("rcv FIN")
+    assert "not allowed in CLOSED" in widget.error
+    with pytest.raises(NothingToUndo):
+        widget.undo()
+    with pytest.raises(InvalidTransition):
+        widget.run("listen", "FIN")
+    assert widget.state == "CLOSED"  # run is all or nothing
+
+
+def test_the_machine_fired_from_a_cell_updates_the_widget(classic):
+    machine = Machine(classic)
+    w = TCPWidget(machine)
+    try:
+        machine.fire("listen")
+        machine.fire("SYN")
+        assert w.state == "SYN-RECEIVED"
+        assert machine_traits(w) == machine_payload(machine)
+        machine.undo()
+        assert w.state == "LISTEN" and len(w.future) == 1
+    finally:
+        w.close()
+
+
+def test_two_widgets_on_one_machine_stay_consistent():
+    machine = Machine()
+    first, second = TCPWidget(machine), TCPWidget(machine, theme="dark")
+    try:
+        Page(first).send(type="fire", event="active open")
+        assert second.state == "SYN-SENT"
+        Page(second).send(type="fire", event="SYN")
+        assert first.state == "SYN-RECEIVED"
+        assert machine_traits(first) == machine_traits(second) == machine_payload(machine)
+        first.undo()
+        assert second.state == "SYN-SENT" and second.future == first.future
+        assert (first.theme, second.theme) == ("auto", "dark")  # the view stays each one's own
+    finally:
+        first.close()
+        second.close()
+
+
+def test_observers_of_the_machine_still_hear_every_change(widget, page):
+    heard = []
+    widget.machine.subscribe(lambda machine, change: heard.append((change.action, change.state)))
+    page.send(type="fire", event="listen")
+    page.send(type="undo")
+    page.send(type="redo")
+    page.send(type="reset")
+    assert heard == [
+        ("fire", "LISTEN"),
+        ("undo", "CLOSED"),
+        ("redo", "LISTEN"),
+        ("reset", "CLOSED"),
+    ]
+
+
+def test_a_closed_widget_stops_following_the_machine():
+    machine = Machine()
+    w = TCPWidget(machine)
+    w.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        machine.fire("listen")
+    assert w.state == "CLOSED"  # no longer updated, and nothing broke
+
+
+def test_a_widget_that_failed_to_follow_does_not_break_the_machine(widget, monkeypatch, caplog):
+    def broken(machine, change):
+        raise RuntimeError("view exploded")
+
+    monkeypatch.setattr(widget, "_on_change", broken)
+    with warnings.catch_warnings(), caplog.at_level(logging.ERROR, logger="tcpviz.widget"):
+        warnings.simplefilter("error")
+        widget.machine.fire("listen")
+    assert widget.machine.state == "LISTEN"
+    assert "view exploded" in caplog.text
+
+
+def test_a_forgotten_widget_does_not_stay_subscribed():
+    machine = Machine()
+    w = TCPWidget(machine)
+    observers = len(machine._observers)
+    w.close()  # ipywidgets keeps open widgets alive; once closed, the machine lets go
+    del w
+    gc.collect()
+    assert len(machine._observers) == observers - 1
+    machine.fire("listen")
+
+
+def test_the_svg_is_sent_once_and_graphviz_never_runs_per_step(monkeypatch):
+    svg_sets = []
+    w = TCPWidget()
+    w.observe(lambda change: svg_sets.append(change), names="svg")
+
+    def no_graphviz(*args, **kwargs):
+        raise AssertionError("Graphviz ran after the widget was built")
+
+    monkeypatch.setattr(subprocess, "run", no_graphviz)
+    monkeypatch.setattr(subprocess, "Popen", no_graphviz)
+    monkeypatch.setattr(tcpviz.render, "run_dot", no_graphviz)
+    monkeypatch.setattr(tcpviz.render, "layout_svg", no_graphviz)
+    page = Page(w)
+    try:
+        for _ in range(5):
+            for event in ("active open", "SYN,ACK", "close", "ACK", "FIN", "timeout"):
+                page.send(type="fire", event=event)
+            page.send(type="undo")
+            page.send(type="jump", index=0)
+        page.send(type="scenario", action="play", name="active-close")
+        for _ in range(6):
+            page.send(type="scenario", action="step")
+        page.send(type="quiz_start", seed=1)
+        page.send(type="quiz_answer", state="LISTEN")
+        w.theme = "dark"
+        assert w.error == ""
+        assert svg_sets == []
+        assert not any("svg" in update for update in page.updates)
+    finally:
+        w.close()
+
+
+# -- scenarios -----------------------------------------------------------------------------------------
+
+
+def test_play_resets_to_the_start_and_steps_to_the_end(widget, page):
+    widget.fire("listen")
+    widget.play("active-close", autoplay=False)
+    assert widget.mode == "scenario"
+    assert widget.state == "CLOSED" and widget.history == []
+    assert widget.scenario == {
+        "name": "active-close",
+        "index": 0,
+        "total": 6,
+        "playing": False,
+        "speed": 1.0,
+        "on_track": True,
+    }
+    states = []
+    for index in range(6):
+        page.send(type="scenario", action="step", index=index)
+        states.append(widget.state)
+        assert widget.scenario["index"] == index + 1
+    assert states == [
+        "SYN-SENT",
+        "ESTABLISHED",
+        "FIN-WAIT-1",
+        "FIN-WAIT-2",
+        "TIME-WAIT",
+        "CLOSED",
+    ]
+    assert widget.error == ""
+    page.send(type="scenario", action="step")
+    assert "is finished" in widget.error
+    with pytest.raises(WidgetError, match="is finished"):
+        widget.step()
+
+
+def test_playing_stops_by_itself_at_the_end(widget, page):
+    page.send(type="scenario", action="play", name="handshake-client")
+    assert widget.scenario["playing"] is True
+    page.send(type="scenario", action="step", index=0)
+    assert widget.scenario["playing"] is True
+    page.send(type="scenario", action="step", index=1)
+    assert widget.state == "ESTABLISHED"
+    assert widget.scenario["playing"] is False and widget.scenario["index"] == 2
+    page.send(type="scenario", action="play")  # again, from the start
+    assert widget.state == "CLOSED" and widget.scenario["playing"] is True
+
+
+def test_a_late_timer_from_a_second_view_does_not_step_twice(widget, page):
+    widget.play("handshake-server")
+    page.send(type="scenario", action="step", index=0)
+    page.send(type="scenario", action="step", index=0)  # the other view saw index 0 too
+    assert widget.state == "LISTEN" and widget.scenario["index"] == 1
+    assert widget.error == ""
+
+
+def test_leaving_the_path_pauses_and_step_brings_it_back(widget, page):
+    widget.play("handshake-client")
+    widget.step()  # SYN-SENT
+    page.send(type="fire", event="close")  # off the scenario's path
+    assert widget.scenario["on_track"] is False
+    assert widget.scenario["playing"] is False
+    assert widget.step() is None  # back on track: to SYN-SENT, one step done
+    assert widget.state == "SYN-SENT"
+    assert widget.scenario["on_track"] is True and widget.scenario["index"] == 1
+    assert widget.step().target == "ESTABLISHED"
+
+
+def test_undo_during_a_scenario_moves_the_scenario_back(widget):
+    widget.play("handshake-server", autoplay=False)
+    widget.step()
+    widget.step()
+    widget.undo()
+    assert widget.scenario["index"] == 1 and widget.scenario["on_track"] is True
+    widget.reset()  # the machine's start is the scenario's: back at step 0
+    assert widget.scenario["index"] == 0 and widget.scenario["on_track"] is True
+    assert widget.step().target == "LISTEN"
+
+
+def test_play_off_track_recovers_and_plays(widget, page):
+    widget.play("handshake-client", autoplay=False)
+    widget.step()
+    widget.fire("close")
+    page.send(type="scenario", action="play")
+    assert widget.scenario["playing"] is True and widget.scenario["on_track"] is True
+    assert widget.state == "SYN-SENT"
+
+
+def test_pause_and_speed(widget, page):
+    page.send(type="scenario", action="play", name="passive-close")
+    page.send(type="scenario", action="speed", value=2.5)
+    assert widget.scenario["speed"] == 2.5
+    page.send(type="scenario", action="pause")
+    assert widget.scenario["playing"] is False
+    for bad in (0.1, 10, "fast", True, None):
+        widget.error = ""
+        page.send(type="scenario", action="speed", value=bad)
+        assert "speed must be" in widget.error
+    assert widget.scenario["speed"] == 2.5
+
+
+def test_leaving_scenario_mode_pauses_playback(widget, page):
+    widget.play("handshake-client")
+    page.send(type="mode", mode="explore")
+    assert widget.scenario["playing"] is False
+
+
+def test_scenario_names_are_friendly_and_errors_list_the_playable_ones(widget):
+    widget.play("Handshake client", autoplay=False)
+    assert widget.scenario["name"] == "handshake-client"
+    # An extended scenario does not play on the classic figure: the error says what does.
+    with pytest.raises(WidgetError, match="unknown scenario for this table: 'abort'") as error:
+        widget.play("abort")
+    assert "'handshake-server'" in str(error.value)
+    assert "unknown scenario" in widget.error
+    extended = TCPWidget(extended=True)
+    try:
+        extended.play("abort", autoplay=False)
+        extended.step()
+        extended.step()
+        assert extended.step().sent == "RST"
+    finally:
+        extended.close()
+
+
+def test_a_scenario_on_a_machine_that_starts_elsewhere_first_walks_to_its_start():
+    machine = Machine(state="ESTABLISHED")
+    w = TCPWidget(machine)
+    try:
+        w.play("handshake-client", autoplay=False)
+        # ESTABLISHED -> CLOSED the shortest way the table allows, then the scenario.
+        assert w.state == "CLOSED"
+        assert w.scenario["index"] == 0 and w.scenario["on_track"] is True
+        assert w.step().target == "SYN-SENT"
+        assert w.step().target == "ESTABLISHED"
+        assert w.scenario["index"] == 2
+    finally:
+        w.close()
+
+
+# -- the quiz ------------------------------------------------------------------------------------------
+
+
+def test_a_quiz_asks_the_same_questions_as_tcpviz_quiz(widget, page):
+    quiz = widget.start_quiz(seed=7)
+    reference = Quiz(tcp_table(), seed=7)
+    assert widget.mode == "quiz"
+    assert widget.active_quiz is quiz
+    for _ in range(quiz.length):
+        assert widget.quiz["question"] == reference.question.as_dict()
+        page.send(type="quiz_answer", state=reference.expected)
+        reference.answer(reference.expected)
+    assert widget.quiz["finished"] is True
+    assert widget.quiz["score"] == [quiz.length, quiz.length]
+
+
+def test_a_wrong_answer_is_explained_and_marks_the_right_arrow(widget, page):
+    widget.start_quiz(seed=1)
+    question = widget.quiz["question"]
+    wrong = next(s for s in question["choices"] if s != widget.active_quiz.expected)
+    page.send(type="quiz_answer", state=wrong)
+    last = widget.quiz["last"]
+    assert last["correct"] is False and last["given"] == wrong
+    assert last["explanation"].startswith(f"Not {wrong}")
+    assert widget.quiz["score"] == [0, 1]
+    edge = widget.machine.table.edge_ids[widget.active_quiz.history[-1].transition]
+    assert last["edge"] == edge
+    assert widget.state == "CLOSED"  # the quiz does not move the machine
+
+
+def test_quiz_errors_are_shown(widget, page):
+    widget.start_quiz(seed=2, length=1)
+    page.send(type="quiz_answer", state="NOWHERE")
+    assert "unknown state: 'NOWHERE'" in widget.error
+    assert widget.quiz["score"] == [0, 0]
+    page.send(type="quiz_answer", state=widget.active_quiz.expected)
+    page.send(type="quiz_answer", state="LISTEN")
+    assert "the quiz is finished" in widget.error
+    page.send(type="quiz_start", seed=2)
+    assert widget.quiz["score"] == [0, 0] and widget.quiz["seed"] == 2
+
+
+def test_switching_to_quiz_mode_starts_a_quiz(widget, page):
+    page.send(type="mode", mode="quiz")
+    assert widget.mode == "quiz" and widget.quiz["question"]["number"] == 1
+    w = TCPWidget(mode="quiz")
+    try:
+        assert w.quiz["question"] is not None
+    finally:
+        w.close()
+
+
+def test_a_scenario_quiz(widget):
+    widget.start_quiz(scenario="handshake-server")
+    assert widget.quiz["scenario"] == "handshake-server"
+    assert widget.quiz["question"]["event"] == "passive OPEN"
+
+
+def test_the_modes_constant():
+    assert MODES == ("explore", "scenario", "quiz")
+
+
+# -- a property test: the widget driven by page messages behaves as a plain machine ---------------
+
+
+class WidgetDrivenByThePage(RuleBasedStateMachine):
+    """Two widgets on one machine, driven by messages; a separate plain machine is the oracle."""
+
+    def __init__(self):
+        super().__init__()
+        self.table = tcp_table(extended=True)
+        self.oracle = Machine(self.table)
+        self.machine = Machine(self.table)
+        self.widgets = [TCPWidget(self.machine), TCPWidget(self.machine)]
+        self.pages = [Page(w) for w in self.widgets]
+        self.edges = list(self.table.edge_ids.values())
+        self.by_id = {v: k for k, v in self.table.edge_ids.items()}
+        self.ok = True
+
+    def apply(self, which: int, content: dict, oracle_action) -> None:
+        try:
+            oracle_action()
+            self.ok = True
+        except TcpvizError:
+            self.ok = False
+        self.which = which
+        self.pages[which].send(**content)
+
+    @rule(which=st.integers(0, 1), data=st.data())
+    def fire_an_enabled_edge(self, which, data):
+        enabled = self.widgets[which].enabled
+        edge = data.draw(st.sampled_from(enabled)) if enabled else self.edges[0]
+        self.apply(
+            which, {"type": "fire", "edge": edge}, lambda: self.oracle.fire(self.by_id[edge])
+        )
+
+    @rule(which=st.integers(0, 1), edge=st.sampled_from(sorted(tcp_table(True).edge_ids.values())))
+    def fire_any_edge(self, which, edge):
+        self.apply(
+            which, {"type": "fire", "edge": edge}, lambda: self.oracle.fire(self.by_id[edge])
+        )
+
+    @rule(
+        which=st.integers(0, 1),
+        event=st.sampled_from(["SYN", "ack", "FIN", "close", "listen", "RST", "timeout", "nope"]),
+    )
+    def fire_an_event_name(self, which, event):
+        self.apply(which, {"type": "fire", "event": event}, lambda: self.oracle.fire(event))
+
+    @rule(which=st.integers(0, 1))
+    def undo(self, which):
+        self.apply(which, {"type": "undo"}, self.oracle.undo)
+
+    @rule(which=st.integers(0, 1))
+    def redo(self, which):
+        self.apply(which, {"type": "redo"}, self.oracle.redo)
+
+    @rule(which=st.integers(0, 1), index=st.integers(-1, 12))
+    def jump(self, which, index):
+        self.apply(which, {"type": "jump", "index": index}, lambda: self.oracle.jump(index))
+
+    @precondition(lambda self: len(self.oracle.history) > 3)
+    @rule(which=st.integers(0, 1))
+    def reset(self, which):
+        self.apply(which, {"type": "reset"}, self.oracle.reset)
+
+    @invariant()
+    def the_widgets_show_the_oracle(self):
+        expected = machine_payload(self.oracle)
+        for w in self.widgets:
+            assert machine_traits(w) == expected
+        assert self.machine.history == self.oracle.history
+
+    @invariant()
+    def errors_are_shown_exactly_when_the_oracle_refused(self):
+        if hasattr(self, "which"):
+            error = self.widgets[self.which].error
+            assert (error == "") == self.ok, error
+
+    @invariant()
+    def every_message_was_acknowledged(self):
+        for page in self.pages:
+            assert len(page.custom) == page.count
+
+    def teardown(self):
+        for w in self.widgets:
+            w.close()
+
+
+WidgetDrivenByThePage.TestCase.settings = settings(
+    max_examples=40, stateful_step_count=25, deadline=None
+)
+TestWidgetDrivenByThePage = WidgetDrivenByThePage.TestCase
