@@ -8,6 +8,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tcpviz.errors import TableError
 from tcpviz.machine import Machine
@@ -498,3 +500,46 @@ def test_module_docstring_example_is_valid() -> None:
     table = parse_table(text, "toml", source="docstring")
     assert table.transitions[0].sent == "SYN,ACK"
     assert table.events["rcv SYN"].aliases == ("SYN",)
+
+
+# -- anything at all gives a Table or a TableError ----------------------------------------------
+
+EXAMPLE_TEXTS = {
+    "toml": (EXAMPLES / "simplified-tcp.toml").read_text(encoding="utf-8"),
+    "json": (EXAMPLES / "alternating-bit.json").read_text(encoding="utf-8"),
+    "csv": (EXAMPLES / "simplified-tcp.csv").read_text(encoding="utf-8"),
+}
+
+
+def parses_or_explains(text: str, fmt: str) -> None:
+    try:
+        table = parse_table(text, fmt, source=f"fuzz.{fmt}")
+    except TableError as error:
+        assert str(error).startswith("fuzz.")
+    else:
+        assert len(table) >= 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(fmt=st.sampled_from(FORMATS), text=st.text(max_size=300))
+def test_any_text_gives_a_table_or_a_table_error(fmt: str, text: str) -> None:
+    parses_or_explains(text, fmt)
+
+
+@settings(max_examples=200, deadline=None)
+@given(fmt=st.sampled_from(FORMATS), data=st.data())
+def test_a_damaged_example_gives_a_table_or_a_table_error(fmt: str, data: st.DataObject) -> None:
+    """Delete, duplicate or garble lines of a real file, as a hurried edit would."""
+    lines = EXAMPLE_TEXTS[fmt].splitlines()
+    for _ in range(data.draw(st.integers(1, 3))):
+        n = data.draw(st.integers(0, len(lines) - 1))
+        action = data.draw(st.sampled_from(["delete", "duplicate", "garble"]))
+        if action == "delete":
+            del lines[n]
+        elif action == "duplicate":
+            lines.insert(n, lines[n])
+        else:
+            lines[n] = data.draw(st.text(alphabet='[]{}",=:;#\\ \tabcAB-_01', max_size=30))
+        if not lines:
+            break
+    parses_or_explains("\n".join(lines), fmt)
