@@ -21,7 +21,7 @@ from pathlib import Path
 import networkx as nx
 
 from . import __version__, render
-from .errors import InvalidTransition, TcpvizError, UnknownEvent, UnknownState
+from .errors import InvalidTransition, TableError, TcpvizError, UnknownEvent, UnknownState
 from .graph import shortest_events, side_path
 from .machine import Machine
 from .scenarios import SCENARIOS, UnknownScenario, get_scenario
@@ -48,7 +48,13 @@ class UsageError(TcpvizError, ValueError):
 def _table(args: argparse.Namespace) -> Table:
     """The table the command works on: the built-in one, or ``--table FILE``."""
     if getattr(args, "table", None):
-        return load_table(args.table).subset(extended=args.extended)
+        table = load_table(args.table)
+        try:
+            return table.subset(extended=args.extended)
+        except TableError as error:  # valid with every row, not without the extended ones
+            raise TableError(
+                f"{error}, once the rows marked extended are left out (add --extended)"
+            ) from None
     return tcp_table(extended=args.extended)
 
 

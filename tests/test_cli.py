@@ -566,3 +566,15 @@ def test_html_of_a_table_file_to_stdout(capsys: pytest.CaptureFixture[str]) -> N
     status, out, _ = run(capsys, "html", "--table", str(table), "--theme", "dark", "-o", "-")
     assert status == 0
     assert "state_Wait_for_ACK_0" in out and "tcpviz-page-dark" in out
+
+
+def test_a_table_that_needs_its_extended_rows(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "advanced.csv"
+    path.write_text("source,event,target,extended\nA,go,B,\nB,deeper,C,true\nC,back,A,true\n")
+    status, _, err = run(capsys, "states", "--table", str(path))
+    assert status == 1
+    assert "no transition reaches ['C']" in err and "(add --extended)" in err
+    status, out, _ = run(capsys, "states", "--table", str(path), "--extended")
+    assert status == 0 and out.split()[2:] == ["A", "B", "C"]
