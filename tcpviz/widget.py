@@ -542,9 +542,9 @@ def show(
     theme: str = "auto",
     mode: str = "explore",
 ) -> TCPWidget:
-    """Build a :class:`TCPWidget` and display it (in a notebook), returning it.
+    """Build a :class:`TCPWidget`, display it (in a notebook) and return it.
 
-    >>> w = show()  # doctest: +SKIP
+    In a notebook cell: ``w = tcpviz.widget.show(extended=True)``, then ``w.fire("listen")``.
     """
     widget = TCPWidget(machine, table=table, extended=extended, theme=theme, mode=mode)
     try:

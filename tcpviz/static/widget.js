@@ -434,7 +434,8 @@ export function localModel(data) {
       if (!["explore", "scenario", "quiz"].includes(msg.mode)) {
         throw new StepError(`unknown mode: '${msg.mode}' (must be one of ['explore', 'quiz', 'scenario'])`);
       }
-      const patch = { mode: msg.mode, scenario: { ...traits.scenario, playing: false } };
+      const patch = { mode: msg.mode };
+      if (msg.mode !== "scenario") patch.scenario = { ...traits.scenario, playing: false };
       if (msg.mode === "quiz" && !quiz) {
         quiz = new LocalQuiz(ix, whys, Math.floor(Math.random() * 2 ** 32));
         patch.quiz = quiz.payload();
@@ -964,7 +965,10 @@ function render({ model, el }) {
         quizQuestion.append(
           `Question ${q.number} of ${q.total}: the connection is in `,
           h("strong", { text: q.state }),
-          q.entered_from ? ` (entered from ${q.entered_from})` : "",
+          // Where it came from matters only where an arrow has a `via` (Figure 5, Note 1).
+          q.entered_from && ix.table.transitions.some((t) => t.source === q.state && t.via)
+            ? ` (entered from ${q.entered_from})`
+            : "",
           ". Event: ",
           h("strong", { class: "tv-event-name", "data-testid": "quiz-event", text: q.event_words }),
           ". Where does it go? Click a state in the diagram or a button.",
@@ -1175,10 +1179,16 @@ function render({ model, el }) {
     for (const key of Object.keys(rendered)) delete rendered[key];
     schedule();
   };
+  // A hint about a click (an arrow that cannot be taken) is stale once the machine moves.
+  const onMove = () => {
+    localError = "";
+    schedule();
+  };
   model.on("msg:custom", onAck);
   model.on("change:svg", onSvg);
   model.on("change:table", onTable);
   model.on("change:scenarios", schedule);
+  model.on("change:history", onMove);
   for (const key of VIEW_KEYS) model.on(`change:${key}`, schedule);
 
   insertSvg();
@@ -1189,6 +1199,7 @@ function render({ model, el }) {
     model.off("change:svg", onSvg);
     model.off("change:table", onTable);
     model.off("change:scenarios", schedule);
+    model.off("change:history", onMove);
     for (const key of VIEW_KEYS) model.off(`change:${key}`, schedule);
     for (const t of waiting.values()) clearTimeout(t);
     clearTimeout(timer);
