@@ -409,7 +409,10 @@ def _printable(text: str) -> str:
 
 
 def _html_text(text: str) -> str:
-    return html.escape(_printable(text), quote=True).replace("\n", "<BR/>")
+    """``text`` for an HTML-like label, shown literally: markup characters become entities,
+    and backslashes are doubled, since Graphviz expands ``\\N``, ``\\G``... there too."""
+    escaped = html.escape(str(_dot_escape(_printable(text))), quote=True)
+    return escaped.replace("\n", "<BR/>")
 
 
 def _edge_label(transition: Transition) -> str:
@@ -505,7 +508,7 @@ def dot_source(
     ]
 
     for name in table.states:
-        attributes = {"id": ids[name], "class": "state", "label": _quoted(name)}
+        attributes = {"id": ids[name], "class": "state", "label": f"<{_html_text(name)}>"}
         if name in places:
             attributes["group"] = places[name][1]
         flags = [f for f in _NODE_FLAGS if _node_flag(marks, name, f)]

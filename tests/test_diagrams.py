@@ -1,0 +1,227 @@
+"""The committed layouts (tcpviz/layouts/) and slides (diagrams/) match the code that makes them.
+
+Compared by structure (ids, classes, titles, text, style sheet, colours), not bytes: Graphviz
+versions place things differently. When one of these tests fails, run
+
+    python -m tcpviz.diagrams
+
+and commit what it writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tcpviz import diagrams, render
+from tcpviz.diagrams import COMMAND, LAYOUTS, SLIDES, main, signature, slide_files, stale
+from tcpviz.render import layout_key, packaged_layouts
+
+ROOT = Path(__file__).resolve().parent.parent
+DIAGRAMS = ROOT / "diagrams"
+LAYOUT_DIR = ROOT / "tcpviz" / "layouts"
+NS = "{http://www.w3.org/2000/svg}"
+
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None and not os.environ.get("CI"),
+    reason="Graphviz's dot is not installed (CI installs it, so there this test runs)",
+)
+
+REGENERATE = f"run `{COMMAND}` and commit what it writes"
+
+
+def classes_of(svg: str | bytes, name: str) -> list[str]:
+    entries = signature(svg)["elements"]
+    return [e["id"] for e in entries if name in e["attributes"]["class"].split()]
+
+
+# -- the layout cache key -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.file)
+def test_the_packaged_layout_key_matches_the_current_dot_source(layout):
+    index = json.loads((LAYOUT_DIR / "index.json").read_text())
+    assert layout.file in index, f"{layout.file} is not in tcpviz/layouts/index.json: {REGENERATE}"
+    assert index[layout.file]["dot_sha256"] == layout_key(layout.table()), (
+        f"the DOT source of {layout.expression} changed since {layout.file} was laid out "
+        f"(the table or dot_source() was edited): {REGENERATE}"
+    )
+    assert index[layout.file]["table"] == layout.expression
+    assert (LAYOUT_DIR / layout.file).is_file()
+
+
+def test_every_packaged_layout_is_found_by_layout_svg():
+    assert {p.file for p in packaged_layouts().values()} == {layout.file for layout in LAYOUTS}
+
+
+@needs_dot
+@pytest.mark.exe
+def test_the_packaged_layouts_have_the_structure_dot_gives_now():
+    problems = stale(diagrams.layout_files(LAYOUT_DIR))
+    assert problems == [], f"stale layouts {problems}: {REGENERATE}"
+
+
+# -- the slides ---------------------------------------------------------------------------------
+
+
+def test_the_committed_slides_are_up_to_date():
+    # Drawn from the packaged layouts: needs no Graphviz.
+    problems = stale(slide_files(DIAGRAMS))
+    assert problems == [], f"stale files in diagrams/ {problems}: {REGENERATE}"
+
+
+def test_the_readme_lists_every_slide():
+    readme = (DIAGRAMS / "README.md").read_text()
+    for slide in SLIDES:
+        assert f"[`{slide.file}`]({slide.file})" in readme
+    assert COMMAND in readme
+    committed = {p.name for p in DIAGRAMS.glob("*.svg")}
+    assert committed == {slide.file for slide in SLIDES}
+
+
+@pytest.mark.parametrize(
+    ("file", "current", "last"),
+    [
+        ("tcp-state-diagram.svg", [], []),
+        ("three-way-handshake.svg", ["state_ESTABLISHED"], []),
+        (
+            "three-way-handshake-client.svg",
+            ["state_ESTABLISHED"],
+            ["edge_SYN_SENT__rcv_syn_ack"],
+        ),
+        (
+            "three-way-handshake-server.svg",
+            ["state_ESTABLISHED"],
+            ["edge_SYN_RECEIVED__rcv_ack_of_syn"],
+        ),
+        ("active-close.svg", ["state_CLOSED"], ["edge_TIME_WAIT__timeout_2msl"]),
+        ("passive-close.svg", ["state_CLOSED"], ["edge_LAST_ACK__rcv_ack_of_fin"]),
+        ("simultaneous-close.svg", ["state_TIME_WAIT"], ["edge_CLOSING__rcv_ack_of_fin"]),
+        ("simultaneous-open.svg", ["state_ESTABLISHED"], ["edge_SYN_RECEIVED__rcv_ack_of_syn"]),
+    ],
+)
+def test_each_slide_highlights_what_its_name_says(file, current, last):
+    svg = (DIAGRAMS / file).read_bytes()
+    assert classes_of(svg, "current") == current
+    assert classes_of(svg, "last") == last
+
+
+def test_the_handshake_slide_shows_both_ends():
+    svg = (DIAGRAMS / "three-way-handshake.svg").read_bytes()
+    assert set(classes_of(svg, "visited")) == {
+        "state_CLOSED",
+        "state_LISTEN",
+        "state_SYN_SENT",
+        "state_SYN_RECEIVED",
+        "state_ESTABLISHED",
+    }
+    assert set(classes_of(svg, "taken")) == {
+        "edge_CLOSED__active_open",
+        "edge_SYN_SENT__rcv_syn_ack",
+        "edge_CLOSED__passive_open",
+        "edge_LISTEN__rcv_syn",
+        "edge_SYN_RECEIVED__rcv_ack_of_syn",
+    }
+
+
+def test_slides_carry_their_theme_and_the_extended_rows():
+    assert signature((DIAGRAMS / "tcp-state-diagram-dark.svg").read_bytes())["root"]["class"] == (
+        "tcpviz-diagram tcpviz-theme-dark"
+    )
+    extended = (DIAGRAMS / "tcp-extended.svg").read_bytes()
+    assert len(classes_of(extended, "extended")) == 26
+    assert len(classes_of(extended, "transition")) == 47
+
+
+# -- the structural comparison ------------------------------------------------------------------
+
+
+def test_signature_ignores_positions_but_not_text_or_classes():
+    svg = (DIAGRAMS / "active-close.svg").read_text()
+    moved = re.sub(r' (points|d|x|y|viewBox|width|height)="[^"]*"', r' \1="0"', svg)
+    assert signature(moved, baked=True) == signature(svg, baked=True)
+    renamed = svg.replace(">FIN-WAIT-2<", ">FIN-WAIT-TWO<", 1)
+    assert signature(renamed) != signature(svg)
+    unmarked = svg.replace("node state visited current", "node state visited", 1)
+    assert signature(unmarked) != signature(svg)
+    recoloured = svg.replace('fill="#e69f00"', 'fill="#ff0000"', 1)
+    assert signature(recoloured, baked=True) != signature(svg, baked=True)
+
+
+# -- the command --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def copies(tmp_path):
+    """Copies of the committed layouts and slides, to tamper with."""
+    layouts, slides = tmp_path / "layouts", tmp_path / "diagrams"
+    shutil.copytree(LAYOUT_DIR, layouts)
+    shutil.copytree(DIAGRAMS, slides)
+    return layouts, slides
+
+
+@needs_dot
+@pytest.mark.exe
+def test_check_passes_on_the_committed_files(capsys):
+    assert main(["--check"]) == 0, capsys.readouterr().out
+    assert "up to date" in capsys.readouterr().out
+
+
+@needs_dot
+@pytest.mark.exe
+def test_check_names_every_stale_file_and_writes_nothing(copies, capsys):
+    layouts, slides = copies
+    index = json.loads((layouts / "index.json").read_text())
+    index["tcp.svg"]["dot_sha256"] = "0" * 64  # as if the table changed since
+    (layouts / "index.json").write_text(json.dumps(index))
+    (layouts / "old-layout.svg").write_text("<svg/>")
+    active = slides / "active-close.svg"
+    active.write_text(active.read_text().replace(">TIME-WAIT<", ">TIME-WAITING<"))
+    (slides / "passive-close.svg").unlink()
+    (slides / "README.md").write_text("edited by hand\n")
+    before = {p: p.read_bytes() for p in [*layouts.iterdir(), *slides.iterdir()]}
+
+    status = main(["--check", "--layouts", str(layouts), "--out", str(slides)])
+
+    out = capsys.readouterr().out
+    assert status == 1
+    for name in ("index.json", "old-layout.svg", "active-close.svg", "passive-close.svg"):
+        assert re.search(rf"^stale: .*{re.escape(name)} \(", out, re.M), (name, out)
+    assert "README.md" in out
+    assert f"run `{COMMAND}`" in out
+    assert "tcp.svg (" not in out  # an untouched file is not reported
+    assert {p: p.read_bytes() for p in [*layouts.iterdir(), *slides.iterdir()]} == before
+
+
+@needs_dot
+@pytest.mark.exe
+def test_regenerating_writes_everything_then_nothing(tmp_path, capsys):
+    layouts, slides = tmp_path / "layouts", tmp_path / "diagrams"
+    try:
+        assert main(["--layouts", str(layouts), "--out", str(slides)]) == 0
+        assert "15 file(s) written" in capsys.readouterr().out
+        assert {p.name for p in layouts.iterdir()} == {"index.json", "tcp.svg", "tcp-extended.svg"}
+        assert {p.name for p in slides.glob("*.svg")} == {s.file for s in SLIDES}
+        (layouts / "stray.svg").write_text("<svg/>")
+        assert main(["--layouts", str(layouts), "--out", str(slides)]) == 0
+        out = capsys.readouterr().out
+        assert "0 file(s) written" in out and "deleted" in out and "stray.svg" in out
+        assert main(["--check", "--layouts", str(layouts), "--out", str(slides)]) == 0
+        # The fresh files match the committed ones in structure.
+        for slide in SLIDES:
+            assert signature((slides / slide.file).read_bytes(), baked=True) == signature(
+                (DIAGRAMS / slide.file).read_bytes(), baked=True
+            ), slide.file
+    finally:
+        render.clear_caches()
+
+
+def test_without_graphviz_the_command_says_how_to_install_it(monkeypatch, capsys):
+    monkeypatch.setenv("PATH", "")
+    assert main(["--check"]) == 2
+    assert "brew install graphviz" in capsys.readouterr().err

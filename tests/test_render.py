@@ -1,0 +1,720 @@
+"""tcpviz.render: DOT in the textbook layout, the laid-out SVG, highlight by class, themes, export."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import xml.etree.ElementTree as ET
+
+import graphviz.backend.execute
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tcpviz import render
+from tcpviz.errors import GraphvizNotFound, TcpvizError, UnknownState
+from tcpviz.machine import Machine
+from tcpviz.render import (
+    FORMATS,
+    THEMES,
+    Diagram,
+    RenderError,
+    dot_source,
+    highlight,
+    layout_key,
+    layout_svg,
+    packaged_layouts,
+    style_sheet,
+)
+from tcpviz.table import FIGURE_5, SECTION_3_10, TCP_EVENTS, Table, Transition, tcp_table
+
+NS = "{http://www.w3.org/2000/svg}"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+needs_dot = [
+    pytest.mark.exe,
+    pytest.mark.skipif(
+        shutil.which("dot") is None and not os.environ.get("CI"),
+        reason="Graphviz's dot is not installed (CI installs it, so there this test runs)",
+    ),
+]
+
+
+def exe(test):
+    for mark in needs_dot:
+        test = mark(test)
+    return test
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def parse(svg: str | bytes) -> ET.Element:
+    return ET.fromstring(svg.encode() if isinstance(svg, str) else svg)
+
+
+def groups(root: ET.Element, kind: str) -> list[ET.Element]:
+    return [g for g in root.iter(f"{NS}g") if kind in g.get("class", "").split()]
+
+
+def with_class(svg: str, name: str) -> list[str]:
+    """The ids of the states and transitions carrying class ``name``."""
+    root = parse(svg)
+    return [
+        g.get("id")
+        for g in root.iter(f"{NS}g")
+        if {"node", "edge"} & set(g.get("class", "").split()) and name in g.get("class", "").split()
+    ]
+
+
+def title(group: ET.Element) -> str:
+    return group.find(f"{NS}title").text
+
+
+def texts(group: ET.Element) -> list[str]:
+    return [t.text for t in group.iter(f"{NS}text")]
+
+
+@pytest.fixture
+def no_graphviz(monkeypatch):
+    """No dot to be found, any process start or graphviz-package run failing loudly, and
+    empty caches: whatever still works needs no Graphviz."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError(f"Graphviz was run: {args!r}")
+
+    render.clear_caches()
+    monkeypatch.setattr(subprocess, "run", forbidden)
+    monkeypatch.setattr(subprocess, "Popen", forbidden)
+    monkeypatch.setattr(graphviz.backend.execute, "run_check", forbidden)
+    monkeypatch.setattr(shutil, "which", lambda *a, **k: None)
+    yield
+    render.clear_caches()
+
+
+@pytest.fixture
+def empty_path(monkeypatch):
+    """A PATH on which no program, and so no dot, can be found."""
+    render.clear_caches()
+    monkeypatch.setenv("PATH", "")
+    yield
+    render.clear_caches()
+
+
+def two_states() -> Table:
+    return Table([Transition("A", "go", "B"), Transition("B", "back", "A")])
+
+
+# The characters that break DOT, XML or Graphviz's own escapes when passed on unescaped.
+HOSTILE_STATE = 'A <b>&amp; "q" \\N ] { ü'
+HOSTILE_OTHER = "B\\n'x'\\"
+HOSTILE_EVENT = 'go <i> & "now" \\l ] {x} é \\E'
+HOSTILE_ACTION = "a\\b <c>"
+HOSTILE_SENT = 'SYN&"ACK"'
+
+
+def hostile_table() -> Table:
+    return Table(
+        [
+            Transition(
+                HOSTILE_STATE,
+                HOSTILE_EVENT,
+                HOSTILE_OTHER,
+                sent=HOSTILE_SENT,
+                action=HOSTILE_ACTION,
+            ),
+            Transition(HOSTILE_OTHER, "back", HOSTILE_STATE),
+        ],
+        descriptions={HOSTILE_STATE: 'first <&> "state"'},
+        name="Hostile & <odd>",
+    )
+
+
+# -- DOT ----------------------------------------------------------------------------------------
+
+
+def test_dot_has_one_node_and_one_edge_per_table_entry(any_table):
+    source = dot_source(any_table)
+    assert source.startswith("digraph tcpviz {")
+    for state, state_id in any_table.state_ids.items():
+        assert len(re.findall(rf"^  {state_id} \[id={state_id}, ", source, re.M)) == 1, state
+    for t, edge_id in any_table.edge_ids.items():
+        assert source.count(f"[id={edge_id},") == 1, t.label
+    # Exactly one CLOSED node, even though the textbook figure draws CLOSED twice.
+    assert len(re.findall(r"label=<CLOSED>", source)) == 1
+
+
+def test_dot_lays_states_out_like_the_textbook_figure(classic):
+    source = dot_source(classic)
+    ids = classic.state_ids
+    rows = re.findall(r"\{ rank=same; ([^}]*)\}", source)
+    assert [row.split() for row in rows] == [
+        [f"{ids['CLOSED']};"],
+        [f"{ids['LISTEN']};"],
+        [f"{ids['SYN-RECEIVED']};", f"{ids['SYN-SENT']};"],
+        [f"{ids['ESTABLISHED']};"],
+        [f"{ids['FIN-WAIT-1']};", f"{ids['CLOSE-WAIT']};"],
+        [f"{ids['FIN-WAIT-2']};", f"{ids['CLOSING']};", f"{ids['LAST-ACK']};"],
+        [f"{ids['TIME-WAIT']};"],
+    ]
+    assert "rankdir=TB" in source
+
+
+def test_dot_classes_and_rfc_labels(extended):
+    source = dot_source(extended)
+    for t, edge_id in extended.edge_ids.items():
+        line = next(line for line in source.splitlines() if f"[id={edge_id}," in line)
+        classes = re.search(r'class="([^"]*)"', line).group(1).split()
+        assert classes[:3] == ["transition", f"kind-{t.kind}", f"side-{t.side}"]
+        assert ("extended" in classes) == t.extended
+        assert ("style=dashed" in line) == t.extended
+        # Event on one line, a rule, the action (t.effect) under it.
+        assert f"<TD>{t.event}</TD>" in line
+        if t.effect:
+            assert f"<HR/><TR><TD>{t.effect}</TD>" in line
+        else:
+            assert "<HR/>" not in line
+
+
+def test_dot_highlight_is_carried_as_attributes():
+    m = Machine()
+    m.run("active open", "SYN,ACK")
+    source = dot_source(state=m.state, last=m.last, visited=m.visited, theme="dark")
+    table = tcp_table()
+    node = next(line for line in source.splitlines() if line.startswith("  state_ESTABLISHED ["))
+    assert 'class="state visited current"' in node
+    assert "penwidth=3" in node
+    assert 'fillcolor="#e69f00"' in node
+    edge = next(line for line in source.splitlines() if f"id={table.edge_ids[m.last]}," in line)
+    assert "last" in re.search(r'class="([^"]*)"', edge).group(1).split()
+    assert 'bgcolor="#1e1e1e"' in source
+
+
+def test_dot_rejects_bad_theme_and_state():
+    with pytest.raises(RenderError, match=r"unknown theme: 'neon' \(must be one of \['light'"):
+        dot_source(theme="neon")
+    with pytest.raises(UnknownState, match="SYN-WAIT"):
+        dot_source(state="SYN-WAIT")
+
+
+def test_dot_escapes_hostile_labels():
+    source = dot_source(hostile_table())
+    # HTML-like labels: markup characters become entities, backslashes are doubled so that
+    # Graphviz does not expand \N, \E, \l.
+    assert "label=<A &lt;b&gt;&amp;amp; &quot;q&quot; \\\\N ] { ü>" in source
+    assert "label=<B\\\\n&#x27;x&#x27;\\\\>" in source
+    assert "go &lt;i&gt; &amp; &quot;now&quot; \\\\l ] {x} é \\\\E" in source
+    assert "a\\\\b &lt;c&gt;, snd SYN&amp;&quot;ACK&quot;" in source
+
+
+# -- the laid-out SVG ---------------------------------------------------------------------------
+
+
+def test_layout_svg_is_inlinable_xml_with_one_element_per_state_and_transition(any_table):
+    svg = layout_svg(any_table)
+    assert svg.startswith("<svg")
+    assert "<?xml" not in svg and "<!DOCTYPE" not in svg
+    root = parse(svg)
+    assert root.get("class") == "tcpviz-diagram"
+    assert root.get("role") == "img"
+    assert "11 states" in root.get("aria-label")
+    nodes, edges = groups(root, "node"), groups(root, "edge")
+    assert sorted(g.get("id") for g in nodes) == sorted(any_table.state_ids.values())
+    assert sorted(g.get("id") for g in edges) == sorted(any_table.edge_ids.values())
+    ids = [element.get("id") for element in root.iter() if element.get("id")]
+    assert len(ids) == len(set(ids))
+
+
+def test_states_are_titled_focusable_buttons(classic):
+    root = parse(layout_svg(classic))
+    for group in groups(root, "node"):
+        state = group.get("data-state")
+        assert group.get("id") == classic.state_ids[state]
+        assert group.get("class").split() == ["node", "state"]
+        assert title(group) == f"{state}: {classic.descriptions[state]}"
+        assert group.get("aria-label") == title(group)
+        assert group.get("tabindex") == "0"
+        assert group.get("role") == "button"
+        assert texts(group) == [state]
+
+
+def test_transitions_are_titled_with_the_rfc_label(extended):
+    root = parse(layout_svg(extended))
+    by_id = {v: k for k, v in extended.edge_ids.items()}
+    for group in groups(root, "edge"):
+        t = by_id[group.get("id")]
+        assert title(group) == t.label
+        assert group.get("aria-label") == f"{t.label}, from {t.source} to {t.target}"
+        assert texts(group) == ([t.event, t.effect] if t.effect else [t.event])
+        assert ("extended" in group.get("class").split()) == t.extended
+        assert (group.get("data-event"), group.get("data-source")) == (t.event, t.source)
+    listen_syn = next(g for g in groups(root, "edge") if g.get("id") == "edge_LISTEN__rcv_syn")
+    assert title(listen_syn) == "rcv SYN / snd SYN,ACK"
+
+
+def test_extended_class_marks_exactly_the_section_3_10_rows(extended):
+    marked = set(with_class(layout_svg(extended), "extended"))
+    assert marked == {extended.edge_ids[t] for t in SECTION_3_10}
+    assert not marked & {extended.edge_ids[t] for t in FIGURE_5}
+
+
+def node_centres(svg: str) -> dict[str, tuple[float, float]]:
+    """Each state's position, from its box (Graphviz's y grows downwards in the SVG)."""
+    centres = {}
+    for group in groups(parse(svg), "node"):
+        numbers = [float(n) for n in re.findall(r"-?\d+\.?\d*", group.find(f"{NS}path").get("d"))]
+        xs, ys = numbers[0::2], numbers[1::2]
+        centres[group.get("data-state")] = ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2)
+    return centres
+
+
+def test_the_built_in_layout_looks_like_the_textbook_figure(any_table):
+    at = node_centres(layout_svg(any_table))
+
+    def row(*states):
+        return {round(at[s][1]) for s in states}
+
+    assert at["CLOSED"][1] == min(y for _, y in at.values())  # CLOSED on top
+    assert at["TIME-WAIT"][1] == max(y for _, y in at.values())  # TIME-WAIT at the bottom
+    assert len(row("SYN-RECEIVED", "SYN-SENT")) == 1
+    assert len(row("FIN-WAIT-1", "CLOSE-WAIT")) == 1
+    assert len(row("FIN-WAIT-2", "CLOSING", "LAST-ACK")) == 1
+    ordered = ["CLOSED", "LISTEN", "SYN-SENT", "ESTABLISHED", "CLOSE-WAIT", "LAST-ACK", "TIME-WAIT"]
+    assert [at[s][1] for s in ordered] == sorted(at[s][1] for s in ordered)
+    # Passive open and active close on the left, active open and passive close on the right.
+    assert at["SYN-RECEIVED"][0] < at["SYN-SENT"][0]
+    assert at["FIN-WAIT-1"][0] < at["CLOSE-WAIT"][0]
+    assert at["FIN-WAIT-2"][0] < at["CLOSING"][0] < at["LAST-ACK"][0]
+
+
+def test_built_in_tables_need_no_graphviz(no_graphviz, any_table):
+    svg = layout_svg(any_table)
+    assert len(groups(parse(svg), "node")) == 11
+    marked = highlight(svg, any_table, state="LISTEN", theme="dark")
+    assert with_class(marked, "current") == ["state_LISTEN"]
+    diagram = Diagram(any_table, state="SYN-SENT", theme="print")
+    assert "tcpviz-theme-print" in diagram.svg()
+    assert diagram.dot.startswith("digraph")
+    assert parse(diagram.pipe("svg")).get("class") == "tcpviz-diagram tcpviz-theme-print"
+    with pytest.raises(GraphvizNotFound):
+        diagram.pipe("png")
+
+
+def test_packaged_layouts_are_keyed_by_the_dot_source(any_table):
+    assert layout_key(any_table) in packaged_layouts()
+
+
+def test_the_same_table_gets_the_same_svg_object(classic):
+    assert layout_svg(classic) is layout_svg(classic)
+    assert layout_svg() is layout_svg(classic)
+
+
+@exe
+def test_a_custom_table_is_laid_out_by_dot_once(monkeypatch):
+    render.clear_caches()
+    runs = []
+    real = render.run_dot
+    monkeypatch.setattr(render, "run_dot", lambda *a, **k: runs.append(a) or real(*a, **k))
+    table = two_states()
+    first = layout_svg(table)
+    again = layout_svg(Table([Transition("A", "go", "B"), Transition("B", "back", "A")]))
+    assert len(runs) == 1
+    assert first == again
+    root = parse(first)
+    assert [g.get("id") for g in groups(root, "node")] == ["state_A", "state_B"]
+    assert sorted(g.get("id") for g in groups(root, "edge")) == ["edge_A__go", "edge_B__back"]
+    marked = highlight(first, table, state="B", last=table.transitions[0], visited=["A"])
+    assert with_class(marked, "current") == ["state_B"]
+    assert with_class(marked, "last") == ["edge_A__go"]
+
+
+@exe
+def test_hostile_labels_come_out_right_in_the_svg():
+    table = hostile_table()
+    svg = layout_svg(table)
+    root = parse(svg)  # parses: nothing leaked unescaped into the XML
+    assert root.get("aria-label").startswith("Hostile & <odd>: state diagram")
+    assert title(root.find(f"{NS}g")) == "Hostile & <odd>"
+    nodes = {g.get("data-state"): g for g in groups(root, "node")}
+    assert texts(nodes[HOSTILE_STATE]) == [HOSTILE_STATE]
+    assert texts(nodes[HOSTILE_OTHER]) == [HOSTILE_OTHER]
+    assert title(nodes[HOSTILE_STATE]) == f'{HOSTILE_STATE}: first <&> "state"'
+    edge = next(g for g in groups(root, "edge") if g.get("data-event") == HOSTILE_EVENT)
+    effect = f"{HOSTILE_ACTION}, snd {HOSTILE_SENT}"
+    assert texts(edge) == [HOSTILE_EVENT, effect]
+    assert title(edge) == f"{HOSTILE_EVENT} / {effect}"
+    marked = highlight(svg, table, state=HOSTILE_OTHER, last=table.transitions[0])
+    assert with_class(marked, "current") == [table.state_ids[HOSTILE_OTHER]]
+    # The standalone export and the DOT export round-trip as well.
+    assert parse(Diagram(table, state=HOSTILE_STATE).pipe("svg")) is not None
+
+
+@exe
+def test_control_characters_cannot_break_the_xml():
+    table = Table([Transition("A\x01", "go\x1b", "B"), Transition("B", "back", "A\x01")])
+    root = parse(layout_svg(table))
+    assert [title(g) for g in groups(root, "node")] == ["A\ufffd", "B"]
+
+
+# -- highlight ----------------------------------------------------------------------------------
+
+
+def test_highlight_marks_exactly_the_right_elements(classic):
+    m = Machine()
+    m.run("passive open", "SYN", "ACK", "FIN")
+    svg = highlight(
+        layout_svg(),
+        classic,
+        state=m.state,
+        last=m.last,
+        visited=m.visited,
+        taken=m.history,
+    )
+    root = parse(svg)
+    assert with_class(svg, "current") == ["state_CLOSE_WAIT"]
+    assert with_class(svg, "last") == ["edge_ESTABLISHED__rcv_fin"]
+    assert set(with_class(svg, "visited")) == {classic.state_ids[s] for s in m.visited}
+    assert set(with_class(svg, "taken")) == {classic.edge_ids[t] for t in m.history}
+    current = [g.get("id") for g in root.iter(f"{NS}g") if g.get("aria-current") == "true"]
+    assert current == ["state_CLOSE_WAIT"]
+
+    # Only classes and aria-current changed: the rest is the layout, byte for byte.
+    def unmarked(match: re.Match) -> str:
+        kept = [
+            c for c in match.group(1).split() if c not in {"current", "last", "visited", "taken"}
+        ]
+        return f'class="{" ".join(kept)}"'
+
+    plain = re.sub(r'class="([^"]*)"', unmarked, svg).replace(' aria-current="true"', "")
+    assert plain == layout_svg()
+
+
+def test_highlight_replaces_earlier_highlight_and_theme(classic):
+    first = highlight(layout_svg(), classic, state="LISTEN", visited=["CLOSED"], theme="dark")
+    second = highlight(first, classic, state="SYN-SENT", last=classic.transitions[1])
+    assert with_class(second, "current") == ["state_SYN_SENT"]
+    assert with_class(second, "visited") == []
+    assert parse(second).get("class") == "tcpviz-diagram tcpviz-theme-dark"  # theme kept
+    third = highlight(second, classic, theme="print")
+    assert parse(third).get("class") == "tcpviz-diagram tcpviz-theme-print"
+    assert with_class(third, "current") == [] and with_class(third, "last") == []
+    assert "aria-current" not in third
+
+
+def test_highlight_accepts_aliases_and_edge_ids(classic):
+    svg = highlight(layout_svg(), classic, state="syn_recv", last="edge_LISTEN__rcv_syn")
+    assert with_class(svg, "current") == ["state_SYN_RECEIVED"]
+    assert with_class(svg, "last") == ["edge_LISTEN__rcv_syn"]
+
+
+def test_highlight_errors_name_the_bad_value(classic):
+    svg = layout_svg()
+    with pytest.raises(UnknownState, match=r"'NOPE' \(must be one of \['CLOSED'"):
+        highlight(svg, classic, state="NOPE")
+    with pytest.raises(RenderError, match=r"unknown theme: 'sepia'.*'auto'"):
+        highlight(svg, classic, theme="sepia")
+    with pytest.raises(RenderError, match="edge_nope"):
+        highlight(svg, classic, last="edge_nope")
+    foreign = Transition("A", "go", "B")
+    with pytest.raises(RenderError, match="not in"):
+        highlight(svg, classic, last=foreign)
+    # A table whose ids the SVG does not have: the SVG was laid out from another table.
+    with pytest.raises(RenderError, match="no element with id 'state_A'"):
+        highlight(svg, two_states(), state="A")
+
+
+def test_highlight_never_runs_graphviz(no_graphviz, classic):
+    svg = layout_svg(classic)
+    for state in classic.states:
+        marked = highlight(svg, classic, state=state, visited=classic.states[:3], theme="auto")
+        assert with_class(marked, "current") == [classic.state_ids[state]]
+
+
+EVENTS = [e.name for e in TCP_EVENTS]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(EVENTS), max_size=12), st.booleans())
+def test_highlight_follows_any_run_of_the_machine(events, extended):
+    machine = Machine(extended=extended)
+    table = machine.table
+    svg = layout_svg(table)
+    for event in events:
+        if not machine.can_fire(event):
+            continue
+        machine.fire(event)
+        marked = Diagram.from_machine(machine, theme="light").svg()
+        assert marked == highlight(
+            svg,
+            table,
+            state=machine.state,
+            last=machine.last,
+            visited=machine.visited,
+            taken=machine.history,
+            theme="light",
+        )
+        assert with_class(marked, "current") == [table.state_ids[machine.state]]
+        assert with_class(marked, "last") == [table.edge_ids[machine.last]]
+        assert set(with_class(marked, "visited")) == {table.state_ids[s] for s in machine.visited}
+
+
+# -- themes -------------------------------------------------------------------------------------
+
+
+def css_rules(css: str) -> list[tuple[str, str]]:
+    """(selector, body) pairs of the style sheet, @media blocks flattened."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    css = re.sub(r"@media[^{]*\{(.*)\}\s*$", r"\1", css, flags=re.M)
+    return [(s.strip(), b.strip()) for s, b in re.findall(r"([^{}]+)\{([^{}]*)\}", css)]
+
+
+def test_every_svg_embeds_the_style_sheet_once(classic):
+    root = parse(layout_svg(classic))
+    styles = root.findall(f"{NS}style")
+    assert len(styles) == 1
+    assert styles[0].text.strip() == style_sheet().strip()
+
+
+def test_each_theme_is_scoped_to_its_own_class():
+    rules = css_rules(style_sheet())
+    for theme in THEMES:
+        assert any(f"svg.tcpviz-diagram.tcpviz-theme-{theme} " in s for s, _ in rules), theme
+    for selectors, body in rules:
+        for selector in selectors.split(","):
+            # Every rule applies inside a tcpviz diagram only; colours only inside one theme.
+            assert "svg.tcpviz-diagram" in selector, selector
+            if re.search(r"(fill|stroke|outline-color):\s*#", body):
+                assert "tcpviz-theme-" in selector, selector
+
+
+def test_highlight_rules_exist_for_every_theme():
+    css = style_sheet()
+    for theme in THEMES:
+        scope = f"svg.tcpviz-diagram.tcpviz-theme-{theme}"
+        for selector in ("g.node.current path", "g.node.visited path", "g.edge.last path"):
+            assert f"{scope} {selector}" in css, (theme, selector)
+        assert f"{scope} g.edge.extended path" in css
+        assert f"{scope} g.node:focus-visible" in css
+    assert "g.node:hover" in css and "g.node:focus-visible { outline: 3px solid" in css
+
+
+def test_auto_follows_jupyterlab_then_the_system():
+    css = style_sheet()
+    assert "var(--jp-layout-color0, " in css
+    assert "var(--jp-content-font-color1, " in css
+    assert "@media (prefers-color-scheme: dark) { svg.tcpviz-diagram.tcpviz-theme-auto {" in css
+    assert 'body[data-jp-theme-light="false"] svg.tcpviz-diagram.tcpviz-theme-auto' in css
+
+
+def test_css_is_safe_to_inline_in_html():
+    # In an HTML page the style element's text is not XML: no markup characters at all.
+    assert not set("<>&") & set(style_sheet())
+
+
+def test_print_theme_is_black_white_and_grey():
+    palette = render._PALETTES["print"]
+    for name in render._COLOUR_FIELDS:
+        colour = getattr(palette, name)
+        assert colour[1:3] == colour[3:5] == colour[5:7], (name, colour)
+    # Without colour, weight tells current and last apart from the rest.
+    assert float(palette.current_width) > float(palette.node_width)
+    assert float(palette.last_width) > float(palette.taken_width) > float(palette.edge_width)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_colour_is_never_the_only_signal(theme):
+    styles = render._styles(render._PALETTES[theme])
+    assert (
+        styles[("node-shape", "current")]["stroke-width"]
+        > styles[("node-shape", "")]["stroke-width"]
+    )
+    assert styles[("node-text", "current")]["font-weight"] == "bold"
+    assert float(styles[("edge-line", "last")]["stroke-width"]) > float(
+        styles[("edge-line", "taken")]["stroke-width"]
+    )
+    assert styles[("edge-text", "last")]["font-weight"] == "bold"
+    assert "stroke-dasharray" in styles[("edge-line", "extended")]
+
+
+def relative_luminance(colour: str) -> float:
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark", "print"])
+def test_text_contrast_meets_wcag_aa(theme):
+    p = render._PALETTES[theme]
+    pairs = [
+        (p.text, p.background),
+        (p.text, p.node_fill),
+        (p.muted, p.background),
+        (p.visited_text, p.visited_fill),
+        (p.current_text, p.current_fill),
+        (p.last_text, p.background),
+    ]
+    for fg, bg in pairs:
+        assert contrast(fg, bg) >= 4.5, (theme, fg, bg)
+
+
+def test_the_diagram_sets_the_theme_class():
+    for theme in THEMES:
+        root = parse(Diagram(theme=theme).svg())
+        assert root.get("class") == f"tcpviz-diagram tcpviz-theme-{theme}"
+
+
+# -- Diagram ------------------------------------------------------------------------------------
+
+
+def test_diagram_from_machine():
+    m = Machine()
+    m.run("active open", "SYN,ACK", "close")
+    d = Diagram.from_machine(m, theme="dark")
+    assert (d.state, d.last, d.visited, d.theme) == (m.state, m.last, m.visited, "dark")
+    svg = d.svg()
+    assert with_class(svg, "current") == ["state_FIN_WAIT_1"]
+    assert with_class(svg, "last") == ["edge_ESTABLISHED__close"]
+    assert d.table is m.table
+
+
+def test_diagram_defaults_and_extended():
+    assert Diagram().table is tcp_table()
+    assert Diagram(extended=True).table is tcp_table(extended=True)
+    assert with_class(Diagram().svg(), "current") == []
+
+
+def test_diagram_errors_are_tcpviz_errors_listing_valid_values():
+    with pytest.raises(RenderError) as caught:
+        Diagram(theme="blue")
+    assert isinstance(caught.value, TcpvizError) and isinstance(caught.value, ValueError)
+    assert "['light', 'dark', 'print', 'auto']" in str(caught.value)
+    with pytest.raises(UnknownState, match="must be one of"):
+        Diagram(state="HALF-OPEN")
+    with pytest.raises(RenderError, match=r"\['dot', 'pdf', 'png', 'svg'\]"):
+        Diagram().pipe("jpeg")
+
+
+def test_jupyter_display():
+    d = Diagram(state="LISTEN")
+    bundle = d._repr_mimebundle_()
+    assert list(bundle) == ["image/svg+xml"]
+    assert bundle["image/svg+xml"] == d.svg() == d._repr_svg_()
+    assert d._repr_mimebundle_(include=["text/html"]) == {}
+    assert d._repr_mimebundle_(exclude=["image/svg+xml"]) == {}
+    assert "LISTEN" in repr(d)
+
+
+def test_svg_export_is_standalone_and_carries_its_colours():
+    data = Diagram(state="ESTABLISHED", theme="dark").pipe("svg")
+    assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<svg')
+    root = parse(data)
+    current = next(g for g in groups(root, "node") if g.get("id") == "state_ESTABLISHED")
+    shape = current.find(f"{NS}path")
+    # Written as attributes too, for slide software that ignores the style sheet.
+    assert (shape.get("fill"), shape.get("stroke-width")) == ("#e69f00", "3")
+    background = root.find(f".//{NS}polygon[@class='tcpviz-background']")
+    assert background.get("fill") == "#1e1e1e"
+
+
+def test_save_svg_and_dot_without_graphviz(no_graphviz, tmp_path):
+    d = Diagram(state="TIME-WAIT")
+    svg_path = d.save(tmp_path / "slide.svg")
+    assert svg_path == tmp_path / "slide.svg"
+    assert with_class(svg_path.read_text(), "current") == ["state_TIME_WAIT"]
+    assert d.save(tmp_path / "figure.gv").read_text() == d.dot
+    assert d.save(tmp_path / "figure.txt", format="dot").read_text() == d.dot
+    assert stat.S_IMODE(svg_path.stat().st_mode) & 0o044  # readable by others, like any file
+
+
+def test_save_rejects_unknown_formats(tmp_path):
+    with pytest.raises(RenderError, match=r"'\.jpg'.*\['dot', 'pdf', 'png', 'svg'\]"):
+        Diagram().save(tmp_path / "slide.jpg")
+    with pytest.raises(RenderError, match="unknown format: 'gif'"):
+        Diagram().save(tmp_path / "slide.svg", format="gif")
+    assert list(tmp_path.iterdir()) == []
+
+
+@exe
+@pytest.mark.parametrize(("format", "magic"), [("png", PNG), ("pdf", b"%PDF-")])
+def test_png_and_pdf(tmp_path, format, magic):
+    m = Machine()
+    m.run("passive open", "SYN")
+    d = Diagram.from_machine(m, theme="print")
+    assert d.pipe(format).startswith(magic)
+    saved = d.save(tmp_path / f"slide.{format.upper()}")
+    assert saved.read_bytes().startswith(magic)
+
+
+def test_formats_constant():
+    assert FORMATS == ("svg", "png", "pdf", "dot")
+    assert THEMES == ("light", "dark", "print", "auto")
+
+
+# -- missing or failing Graphviz ----------------------------------------------------------------
+
+
+def test_missing_dot_says_how_to_install_it(empty_path):
+    with pytest.raises(GraphvizNotFound) as caught:
+        layout_svg(two_states())
+    message = str(caught.value)
+    for command in (
+        "apt-get install graphviz",
+        "sudo apt install graphviz",
+        "brew install graphviz",
+        "conda install -c conda-forge graphviz",
+        "winget install graphviz",
+    ):
+        assert command in message
+    assert "built-in TCP diagrams" in message and "without Graphviz" in message
+    assert isinstance(caught.value, RuntimeError) and isinstance(caught.value, TcpvizError)
+
+
+def test_without_dot_the_built_in_diagram_still_works_but_png_does_not(empty_path, tmp_path):
+    d = Diagram(state="LISTEN")
+    assert with_class(d.svg(), "current") == ["state_LISTEN"]
+    with pytest.raises(GraphvizNotFound, match="brew install graphviz"):
+        d.save(tmp_path / "slide.png")
+    assert list(tmp_path.iterdir()) == []
+
+
+def fake_dot(directory, script: str) -> None:
+    program = directory / "dot"
+    program.write_text("#!/bin/sh\n" + script)
+    program.chmod(0o755)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the fake dot is a shell script")
+def test_dot_failing_midway_leaves_the_old_file(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    # Writes the start of a PNG, then fails: none of it may reach the destination.
+    fake_dot(
+        bin_dir, "cat > /dev/null\nprintf '\\211PNG partial'\necho 'out of memory' >&2\nexit 3\n"
+    )
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "slide.png"
+    target.write_bytes(b"the old slide")
+    with pytest.raises(RenderError, match="exit status 3: out of memory"):
+        Diagram(state="CLOSING").save(target)
+    assert target.read_bytes() == b"the old slide"
+    assert [p.name for p in out.iterdir()] == ["slide.png"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the fake dot is a shell script")
+def test_dot_hanging_is_cut_off(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake_dot(bin_dir, "exec sleep 30\n")
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    with pytest.raises(RenderError, match=r"did not finish within 0\.5 s"):
+        render.run_dot("digraph {}", "png", timeout=0.5)
