@@ -26,6 +26,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make the sibling helpers importable
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -59,6 +60,16 @@ PAINT = "browser: click to painted frame (standalone page)"
 HANDLER = "browser: click to class 'current' set (page's click handler)"
 WIDGET = "widget step in Python (fire message -> traits)"
 TRANSITIONS = "transitions GraphMachine trigger + pipe(svg)"
+#: Small counts, for a quick look (run.py --quick uses them too).
+QUICK = {
+    "clicks": 24,
+    "long_clicks": 6,
+    "long_history": 60,
+    "widget_steps": 200,
+    "long_widget_steps": 20,
+    "long_widget_history": 200,
+    "graphviz_steps": 12,
+}
 #: One frame at 60 Hz: the target for a click to show.
 FRAME_MS = 16.0
 #: Every wait in the page and for Playwright is bounded by this.
@@ -124,7 +135,9 @@ def browser_available() -> str:
     return ""
 
 
-def _measure_widget(steps: int, loop, table) -> tuple[list[float], ProcessCounter]:
+def _measure_widget(steps: int, long_steps: int, long_history: int, loop, table) -> dict[str, Any]:
+    """Time widget steps as the page sends them: a loop, then a reset (untimed), and so on;
+    then ``long_steps`` more after a history of ``long_history`` steps."""
     widget = TCPWidget()
     position = 0
 
@@ -134,18 +147,38 @@ def _measure_widget(steps: int, loop, table) -> tuple[list[float], ProcessCounte
         position += 1
         widget._handle_custom_msg({"type": "fire", "edge": table.edge_ids[transition]}, [])
 
+    def reset() -> None:
+        widget._handle_custom_msg({"type": "reset"}, [])
+
     for transition in loop:  # warm-up, and a check that each message moved the widget
         step()
         if widget.state != transition.target or widget.error:
             raise AssertionError(
                 f"widget in {widget.state} ({widget.error!r}), expected {transition.target}"
             )
+    reset()
+    samples: list[float] = []
     with count_processes() as counted:
-        samples = time_calls(step, steps)
-    if widget.machine.state != loop[(position - 1) % len(loop)].target or widget.error:
-        raise AssertionError(f"widget ended in {widget.state} ({widget.error!r})")
+        while len(samples) < steps:  # bounded: each pass adds at least one sample
+            samples += time_calls(step, min(len(loop), steps - len(samples)))
+            if position % len(loop) == 0:
+                reset()
+    if widget.error or len(widget.history) >= len(loop) + 1:
+        raise AssertionError(
+            f"widget in {widget.state}, {len(widget.history)} steps, {widget.error!r}"
+        )
+    # A long session: the history is sent with every step, so its length matters.
+    reset()
+    position = 0
+    widget.machine.run(*[loop[i % len(loop)] for i in range(long_history)])
+    position = long_history
+    with count_processes() as counted_long:
+        long_samples = time_calls(step, long_steps)
+    if len(widget.history) != long_history + long_steps or widget.error:
+        raise AssertionError(f"widget history {len(widget.history)} ({widget.error!r})")
     widget.close()
-    return samples, counted
+    counted.commands += counted_long.commands
+    return {"samples": samples, "long": long_samples, "processes": counted}
 
 
 def _measure_transitions(steps: int, loop) -> tuple[list[float], ProcessCounter]:
@@ -165,10 +198,42 @@ def _measure_transitions(steps: int, loop) -> tuple[list[float], ProcessCounter]
     return samples, counted
 
 
-def _measure_browser(clicks: int, loop, table) -> dict[str, object]:
+_TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+# Many steps at once, without timing: the same buttons, clicked from inside the page.
+_CLICK_MANY = """
+(edges) => {
+  for (const edge of edges) {
+    const button = document.querySelector(
+      `[data-testid="event-button"][data-edge="${edge}"]`);
+    if (!button) throw new Error(`no enabled button for ${edge}`);
+    button.click();
+  }
+}
+"""
+
+
+def _click_and_wait(page, table, transition, counter: ProcessCounter) -> dict[str, float]:
+    """One real click on the event button of ``transition``; the page's timings of it."""
+    page.evaluate("id => window.__tcpvizBench.arm(id)", table.state_ids[transition.target])
+    button = page.locator(f'[data-testid="event-button"][data-edge="{table.edge_ids[transition]}"]')
+    with count_processes() as counted:
+        button.click()
+        result = page.evaluate(f"() => window.__tcpvizBench.wait({TIMEOUT_MS})")
+    counter.commands += counted.commands
+    return result
+
+
+def _measure_browser(
+    clicks: int, long_clicks: int, long_history: int, loop, table
+) -> dict[str, Any]:
+    """Click through the loop, pressing Reset (untimed) after each; then click on after a
+    history of ``long_history`` steps."""
     from playwright.sync_api import sync_playwright
 
-    paint, changed, frames = [], [], []
+    samples: dict[str, list[float]] = {"paint": [], "changed": [], "long": []}
+    frames: list[int] = []
+    counter = ProcessCounter()
     with tempfile.TemporaryDirectory(prefix="tcpviz-bench-") as folder:
         page_path = save_html(Path(folder) / "tcp.html", table=table, theme="light")
         with sync_playwright() as p:
@@ -184,50 +249,67 @@ def _measure_browser(clicks: int, loop, table) -> dict[str, object]:
                 page.goto(page_path.as_uri())
                 page.wait_for_selector('[data-testid="event-button"]')
                 page.evaluate(_PROBE)
-                counter = ProcessCounter()
+                reset = page.locator('[data-testid="reset"]')
                 warmup = len(loop)
                 for number in range(warmup + clicks):
                     transition = loop[number % len(loop)]
-                    page.evaluate(
-                        "id => window.__tcpvizBench.arm(id)", table.state_ids[transition.target]
-                    )
-                    button = page.locator(
-                        f'[data-testid="event-button"][data-edge="{table.edge_ids[transition]}"]'
-                    )
-                    with count_processes() as counted:
-                        button.click()
-                        result = page.evaluate(f"() => window.__tcpvizBench.wait({TIMEOUT_MS})")
-                    counter.commands += counted.commands
-                    if number < warmup:
-                        continue
-                    paint.append((result["painted"] - result["click"]) / 1e3)
-                    changed.append((result["changed"] - result["click"]) / 1e3)
-                    frames.append(int(result["frames"]))
+                    result = _click_and_wait(page, table, transition, counter)
+                    if number >= warmup:
+                        samples["paint"].append((result["painted"] - result["click"]) / 1e3)
+                        samples["changed"].append((result["changed"] - result["click"]) / 1e3)
+                        frames.append(int(result["frames"]))
+                    if (number + 1) % len(loop) == 0:
+                        reset.click()
+                        page.evaluate(_TWO_FRAMES)  # the reset is painted before the next click
                 shown = page.locator('[data-testid="state-name"]').inner_text()
+                # A long session: history grows by long_history steps, then real clicks again.
+                reset.click()
+                page.evaluate(
+                    _CLICK_MANY,
+                    [table.edge_ids[loop[i % len(loop)]] for i in range(long_history)],
+                )
+                page.evaluate(_TWO_FRAMES)
+                for number in range(long_history, long_history + long_clicks):
+                    result = _click_and_wait(page, table, loop[number % len(loop)], counter)
+                    samples["long"].append((result["painted"] - result["click"]) / 1e3)
+                history = page.locator('[data-testid="history"] li').count()
                 if errors:
                     raise AssertionError(f"the page raised: {errors}")
             finally:
                 browser.close()
     return {
-        "paint": paint,
-        "changed": changed,
+        **samples,
         "frames": frames,
         "processes": counter,
         "shown": shown,
+        "history": history,
         "version": version,
     }
 
 
-def run(*, clicks: int = 300, widget_steps: int = 2000, graphviz_steps: int = 60) -> Result:
-    """Measure ``clicks`` browser clicks, ``widget_steps`` widget steps in Python and
-    ``graphviz_steps`` transitions steps."""
+def run(
+    *,
+    clicks: int = 300,
+    long_clicks: int = 36,
+    long_history: int = 300,
+    widget_steps: int = 2000,
+    long_widget_steps: int = 100,
+    long_widget_history: int = 1000,
+    graphviz_steps: int = 60,
+) -> Result:
+    """Measure ``clicks`` browser clicks and ``widget_steps`` widget steps in Python (history
+    reset after each loop), the same after a long history, and ``graphviz_steps`` transitions
+    steps."""
     table = tcp_table()
     loop = handshake_and_close(table)
     result = Result("browser", "Click to paint in Chromium; one widget step in Python")
 
-    widget_times, widget_processes = _measure_widget(widget_steps, loop, table)
+    widget = _measure_widget(widget_steps, long_widget_steps, long_widget_history, loop, table)
     transitions_times, transitions_processes = _measure_transitions(graphviz_steps, loop)
-    widget_row = row(WIDGET, widget_times, "no front end attached")
+    widget_row = row(WIDGET, widget["samples"], "reset after each loop")
+    long_widget_row = row(
+        f"{WIDGET}, after {long_widget_history:,} steps", widget["long"], "history sent each step"
+    )
     transitions_row = row(TRANSITIONS, transitions_times, "runs dot every step")
 
     reason = browser_available()
@@ -235,15 +317,12 @@ def run(*, clicks: int = 300, widget_steps: int = 2000, graphviz_steps: int = 60
         raise RuntimeError(f"the browser benchmark cannot run in CI: {reason}")
     if reason:
         result.notes.append(f"browser part skipped: {reason}")
-        result.rows += [widget_row, transitions_row]
     else:
-        measured = _measure_browser(clicks, loop, table)
-        paint_row = row(PAINT, measured["paint"], "rAF after the class change")
+        measured = _measure_browser(clicks, long_clicks, long_history, loop, table)
+        paint_row = row(PAINT, measured["paint"], "reset after each loop")
         handler_row = row(HANDLER, measured["changed"])
-        result.rows += [paint_row, handler_row, widget_row, transitions_row]
-        result.ratios["transitions step / browser click to paint (median)"] = (
-            transitions_row.median_ms / paint_row.median_ms
-        )
+        long_row = row(f"{PAINT}, after {long_history:,} steps", measured["long"])
+        result.rows += [paint_row, handler_row, long_row]
         frames = measured["frames"]
         first = sum(f <= 1 for f in frames)
         browser_processes: ProcessCounter = measured["processes"]
@@ -263,33 +342,40 @@ def run(*, clicks: int = 300, widget_steps: int = 2000, graphviz_steps: int = 60
             Check(
                 "programs started while clicking",
                 "0",
-                f"{browser_processes.count} in {len(frames)} clicks",
+                f"{browser_processes.count} in {len(frames) + len(measured['long'])} clicks",
                 browser_processes.count == 0,
             ),
         ]
         expected = loop[(len(loop) + clicks - 1) % len(loop)].target
         if measured["shown"].strip() != expected:
             raise AssertionError(f"the page shows {measured['shown']!r}, expected {expected}")
+        if measured["history"] < long_history + long_clicks:
+            raise AssertionError(
+                f"the page lists {measured['history']} steps, expected at least "
+                f"{long_history + long_clicks}"
+            )
         result.notes += [
             f"{first} of {len(frames)} clicks ({100 * first / len(frames):.0f}%) were painted in "
-            f"the first frame after the click; the rest in the second (max {max(frames)} frames)",
+            f"the first frame after the click (at most {max(frames)} frames later)",
             f"Chromium {measured['version']}, headless, software rendering (--disable-gpu); "
             "a click waits for the next frame (up to 16.7 ms at 60 Hz) whatever the page does",
         ]
+    result.rows += [widget_row, long_widget_row, transitions_row]
     result.ratios["transitions step / widget step in Python (median)"] = (
         transitions_row.median_ms / widget_row.median_ms
     )
+    widget_processes: ProcessCounter = widget["processes"]
     result.checks.append(
         Check(
             "programs started by widget steps",
             "0",
-            f"{widget_processes.count} in {len(widget_times)} steps",
+            f"{widget_processes.count} in {len(widget['samples']) + len(widget['long'])} steps",
             widget_processes.count == 0,
         )
     )
     result.notes.append(
         f"transitions started dot {transitions_processes.named('dot')} times in "
-        f"{len(transitions_times)} steps"
+        f"{len(transitions_times)} steps; its new SVG would still have to be sent and drawn"
     )
     return result
 
@@ -298,8 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts, for a quick look")
     args = parser.parse_args(argv)
-    counts = {"clicks": 24, "widget_steps": 200, "graphviz_steps": 12} if args.quick else {}
-    result = run(**counts)
+    result = run(**QUICK) if args.quick else run()
     from run import print_results
 
     print_results([result])

@@ -42,6 +42,8 @@ BUILTIN = "tcpviz save, built-in table (shipped layout)"
 BUILTIN_DOT = "bare dot -Tsvg, built-in table"
 #: Target from the project's brief: tcpviz's Graphviz path within 1.2x of bare dot.
 RATIO_TARGET = 1.2
+#: Small counts, for a quick look (run.py --quick uses them too).
+QUICK = {"repeats": 6, "rounds": 2}
 DOT = shutil.which("dot") or "dot"
 
 
@@ -178,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts, for a quick look")
     args = parser.parse_args(argv)
-    result = run(repeats=6, rounds=2) if args.quick else run()
+    result = run(**QUICK) if args.quick else run()
     from run import print_results
 
     print_results([result])

@@ -44,6 +44,8 @@ TRANSITIONS = "transitions GraphMachine trigger + pipe(svg)"
 #: Targets from the project's brief.
 RATIO_TARGET = 100.0
 STEP_TARGET_MS = 1.0
+#: Small counts, for a quick look (run.py --quick uses them too).
+QUICK = {"steps": 300, "graphviz_steps": 24, "rounds": 2}
 
 
 def _has_class(svg: str, element_id: str, name: str) -> bool:
@@ -164,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts, for a quick look")
     args = parser.parse_args(argv)
-    result = run(steps=300, graphviz_steps=24, rounds=2) if args.quick else run()
+    result = run(**QUICK) if args.quick else run()
     from run import print_results
 
     print_results([result])

@@ -16,50 +16,37 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 if __package__ in (None, ""):  # run as a script: make the sibling modules importable
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import Result
 
-#: name -> (full counts, quick counts), passed to each module's ``run``.
-COUNTS: dict[str, tuple[dict[str, int], dict[str, int]]] = {
-    "step": (
-        {"steps": 3000, "graphviz_steps": 240, "rounds": 4},
-        {"steps": 300, "graphviz_steps": 24, "rounds": 2},
-    ),
-    "export": (
-        {"repeats": 40, "rounds": 4},
-        {"repeats": 6, "rounds": 2},
-    ),
-    "browser": (
-        {"clicks": 300, "widget_steps": 2000, "graphviz_steps": 60},
-        {"clicks": 24, "widget_steps": 200, "graphviz_steps": 12},
-    ),
-}
 
-
-def _runners() -> dict[str, Callable[..., Result]]:
+def _modules() -> dict[str, ModuleType]:
+    """Each benchmark's module: its ``run(**counts)`` has the full counts as defaults, and its
+    ``QUICK`` holds the small ones."""
     import bench_browser
     import bench_export
     import bench_step
 
-    return {"step": bench_step.run, "export": bench_export.run, "browser": bench_browser.run}
+    return {"step": bench_step, "export": bench_export, "browser": bench_browser}
 
 
 def run_all(names: Sequence[str] | None = None, *, quick: bool = False) -> list[Result]:
     """Run the benchmarks called ``names`` (all by default) and return their results."""
-    runners = _runners()
-    names = list(runners) if not names else list(names)
-    unknown = sorted(set(names) - set(runners))
+    modules = _modules()
+    names = list(modules) if not names else list(names)
+    unknown = sorted(set(names) - set(modules))
     if unknown:
-        raise SystemExit(f"unknown benchmark(s) {unknown} (must be among {sorted(runners)})")
+        raise SystemExit(f"unknown benchmark(s) {unknown} (must be among {sorted(modules)})")
     results = []
     for name in names:
-        full, small = COUNTS[name]
-        results.append(runners[name](**(small if quick else full)))
+        module = modules[name]
+        results.append(module.run(**module.QUICK) if quick else module.run())
     return results
 
 
@@ -130,8 +117,10 @@ def machine_summary() -> str:
     except Exception:
         transitions = "no transitions"
     cpus = os.cpu_count() or 0
+    # Other work on the machine moves every number here; say how busy it was.
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
     return (
-        f"{platform.system()} {platform.machine()}, {cpus} CPUs, Python "
+        f"{platform.system()} {platform.machine()}, {cpus} CPUs{load}, Python "
         f"{platform.python_version()}, {dot}, {transitions}"
     )
 

@@ -150,9 +150,20 @@ def test_bench_export_runs_dot_once_per_custom_save():
 @pytest.mark.browser
 def test_bench_browser_clicks_and_widget_steps_start_no_program():
     require_chromium()
-    result = bench_browser.run(clicks=3, widget_steps=5, graphviz_steps=2)
-    check_well_formed(result, "browser", {"clicks": 3, "widget_steps": 5, "graphviz_steps": 2})
+    counts = {
+        "clicks": 3,
+        "long_clicks": 2,
+        "long_history": 13,
+        "widget_steps": 5,
+        "long_widget_steps": 2,
+        "long_widget_history": 13,
+        "graphviz_steps": 2,
+    }
+    result = bench_browser.run(**counts)
+    check_well_formed(result, "browser", counts)
     assert result.row(bench_browser.PAINT).n == 3
+    assert result.row(f"{bench_browser.PAINT}, after 13 steps").n == 2
+    assert result.row(f"{bench_browser.WIDGET}, after 13 steps").n == 2
     assert check_named(result, "programs started while clicking").ok
     assert check_named(result, "programs started by widget steps").ok
     # The class change comes before the frame that paints it.
