@@ -190,6 +190,9 @@ m = Machine()
 m.run("passive open", "SYN")
 Diagram.from_machine(m, theme="dark").save("my-slide.svg")   # or .png / .pdf (needs Graphviz)
 ```
+
+Slide software that takes no SVG (Google Slides, for one) takes a PNG: save one with
+`Diagram(...).save("slide.png")`, which runs Graphviz's `dot` with the same colours.
 """
 
 

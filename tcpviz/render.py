@@ -43,13 +43,18 @@ from .table import Table, Transition, tcp_table
 __all__ = [
     "FORMATS",
     "INSTALL_GRAPHVIZ",
+    "SUFFIXES",
     "THEMES",
     "Diagram",
+    "PackagedLayout",
     "RenderError",
+    "clear_caches",
     "dot_source",
     "highlight",
     "layout_key",
     "layout_svg",
+    "packaged_layouts",
+    "raw_layout",
     "run_dot",
     "style_sheet",
 ]
