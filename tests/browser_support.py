@@ -172,10 +172,8 @@ def _stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=SERVER_STOP_S)
-        except subprocess.TimeoutExpired:
-            pass
     # Kernels live in the same group and may outlive a server that stopped on its own.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
