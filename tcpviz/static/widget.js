@@ -771,11 +771,20 @@ function render({ model, el }) {
       if (t.section) tip.append(h("span", { class: "tv-section", text: `RFC 9293 section ${t.section}` }));
     }
     tip.hidden = false;
-    const box = g.getBoundingClientRect();
-    const frameBox = diagram.getBoundingClientRect();
-    const left = Math.min(box.left - frameBox.left + diagram.scrollLeft, diagram.scrollWidth - tip.offsetWidth - 4);
-    tip.style.left = `${Math.max(4, left)}px`;
-    tip.style.top = `${box.bottom - frameBox.top + diagram.scrollTop + 6}px`;
+    // Below the state or the arrow's label if it fits in what can be seen of the diagram
+    // (its frame scrolls and clips, the window may end first), else above, else where it fits.
+    const box = (g.dataset.edge && g.querySelector("text") || g).getBoundingClientRect();
+    const frame = diagram.getBoundingClientRect();
+    const [top0, bottom] = [Math.max(frame.top, 0), Math.min(frame.bottom, innerHeight)];
+    const [left0, right] = [Math.max(frame.left, 0), Math.min(frame.right, innerWidth)];
+    const [width, height] = [tip.offsetWidth, tip.offsetHeight];
+    let top = box.bottom + 6;
+    if (top + height > bottom) {
+      top = box.top - 6 - height >= top0 ? box.top - 6 - height : Math.max(top0, bottom - height);
+    }
+    const left = Math.max(left0 + 2, Math.min(box.left, right - width - 2));
+    tip.style.left = `${left - frame.left + diagram.scrollLeft}px`;
+    tip.style.top = `${top - frame.top + diagram.scrollTop}px`;
     g.setAttribute("aria-describedby", tip.id);
   }
 
@@ -883,22 +892,22 @@ function render({ model, el }) {
     rendered.history = key;
     const hadFocus = historyList.contains(document.activeElement);
     const start = v.visited.length ? ix.byId.get(v.visited[0]).name : ix.table.initial;
-    const entry = (index, text, testid, extra) =>
+    const entry = (index, step, testid, extra) =>
       h("li", { class: extra },
         h("button", {
           type: "button",
           "data-testid": testid,
           "data-index": String(index),
           "aria-current": index === v.history.length ? "step" : false,
-          text,
+          title: step ? `RFC 9293: ${step.label}` : false,
+          text: step ? `${ix.edges.get(step.edge)?.event || step.label} → ${step.target}` : `${start} (start)`,
           onclick: () => act({ type: "jump", index }),
         }));
     historyList.replaceChildren(
-      entry(0, `${start} (start)`, "history-start", v.history.length ? "" : "tv-here"),
+      entry(0, null, "history-start", v.history.length ? "" : "tv-here"),
       ...v.history.map((s, i) =>
-        entry(i + 1, `${s.label} → ${s.target}`, "history-item", i + 1 === v.history.length ? "tv-here" : "")),
-      ...v.future.map((s, i) =>
-        entry(v.history.length + i + 1, `${s.label} → ${s.target}`, "history-future", "tv-future")),
+        entry(i + 1, s, "history-item", i + 1 === v.history.length ? "tv-here" : "")),
+      ...v.future.map((s, i) => entry(v.history.length + i + 1, s, "history-future", "tv-future")),
     );
     if (hadFocus) (historyList.querySelector(".tv-here button") || root).focus({ preventScroll: true });
   }
