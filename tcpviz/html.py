@@ -22,7 +22,7 @@ from pathlib import Path
 from .errors import TcpvizError
 from .files import write_atomic
 from .payload import scenarios_payload, table_payload
-from .render import THEMES, layout_svg
+from .render import THEMES, highlight, layout_svg
 from .table import Table, tcp_table
 
 __all__ = ["DEFAULT_TITLE", "HtmlError", "json_for_script", "save_html", "standalone_html"]
@@ -142,7 +142,9 @@ def standalone_html(
         raise HtmlError(f"unknown theme: {theme!r} (must be one of {sorted(THEMES)})")
     table = tcp_table(extended) if table is None else table
     title = DEFAULT_TITLE if title is None else str(title)
-    svg = _NAMESPACES.sub("", _XML_PROLOG.sub("", layout_svg(table), count=1), count=2)
+    # Themed and at its start already, so the page reads right before (or without) JavaScript.
+    svg = highlight(layout_svg(table), table, state=table.initial, theme=theme)
+    svg = _NAMESPACES.sub("", _XML_PROLOG.sub("", svg, count=1), count=2)
     data = {
         "table": table_payload(table),
         "scenarios": scenarios_payload(table),

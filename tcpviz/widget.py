@@ -117,6 +117,15 @@ class TCPWidget(anywidget.AnyWidget):
             raise WidgetError(
                 f"the machine runs {machine.table!r} but table= is {table!r}: give one of them"
             )
+        if (
+            machine is not None
+            and extended
+            and not any(t.extended for t in machine.table.transitions)
+        ):
+            raise WidgetError(
+                f"extended=True, but the machine runs {machine.table!r}: build it with "
+                "Machine(extended=True)"
+            )
         if machine is None:
             machine = Machine(table, extended=extended)
         self._machine = machine

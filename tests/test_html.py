@@ -111,6 +111,14 @@ def test_the_page_is_one_html_document_with_its_data_style_and_module(page_text)
     assert 'charset="utf-8"' in page_text
 
 
+def test_the_inline_diagram_is_themed_and_at_the_start_even_without_javascript():
+    text = standalone_html(theme="dark")
+    svg = text[text.index("<svg") : text.index("</svg>")]
+    assert re.search(r'<svg[^>]*class="tcpviz-diagram tcpviz-theme-dark"', svg)
+    assert re.search(r'id="state_CLOSED"[^>]*class="[^"]*\bcurrent\b', svg)
+    assert svg.count(" current") == 1
+
+
 def test_the_page_loads_nothing(page_text):
     page = Page(page_text)
     assert page.urls == []

@@ -212,6 +212,14 @@ def test_a_machine_and_a_different_table_are_refused(classic, extended):
         TCPWidget(Machine(classic), table=extended)
 
 
+def test_a_classic_machine_with_extended_is_refused(classic):
+    with pytest.raises(WidgetError, match=r"Machine\(extended=True\)"):
+        TCPWidget(Machine(classic), extended=True)
+    w = TCPWidget(Machine(extended=True), extended=True)
+    assert any(t["extended"] for t in w.table["transitions"])
+    w.close()
+
+
 def test_state_machine_widget_is_the_same_class():
     assert StateMachineWidget is TCPWidget
 
