@@ -26,6 +26,7 @@ from browser_support import (
     launch_options,
     voila,
 )
+from playwright import sync_api
 
 from tcpviz import DESCRIPTIONS, tcp_table
 from tcpviz.html import save_html
@@ -33,7 +34,6 @@ from tcpviz.payload import narration
 
 pytestmark = pytest.mark.browser
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 
 VIEWPORT = {"width": 1400, "height": 1000}
 
@@ -355,10 +355,6 @@ def test_standalone_hover_tooltip(tab, standalone, request) -> None:
     sync_api.expect(tip).to_be_hidden()
 
 
-# Known bug, reported to the widget's owner: widget.js always places the tooltip below the
-# hovered element, so for the bottom row the diagram's frame cuts it off. Strict: the test
-# fails as soon as the bug is fixed, so that this mark is removed then.
-@pytest.mark.xfail(strict=True, reason="tooltip of the bottom row is clipped by .tv-diagram")
 @pytest.mark.parametrize("target", ["#state_TIME_WAIT", "#edge_FIN_WAIT_1__rcv_fin_ack text"])
 def test_standalone_tooltip_at_the_bottom_is_readable(tab, standalone, target, request) -> None:
     """A tooltip of the bottom row of the diagram must not be cut off by the diagram's frame."""
