@@ -22,15 +22,52 @@ from .table import Event, Table, Transition, tcp_table
 
 __version__ = "0.1.0"
 
+# Drawing, widgets and files are imported on first use, so that `import tcpviz` (and the CLI)
+# stays fast and the model works where ipywidgets or Graphviz are absent.
+_LAZY = {
+    "Diagram": "render",
+    "highlight": "render",
+    "layout_svg": "render",
+    "TCPWidget": "widget",
+    "show": "widget",
+    "save_html": "html",
+    "standalone_html": "html",
+    "load_table": "tablefile",
+    "dump_table": "tablefile",
+    "SCENARIOS": "scenarios",
+    "get_scenario": "scenarios",
+    "Quiz": "quiz",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tcpviz' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
 __all__ = [
     "DESCRIPTIONS",
+    "SCENARIOS",
     "STATES",
     "Change",
+    "Diagram",
     "Event",
     "GraphvizNotFound",
     "InvalidTransition",
     "Machine",
     "NothingToUndo",
+    "Quiz",
+    "TCPWidget",
     "Table",
     "TableError",
     "TcpvizError",
@@ -38,9 +75,17 @@ __all__ = [
     "UnknownEvent",
     "UnknownState",
     "canonical_state",
+    "dump_table",
+    "get_scenario",
+    "highlight",
+    "layout_svg",
+    "load_table",
     "reachable",
+    "save_html",
     "shortest_events",
+    "show",
     "side_path",
+    "standalone_html",
     "tcp_table",
     "to_networkx",
 ]
