@@ -13,6 +13,10 @@ Three measurements of the same loop (a client's life, then a server's, CLOSED ba
 - beside them, transitions' ``GraphMachine`` showing the same step (``trigger`` then
   ``get_graph().pipe(format="svg")``), measured in this run.
 
+The main rows press Reset (untimed) after each loop, as a class does between runs through a
+handshake; the page and the widget show the whole history, so a second row for each measures
+steps after a long session without a reset.
+
 Every program started while stepping is counted (``subprocess.Popen`` patched): tcpviz must
 start none, so Graphviz never runs per step.
 

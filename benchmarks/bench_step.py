@@ -73,6 +73,10 @@ def run(*, steps: int = 3000, graphviz_steps: int = 240, rounds: int = 4) -> Res
 
     def tcpviz_step() -> None:
         nonlocal tcpviz_position
+        if tcpviz_position % len(loop) == 0:
+            # Back in CLOSED: start a fresh run, as a class does (``visited`` and the history
+            # cover one connection, not thousands; transitions keeps no history at all).
+            machine.reset()
         machine.fire(loop[tcpviz_position % len(loop)])
         tcpviz_position += 1
         outputs.append(
