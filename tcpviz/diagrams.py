@@ -148,7 +148,8 @@ SLIDES: tuple[Slide, ...] = (
     Slide(
         "tcp-extended.svg",
         "The extended machine: Figure 5 plus what RFC 9293 section 3.10 adds (RST, ABORT, user "
-        "timeout), dashed and lighter.",
+        "timeout), dashed and lighter, in Figure 5's layout; the arrows of one event into CLOSED "
+        "share one arrowhead.",
         lambda: Diagram(extended=True),
     ),
 )
@@ -173,12 +174,15 @@ Colours come from the Okabe-Ito palette, readable with every common colour-visio
 and no meaning rests on colour alone: the current state is orange **and** has a thick border and
 a bold name; the step that led there is vermillion **and** thick with a bold label; states met
 before are light blue, earlier steps blue and thicker. Dashed grey arrows are the rows RFC 9293
-section 3.10 adds to Figure 5. The `-print` file uses black, white and grey only.
+section 3.10 adds to Figure 5; they are labelled with their event only ("rcv RST", "ABORT",
+"user timeout"), and their full "event / action" label is their tooltip. The `-print` file uses
+black, white and grey only.
 
 Each file is a standalone SVG: colours are written as attributes (for slide software that
 ignores CSS) and as a style sheet (for browsers). States and transitions carry stable ids
 (`state_SYN_SENT`, `edge_LISTEN__rcv_syn`), titles with the state's description or the RFC's
-"event / action" label, and ARIA labels for screen readers.
+"event / action" label, and ARIA labels for screen readers (the diagram is a named group, each
+state a focusable button, each arrow an image labelled with where it leads).
 
 To make your own, for example after a few steps in a notebook:
 
@@ -266,8 +270,8 @@ _BAKED = ("fill", "stroke", "stroke-width", "stroke-dasharray", "font-weight")
 
 def signature(svg: str | bytes, *, baked: bool = False) -> dict[str, object]:
     """What must not change between Graphviz versions: the root's and every state's and
-    transition's id, classes, ARIA attributes, title and text, the style sheet, and (with
-    ``baked``) the colours tcpviz writes on each shape."""
+    transition's id, classes, ARIA attributes, title and text, the graph group's role and
+    title, the style sheet, and (with ``baked``) the colours tcpviz writes on each shape."""
     root = ET.fromstring(svg.encode("utf-8") if isinstance(svg, str) else svg)
     style = root.find(f"{_NS}style")
     elements = []
@@ -290,8 +294,14 @@ def signature(svg: str | bytes, *, baked: bool = False) -> dict[str, object]:
                 if child.tag in (f"{_NS}path", f"{_NS}polygon", f"{_NS}ellipse", f"{_NS}text")
             ]
         elements.append(entry)
+    graph = root.find(f"{_NS}g")
+    graph_title = None if graph is None else graph.find(f"{_NS}title")
     return {
         "root": {k: root.get(k) for k in ("class", "role", "aria-label")},
+        "graph": {
+            "role": None if graph is None else graph.get("role"),
+            "title": None if graph_title is None else graph_title.text,
+        },
         "style": None if style is None else style.text,
         "elements": elements,
     }

@@ -421,9 +421,15 @@ def _html_text(text: str) -> str:
 
 
 def _edge_label(transition: Transition) -> str:
-    """The RFC's notation as an HTML-like label: the event, a rule, the action under it."""
+    """The RFC's notation as an HTML-like label: the event, a rule, the action under it.
+
+    A row beyond Figure 5 shows its event only ("rcv RST", "ABORT", "user timeout"): two dozen
+    of them run into CLOSED, nearly all saying "delete TCB", and the full label would bury the
+    figure. The full "event / action" stays in the arrow's ``<title>`` (its tooltip), its
+    ``aria-label`` and the table.
+    """
     rows = [f"<TR><TD>{_html_text(transition.event)}</TD></TR>"]
-    if transition.effect:
+    if transition.effect and not transition.extended:
         rows += ["<HR/>", f"<TR><TD>{_html_text(transition.effect)}</TD></TR>"]
     table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
     return f"<{table}{''.join(rows)}</TABLE>>"
@@ -452,7 +458,8 @@ def dot_source(
 
     Node and edge ``id`` attributes are ``table.state_ids`` and ``table.edge_ids``; classes are
     ``state`` and ``transition kind-<kind> side-<side>`` (plus ``extended`` for rows beyond the
-    figure). ``state``, ``last``, ``visited`` and ``taken`` (transitions taken before) become
+    figure, which are dashed, labelled with their event only, have no say in where the states
+    go, and share one arrowhead per event and target state). ``state``, ``last``, ``visited`` and ``taken`` (transitions taken before) become
     colour and line-width attributes, for exports that cannot use CSS (PNG, PDF). The ``auto``
     theme draws like ``light`` here.
 
@@ -474,9 +481,10 @@ def dot_source(
             {
                 "rankdir": "TB",
                 "newrank": "true",
-                # Many extended rows run up to CLOSED: pack their lines closer together.
-                "nodesep": "0.1" if extended else "0.6",
-                "ranksep": "1.0" if extended else "0.5",
+                # Many extended rows run up to CLOSED: their lines sit closer side by side,
+                # and taller rows keep them straight; the figure comes out about 16:9.
+                "nodesep": "0.2" if extended else "0.6",
+                "ranksep": "0.9" if extended else "0.5",
                 "pad": "0.2",
                 "bgcolor": _quoted(palette.background),
                 "fontname": _quoted(_FONT),
@@ -528,6 +536,7 @@ def dot_source(
 
     lines.extend(_figure_hints(table, places))
 
+    shared_heads = _shared_heads(table, places)
     for t in table.transitions:
         classes = ["transition", f"kind-{t.kind}", f"side-{t.side}"]
         if t.extended:
@@ -541,7 +550,14 @@ def dot_source(
         }
         if t.extended:
             attributes["style"] = "dashed"
-            attributes["fontsize"] = "8"
+            attributes["fontsize"] = "9"
+            # Weight 0: the rows beyond Figure 5 do not pull its states sideways, so the
+            # figure keeps its textbook shape (with weight, TIME-WAIT drifted to the far right).
+            attributes["weight"] = "0"
+            if t in shared_heads:
+                # All arrows of one event into one state end at one point: the two dozen
+                # rows into CLOSED arrive as three bundles, not a comb of arrowheads.
+                attributes["samehead"] = _quoted(t.event)
         if flags:
             overlay = _overlay(styles, "edge", flags)
             attributes["color"] = _quoted(overlay["edge-line"]["stroke"])
@@ -584,6 +600,27 @@ def _overlay(
             merged.update(styles.get((role, flag), {}))
         result[role] = merged
     return result
+
+
+# Graphviz's dot joins at most five samehead groups per node (MAXSAME in lib/dotgen/sameport.c)
+# and warns about the rest.
+_MAX_SAME = 5
+
+
+def _shared_heads(table: Table, places: Mapping[str, tuple[int, str]]) -> set[Transition]:
+    """The extended rows drawn with a shared arrowhead: two or more rows of the same event
+    into the same state, where that state has no more such groups than dot can join."""
+    groups: dict[str, dict[str, list[Transition]]] = {}
+    for t in table.transitions:
+        # A reversed edge (dir=back) has its arrowhead at its DOT tail: leave it alone.
+        if t.extended and t.source != t.target and not _runs_backwards(places, t):
+            groups.setdefault(t.target, {}).setdefault(t.event, []).append(t)
+    shared: set[Transition] = set()
+    for by_event in groups.values():
+        bundles = [rows for rows in by_event.values() if len(rows) > 1]
+        if len(bundles) <= _MAX_SAME:
+            shared.update(t for rows in bundles for t in rows)
+    return shared
 
 
 def _runs_backwards(places: Mapping[str, tuple[int, str]], t: Transition) -> bool:
@@ -753,10 +790,12 @@ def layout_svg(table: Table | None = None) -> str:
     """The laid-out SVG of ``table``, without highlight or theme, ready to inline in HTML.
 
     The built-in TCP tables come from package data (no Graphviz needed); other tables run
-    ``dot`` once and are cached. The root ``<svg>`` has class ``tcpviz-diagram``; each state's
-    ``<g>`` has the id ``table.state_ids[state]``, a ``<title>`` "NAME: description", an
-    ``aria-label`` and ``tabindex="0"``; each transition's ``<g>`` has the id
-    ``table.edge_ids[t]`` and the RFC label as ``<title>``.
+    ``dot`` once and are cached. The root ``<svg>`` has class ``tcpviz-diagram``,
+    ``role="group"`` and an ``aria-label`` naming the table; each state's ``<g>`` has the id
+    ``table.state_ids[state]``, a ``<title>`` "NAME: description", an ``aria-label``,
+    ``role="button"`` and ``tabindex="0"``; each transition's ``<g>`` has the id
+    ``table.edge_ids[t]``, the full RFC label as ``<title>`` and ``role="img"`` with an
+    ``aria-label`` saying where it leads.
     """
     table = _table(table)
     cached = _SVGS.get(id(table))
@@ -799,7 +838,9 @@ def _postprocess(raw: str, table: Table) -> str:
     edges = {v: k for k, v in table.edge_ids.items()}
     name = _printable(table.name) or "State diagram"
     root.set("class", "tcpviz-diagram")
-    root.set("role", "img")
+    # Not role="img": ARIA makes the children of an img presentational, which would hide the
+    # focusable state buttons from screen readers. A named group keeps them reachable.
+    root.set("role", "group")
     root.set(
         "aria-label",
         f"{name}: state diagram with {len(table.states)} states and "
@@ -814,7 +855,9 @@ def _postprocess(raw: str, table: Table) -> str:
     if graph is None:
         raise RenderError("Graphviz produced an SVG without a graph group")
     graph.attrib.pop("id", None)  # "graph0" in every diagram: a duplicate id on a shared page
-    _set_title(graph, name)
+    _set_title(graph, name)  # the tooltip over the background
+    # Its title would make it a second group named like the root: one is enough.
+    graph.set("role", "none")
     background = graph.find(_tag("polygon"))
     if background is not None:
         background.set("class", "tcpviz-background")
@@ -835,6 +878,9 @@ def _postprocess(raw: str, table: Table) -> str:
             t = edges[element_id]
             label = _printable(t.label)
             _set_title(group, label)
+            # One image per arrow: read once with its full label, not also as its drawn text
+            # (which for rows beyond Figure 5 is the event alone).
+            group.set("role", "img")
             group.set(
                 "aria-label", f"{label}, from {_printable(t.source)} to {_printable(t.target)}"
             )

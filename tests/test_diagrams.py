@@ -149,6 +149,9 @@ def test_signature_ignores_positions_but_not_text_or_classes():
     assert signature(renamed) != signature(svg)
     unmarked = svg.replace("node state visited current", "node state visited", 1)
     assert signature(unmarked) != signature(svg)
+    # The accessibility tcpviz adds counts too: the root's role, the inner graph's.
+    assert signature(svg.replace('role="group"', 'role="img"', 1)) != signature(svg)
+    assert signature(svg.replace(' role="none"', "", 1)) != signature(svg)
     recoloured = svg.replace('fill="#e69f00"', 'fill="#ff0000"', 1)
     assert signature(recoloured, baked=True) != signature(svg, baked=True)
 

@@ -171,12 +171,43 @@ def test_dot_classes_and_rfc_labels(extended):
         assert classes[:3] == ["transition", f"kind-{t.kind}", f"side-{t.side}"]
         assert ("extended" in classes) == t.extended
         assert ("style=dashed" in line) == t.extended
-        # Event on one line, a rule, the action (t.effect) under it.
+        assert ("weight=0" in line) == t.extended
         assert f"<TD>{t.event}</TD>" in line
-        if t.effect:
+        if t.effect and not t.extended:
+            # Event on one line, a rule, the action (t.effect) under it.
             assert f"<HR/><TR><TD>{t.effect}</TD>" in line
         else:
+            # Rows beyond Figure 5 show the event only; their full label is the title.
             assert "<HR/>" not in line
+
+
+def test_dot_bundles_extended_rows_of_one_event_into_one_arrowhead(extended):
+    source = dot_source(extended)
+    for t, edge_id in extended.edge_ids.items():
+        line = next(line for line in source.splitlines() if f"[id={edge_id}," in line)
+        # All 26 section 3.10 rows lead to CLOSED; each event's rows share one arrowhead.
+        shared = re.search(r'samehead=("?)(.*?)\1[,\]]', line)
+        assert (shared is not None and shared.group(2) == t.event) == t.extended, line
+    assert "samehead" not in dot_source(tcp_table())
+
+
+def test_samehead_only_where_dot_can_join_the_arrows():
+    # A lone row of an event gets no samehead; nor does a state with more groups of rows
+    # than dot joins (five), where dot would warn and ignore the rest.
+    events = ["e1", "e2", "e3", "e4", "e5", "e6"]
+    many = Table(
+        [Transition(s, e, "Z", extended=True) for s in ("A", "B") for e in events]
+        + [Transition("Z", "lone", "A", extended=True), Transition("Z", "go", "B")]
+    )
+    assert "samehead" not in dot_source(many)
+    five = Table(
+        [Transition(s, e, "Z", extended=True) for s in ("A", "B") for e in events[:5]]
+        + [Transition("Z", "lone", "A", extended=True), Transition("Z", "go", "B")]
+    )
+    source = dot_source(five)
+    assert source.count("samehead=") == 10
+    lone = next(line for line in source.splitlines() if "[id=edge_Z__lone," in line)
+    assert "samehead" not in lone
 
 
 def test_dot_highlight_is_carried_as_attributes():
@@ -219,7 +250,8 @@ def test_layout_svg_is_inlinable_xml_with_one_element_per_state_and_transition(a
     assert "<?xml" not in svg and "<!DOCTYPE" not in svg
     root = parse(svg)
     assert root.get("class") == "tcpviz-diagram"
-    assert root.get("role") == "img"
+    # A named group, not an img: ARIA hides the children of an img, and the states are buttons.
+    assert root.get("role") == "group"
     assert "11 states" in root.get("aria-label")
     nodes, edges = groups(root, "node"), groups(root, "edge")
     assert sorted(g.get("id") for g in nodes) == sorted(any_table.state_ids.values())
@@ -246,13 +278,58 @@ def test_transitions_are_titled_with_the_rfc_label(extended):
     by_id = {v: k for k, v in extended.edge_ids.items()}
     for group in groups(root, "edge"):
         t = by_id[group.get("id")]
-        assert title(group) == t.label
+        assert title(group) == t.label  # the full RFC label, even where the drawing is short
         assert group.get("aria-label") == f"{t.label}, from {t.source} to {t.target}"
-        assert texts(group) == ([t.event, t.effect] if t.effect else [t.event])
+        assert group.get("role") == "img"  # read once, by its label
+        if t.effect and not t.extended:
+            assert texts(group) == [t.event, t.effect]
+        else:
+            assert texts(group) == [t.event]
         assert ("extended" in group.get("class").split()) == t.extended
         assert (group.get("data-event"), group.get("data-source")) == (t.event, t.source)
     listen_syn = next(g for g in groups(root, "edge") if g.get("id") == "edge_LISTEN__rcv_syn")
     assert title(listen_syn) == "rcv SYN / snd SYN,ACK"
+
+
+# Roles whose children ARIA makes presentational (WAI-ARIA 1.2, "Children Presentational: True").
+# role="none" is not one: it removes an element's own role, never its children's.
+PRESENTATIONAL_CHILDREN = {
+    "button",
+    "checkbox",
+    "img",
+    "math",
+    "menuitemcheckbox",
+    "menuitemradio",
+    "meter",
+    "option",
+    "progressbar",
+    "radio",
+    "scrollbar",
+    "separator",
+    "slider",
+    "switch",
+    "tab",
+}
+
+
+def test_screen_readers_can_reach_every_state(any_table):
+    root = parse(layout_svg(any_table))
+    assert root.get("role") == "group"
+    assert root.get("aria-label").startswith(f"{any_table.name}: state diagram with 11 states")
+    parents = {child: parent for parent in root.iter() for child in parent}
+    buttons = [e for e in root.iter() if e.get("role") == "button"]
+    assert sorted(b.get("id") for b in buttons) == sorted(any_table.state_ids.values())
+    for button in buttons:
+        assert button.get("tabindex") == "0" and button.get("aria-label")
+        element = button
+        while element in parents:
+            element = parents[element]
+            assert element.get("role") not in PRESENTATIONAL_CHILDREN, (button.get("id"), element)
+    # The graph inside is not a second group with the same name.
+    assert [g.get("role") for g in root.findall(f"{NS}g")] == ["none"]
+    # Every state and transition keeps its own <title> (the tooltip).
+    for group in groups(root, "node") + groups(root, "edge"):
+        assert len(group.findall(f"{NS}title")) == 1
 
 
 def test_extended_class_marks_exactly_the_section_3_10_rows(extended):
@@ -288,6 +365,47 @@ def test_the_built_in_layout_looks_like_the_textbook_figure(any_table):
     assert at["SYN-RECEIVED"][0] < at["SYN-SENT"][0]
     assert at["FIN-WAIT-1"][0] < at["CLOSE-WAIT"][0]
     assert at["FIN-WAIT-2"][0] < at["CLOSING"][0] < at["LAST-ACK"][0]
+    # Three straight columns below CLOSED, as in the figure: the section 3.10 arrows of the
+    # extended table must not pull a state out of its column (TIME-WAIT once drifted right).
+    columns = {
+        "left": ["SYN-RECEIVED", "FIN-WAIT-1", "FIN-WAIT-2"],
+        "middle": ["LISTEN", "ESTABLISHED", "CLOSING", "TIME-WAIT"],
+        "right": ["SYN-SENT", "CLOSE-WAIT", "LAST-ACK"],
+    }
+    x = {name: [at[s][0] for s in states] for name, states in columns.items()}
+    for name, xs in x.items():
+        assert max(xs) - min(xs) < 1, (name, xs)
+    assert x["left"][0] < x["middle"][0] < x["right"][0]
+
+
+def test_the_extended_layout_fits_a_slide(extended):
+    _, _, width, height = (float(v) for v in parse(layout_svg(extended)).get("viewBox").split())
+    # About 16:9: much flatter and, fitted to a slide's width, its labels would shrink.
+    assert 1.5 < width / height < 2.0
+
+
+def arrow_tips(group: ET.Element) -> set[tuple[int, int]]:
+    """The points of an edge's arrowhead polygons, rounded."""
+    tips = set()
+    for polygon in group.findall(f"{NS}polygon"):
+        numbers = [float(n) for n in re.findall(r"-?\d+\.?\d*", polygon.get("points"))]
+        rounded = [round(v) for v in numbers]
+        tips.update(zip(rounded[0::2], rounded[1::2], strict=True))
+    return tips
+
+
+def test_extended_rows_of_one_event_meet_at_one_arrowhead(extended):
+    root = parse(layout_svg(extended))
+    by_id = {v: k for k, v in extended.edge_ids.items()}
+    shared: dict[str, set[tuple[int, int]]] = {}
+    for group in groups(root, "edge"):
+        t = by_id[group.get("id")]
+        if t.extended:
+            points = arrow_tips(group)
+            shared[t.event] = points if t.event not in shared else shared[t.event] & points
+    # Every arrow of one event shares a point with all the others: one arrowhead per event.
+    assert set(shared) == {"rcv RST", "ABORT", "user timeout"}
+    assert all(shared.values()), shared
 
 
 def test_built_in_tables_need_no_graphviz(no_graphviz, any_table):
