@@ -11,14 +11,17 @@ Screenshots of key steps go to ``test-artifacts/<test>/`` (git-ignored) for a hu
 
 from __future__ import annotations
 
+import json
 import re
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
 from browser_support import (
+    SERVER_START_S,
     WAIT_MS,
     Expected,
     artifact_path,
@@ -594,6 +597,20 @@ def test_voila_dark_theme_auto(tab, tmp_path: Path, request) -> None:
     assert_dark_and_readable(colours)
 
 
+def wait_for_connected_kernel(url: str, timeout: float = SERVER_START_S) -> None:
+    """Poll the server's REST API (bounded) until a kernel is idle with a page connected."""
+    deadline = time.monotonic() + timeout
+    while True:  # bounded by the deadline
+        with urllib.request.urlopen(f"{url}api/kernels", timeout=5) as response:
+            kernels = json.load(response)
+        if any(k["execution_state"] == "idle" and k["connections"] > 0 for k in kernels):
+            return
+        assert time.monotonic() < deadline, (
+            f"no connected, idle kernel after {timeout} s: {kernels}"
+        )
+        time.sleep(0.25)
+
+
 def test_jupyterlab_widget_keeps_its_keys(tab, tmp_path: Path, request) -> None:
     """In JupyterLab: run the cell, step with clicks and keys, and check that the widget's keys
     (digits, arrows) never reach JupyterLab's notebook shortcuts ("1" would turn the cell into
@@ -605,8 +622,9 @@ def test_jupyterlab_widget_keeps_its_keys(tab, tmp_path: Path, request) -> None:
         tab.goto(f"{url}lab/tree/{notebook.name}", timeout=60_000)
         cell = tab.locator(".jp-Notebook .jp-Cell").first
         cell.wait_for(timeout=60_000)
-        # Wait for the kernel before running the cell, so that the run is not lost.
-        tab.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
+        # Run the cell only once the page is connected to an idle kernel: JupyterLab drops a run
+        # requested earlier (the cell stays "[ ]").
+        wait_for_connected_kernel(url)
         cell.locator(".jp-InputArea-editor").click()
         tab.keyboard.press("Shift+Enter")
         root = tab.locator(".tcpviz-widget")
