@@ -56,21 +56,29 @@ def _ms(value: float) -> str:
 
 def _table(results: Sequence[Result], markdown: bool) -> list[str]:
     header = ("benchmark", "measurement", "median", "p95", "n")
-    lines_data = [
-        (r.name, x.label + (f" ({x.note})" if x.note and markdown else ""), _ms(x.median_ms),
-         _ms(x.p95_ms), str(x.n))
+    cells = [
+        (r.name, x.label, _ms(x.median_ms), _ms(x.p95_ms), str(x.n), x.note)
         for r in results
         for x in r.rows
-    ]  # fmt: skip
+    ]
     if markdown:
-        out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        out += ["| " + " | ".join(cells) + " |" for cells in lines_data]
+        out = ["| " + " | ".join((*header, "how")) + " |", "|" + "---|" * (len(header) + 1)]
+        out += ["| " + " | ".join(c) + " |" for c in cells]
         return out
-    widths = [max(len(c[i]) for c in [header, *lines_data]) for i in range(len(header))]
+    cells = [c[:-1] for c in cells]  # the notes make the terminal table too wide
+    widths = [max(len(c[i]) for c in [header, *cells]) for i in range(len(header))]
     fmt = "  ".join(f"{{:{'>' if i >= 2 else '<'}{w}}}" for i, w in enumerate(widths))
     return [fmt.format(*header), fmt.format(*("-" * w for w in widths))] + [
-        fmt.format(*cells) for cells in lines_data
+        fmt.format(*c) for c in cells
     ]
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.2f}x" if value < 10 else f"{value:,.0f}x"
+
+
+def _heading(text: str, markdown: bool) -> list[str]:
+    return ["", f"{text}:", ""] if markdown else ["", f"{text.lower()}:"]
 
 
 def format_results(results: Sequence[Result], *, markdown: bool = False) -> str:
@@ -79,13 +87,11 @@ def format_results(results: Sequence[Result], *, markdown: bool = False) -> str:
     lines = _table([r for r in results if not r.skipped], markdown)
     ratios = [(r.name, label, value) for r in results for label, value in r.ratios.items()]
     if ratios:
-        lines += ["", "Ratios (each from two rows of this same run):", ""] if markdown else [
-            "", "ratios (each from two rows of this same run):"
-        ]  # fmt: skip
-        lines += [f"{bullet}{name}: {label} = {value:,.2f}x" for name, label, value in ratios]
+        lines += _heading("Ratios (each from two rows of this same run)", markdown)
+        lines += [f"{bullet}{name}: {label} = {_ratio(value)}" for name, label, value in ratios]
     checks = [(r.name, c) for r in results for c in r.checks]
     if checks:
-        lines += ["", "Targets:", ""] if markdown else ["", "targets:"]
+        lines += _heading("Targets", markdown)
         lines += [
             f"{bullet}{'met' if c.ok else 'MISSED'}: {name}: {c.name} {c.target} (measured {c.value})"
             for name, c in checks
@@ -93,7 +99,7 @@ def format_results(results: Sequence[Result], *, markdown: bool = False) -> str:
     notes = [(r.name, n) for r in results for n in r.notes]
     skipped = [(r.name, f"skipped: {r.skipped}") for r in results if r.skipped]
     if notes or skipped:
-        lines += ["", "Notes:", ""] if markdown else ["", "notes:"]
+        lines += _heading("Notes", markdown)
         lines += [f"{bullet}{name}: {n}" for name, n in skipped + notes]
     return "\n".join(lines)
 
