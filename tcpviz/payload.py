@@ -9,11 +9,13 @@ is written here, once, from the table.
 from __future__ import annotations
 
 from .errors import TcpvizError
-from .machine import Machine
+from .machine import Change, Machine
 from .scenarios import SCENARIOS
 from .table import Table, Transition
 
 __all__ = [
+    "HISTORY_WINDOW",
+    "MachineTracker",
     "button_label",
     "history_item",
     "machine_payload",
@@ -95,6 +97,112 @@ def table_payload(table: Table) -> dict[str, object]:
     }
 
 
+#: How many steps of the history, and of the steps that redo would take, travel to the page:
+#: the most recent ones (and the next ones). Sending the whole history made one step cost
+#: time in proportion to the session's length; the page lists the rest as "… N earlier
+#: steps", a button that goes back to them. The machine keeps everything.
+HISTORY_WINDOW = 50
+
+
+class MachineTracker:
+    """Keeps :func:`machine_payload` of a machine up to date, one change at a time.
+
+    A step (``fire``, ``undo``, ``redo``) costs the same whatever the history's length: the
+    tracker keeps its own copy of the history, the redo list, and how often each state and
+    each arrow occurs in the history (for ``visited`` and ``taken``). Any other change
+    (``jump``, ``reset``, a ``run``) reads the machine again.
+
+    >>> machine = Machine()
+    >>> tracker = MachineTracker(machine)
+    >>> _ = machine.subscribe(lambda m, change: tracker.apply(change))
+    >>> _ = machine.run("passive open", "SYN")
+    >>> tracker.payload()["history_shown"]
+    ['edge_CLOSED__passive_open', 'edge_LISTEN__rcv_syn']
+    """
+
+    def __init__(self, machine: Machine, window: int = HISTORY_WINDOW):
+        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+            raise ValueError(f"window must be a whole number of steps >= 1, not {window!r}")
+        self.machine = machine
+        self.window = window
+        self._history: list[Transition] = []
+        self._redo: list[Transition] = []  # the next step to redo last, as the machine keeps it
+        # How often each target state / each arrow occurs in the history. Dicts keep their
+        # keys in the order of first occurrence: removing a key whose count drops to zero and
+        # adding it again later still gives the order of first visit in the current history.
+        self._states: dict[str, int] = {}
+        self._edges: dict[Transition, int] = {}
+        self.resync()
+
+    @property
+    def history(self) -> list[Transition]:
+        """The machine's history as the tracker last saw it (do not change it)."""
+        return self._history
+
+    def resync(self) -> None:
+        """Read the whole position from the machine again."""
+        self._history = list(self.machine.history)
+        self._redo = list(reversed(self.machine.future))
+        self._states = {}
+        self._edges = {}
+        for transition in self._history:
+            self._count(transition, 1)
+
+    def _count(self, transition: Transition, delta: int) -> None:
+        for counts, key in ((self._states, transition.target), (self._edges, transition)):
+            n = counts.get(key, 0) + delta
+            if n:
+                counts[key] = n
+            else:
+                del counts[key]
+
+    def apply(self, change: Change) -> None:
+        """Follow one change of the machine (call it from an observer)."""
+        history, redo, step = self._history, self._redo, change.transition
+        if change.action == "fire" and step is not None:
+            history.append(step)
+            redo.clear()
+            self._count(step, 1)
+        elif change.action == "redo" and redo and redo[-1] == step:
+            history.append(redo.pop())
+            self._count(history[-1], 1)
+        elif change.action == "undo" and history and history[-1] == step:
+            redo.append(history.pop())
+            self._count(step, -1)
+        else:
+            self.resync()
+            return
+        if (history[-1] if history else None) != self.machine.last:  # a change went unseen
+            self.resync()
+
+    def payload(self) -> dict[str, object]:
+        """The machine's position as the page shows it: see :func:`machine_payload`."""
+        table, machine, window = self.machine.table, self.machine, self.window
+        edge_ids, state_ids = table.edge_ids, table.state_ids
+        history, redo = self._history, self._redo
+        last = history[-1] if history else None
+        state = last.target if last is not None else machine.start
+        shown = history[-window:]
+        upcoming = redo[: -window - 1 : -1]  # the next ``window`` steps, next first
+        visited = [machine.start, *(s for s in self._states if s != machine.start)]
+        # Every arrow taken before the last step (the last one is drawn as "last").
+        taken = [t for t, n in self._edges.items() if n > 1 or t != last]
+        return {
+            "state": state,
+            "description": table.descriptions[state],
+            "last": edge_ids[last] if last is not None else "",
+            "visited": [state_ids[s] for s in visited],
+            "taken": [edge_ids[t] for t in taken],
+            "history_shown": [edge_ids[t] for t in shown],
+            "history_hidden": len(history) - len(shown),
+            "future_shown": [edge_ids[t] for t in upcoming],
+            "future_hidden": len(redo) - len(upcoming),
+            "enabled": [
+                edge_ids[t] for t in table.enabled(state, last.source if last is not None else None)
+            ],
+        }
+
+
 def history_item(table: Table, transition: Transition) -> dict[str, str]:
     """One step of a history list: the edge id, the RFC label, where it came from and went."""
     return {
@@ -105,19 +213,17 @@ def history_item(table: Table, transition: Transition) -> dict[str, str]:
     }
 
 
-def machine_payload(machine: Machine) -> dict[str, object]:
-    """Where ``machine`` stands, as the page shows it (the widget's synced traits, by name)."""
-    table = machine.table
-    last = machine.last
-    return {
-        "state": machine.state,
-        "description": machine.description,
-        "last": table.edge_ids[last] if last is not None else "",
-        "visited": [table.state_ids[s] for s in machine.visited],
-        "history": [history_item(table, t) for t in machine.history],
-        "future": [history_item(table, t) for t in machine.future],
-        "enabled": [table.edge_ids[t] for t in machine.enabled()],
-    }
+def machine_payload(machine: Machine, window: int = HISTORY_WINDOW) -> dict[str, object]:
+    """Where ``machine`` stands, as the page shows it (the widget's synced traits, by name).
+
+    Arrows and states are named by their SVG ids; the page has the table for the rest.
+    ``history_shown`` holds the last ``window`` steps, after ``history_hidden`` earlier ones;
+    ``future_shown`` the next ``window`` steps that redo would take, before ``future_hidden``
+    others.
+    ``taken`` is every arrow of the history but the last step's, ``visited`` every state met
+    (in order of first visit).
+    """
+    return MachineTracker(machine, window).payload()
 
 
 def scenarios_payload(table: Table) -> list[dict[str, object]]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,13 @@ import traitlets
 
 from .errors import InvalidTransition, TcpvizError
 from .machine import Change, Machine
-from .payload import machine_payload, scenarios_payload, table_payload
+from .payload import (
+    HISTORY_WINDOW,
+    MachineTracker,
+    history_item,
+    scenarios_payload,
+    table_payload,
+)
 from .quiz import Feedback, Quiz
 from .render import THEMES, layout_svg
 from .table import Table, Transition
@@ -62,15 +68,20 @@ class _Play:
         self.base = 0  # the history length when the scenario started
         self.prefix: tuple[Transition, ...] = ()  # the history then
 
-    def index(self, machine: Machine) -> int | None:
-        """The steps taken so far, or ``None`` when the machine has left the scenario's path."""
-        history = machine.history
-        if history[: self.base] != self.prefix:
+    def index(self, history: Sequence[Transition]) -> int | None:
+        """The steps taken so far, or ``None`` when ``history`` has left the scenario's path.
+
+        Only the scenario's own stretch of the history is compared, so this costs the same
+        after a long session.
+        """
+        taken = len(history) - self.base
+        if not 0 <= taken <= len(self.steps):
             return None
-        rest = history[self.base :]
-        if rest != self.steps[: len(rest)]:
+        if tuple(history[: self.base]) != self.prefix:
             return None
-        return len(rest)
+        if tuple(history[self.base :]) != self.steps[:taken]:
+            return None
+        return taken
 
 
 class TCPWidget(anywidget.AnyWidget):
@@ -85,6 +96,11 @@ class TCPWidget(anywidget.AnyWidget):
     _esm = _STATIC / "widget.js"
     _css = _STATIC / "widget.css"
 
+    #: How many recent steps (and steps to redo) travel to the page (``history_shown``,
+    #: ``future_shown``); the page offers the others through "… N earlier steps". Set it on
+    #: the class or a subclass before building a widget.
+    history_window: int = HISTORY_WINDOW
+
     # Sent once.
     svg = traitlets.Unicode("").tag(sync=True)
     table = traitlets.Dict().tag(sync=True)
@@ -96,8 +112,13 @@ class TCPWidget(anywidget.AnyWidget):
     description = traitlets.Unicode("").tag(sync=True)
     last = traitlets.Unicode("").tag(sync=True)
     visited = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    history = traitlets.List(traitlets.Dict()).tag(sync=True)
-    future = traitlets.List(traitlets.Dict()).tag(sync=True)
+    taken = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    # A window on the history and on the steps to redo (edge ids), and how many steps each
+    # leaves out: a step sends the same few values after a long session as after a reset.
+    history_shown = traitlets.List().tag(sync=True)
+    history_hidden = traitlets.Int(0).tag(sync=True)
+    future_shown = traitlets.List().tag(sync=True)
+    future_hidden = traitlets.Int(0).tag(sync=True)
     enabled = traitlets.List(traitlets.Unicode()).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
     quiz = traitlets.Dict().tag(sync=True)
@@ -129,6 +150,7 @@ class TCPWidget(anywidget.AnyWidget):
         if machine is None:
             machine = Machine(table, extended=extended)
         self._machine = machine
+        self._tracker = MachineTracker(machine, self.history_window)
         t = machine.table
         self._edges: dict[str, Transition] = {edge: tr for tr, edge in t.edge_ids.items()}
         self._play: _Play | None = None
@@ -154,6 +176,15 @@ class TCPWidget(anywidget.AnyWidget):
             raise WidgetError(f"unknown theme: {value!r} (must be one of {sorted(THEMES)})")
         return value
 
+    @traitlets.validate("history_shown", "future_shown")
+    def _valid_steps(self, proposal: dict[str, Any]) -> list[str]:
+        # One check of the whole list: a List(Unicode()) validates each item as a trait,
+        # which was a third of the cost of a step.
+        value = proposal["value"]
+        if not all(isinstance(edge, str) for edge in value):
+            raise WidgetError(f"{proposal['trait'].name} must list edge ids, not {value!r}")
+        return value
+
     @traitlets.validate("mode")
     def _valid_mode(self, proposal: dict[str, Any]) -> str:
         return self._check_mode(proposal["value"])
@@ -177,6 +208,18 @@ class TCPWidget(anywidget.AnyWidget):
     def machine(self) -> Machine:
         """The machine this widget shows (and steps)."""
         return self._machine
+
+    @property
+    def history(self) -> list[dict[str, str]]:
+        """Every step taken, oldest first: edge id, RFC label, source and target of each."""
+        table = self._machine.table
+        return [history_item(table, t) for t in self._tracker.history]
+
+    @property
+    def future(self) -> list[dict[str, str]]:
+        """The steps :meth:`redo` would take again, next first (as in :attr:`history`)."""
+        table = self._machine.table
+        return [history_item(table, t) for t in self._machine.future]
 
     @property
     def transition_table(self) -> Table:
@@ -277,8 +320,8 @@ class TCPWidget(anywidget.AnyWidget):
     def _recover(self) -> None:
         """Bring a machine that left the scenario's path back onto it."""
         assert self._play is not None
-        play, history = self._play, self._machine.history
-        if history[: play.base] != play.prefix:
+        play, history = self._play, self._tracker.history
+        if tuple(history[: play.base]) != play.prefix:
             self._restart()
             return
         k = 0
@@ -291,7 +334,7 @@ class TCPWidget(anywidget.AnyWidget):
     def _scenario_step(self, expected: int | None = None) -> Transition | None:
         if self._play is None:
             raise WidgetError("no scenario chosen: call play(name) first")
-        index = self._play.index(self._machine)
+        index = self._play.index(self._tracker.history)
         if expected is not None and expected != index:
             return None  # a second view's timer, late: this step was taken already
         if index is None:
@@ -308,7 +351,7 @@ class TCPWidget(anywidget.AnyWidget):
         speed = changes.pop("speed", self.scenario.get("speed", 1.0))
         if self._play is None:
             return _idle_scenario(speed)
-        index = self._play.index(self._machine)
+        index = self._play.index(self._tracker.history)
         total = len(self._play.steps)
         playing = changes.pop("playing", self.scenario.get("playing", False))
         on_track = index is not None
@@ -344,7 +387,7 @@ class TCPWidget(anywidget.AnyWidget):
         elif self._play is None:
             raise WidgetError("choose a scenario first")
         elif action == "play":
-            index = self._play.index(self._machine)
+            index = self._play.index(self._tracker.history)
             if index is None:
                 self._recover()
             elif index >= len(self._play.steps):
@@ -402,14 +445,21 @@ class TCPWidget(anywidget.AnyWidget):
     # -- keeping the traits in step -----------------------------------------------------------------
 
     def _sync_machine(self) -> None:
+        # Only the traits whose values changed are sent (traitlets compares), all in one
+        # message; none of them grows with the history.
         with self.hold_sync():
-            for key, value in machine_payload(self._machine).items():
+            for key, value in self._tracker.payload().items():
                 setattr(self, key, value)
             self.scenario = self._scenario_trait()
 
     def _on_change(self, machine: Machine, change: Change) -> None:
         # Called by the machine after every change, from any source (this widget's page,
         # another widget, a cell). The step happened, so an old error no longer applies.
+        try:
+            self._tracker.apply(change)
+        except Exception:  # never leave the traits behind the machine: read it all again
+            _log.exception("tcpviz widget: could not follow %s step by step", change.action)
+            self._tracker.resync()
         with self.hold_sync():
             self._sync_machine()
             self.error = ""

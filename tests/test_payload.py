@@ -8,9 +8,14 @@ import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tcpviz.errors import TcpvizError
 from tcpviz.machine import Machine
 from tcpviz.payload import (
+    HISTORY_WINDOW,
+    MachineTracker,
     button_label,
     history_item,
     machine_payload,
@@ -133,8 +138,11 @@ def test_machine_payload_at_the_start(classic):
         "description": classic.descriptions["CLOSED"],
         "last": "",
         "visited": ["state_CLOSED"],
-        "history": [],
-        "future": [],
+        "taken": [],
+        "history_shown": [],
+        "history_hidden": 0,
+        "future_shown": [],
+        "future_hidden": 0,
         "enabled": ["edge_CLOSED__passive_open", "edge_CLOSED__active_open"],
     }
 
@@ -147,18 +155,102 @@ def test_machine_payload_after_steps_and_an_undo(classic):
     assert payload["state"] == "SYN-RECEIVED"
     assert payload["last"] == "edge_LISTEN__rcv_syn"
     assert payload["visited"] == ["state_CLOSED", "state_LISTEN", "state_SYN_RECEIVED"]
-    assert [h["edge"] for h in payload["history"]] == [
-        "edge_CLOSED__passive_open",
-        "edge_LISTEN__rcv_syn",
-    ]
-    assert payload["future"] == [history_item(classic, machine.future[0])]
-    assert payload["future"][0] == {
+    assert payload["history_shown"] == ["edge_CLOSED__passive_open", "edge_LISTEN__rcv_syn"]
+    assert payload["taken"] == ["edge_CLOSED__passive_open"]
+    assert payload["future_shown"] == ["edge_SYN_RECEIVED__rcv_ack_of_syn"]
+    assert payload["history_hidden"] == payload["future_hidden"] == 0
+    assert json.loads(json.dumps(payload)) == payload
+
+
+def test_history_item_names_the_step_for_a_reader(classic):
+    machine = Machine(classic)
+    machine.run("passive open", "SYN", "ACK")
+    assert history_item(classic, machine.history[-1]) == {
         "edge": "edge_SYN_RECEIVED__rcv_ack_of_syn",
         "label": "rcv ACK of SYN",
         "source": "SYN-RECEIVED",
         "target": "ESTABLISHED",
     }
-    assert json.loads(json.dumps(payload)) == payload
+
+
+def test_machine_payload_sends_a_window_of_the_history(classic):
+    machine = Machine(classic)
+    client = ["active open", "SYN,ACK", "close", "ACK of FIN", "FIN", "timeout"]
+    machine.run(*client)
+    ids = [classic.edge_ids[t] for t in machine.history]
+    payload = machine_payload(machine, window=4)
+    assert (payload["history_shown"], payload["history_hidden"]) == (ids[2:], 2)
+    # The arrows taken and states met are all there, not only the window's.
+    assert payload["taken"] == ids[:-1]
+    assert payload["visited"] == [classic.state_ids[s] for s in machine.visited]
+    machine.jump(1)
+    payload = machine_payload(machine, window=4)
+    assert (payload["history_shown"], payload["history_hidden"]) == (ids[:1], 0)
+    assert (payload["future_shown"], payload["future_hidden"]) == (ids[1:5], 1)
+    assert machine_payload(machine) == machine_payload(machine, window=HISTORY_WINDOW)
+    with pytest.raises(ValueError, match="window must be a whole number of steps >= 1"):
+        machine_payload(machine, window=0)
+
+
+def expected_payload(machine: Machine, window: int) -> dict[str, object]:
+    """machine_payload written out from the machine's own properties, for the property test."""
+    table = machine.table
+    history, future = machine.history, machine.future
+    shown, upcoming = history[max(0, len(history) - window) :], future[:window]
+    return {
+        "state": machine.state,
+        "description": machine.description,
+        "last": table.edge_ids[machine.last] if machine.last else "",
+        "visited": [table.state_ids[s] for s in machine.visited],
+        "taken": [table.edge_ids[t] for t in dict.fromkeys(history[:-1])],
+        "history_shown": [table.edge_ids[t] for t in shown],
+        "history_hidden": len(history) - len(shown),
+        "future_shown": [table.edge_ids[t] for t in upcoming],
+        "future_hidden": len(future) - len(upcoming),
+        "enabled": [table.edge_ids[t] for t in machine.enabled()],
+    }
+
+
+ACTIONS = st.lists(
+    st.one_of(
+        st.tuples(st.just("fire"), st.integers(0, 9)),
+        st.tuples(st.sampled_from(["undo", "redo", "reset"]), st.just(0)),
+        st.tuples(st.just("jump"), st.integers(0, 40)),
+        st.tuples(st.just("run"), st.integers(1, 5)),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(actions=ACTIONS, window=st.integers(1, 4))
+def test_the_tracker_follows_any_steps_as_a_fresh_payload_would(actions, window):
+    """Step by step (fire, undo, redo) and by reading again (jump, reset, run), the tracker
+    agrees with the payload written out from the machine: windows, taken arrows and visited
+    states in order of first visit."""
+    machine = Machine(extended=True)
+    tracker = MachineTracker(machine, window)
+    machine.subscribe(lambda m, change: tracker.apply(change))
+    for action, n in actions:
+        try:
+            if action == "fire":
+                options = machine.enabled()
+                machine.fire(options[n % len(options)]) if options else machine.reset()
+            elif action == "run":
+                here = Machine(machine.table, state=machine.state)
+                for _ in range(n):  # a run of enabled steps from here
+                    options = here.enabled()
+                    if not options:
+                        break
+                    here.fire(options[0])
+                machine.run(*here.history)
+            elif action == "jump":
+                machine.jump(n)
+            else:
+                getattr(machine, action)()
+        except TcpvizError:
+            pass  # refused: nothing changed, and the tracker heard nothing
+        assert tracker.payload() == expected_payload(machine, window)
 
 
 def test_machine_payload_respects_the_via_rule(extended):

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import warnings
 from pathlib import Path
 
@@ -98,6 +99,9 @@ def test_a_new_widget_shows_the_start_of_the_classic_figure(widget, classic):
     assert widget.last == ""
     assert widget.visited == ["state_CLOSED"]
     assert widget.history == [] and widget.future == []
+    assert (widget.history_shown, widget.history_hidden) == ([], 0)
+    assert (widget.future_shown, widget.future_hidden) == ([], 0)
+    assert widget.taken == []
     assert widget.enabled == ["edge_CLOSED__passive_open", "edge_CLOSED__active_open"]
     assert widget.error == ""
     assert widget.mode == "explore"
@@ -118,8 +122,10 @@ def test_the_widget_sends_the_laid_out_svg_the_table_and_the_scenarios(widget, c
 
 def test_every_synced_trait_is_json(widget):
     state = widget.get_state()
-    for key in ("svg", "table", "scenarios", "quiz", "scenario", "history", "visited"):
-        assert json.loads(json.dumps(state[key])) == state[key]
+    assert {"svg", "table", "scenarios", "history_shown", "future_shown", "taken"} <= set(state)
+    for key, value in state.items():
+        if not key.startswith("_"):  # ours; ipywidgets' own (a tuple of classes) are not
+            assert json.loads(json.dumps(value)) == value, key
 
 
 def test_the_front_end_files_exist_and_are_a_module_and_a_scoped_style_sheet():
@@ -159,6 +165,8 @@ def test_the_page_testids_the_browser_tests_rely_on_are_in_the_module():
         "history-item",
         "history-start",
         "history-future",
+        "history-earlier",
+        "history-later",
         "error",
         "last-step",
         "scenario-select",
@@ -173,7 +181,7 @@ def test_the_page_testids_the_browser_tests_rely_on_are_in_the_module():
         "tooltip",
     ):
         assert f'"{testid}"' in js, testid
-    assert '"data-edge": t.id' in js
+    assert 'setAttr(button, "data-edge", t.id)' in js
     assert "`mode-${mode}`" in js
 
 
@@ -258,6 +266,7 @@ def test_fire_by_edge_id_steps_the_machine_and_every_trait(widget, page, classic
         }
     ]
     assert widget.visited == ["state_CLOSED", "state_LISTEN"]
+    assert widget.history_shown == ["edge_CLOSED__passive_open"]
     assert widget.error == ""
 
 
@@ -304,9 +313,117 @@ def test_one_step_is_one_small_update_without_the_svg(widget, page):
     page.send(type="fire", edge="edge_CLOSED__active_open")
     assert len(page.updates) == 1  # hold_sync: the page gets the step in one message
     update = page.updates[0]
-    assert {"state", "last", "history", "enabled", "visited"} <= set(update)
+    assert {"state", "last", "history_shown", "enabled", "visited"} <= set(update)
     assert not {"svg", "table", "scenarios"} & set(update)
     assert len(json.dumps(update)) < 2000
+
+
+def client_and_server(table: Table) -> list[Transition]:
+    """A client's life then a server's: CLOSED back to CLOSED in twelve steps."""
+    machine = Machine(table)
+    machine.run("active open", "SYN,ACK", "close", "ACK of FIN", "FIN", "timeout")
+    machine.run("passive open", "SYN", "ACK of SYN", "FIN", "close", "ACK of FIN")
+    return list(machine.history)
+
+
+def test_a_step_sends_the_same_few_values_after_a_long_session(widget, page, classic):
+    loop = client_and_server(classic)
+    sizes = []
+    for history in (len(loop), 10 * len(loop), 100 * len(loop)):
+        widget.reset()
+        widget.machine.run(*(loop * (history // len(loop))))
+        page.clear()
+        page.send(type="fire", edge=classic.edge_ids[loop[0]])
+        (update,) = page.updates
+        assert "history" not in update and "future" not in update
+        assert len(json.dumps(update)) < 3000
+        update.pop("history_hidden", None)  # a count: one more digit for ten times the steps
+        sizes.append(len(json.dumps(update)))
+    # Only the window travels: the message after 1,200 steps is as big as after 120.
+    assert sizes[1] == sizes[2]
+    assert len(widget.history_shown) == TCPWidget.history_window
+    assert widget.history_hidden == 100 * len(loop) + 1 - TCPWidget.history_window
+    assert len(widget.history) == 100 * len(loop) + 1  # Python still has every step
+
+
+class SmallWindow(TCPWidget):
+    history_window = 3
+
+
+def test_the_page_gets_a_window_of_the_history_and_of_the_steps_to_redo(classic):
+    w = SmallWindow()
+    page = Page(w)
+    loop = client_and_server(classic)
+    ids = [classic.edge_ids[t] for t in loop]
+    try:
+        for edge in ids[:5]:
+            page.send(type="fire", edge=edge)
+        assert (w.history_shown, w.history_hidden) == (ids[2:5], 2)
+        assert (w.future_shown, w.future_hidden) == ([], 0)
+        # Every arrow taken before the last step stays marked, listed or not.
+        assert w.taken == ids[:4] and w.last == ids[4]
+        assert w.visited == [classic.state_ids[s] for s in w.machine.visited]
+        # "… 2 earlier steps" goes back to step 2: the list then shows the steps before it.
+        page.send(type="jump", index=2)
+        assert (w.history_shown, w.history_hidden) == (ids[:2], 0)
+        assert (w.future_shown, w.future_hidden) == (ids[2:5], 0)
+        assert w.taken == ids[:1]
+        page.send(type="jump", index=0)
+        assert (w.history_shown, w.history_hidden) == ([], 0)
+        assert (w.future_shown, w.future_hidden) == (ids[:3], 2)
+        # "… 2 later steps" goes forward to step 4, the first one not listed.
+        page.send(type="jump", index=4)
+        assert (w.history_shown, w.history_hidden) == (ids[1:4], 1)
+        assert (w.future_shown, w.future_hidden) == (ids[4:5], 0)
+        page.send(type="undo")
+        assert (w.history_shown, w.history_hidden) == (ids[:3], 0)
+        assert w.future_shown == ids[3:5]
+        page.send(type="redo")
+        page.send(type="redo")
+        assert (w.history_shown, w.history_hidden, w.future_shown) == (ids[2:5], 2, [])
+        # Python keeps the whole history, in the format it always had.
+        assert [h["edge"] for h in w.history] == ids[:5]
+        assert w.history[0] == {
+            "edge": ids[0],
+            "label": loop[0].label,
+            "source": "CLOSED",
+            "target": "SYN-SENT",
+        }
+        assert w.error == ""
+    finally:
+        w.close()
+
+
+def test_the_window_follows_a_machine_moved_from_a_cell(classic):
+    machine = Machine(classic)
+    w = SmallWindow(machine)
+    loop = client_and_server(classic)
+    try:
+        machine.run(*loop)  # one change for the whole run
+        assert machine_traits(w) == machine_payload(machine, window=3)
+        machine.jump(2)  # ESTABLISHED
+        assert machine_traits(w) == machine_payload(machine, window=3)
+        assert w.future_hidden == len(loop) - 2 - 3
+        machine.fire("close")  # forgets what could be redone
+        assert (w.future_shown, w.future_hidden) == ([], 0)
+        assert machine_traits(w) == machine_payload(machine, window=3)
+        assert [h["edge"] for h in w.future] == []
+    finally:
+        w.close()
+
+
+def test_the_history_window_must_be_a_positive_number():
+    class NoWindow(TCPWidget):
+        history_window = 0
+
+    with pytest.raises(ValueError, match="window must be a whole number of steps >= 1, not 0"):
+        NoWindow()
+    w = TCPWidget()
+    try:
+        with pytest.raises(WidgetError, match="history_shown must list edge ids"):
+            w.history_shown = [1, 2]
+    finally:
+        w.close()
 
 
 def test_a_transition_not_enabled_is_an_error_in_the_widget_and_changes_nothing(widget, page):
@@ -723,6 +840,10 @@ def test_the_modes_constant():
 # -- a property test: the widget driven by page messages behaves as a plain machine ---------------
 
 
+class SmallWindow2(TCPWidget):
+    history_window = 2
+
+
 class WidgetDrivenByThePage(RuleBasedStateMachine):
     """Two widgets on one machine, driven by messages; a separate plain machine is the oracle."""
 
@@ -731,7 +852,8 @@ class WidgetDrivenByThePage(RuleBasedStateMachine):
         self.table = tcp_table(extended=True)
         self.oracle = Machine(self.table)
         self.machine = Machine(self.table)
-        self.widgets = [TCPWidget(self.machine), TCPWidget(self.machine)]
+        # The second one sends a window of two steps, so that windows are crossed often.
+        self.widgets = [TCPWidget(self.machine), SmallWindow2(self.machine)]
         self.pages = [Page(w) for w in self.widgets]
         self.edges = list(self.table.edge_ids.values())
         self.by_id = {v: k for k, v in self.table.edge_ids.items()}
@@ -786,9 +908,11 @@ class WidgetDrivenByThePage(RuleBasedStateMachine):
 
     @invariant()
     def the_widgets_show_the_oracle(self):
-        expected = machine_payload(self.oracle)
         for w in self.widgets:
-            assert machine_traits(w) == expected
+            assert machine_traits(w) == machine_payload(self.oracle, window=w.history_window)
+            assert [h["edge"] for h in w.history] == [
+                self.table.edge_ids[t] for t in self.oracle.history
+            ]
         assert self.machine.history == self.oracle.history
 
     @invariant()
@@ -811,3 +935,261 @@ WidgetDrivenByThePage.TestCase.settings = settings(
     max_examples=40, stateful_step_count=25, deadline=None
 )
 TestWidgetDrivenByThePage = WidgetDrivenByThePage.TestCase
+
+
+# -- the page in a real Chromium, driven by this Python widget ------------------------------------
+#
+# widget.js runs in headless Chromium against a model that forwards every message to a real
+# TCPWidget (through Playwright's exposed functions) and applies the state updates and custom
+# messages the widget sends back, in order, as anywidget would. No Jupyter server is needed, so
+# the windowed history can be checked click by click.
+
+BRIDGE_JS = """
+const listeners = new Map();
+const traits = INITIAL;
+const emit = (name, value) => { for (const cb of [...(listeners.get(name) || [])]) cb(value); };
+function deliver(sent) {
+  for (const m of sent) {
+    if (m.state) {
+      Object.assign(traits, m.state);
+      for (const key of Object.keys(m.state)) emit(`change:${key}`, m.state[key]);
+    } else {
+      emit("msg:custom", m.content);
+    }
+  }
+}
+const model = {
+  get: (key) => traits[key],
+  set: (key, value) => { traits[key] = value; emit(`change:${key}`, value); },
+  save_changes() {},
+  on(name, cb) { if (!listeners.has(name)) listeners.set(name, new Set()); listeners.get(name).add(cb); },
+  off(name, cb) { listeners.get(name)?.delete(cb); },
+  // Python answers later, as over a real comm: the page paints the click before it hears back.
+  send(msg) { window.pythonHandles(msg).then(deliver); },
+};
+window.tcpvizDeliver = deliver;
+render({ model, el: document.getElementById("widget") });
+"""
+
+# What the page shows of the machine, read at once.
+SHOWN_JS = """
+(root) => ({
+  current: [...root.querySelectorAll("svg .current")].map((g) => g.id),
+  last: [...root.querySelectorAll("svg .last")].map((g) => g.id),
+  taken: [...root.querySelectorAll("svg .taken")].map((g) => g.id).sort(),
+  state: root.querySelector('[data-testid="state-name"]').textContent,
+  buttons: [...root.querySelectorAll('[data-testid="event-button"]')].map((b) => b.dataset.edge),
+  rows: [...root.querySelectorAll('[data-testid="history"] li')].map((li) => {
+    const b = li.querySelector("button");
+    return [b.dataset.testid, Number(b.dataset.index), li.value, b.textContent];
+  }),
+  here: root.querySelector('[data-testid="history"] [aria-current="step"]')?.dataset.index,
+  focus_inside: root.contains(document.activeElement),
+  error: root.querySelector('[data-testid="error-box"]').hidden ? "" : root.querySelector('[data-testid="error"]').textContent,
+})
+"""
+
+
+class Bridge:
+    """A Python widget and its page in Chromium, wired together."""
+
+    def __init__(self, page, widget: TCPWidget):
+        self.page = page
+        self.widget = widget
+        self.sent: list[dict] = []
+        widget._send = self._record  # type: ignore[method-assign]
+        page.expose_function("pythonHandles", self._handle)
+        state = {k: v for k, v in widget.get_state().items() if not k.startswith("_")}
+        script = (STATIC / "widget.js").read_text(encoding="utf-8")
+        boot = BRIDGE_JS.replace("INITIAL", json.dumps(state))
+        css = (STATIC / "widget.css").read_text(encoding="utf-8")
+        page.set_content(
+            f'<!DOCTYPE html><html><head><style>{css}</style></head><body><div id="widget">'
+            f'</div><script type="module">{script}\n{boot}</script></body></html>'
+        )
+        self.root = page.locator(".tcpviz-widget")
+        self.root.wait_for()
+
+    def _record(self, msg: dict, buffers=None) -> None:
+        if msg.get("method") == "update":
+            self.sent.append({"state": msg["state"]})
+        elif msg.get("method") == "custom":
+            self.sent.append({"content": msg["content"]})
+
+    def _handle(self, msg: dict) -> list[dict]:
+        self.widget._handle_custom_msg(msg, [])
+        sent, self.sent = self.sent, []
+        return sent
+
+    def push(self) -> None:
+        """Send the page what Python changed on its own (a cell stepping the machine)."""
+        sent, self.sent = self.sent, []
+        self.page.evaluate("(sent) => window.tcpvizDeliver(sent)", sent)
+
+    def expected(self) -> dict[str, object]:
+        """What the page must show for the Python machine, with the widget's window."""
+        w, table = self.widget, self.widget.machine.table
+        names = {t: t.event for t in table.transitions}
+        by_id = {edge: t for t, edge in table.edge_ids.items()}
+        here = w.history_hidden + len(w.history_shown)
+        rows = [["history-start", 0, 0, f"{w.machine.start} (start)"]]
+        if w.history_hidden:
+            n = w.history_hidden
+            rows.append(["history-earlier", n, n, f"… {n} earlier step{'s' * (n != 1)}"])
+        for i, edge in enumerate(w.history_shown + w.future_shown):
+            kind = "history-item" if i < len(w.history_shown) else "history-future"
+            index = w.history_hidden + i + 1
+            t = by_id[edge]
+            rows.append([kind, index, index, f"{names[t]} → {t.target}"])
+        if w.future_hidden:
+            n, index = w.future_hidden, here + len(w.future_shown) + 1
+            rows.append(["history-later", index, index, f"… {n} later step{'s' * (n != 1)}"])
+        return {
+            "current": [table.state_ids[w.machine.state]],
+            "last": [w.last] if w.last else [],
+            "taken": sorted(w.taken),
+            "state": w.machine.state,
+            "buttons": w.enabled,
+            "rows": rows,
+            "here": str(here),
+            "error": "",
+        }
+
+    def shows(self, *, focus_inside: bool | None = None) -> dict[str, object]:
+        """Wait (bounded) until the page shows the Python machine; return what it shows."""
+        want = self.expected()
+        deadline = time.monotonic() + 5
+        while True:  # bounded by the deadline
+            seen = self.root.evaluate(SHOWN_JS)
+            inside = seen.pop("focus_inside")
+            if seen == want or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert seen == want
+        if focus_inside is not None:
+            assert inside is focus_inside
+        return seen
+
+
+@pytest.fixture
+def chromium_page():
+    from browser_support import WAIT_MS, launch_options  # skips without Chromium, outside CI
+    from playwright.sync_api import sync_playwright
+
+    options = launch_options()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**options)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(WAIT_MS)
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            yield page
+            assert errors == []
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+def test_the_page_lists_a_window_and_goes_back_through_it(chromium_page, classic):
+    widget = SmallWindow()
+    bridge = Bridge(chromium_page, widget)
+    root = bridge.root
+    try:
+        bridge.shows()
+        loop = client_and_server(classic)
+        for t in loop[:8]:
+            root.locator(f'[data-testid="event-button"][data-edge="{classic.edge_ids[t]}"]').click()
+            # The clicked button stays, or the keyboard moves to another one: never lost.
+            bridge.shows(focus_inside=True)
+        assert widget.history_hidden == 5
+        assert len(widget.taken) == 7  # arrows taken long ago stay marked in the diagram
+
+        # "… 5 earlier steps" goes back to step 5, and the list shows the steps before it.
+        root.locator('[data-testid="history-earlier"]').click()
+        assert widget.machine.state == loop[4].target and len(widget.future) == 3
+        bridge.shows()
+        root.locator('[data-testid="history-earlier"]').click()  # step 2
+        root.locator('[data-testid="history-start"]').click()
+        bridge.shows()
+        assert widget.future_hidden == len(loop[:8]) - 3
+        root.locator('[data-testid="history-later"]').click()  # step 4, the first not listed
+        assert len(widget.machine.history) == 4
+        bridge.shows()
+        root.locator('[data-testid="history-future"][data-index="6"]').click()
+        assert len(widget.machine.history) == 6
+        bridge.shows()
+
+        # Keys cross the window's edge: the page cannot paint an undo past the steps it was
+        # sent, so it waits for Python there.
+        root.focus()
+        for _ in range(5):
+            chromium_page.keyboard.press("ArrowLeft")
+        bridge.shows()
+        assert len(widget.machine.history) == 1
+        chromium_page.keyboard.press("ArrowRight")
+        bridge.shows()
+        assert len(widget.machine.history) == 2
+
+        # A cell steps the shared machine: Python sends the change, the page follows.
+        widget.machine.jump(8)
+        bridge.push()
+        bridge.shows()
+        assert widget.machine.state == loop[7].target
+        chromium_page.keyboard.press("Escape")
+        bridge.shows()
+        assert widget.machine.history == ()
+    finally:
+        widget.close()
+
+
+@pytest.mark.browser
+def test_a_long_standalone_session_lists_the_last_steps_and_stays_correct(chromium_page, classic):
+    """The standalone page keeps every step; past 500 it lists the last 500 and the rest
+    behind "… N earlier steps"."""
+    from playwright.sync_api import expect
+
+    from tcpviz.html import standalone_html
+
+    chromium_page.set_content(standalone_html(classic, theme="light"))
+    root = chromium_page.locator(".tcpviz-widget")
+    root.wait_for()
+    loop = client_and_server(classic)
+    steps = 530
+    edges = [classic.edge_ids[loop[i % len(loop)]] for i in range(steps)]
+    root.evaluate(
+        """(root, edges) => { for (const edge of edges)
+             root.querySelector(`[data-testid="event-button"][data-edge="${edge}"]`).click(); }""",
+        edges,
+    )
+    machine = Machine(classic)
+    machine.run(*(loop[i % len(loop)] for i in range(steps)))
+    history = root.locator('[data-testid="history"]')
+    state = root.locator('[data-testid="state-name"]')
+    expect(history.locator('[data-testid="history-earlier"]')).to_have_text("… 30 earlier steps")
+    assert history.locator('[data-testid="history-item"]').count() == 500
+    last_item = history.locator('[data-testid="history-item"]').last
+    assert last_item.get_attribute("data-index") == str(steps)
+    assert last_item.get_attribute("aria-current") == "step"
+    assert state.inner_text() == machine.state
+    taken = root.evaluate("(root) => [...root.querySelectorAll('svg .taken')].map((g) => g.id)")
+    assert sorted(taken) == sorted({classic.edge_ids[t] for t in machine.history[:-1]})
+
+    history.locator('[data-testid="history-earlier"]').click()  # back to step 30
+    machine.jump(30)
+    expect(state).to_have_text(machine.state)
+    assert history.locator('[data-testid="history-earlier"]').count() == 0
+    assert history.locator('[data-testid="history-item"]').count() == 30
+    assert history.locator('[data-testid="history-future"]').count() == 500
+    history.locator('[data-testid="history-start"]').click()
+    expect(history.locator('[data-testid="history-later"]')).to_have_text("… 30 later steps")
+    history.locator('[data-testid="history-later"]').click()  # forward to step 501
+    machine.jump(501)
+    expect(state).to_have_text(machine.state)
+    expect(history.locator('[data-testid="history-earlier"]')).to_have_text("… 1 earlier step")
+    assert history.locator('[data-testid="history-future"]').count() == steps - 501
+    # The list's numbers are the steps' numbers.
+    assert history.locator("li").nth(2).evaluate("(li) => li.value") == 2
+    root.locator('[data-testid="reset"]').click()
+    expect(root.locator('[data-testid="history"] li')).to_have_count(1)

@@ -8,6 +8,10 @@
 // The SVG is inserted once; every later change only toggles classes on its <g> elements.
 
 const BASE_DELAY_MS = 1800; // one scenario step at speed 1
+// The standalone page keeps every step but lists only the last (and next) this many, so that a
+// very long session stays as quick as a short one. Python sends fewer (HISTORY_WINDOW in
+// tcpviz/payload.py), as each step travels to the page.
+const LOCAL_WINDOW = 500;
 const ANSWER_TIMEOUT_MS = 5000; // after this, an unanswered message is reported, not lost
 const PREVIEW = "tv-preview";
 
@@ -29,39 +33,62 @@ function indexTable(table) {
 const enabledIn = (ix, state, from) =>
   ix.table.transitions.filter((t) => t.source === state && (t.via == null || t.via === from));
 
-const item = (t) => ({ edge: t.id, label: t.label, source: t.source, target: t.target });
 const eventKey = (name) =>
   String(name).toLowerCase().replace(/[^0-9a-z]+/g, " ").trim();
 const pyList = (items) => `[${items.map((x) => `'${x}'`).join(", ")}]`;
+const unique = (items) => [...new Set(items)];
 
 class StepError extends Error {}
+// The page cannot tell where a step leads (it would need steps Python did not send): it waits
+// for Python's answer instead of painting the step at once.
+class Unknowable extends Error {}
 
-// A position: the start state, the transitions taken (oldest first), and those undone (next first).
+// A position: the start state; `hist`, the transitions taken (oldest first) after `offset`
+// earlier ones the page was not sent; `fut`, those undone (next first), before `more` others.
+// The standalone page holds everything (offset and more are 0); a notebook gets a window.
 function positionOf(ix, v) {
   const first = v.visited && v.visited.length ? ix.byId.get(v.visited[0]) : null;
   return {
     start: first ? first.name : ix.table.initial,
-    hist: (v.history || []).map((h) => ix.edges.get(h.edge)).filter(Boolean),
-    fut: (v.future || []).map((h) => ix.edges.get(h.edge)).filter(Boolean),
+    offset: v.history_hidden || 0,
+    hist: (v.history_shown || []).map((id) => ix.edges.get(id)).filter(Boolean),
+    fut: (v.future_shown || []).map((id) => ix.edges.get(id)).filter(Boolean),
+    more: v.future_hidden || 0,
   };
 }
 
 function hereOf(pos) {
   const last = pos.hist[pos.hist.length - 1];
+  if (!last && pos.offset) throw new Unknowable("the step before this window was not sent");
   return { state: last ? last.target : pos.start, from: last ? last.source : null, last };
 }
 
-// The machine's synced traits for a position (the same keys and values Python sends).
-function viewOf(ix, pos) {
+// The machine's synced traits for a position (the same keys and values Python sends), listing
+// at most `window` steps each way. With every step at hand `visited` and `taken` are exact;
+// otherwise they extend `before` (the traits Python sent), and Python's answer corrects them.
+function viewOf(ix, pos, before = null, window = Infinity) {
   const { state, from, last } = hereOf(pos);
-  const names = [...new Set([pos.start, ...pos.hist.map((t) => t.target)])];
+  const exact = !pos.offset || !before;
+  const visited = unique([
+    ...(exact ? [ix.byName.get(pos.start).id] : before.visited),
+    ...pos.hist.map((t) => ix.byName.get(t.target).id),
+  ]);
+  const taken = unique([
+    ...(exact ? [] : before.taken || []),
+    ...pos.hist.slice(0, -1).map((t) => t.id),
+  ]);
+  const shown = pos.hist.length > window ? pos.hist.slice(-window) : pos.hist;
+  const next = pos.fut.length > window ? pos.fut.slice(0, window) : pos.fut;
   return {
     state,
     description: ix.byName.get(state).description,
     last: last ? last.id : "",
-    visited: names.map((n) => ix.byName.get(n).id),
-    history: pos.hist.map(item),
-    future: pos.fut.map(item),
+    visited,
+    taken,
+    history_shown: shown.map((t) => t.id),
+    history_hidden: pos.offset + pos.hist.length - shown.length,
+    future_shown: next.map((t) => t.id),
+    future_hidden: pos.more + pos.fut.length - next.length,
     enabled: enabledIn(ix, state, from).map((t) => t.id),
   };
 }
@@ -69,10 +96,11 @@ function viewOf(ix, pos) {
 // Apply one machine message to a position; returns the new position, or null when `msg` is
 // not a machine message. Errors read like the Python machine's.
 function move(ix, pos, msg) {
-  const hist = pos.hist.slice();
+  let hist = pos.hist.slice();
   let fut = pos.fut.slice();
-  const { state, from } = hereOf(pos);
+  let { offset, more } = pos;
   if (msg.type === "fire") {
+    const { state, from } = hereOf(pos);
     const options = enabledIn(ix, state, from);
     const allowed = pyList(options.map((t) => t.event));
     let t;
@@ -92,29 +120,39 @@ function move(ix, pos, msg) {
     }
     hist.push(t);
     fut = [];
+    more = 0;
   } else if (msg.type === "undo") {
-    if (!hist.length) throw new StepError(`nothing to undo: ${state} is where the machine started`);
+    if (!hist.length) {
+      const { state } = hereOf(pos);
+      throw new StepError(`nothing to undo: ${state} is where the machine started`);
+    }
     fut.unshift(hist.pop());
   } else if (msg.type === "redo") {
     if (!fut.length) {
+      if (more) throw new Unknowable("the next step to redo was not sent");
+      const { state } = hereOf(pos);
       throw new StepError(`nothing to redo in ${state}: no step was undone since the last fire`);
     }
     hist.push(fut.shift());
   } else if (msg.type === "reset") {
-    hist.length = 0;
-    fut = [];
+    [hist, fut, offset, more] = [[], [], 0, 0];
   } else if (msg.type === "jump") {
     const n = msg.index;
-    const total = hist.length + fut.length;
+    const total = offset + hist.length + fut.length + more;
     if (!Number.isInteger(n) || n < 0 || n > total) {
       throw new StepError(`cannot jump to step ${n}: steps run from 0 to ${total}`);
     }
-    while (hist.length > n) fut.unshift(hist.pop());
-    while (hist.length < n) hist.push(fut.shift());
+    if (n < offset || n > offset + hist.length + fut.length) {
+      throw new Unknowable(`step ${n} was not sent`);
+    }
+    while (offset + hist.length > n) fut.unshift(hist.pop());
+    while (offset + hist.length < n) hist.push(fut.shift());
   } else {
     return null;
   }
-  return { start: pos.start, hist, fut };
+  const moved = { start: pos.start, offset, hist, fut, more };
+  hereOf(moved); // throws Unknowable when the step before the window would be needed
+  return moved;
 }
 
 // The fewest enabled transitions from `start` to `goal` (a scenario may start elsewhere).
@@ -317,6 +355,8 @@ const IDLE_SCENARIO = { name: "", index: 0, total: 0, playing: false, speed: 1, 
  * what tcpviz.widget.TCPWidget does in Python: the machine, scenarios and the quiz. */
 export function localModel(data) {
   const ix = indexTable(data.table);
+  // The whole position (nothing travels here): every step is kept, the last LOCAL_WINDOW listed.
+  let pos = { start: data.table.initial, offset: 0, hist: [], fut: [], more: 0 };
   const traits = {
     svg: data.svg,
     table: data.table,
@@ -326,7 +366,7 @@ export function localModel(data) {
     error: "",
     quiz: {},
     scenario: { ...IDLE_SCENARIO },
-    ...viewOf(ix, { start: data.table.initial, hist: [], fut: [] }),
+    ...viewOf(ix, pos, null, LOCAL_WINDOW),
   };
   const listeners = new Map();
   const whys = new Map();
@@ -339,16 +379,17 @@ export function localModel(data) {
   const emit = (name, ...args) => {
     for (const cb of [...(listeners.get(name) || [])]) cb(...args);
   };
-  const here = () => positionOf(ix, traits);
 
+  // The steps of the scenario taken so far, or null off its path. Only the scenario's own
+  // stretch of the history is compared, so this costs the same after a long session.
   function scenarioIndex(pos) {
     if (!play) return null;
-    const ids = pos.hist.map((t) => t.id);
-    if (ids.length < play.base || play.prefix.some((id, i) => ids[i] !== id)) return null;
-    const rest = ids.slice(play.base);
-    const steps = play.data.steps.map((s) => s.edge);
-    if (rest.length > steps.length || rest.some((id, i) => steps[i] !== id)) return null;
-    return rest.length;
+    const steps = play.data.steps;
+    const k = pos.hist.length - play.base;
+    if (k < 0 || k > steps.length) return null;
+    if (play.prefix.some((id, i) => pos.hist[i].id !== id)) return null;
+    for (let i = 0; i < k; i++) if (pos.hist[play.base + i].id !== steps[i].edge) return null;
+    return k;
   }
 
   function scenarioTrait(pos, extra = {}) {
@@ -363,27 +404,26 @@ export function localModel(data) {
 
   // Back to the scenario's start: reset, then (if the machine starts elsewhere) the way there.
   function restart() {
-    let pos = { start: here().start, hist: [], fut: [] };
-    const path = pathTo(ix, pos.start, play.data.start);
-    if (!path) throw new StepError(`scenario '${play.data.name}' starts in ${play.data.start}, which cannot be reached from ${pos.start}`);
-    pos = { ...pos, hist: path };
+    const start = pos.start;
+    const path = pathTo(ix, start, play.data.start);
+    if (!path) throw new StepError(`scenario '${play.data.name}' starts in ${play.data.start}, which cannot be reached from ${start}`);
     play.base = path.length;
     play.prefix = path.map((t) => t.id);
-    return pos;
+    return { start, offset: 0, hist: path, fut: [], more: 0 };
   }
 
   // Put a scenario that left its track back on it; returns the position.
   function recover(pos) {
-    const ids = pos.hist.map((t) => t.id);
-    if (ids.length < play.base || play.prefix.some((id, i) => ids[i] !== id)) return restart();
-    const steps = play.data.steps.map((s) => s.edge);
+    const hist = pos.hist;
+    if (hist.length < play.base || play.prefix.some((id, i) => hist[i].id !== id)) return restart();
+    const steps = play.data.steps;
     let k = 0;
-    while (k < steps.length && ids[play.base + k] === steps[k]) k++;
+    while (k < steps.length && play.base + k < hist.length && hist[play.base + k].id === steps[k].edge) k++;
     return move(ix, pos, { type: "jump", index: play.base + k });
   }
 
   function handleScenario(msg) {
-    let pos = here();
+    let at = pos;
     const action = msg.action;
     if (action === "select" || action === "play" && msg.name) {
       const data = traits.scenarios.find((s) => s.name === msg.name);
@@ -391,45 +431,49 @@ export function localModel(data) {
         throw new StepError(`unknown scenario: '${msg.name}' (must be one of ${pyList(traits.scenarios.map((s) => s.name).sort())})`);
       }
       play = { data, base: 0, prefix: [] };
-      pos = restart();
-      return { pos, mode: "scenario", scenario: { playing: action === "play" } };
+      at = restart();
+      return { pos: at, mode: "scenario", scenario: { playing: action === "play" } };
     }
     if (action === "speed") {
       const value = Number(msg.value);
       if (!(value >= 0.25 && value <= 4)) throw new StepError(`speed must be from 0.25 to 4, not ${msg.value}`);
-      return { pos, scenario: { speed: value } };
+      return { pos: at, scenario: { speed: value } };
     }
-    if (action === "pause") return { pos, scenario: { playing: false } };
+    if (action === "pause") return { pos: at, scenario: { playing: false } };
     if (!play) throw new StepError("choose a scenario first");
-    const k = scenarioIndex(pos);
+    const k = scenarioIndex(at);
     if (action === "play") {
-      if (k === null) pos = recover(pos);
-      else if (k >= play.data.steps.length) pos = restart();
-      return { pos, mode: "scenario", scenario: { playing: true } };
+      if (k === null) at = recover(at);
+      else if (k >= play.data.steps.length) at = restart();
+      return { pos: at, mode: "scenario", scenario: { playing: true } };
     }
     if (action === "step") {
       // A timer's step carries the index it saw: a second view of the same model must not
       // step twice.
-      if (msg.index != null && msg.index !== k) return { pos };
-      if (k === null) return { pos: recover(pos) };
+      if (msg.index != null && msg.index !== k) return { pos: at };
+      if (k === null) return { pos: recover(at) };
       if (k >= play.data.steps.length) {
         throw new StepError(`scenario '${play.data.name}' is finished; press Play to watch it again`);
       }
-      return { pos: move(ix, pos, { type: "fire", edge: play.data.steps[k].edge }) };
+      return { pos: move(ix, at, { type: "fire", edge: play.data.steps[k].edge }) };
     }
     throw new StepError(`unknown scenario action: '${action}' (must be one of ['pause', 'play', 'select', 'speed', 'step'])`);
   }
 
+  // The traits `msg` changes, and the new position if it moves the machine.
   function handle(msg) {
-    const pos = here();
     const moved = move(ix, pos, msg);
-    if (moved) return { ...viewOf(ix, moved), scenario: scenarioTrait(moved) };
+    if (moved) return { to: moved, patch: { ...viewOf(ix, moved, null, LOCAL_WINDOW), scenario: scenarioTrait(moved) } };
     if (msg.type === "scenario") {
       const r = handleScenario(msg);
-      const patch = { ...viewOf(ix, r.pos), scenario: scenarioTrait(r.pos, r.scenario || {}) };
+      const patch = { ...viewOf(ix, r.pos, null, LOCAL_WINDOW), scenario: scenarioTrait(r.pos, r.scenario || {}) };
       if (r.mode) patch.mode = r.mode;
-      return patch;
+      return { to: r.pos, patch };
     }
+    return { patch: other(msg) };
+  }
+
+  function other(msg) {
     if (msg.type === "mode") {
       if (!["explore", "scenario", "quiz"].includes(msg.mode)) {
         throw new StepError(`unknown mode: '${msg.mode}' (must be one of ['explore', 'quiz', 'scenario'])`);
@@ -475,7 +519,9 @@ export function localModel(data) {
     send(msg) {
       let patch;
       try {
-        patch = { ...handle(msg), error: "" };
+        const r = handle(msg);
+        if (r.to) pos = r.to;
+        patch = { ...r.patch, error: "" };
       } catch (error) {
         if (!(error instanceof StepError)) console.error(error);
         patch = { error: error.message };
@@ -501,7 +547,28 @@ function h(tag, attrs = {}, ...children) {
   return node;
 }
 
-const MACHINE_KEYS = ["state", "description", "last", "visited", "history", "future", "enabled"];
+// Painting writes to the DOM only what changed: a write, even of the same value, can make
+// the browser restyle and lay out again.
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+function setAttr(node, name, value) {
+  if (value === false || value == null) {
+    if (node.hasAttribute(name)) node.removeAttribute(name);
+  } else if (node.getAttribute(name) !== String(value)) {
+    node.setAttribute(name, value);
+  }
+}
+
+function setProp(node, name, value) {
+  if (node[name] !== value) node[name] = value;
+}
+
+const MACHINE_KEYS = [
+  "state", "description", "last", "visited", "taken",
+  "history_shown", "history_hidden", "future_shown", "future_hidden", "enabled",
+];
 const VIEW_KEYS = [...MACHINE_KEYS, "error", "mode", "quiz", "scenario", "theme"];
 let viewCount = 0;
 
@@ -520,7 +587,11 @@ function render({ model, el }) {
   let announcedKey = null;
   let hideLabels = true;
   const rendered = {};
+  let lengths = new Map(); // edge id -> length of its path, for the arrow animation
+  let refocus = null; // where the keyboard goes once painted, when its button went away
+  const reducedMotion = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : null;
 
+  // Send `msg` to Python (or the local model); returns its id, which its acknowledgement carries.
   const send = (msg) => {
     const id = `${viewId}-${++sent}`;
     waiting.set(
@@ -534,24 +605,28 @@ function render({ model, el }) {
       }, ANSWER_TIMEOUT_MS),
     );
     model.send({ ...msg, id });
+    return id;
   };
 
   const traits = () => Object.fromEntries(VIEW_KEYS.map((k) => [k, model.get(k)]));
   const current = () => (pending ? { ...traits(), ...pending } : traits());
 
   // Optimistic: paint the step from the table now; Python's traits replace it when they come.
+  // Painted here, in the click's own task, so that the next frame shows it; every other
+  // change waits for the next frame (schedule), so a click paints once.
   function act(msg) {
     localError = "";
     const v = current();
-    if (v.mode !== "quiz") {
+    const id = send(msg);
+    // The local model answers at once (its traits are already in); Python answers later.
+    if (waiting.has(id) && v.mode !== "quiz") {
       try {
         const moved = move(ix, positionOf(ix, v), msg);
-        if (moved) pending = { ...viewOf(ix, moved), error: "" };
+        if (moved) pending = { ...viewOf(ix, moved, v), error: "" };
       } catch (error) {
-        if (!(error instanceof StepError)) throw error;
+        if (!(error instanceof StepError || error instanceof Unknowable)) throw error;
       }
     }
-    send(msg);
     paint();
   }
 
@@ -720,6 +795,7 @@ function render({ model, el }) {
     svgHolder.innerHTML = model.get("svg") || "";
     nodes = new Map();
     edges = new Map();
+    lengths = new Map();
     animatedKey = "";
     const svg = svgHolder.querySelector("svg");
     if (!svg) return;
@@ -751,6 +827,23 @@ function render({ model, el }) {
       g.dataset.edge = t.id;
       edges.set(t.id, g);
     }
+    // Measuring a path lays the page out: do it for every arrow at once, when the page is
+    // idle, rather than in a click.
+    const measure = () => {
+      for (const id of edges.keys()) pathLength(id);
+    };
+    if (window.requestIdleCallback) requestIdleCallback(measure, { timeout: 1000 });
+    else setTimeout(measure, 0);
+  }
+
+  function pathLength(id) {
+    let length = lengths.get(id);
+    if (length === undefined) {
+      const path = edges.get(id)?.querySelector("path:not(.tv-hit)");
+      length = path && path.getTotalLength && path.isConnected ? path.getTotalLength() : 0;
+      if (length > 0) lengths.set(id, length); // not yet in the page: measure again later
+    }
+    return length;
   }
 
   function showTip(target) {
@@ -833,9 +926,9 @@ function render({ model, el }) {
   function animate(edgeId) {
     const g = edges.get(edgeId);
     const path = g && g.querySelector("path:not(.tv-hit)");
-    if (!path || !path.animate || !path.getTotalLength) return;
-    if (window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches) return;
-    const length = path.getTotalLength();
+    if (!path || !path.animate || (reducedMotion && reducedMotion.matches)) return;
+    const length = pathLength(edgeId);
+    if (!length) return;
     const dash = `${length} ${length}`;
     path.animate(
       [
@@ -850,66 +943,151 @@ function render({ model, el }) {
     return JSON.stringify(value);
   }
 
+  const preview = (id, on) => edges.get(id)?.classList.toggle(PREVIEW, on);
+
+  // The event buttons are reused from step to step (a step changes their text and data):
+  // rebuilding them, and moving the focus onto a new one, made every click restyle and lay
+  // out the page. Focus moves only when the focused button went away.
+  const eventButtons = [];
+  const noEvents = h("p", { class: "tv-none", text: "Nothing can happen in this state: undo or reset." });
+
+  function eventButton() {
+    const button = h(
+      "button",
+      {
+        type: "button",
+        "data-testid": "event-button",
+        onclick: () => act({ type: "fire", edge: button.dataset.edge }),
+        onmouseenter: () => preview(button.dataset.edge, true),
+        onmouseleave: () => preview(button.dataset.edge, false),
+        onfocus: () => preview(button.dataset.edge, true),
+        onblur: () => preview(button.dataset.edge, false),
+      },
+      h("kbd"),
+      h("span"),
+    );
+    return button;
+  }
+
   function paintEvents(v) {
-    const key = keyOf(v.enabled);
+    const key = v.enabled.join(" ");
     if (rendered.events === key) return;
     rendered.events = key;
-    const hadFocus = events.contains(document.activeElement);
-    events.replaceChildren(
-      ...v.enabled.map((id, i) => {
-        const t = ix.edges.get(id);
-        return h(
-          "button",
-          {
-            type: "button",
-            class: `tv-event kind-${t.kind}`,
-            "data-testid": "event-button",
-            "data-edge": t.id,
-            "data-event": t.event,
-            title: `RFC 9293: ${t.label}${t.section ? ` (section ${t.section})` : ""}`,
-            onclick: () => act({ type: "fire", edge: t.id }),
-            onmouseenter: () => edges.get(t.id)?.classList.add(PREVIEW),
-            onmouseleave: () => edges.get(t.id)?.classList.remove(PREVIEW),
-            onfocus: () => edges.get(t.id)?.classList.add(PREVIEW),
-            onblur: () => edges.get(t.id)?.classList.remove(PREVIEW),
-          },
-          i < 9 ? h("kbd", { text: String(i + 1) }) : null,
-          h("span", { text: t.button }),
-        );
-      }),
-    );
-    if (!v.enabled.length) {
-      events.append(h("p", { class: "tv-none", text: "Nothing can happen in this state: undo or reset." }));
-    }
-    for (const g of edges.values()) g.classList.remove(PREVIEW);
-    // Keep the keyboard inside the widget when the focused button went away.
-    if (hadFocus) (events.querySelector("button") || root).focus({ preventScroll: true });
+    const focused = document.activeElement;
+    const hadFocus = events.contains(focused);
+    for (const g of edges.values()) g.classList.toggle(PREVIEW, false);
+    v.enabled.forEach((id, i) => {
+      const t = ix.edges.get(id);
+      const button = eventButtons[i] || (eventButtons[i] = eventButton());
+      setAttr(button, "class", `tv-event kind-${t.kind}`);
+      setAttr(button, "data-edge", t.id);
+      setAttr(button, "data-event", t.event);
+      setAttr(button, "title", `RFC 9293: ${t.label}${t.section ? ` (section ${t.section})` : ""}`);
+      const [kbd, span] = button.children;
+      setProp(kbd, "hidden", i >= 9);
+      setText(kbd, i < 9 ? String(i + 1) : "");
+      setText(span, t.button);
+      if (button.parentNode !== events) events.append(button); // those before it are in place
+    });
+    for (const button of eventButtons.slice(v.enabled.length)) button.remove();
+    if (v.enabled.length) noEvents.remove();
+    else events.append(noEvents);
+    if (!hadFocus) return;
+    if (events.contains(focused)) preview(focused.dataset.edge, true); // it shows a new event
+    else refocus = eventButtons[0]?.isConnected ? eventButtons[0] : root; // keep the keys in the widget
+  }
+
+  // The history list: its start, "… N earlier steps" (a window of the history: see
+  // tcpviz.payload.HISTORY_WINDOW), the steps, the steps undone, "… N later steps". Each step
+  // keeps its <li> while it is listed, so a step adds (and removes) one entry, not all.
+  const historyEntries = new Map(); // key -> <li>
+  let historyShown = [];
+
+  function historyEntry() {
+    const button = h("button", {
+      type: "button",
+      onclick: () => act({ type: "jump", index: Number(button.dataset.index) }),
+    });
+    return h("li", {}, button);
   }
 
   function paintHistory(v) {
-    const key = keyOf([v.history, v.future, v.visited[0]]);
-    if (rendered.history === key) return;
-    rendered.history = key;
-    const hadFocus = historyList.contains(document.activeElement);
+    const offset = v.history_hidden || 0;
+    const more = v.future_hidden || 0;
     const start = v.visited.length ? ix.byId.get(v.visited[0]).name : ix.table.initial;
-    const entry = (index, step, testid, extra) =>
-      h("li", { class: extra },
-        h("button", {
-          type: "button",
-          "data-testid": testid,
-          "data-index": String(index),
-          "aria-current": index === v.history.length ? "step" : false,
-          title: step ? `RFC 9293: ${step.label}` : false,
-          text: step ? `${ix.edges.get(step.edge)?.event || step.label} → ${step.target}` : `${start} (start)`,
-          onclick: () => act({ type: "jump", index }),
-        }));
-    historyList.replaceChildren(
-      entry(0, null, "history-start", v.history.length ? "" : "tv-here"),
-      ...v.history.map((s, i) =>
-        entry(i + 1, s, "history-item", i + 1 === v.history.length ? "tv-here" : "")),
-      ...v.future.map((s, i) => entry(v.history.length + i + 1, s, "history-future", "tv-future")),
-    );
-    if (hadFocus) (historyList.querySelector(".tv-here button") || root).focus({ preventScroll: true });
+    const shown = [v.history_shown, v.future_shown, offset, more, start, ix];
+    if (shown.every((x, i) => x === historyShown[i])) return;
+    historyShown = shown;
+    const here = offset + v.history_shown.length; // the steps taken: the current entry's index
+    const steps = (n, which) => `… ${n} ${which} ${n === 1 ? "step" : "steps"}`;
+    // Each row: its key, the step index a click jumps to, and (for a step) its edge; the text
+    // of a step never changes under its key, so it is written once.
+    const rows = [{ key: "start", index: 0, testid: "history-start", text: `${start} (start)` }];
+    if (offset) {
+      rows.push({
+        key: "earlier", index: offset, testid: "history-earlier", cls: "tv-more",
+        text: steps(offset, "earlier"), title: `Go back to step ${offset} to list the steps before it`,
+      });
+    }
+    v.history_shown.forEach((id, i) => {
+      const index = offset + i + 1;
+      rows.push({ key: `${index}|${id}`, index, id, testid: "history-item", cls: "" });
+    });
+    v.future_shown.forEach((id, i) => {
+      const index = here + i + 1;
+      rows.push({ key: `${index}|${id}`, index, id, testid: "history-future", cls: "tv-future" });
+    });
+    if (more) {
+      const index = here + v.future_shown.length + 1;
+      rows.push({
+        key: "later", index, testid: "history-later", cls: "tv-more tv-future",
+        text: steps(more, "later"), title: `Go forward to step ${index} to list the steps after it`,
+      });
+    }
+
+    const focused = document.activeElement;
+    const hadFocus = historyList.contains(focused);
+    const keys = new Set(rows.map((r) => r.key));
+    for (const [key, li] of historyEntries) {
+      if (!keys.has(key)) {
+        li.remove();
+        historyEntries.delete(key);
+      }
+    }
+    let previous = null;
+    for (const r of rows) {
+      let li = historyEntries.get(r.key);
+      if (!li) {
+        historyEntries.set(r.key, (li = historyEntry()));
+        if (r.id) {
+          const t = ix.edges.get(r.id);
+          li.firstChild.textContent = t ? `${t.event} → ${t.target}` : r.id;
+          if (t) li.firstChild.title = `RFC 9293: ${t.label}`;
+        }
+      }
+      const button = li.firstChild;
+      const cls = r.index === here ? "tv-here" : r.cls || "";
+      if (li.tvIndex !== r.index || li.tvClass !== cls || li.tvTestid !== r.testid) {
+        li.tvIndex = r.index;
+        li.tvClass = cls;
+        li.tvTestid = r.testid;
+        setAttr(li, "class", cls || false);
+        setAttr(li, "value", String(r.index)); // the list's number is the step's, past a window
+        setAttr(button, "data-testid", r.testid);
+        setAttr(button, "data-index", String(r.index));
+        setAttr(button, "aria-current", r.index === here ? "step" : false);
+      }
+      if (r.text !== undefined) {
+        setText(button, r.text);
+        setAttr(button, "title", r.title || false);
+      }
+      const next = previous ? previous.nextSibling : historyList.firstChild;
+      if (li !== next) historyList.insertBefore(li, next);
+      previous = li;
+    }
+    if (hadFocus && !historyList.contains(focused)) {
+      refocus = historyList.querySelector(".tv-here button") || root;
+    }
   }
 
   function paintScenario(v) {
@@ -923,31 +1101,35 @@ function render({ model, el }) {
         ...list.map((s) => h("option", { value: s.name, text: s.title })),
       );
     }
-    scenarioSelect.value = sc.name || "";
+    setProp(scenarioSelect, "value", sc.name || "");
     const data = list.find((s) => s.name === sc.name);
     if (document.activeElement !== speed) {
-      speed.value = String(sc.speed || 1);
-      speedLabel.textContent = `${sc.speed || 1}×`;
+      setProp(speed, "value", String(sc.speed || 1));
+      setText(speedLabel, `${sc.speed || 1}×`);
     }
-    playButton.disabled = !data || sc.playing;
-    pauseButton.disabled = !sc.playing;
-    stepButton.disabled = !data || (sc.on_track && sc.index >= sc.total);
-    scenarioSummary.textContent = data ? data.summary : "Pick a scenario to watch a connection step by step.";
+    setProp(playButton, "disabled", !data || !!sc.playing);
+    setProp(pauseButton, "disabled", !sc.playing);
+    setProp(stepButton, "disabled", !data || (sc.on_track && sc.index >= sc.total));
+    setText(scenarioSummary, data ? data.summary : "Pick a scenario to watch a connection step by step.");
     if (!data) {
-      scenarioProgress.textContent = "";
-      scenarioWhy.textContent = "";
+      setText(scenarioProgress, "");
+      setText(scenarioWhy, "");
+      rendered.steps = "";
       scenarioSteps.replaceChildren();
       return;
     }
     if (!sc.on_track) {
-      scenarioProgress.textContent = "You left the scenario's path.";
-      scenarioWhy.textContent = "Press Step or Play to go back to it.";
+      setText(scenarioProgress, "You left the scenario's path.");
+      setText(scenarioWhy, "Press Step or Play to go back to it.");
     } else {
-      scenarioProgress.textContent =
-        sc.index >= sc.total ? `Done: all ${sc.total} steps.` : `Step ${sc.index} of ${sc.total}`;
-      scenarioWhy.textContent =
-        sc.index > 0 ? data.steps[sc.index - 1].why : "Press Play, or Step to go one step at a time.";
+      setText(scenarioProgress,
+        sc.index >= sc.total ? `Done: all ${sc.total} steps.` : `Step ${sc.index} of ${sc.total}`);
+      setText(scenarioWhy,
+        sc.index > 0 ? data.steps[sc.index - 1].why : "Press Play, or Step to go one step at a time.");
     }
+    const stepsKey = keyOf([data.name, sc.on_track, sc.index]);
+    if (rendered.steps === stepsKey) return;
+    rendered.steps = stepsKey;
     scenarioSteps.replaceChildren(
       ...data.steps.map((s, i) =>
         h("li", {
@@ -964,7 +1146,7 @@ function render({ model, el }) {
     const quiz = v.quiz || {};
     const q = quiz.question;
     const [right, asked] = quiz.score || [0, 0];
-    quizScore.textContent = `Score: ${right} of ${asked}${quiz.total ? ` (quiz of ${quiz.total})` : ""}`;
+    setText(quizScore, `Score: ${right} of ${asked}${quiz.total ? ` (quiz of ${quiz.total})` : ""}`);
     const key = keyOf([q, quiz.finished]);
     if (rendered.quiz !== key) {
       rendered.quiz = key;
@@ -996,11 +1178,13 @@ function render({ model, el }) {
           }, h("kbd", { text: String(i + 1) }), h("span", { text: state })),
         ),
       );
-      if (hadFocus) (quizChoices.querySelector("button") || root).focus({ preventScroll: true });
+      if (hadFocus) refocus = quizChoices.querySelector("button") || root;
     }
     const fb = quiz.last;
-    quizFeedback.hidden = !fb;
-    if (fb) {
+    setProp(quizFeedback, "hidden", !fb);
+    const feedbackKey = keyOf(fb || null);
+    if (fb && rendered.feedback !== feedbackKey) {
+      rendered.feedback = feedbackKey;
       quizFeedback.className = `tv-feedback ${fb.correct ? "tv-right" : "tv-wrong"}`;
       quizFeedback.replaceChildren(
         h("strong", {
@@ -1016,21 +1200,26 @@ function render({ model, el }) {
   function paint() {
     if (frame) cancelAnimationFrame(frame);
     frame = 0;
+    refocus = null;
     const v = current();
     const mode = v.mode || "explore";
     const quiz = v.quiz || {};
     const theme = v.theme || "auto";
-    root.className = `tcpviz-widget tcpviz-theme-${theme} tv-mode-${mode}${mode === "quiz" && hideLabels ? " tv-hide-labels" : ""}`;
+    setAttr(root, "class", `tcpviz-widget tcpviz-theme-${theme} tv-mode-${mode}${mode === "quiz" && hideLabels ? " tv-hide-labels" : ""}`);
     const svg = svgHolder.querySelector("svg");
     if (svg) {
-      for (const cls of [...svg.classList]) if (cls.startsWith("tcpviz-theme-")) svg.classList.remove(cls);
-      svg.classList.add("tcpviz-diagram", `tcpviz-theme-${theme}`);
+      // Removed and added only when the theme changes: either restyles the whole diagram.
+      const themeClass = `tcpviz-theme-${theme}`;
+      for (const cls of [...svg.classList]) {
+        if (cls.startsWith("tcpviz-theme-") && cls !== themeClass) svg.classList.remove(cls);
+      }
+      for (const cls of ["tcpviz-diagram", themeClass]) svg.classList.toggle(cls, true);
     }
-    for (const b of modeButtons) b.setAttribute("aria-pressed", String(b.dataset.mode === mode));
-    explorePanel.hidden = mode !== "explore";
-    scenarioPanel.hidden = mode !== "scenario";
-    quizPanel.hidden = mode !== "quiz";
-    historyPanel.hidden = mode === "quiz";
+    for (const b of modeButtons) setAttr(b, "aria-pressed", String(b.dataset.mode === mode));
+    setProp(explorePanel, "hidden", mode !== "explore");
+    setProp(scenarioPanel, "hidden", mode !== "scenario");
+    setProp(quizPanel, "hidden", mode !== "quiz");
+    setProp(historyPanel, "hidden", mode === "quiz");
 
     // What the diagram shows: the machine, or in a quiz the question (never its answer).
     let stateId, lastId, visited, enabled, taken, animKey;
@@ -1053,24 +1242,26 @@ function render({ model, el }) {
       lastId = v.last;
       visited = new Set(v.visited);
       enabled = new Set(v.enabled);
-      taken = new Set(v.history.slice(0, -1).map((step) => step.edge));
-      animKey = `${v.history.length}|${lastId}`;
-      for (const g of nodes.values()) g.classList.remove("tv-quiz-right", "tv-quiz-wrong");
+      taken = new Set(v.taken || []);
+      animKey = `${(v.history_hidden || 0) + v.history_shown.length}|${lastId}`;
+      for (const g of nodes.values()) {
+        g.classList.toggle("tv-quiz-right", false);
+        g.classList.toggle("tv-quiz-wrong", false);
+      }
     }
     for (const [id, g] of nodes) {
       const here = id === stateId;
       g.classList.toggle("current", here);
-      if (here) g.setAttribute("aria-current", "true");
-      else g.removeAttribute("aria-current");
+      setAttr(g, "aria-current", here ? "true" : false);
     }
     setClasses(nodes, visited, "visited");
     setClasses(edges, new Set(lastId ? [lastId] : []), "last");
     setClasses(edges, taken, "taken");
     setClasses(edges, enabled, "enabled");
     for (const [id, g] of edges) {
-      if (enabled.has(id) && mode === "explore") g.setAttribute("tabindex", "0");
-      else g.removeAttribute("tabindex");
-      g.setAttribute("role", enabled.has(id) && mode === "explore" ? "button" : "img");
+      const takeable = enabled.has(id) && mode === "explore";
+      setAttr(g, "tabindex", takeable ? "0" : false);
+      setAttr(g, "role", takeable ? "button" : "img");
     }
     if (animKey !== animatedKey) {
       if (animatedKey && lastId) animate(lastId); // not on the first paint
@@ -1080,18 +1271,18 @@ function render({ model, el }) {
     // The side panel.
     const shownState = mode === "quiz" ? (quiz.question ? quiz.question.state : "") : v.state;
     const s = ix.byName.get(shownState);
-    stateName.textContent = s ? s.name : mode === "quiz" ? "Quiz" : "";
-    description.textContent = s ? s.description : "";
+    setText(stateName, s ? s.name : mode === "quiz" ? "Quiz" : "");
+    setText(description, s ? s.description : "");
     const lastT = mode === "quiz" ? null : ix.edges.get(v.last);
-    lastStep.textContent = lastT ? lastT.narration : mode === "quiz" ? "" : "Nothing has happened yet.";
-    lastLabel.textContent = lastT ? `RFC 9293: ${lastT.label}` : "";
+    setText(lastStep, lastT ? lastT.narration : mode === "quiz" ? "" : "Nothing has happened yet.");
+    setText(lastLabel, lastT ? `RFC 9293: ${lastT.label}` : "");
     const error = localError || v.error;
-    errorBox.hidden = !error;
-    errorText.textContent = error || "";
+    setProp(errorBox, "hidden", !error);
+    setText(errorText, error || "");
 
     if (mode !== "quiz") {
-      undoButton.disabled = !v.history.length;
-      redoButton.disabled = !v.future.length;
+      setProp(undoButton, "disabled", !v.history_shown.length && !v.history_hidden);
+      setProp(redoButton, "disabled", !v.future_shown.length && !v.future_hidden);
       paintHistory(v);
     }
     if (mode === "explore") paintEvents(v);
@@ -1104,6 +1295,9 @@ function render({ model, el }) {
     const sayKey = `${mode}|${animKey}`;
     if (announcedKey !== null && sayKey !== announcedKey && say) announce.textContent = say;
     announcedKey = sayKey;
+    // After every change to the page, so that the layout focus needs is done once.
+    if (refocus && document.activeElement !== refocus) refocus.focus({ preventScroll: true });
+    refocus = null;
 
     // Scenario playback: the page keeps time, Python (or the local model) takes each step.
     const sc = v.scenario || IDLE_SCENARIO;
@@ -1144,9 +1338,9 @@ function render({ model, el }) {
     } else if (mode === "quiz") {
       handled = false;
     } else if (e.key === "ArrowLeft") {
-      if (v.history.length) act({ type: "undo" });
+      if (v.history_shown.length || v.history_hidden) act({ type: "undo" });
     } else if (e.key === "ArrowRight") {
-      if (v.future.length) act({ type: "redo" });
+      if (v.future_shown.length || v.future_hidden) act({ type: "redo" });
     } else if (e.key === "Escape" || e.key === "Home") {
       act({ type: "reset" });
     } else {
@@ -1176,7 +1370,7 @@ function render({ model, el }) {
     clearTimeout(waiting.get(msg.id));
     waiting.delete(msg.id);
     if (!waiting.size) pending = null;
-    paint(); // the answer is in: show it now (traits changed before the ack arrived)
+    schedule(); // the answer is in (traits changed before the ack arrived): paint the next frame
   };
   const onSvg = () => {
     insertSvg();
@@ -1197,7 +1391,7 @@ function render({ model, el }) {
   model.on("change:svg", onSvg);
   model.on("change:table", onTable);
   model.on("change:scenarios", schedule);
-  model.on("change:history", onMove);
+  model.on("change:history_shown", onMove);
   for (const key of VIEW_KEYS) model.on(`change:${key}`, schedule);
 
   insertSvg();
@@ -1208,7 +1402,7 @@ function render({ model, el }) {
     model.off("change:svg", onSvg);
     model.off("change:table", onTable);
     model.off("change:scenarios", schedule);
-    model.off("change:history", onMove);
+    model.off("change:history_shown", onMove);
     for (const key of VIEW_KEYS) model.off(`change:${key}`, schedule);
     for (const t of waiting.values()) clearTimeout(t);
     clearTimeout(timer);
