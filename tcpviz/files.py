@@ -1,8 +1,8 @@
 """Write files atomically: the whole new content appears at once, or nothing changes.
 
-Every file tcpviz writes (SVG, PNG, PDF, HTML, the regenerated layouts) goes through
-:func:`write_atomic`: the data goes to a temporary file in the destination's directory, is
-flushed to disk, and only then renamed over the destination. A crash, a full disk or an error
+Every file tcpviz writes (SVG, PNG, PDF, HTML, table files, the regenerated layouts) goes
+through :func:`write_atomic`: the data goes to a temporary file in the destination's directory
+and only then is renamed over the destination. A crash of the program, a full disk or an error
 half-way leaves the old file (or no file) in place, never half a diagram.
 """
 
@@ -52,13 +52,30 @@ def _fsync_directory(directory: Path) -> None:
             os.close(fd)
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
+def _write_all(fd: int, payload: bytes) -> None:
+    # os.write may write less than asked (a signal, a nearly full disk): loop until all is out.
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes | str, *, durable: bool = False) -> Path:
     """Write ``data`` (``str`` is encoded as UTF-8) to ``path`` atomically and return the path.
 
-    The data goes to a temporary file next to ``path``, is fsynced, and replaces ``path`` with
+    The data goes to a temporary file next to ``path``, which then replaces ``path`` with
     :func:`os.replace`. On any failure the temporary file is removed, ``path`` is left as it
-    was, and the error is raised again.
+    was, and the error is raised again. ``durable=True`` also flushes the file and the rename
+    to the disk (``fsync``) before returning, so that they survive a power cut too.
     """
+    # Why durable is off by default: os.replace of a completely written file already gives
+    # what an export needs, whatever happens to the program (an exception, Ctrl-C, a kill):
+    # the destination holds the old file or the whole new one, never a partial one. The two
+    # fsyncs only add survival of an operating-system crash or a power cut in the seconds
+    # before the kernel writes the data back on its own (ext4 and btrfs even flush a file
+    # renamed over another at once). They cost about 0.7 ms a save on an idle disk and
+    # 10 ms or more on a busy one, more than everything else tcpviz does for an export;
+    # every file tcpviz writes can be made again from the table in a moment, so a teaching
+    # tool's exports do not pay that. A caller keeping data it cannot remake passes durable.
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     directory = path.parent
@@ -68,15 +85,19 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
     # Same directory, so os.replace is a rename within one file system (atomic), never a copy.
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            _write_all(fd, payload)
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        # mkstemp makes the file 0o600; give it the mode the destination should have.
         os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    _fsync_directory(directory)
+    if durable:
+        _fsync_directory(directory)
     return path

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphviz.quoting import escape as _dot_escape
 from graphviz.quoting import quote as _dot_quote
@@ -444,37 +444,9 @@ def _attributes(pairs: Mapping[str, str]) -> str:
     return ", ".join(f"{name}={value}" for name, value in pairs.items())
 
 
-def dot_source(
-    table: Table | None = None,
-    *,
-    theme: str = "light",
-    state: str | None = None,
-    last: Transition | str | None = None,
-    visited: Iterable[str] = (),
-    taken: Iterable[Transition | str] = (),
-) -> str:
-    """The DOT source of ``table`` (the classic TCP figure by default), laid out like RFC 9293
-    Figure 5 when the states are TCP's.
-
-    Node and edge ``id`` attributes are ``table.state_ids`` and ``table.edge_ids``; classes are
-    ``state`` and ``transition kind-<kind> side-<side>`` (plus ``extended`` for rows beyond the
-    figure, which are dashed, labelled with their event only, have no say in where the states
-    go, and share one arrowhead per event and target state). ``state``, ``last``, ``visited`` and ``taken`` (transitions taken before) become
-    colour and line-width attributes, for exports that cannot use CSS (PNG, PDF). The ``auto``
-    theme draws like ``light`` here.
-
-    >>> print(dot_source().splitlines()[0])
-    digraph tcpviz {
-    """
-    table = _table(table)
-    palette = _PALETTES["light" if _check_theme(theme) == "auto" else theme]
-    marks = _marks(table, state, last, visited, taken)
-    places = _figure_places(table)
-    ids = table.state_ids
-    extended = any(t.extended for t in table.transitions)
-    styles = _styles(palette)
-
-    lines = [
+def _dot_header(palette: _Palette, extended: bool) -> tuple[str, ...]:
+    """The graph, node and edge defaults of every DOT source drawn in ``palette``."""
+    return (
         "digraph tcpviz {",
         "  graph ["
         + _attributes(
@@ -518,7 +490,56 @@ def dot_source(
             }
         )
         + "];",
-    ]
+    )
+
+
+# They depend on the palette alone: made once, at import.
+_STYLES = {name: _styles(palette) for name, palette in _PALETTES.items()}
+_DOT_HEADERS = {
+    (name, extended): _dot_header(palette, extended)
+    for name, palette in _PALETTES.items()
+    for extended in (False, True)
+}
+
+
+def dot_source(
+    table: Table | None = None,
+    *,
+    theme: str = "light",
+    state: str | None = None,
+    last: Transition | str | None = None,
+    visited: Iterable[str] = (),
+    taken: Iterable[Transition | str] = (),
+) -> str:
+    """The DOT source of ``table`` (the classic TCP figure by default), laid out like RFC 9293
+    Figure 5 when the states are TCP's.
+
+    Node and edge ``id`` attributes are ``table.state_ids`` and ``table.edge_ids``; classes are
+    ``state`` and ``transition kind-<kind> side-<side>`` (plus ``extended`` for rows beyond the
+    figure, which are dashed, labelled with their event only, have no say in where the states
+    go, and share one arrowhead per event and target state). ``state``, ``last``, ``visited``
+    and ``taken`` (transitions taken before) become colour and line-width attributes, for
+    exports that cannot use CSS (PNG, PDF). The ``auto`` theme draws like ``light`` here.
+
+    >>> print(dot_source().splitlines()[0])
+    digraph tcpviz {
+    """
+    table = _table(table)
+    palette_name = "light" if _check_theme(theme) == "auto" else theme
+    marks = _marks(table, state, last, visited, taken)
+    places = _figure_places(table)
+    ids = table.state_ids
+    extended = any(t.extended for t in table.transitions)
+    styles = _STYLES[palette_name]
+    lines = list(_DOT_HEADERS[palette_name, extended])
+    # Many arrows share a class list or an event: quote each distinct one once.
+    quoted: dict[str, str] = {}
+
+    def quote(text: str) -> str:
+        value = quoted.get(text)
+        if value is None:
+            value = quoted[text] = _quoted(text)
+        return value
 
     for name in table.states:
         attributes = {"id": ids[name], "class": "state", "label": f"<{_html_text(name)}>"}
@@ -545,7 +566,7 @@ def dot_source(
         classes.extend(f for f in flags if f != "extended")
         attributes = {
             "id": table.edge_ids[t],
-            "class": _quoted(" ".join(classes)),
+            "class": quote(" ".join(classes)),
             "label": _edge_label(t),
         }
         if t.extended:
@@ -557,7 +578,7 @@ def dot_source(
             if t in shared_heads:
                 # All arrows of one event into one state end at one point: the two dozen
                 # rows into CLOSED arrive as three bundles, not a comb of arrowheads.
-                attributes["samehead"] = _quoted(t.event)
+                attributes["samehead"] = quote(t.event)
         if flags:
             overlay = _overlay(styles, "edge", flags)
             attributes["color"] = _quoted(overlay["edge-line"]["stroke"])
@@ -801,13 +822,20 @@ def layout_svg(table: Table | None = None) -> str:
     cached = _SVGS.get(id(table))
     if cached is not None and cached[0]() is table:
         return cached[1]
-    svg = _postprocess(raw_layout(table), table)
+    svg, template = _postprocessed(raw_layout(table), table)
+    if template is not None:  # written and cut in one pass: highlight needs no scan
+        _remember(svg, template)
     with _LAYOUT_LOCK:
         # Drop entries whose table is gone, so ids reused by new tables cannot collide.
         for stale in [k for k, (ref, _) in _SVGS.items() if ref() is None]:
             del _SVGS[stale]
         _SVGS[id(table)] = (weakref.ref(table), svg)
     return svg
+
+
+_G = f"{{{_SVG_NS}}}g"
+_TITLE = f"{{{_SVG_NS}}}title"
+_POLYGON = f"{{{_SVG_NS}}}polygon"
 
 
 def _tag(name: str) -> str:
@@ -819,15 +847,20 @@ def _classes(element: ET.Element) -> list[str]:
 
 
 def _set_title(group: ET.Element, text: str) -> None:
-    title = group.find(_tag("title"))
+    title = group.find(_TITLE)
     if title is None:
-        title = ET.Element(_tag("title"))
+        title = ET.Element(_TITLE)
         group.insert(0, title)
     title.text = text
 
 
 def _postprocess(raw: str, table: Table) -> str:
     """Make Graphviz's SVG inlinable and accessible: our root class, titles, ARIA, no prolog."""
+    return _postprocessed(raw, table)[0]
+
+
+def _postprocessed(raw: str, table: Table) -> tuple[str, _Template | None]:
+    """:func:`_postprocess`, and the template of its text when it could write it itself."""
     ET.register_namespace("", _SVG_NS)
     ET.register_namespace("xlink", _XLINK_NS)
     try:
@@ -851,18 +884,19 @@ def _postprocess(raw: str, table: Table) -> str:
     style.tail = "\n"
     root.insert(0, style)
 
-    graph = root.find(_tag("g"))
+    graph = root.find(_G)
     if graph is None:
         raise RenderError("Graphviz produced an SVG without a graph group")
     graph.attrib.pop("id", None)  # "graph0" in every diagram: a duplicate id on a shared page
     _set_title(graph, name)  # the tooltip over the background
     # Its title would make it a second group named like the root: one is enough.
     graph.set("role", "none")
-    background = graph.find(_tag("polygon"))
+    background = graph.find(_POLYGON)
     if background is not None:
         background.set("class", "tcpviz-background")
 
-    for group in list(graph.iter(_tag("g"))):
+    strangers = False
+    for group in list(graph.iter(_G)):
         classes = _classes(group)
         element_id = group.get("id", "")
         if "node" in classes and element_id in states:
@@ -887,86 +921,429 @@ def _postprocess(raw: str, table: Table) -> str:
             group.set("data-event", _printable(t.event))
             group.set("data-source", _printable(t.source))
             group.set("data-target", _printable(t.target))
-    # Anything Graphviz drew that is not a state or transition of the table (there should be
-    # nothing: hint edges are invisible) would break "one element per state/transition".
-    known = set(states) | set(edges)
-    for parent in list(graph.iter()):
-        for child in list(parent):
-            if (
-                child.tag == _tag("g")
-                and child.get("id", "") not in known
-                and {"node", "edge"} & set(_classes(child))
-            ):
-                parent.remove(child)
-    return ET.tostring(root, encoding="unicode")
+        elif "node" in classes or "edge" in classes:
+            strangers = True
+    if strangers:
+        # Something Graphviz drew that is not a state or transition of the table (there should
+        # be nothing: hint edges are invisible) would break "one element per state/transition".
+        known = set(states) | set(edges)
+        for parent in list(graph.iter()):
+            for child in list(parent):
+                if (
+                    child.tag == _G
+                    and child.get("id", "") not in known
+                    and {"node", "edge"} & set(_classes(child))
+                ):
+                    parent.remove(child)
+    written = _write(root)
+    if written is None:
+        return ET.tostring(root, encoding="unicode"), None
+    return written
 
 
-# -- highlighting -------------------------------------------------------------------------------
+# -- templates: where highlight and the bake splice ---------------------------------------------
 
-_OPEN_TAG = re.compile(r"<(svg|g)\s([^>]*?)(/?)>")
-_ATTRIBUTE = re.compile(r'([^\s=]+)="([^"]*)"')
+_SHAPE_TAGS = frozenset(tag for tags in _ROLES.values() for tag in tags)
+_FLAGS = {"node": _NODE_FLAGS, "edge": _EDGE_FLAGS}
+
+
+class _Owner(NamedTuple):
+    """A state's or transition's ``<g>``: what the bake needs to know to colour its shapes."""
+
+    kind: str  # "node" or "edge"
+    classes: frozenset[str]  # as written, without highlight classes if it has a slot
+    slot: str  # its id when highlight sets its classes, else ""
+    index: int  # the index of that slot in _Template.fine, -1 without one
+
+
+class _Shape(NamedTuple):
+    """A shape or text inside a state or transition (or the background), which the bake
+    writes again with its colours as attributes."""
+
+    index: int  # where its tag sits in _Template.fine
+    tag: str
+    end: str  # " />" or ">"
+    background: bool
+    owners: tuple[int, ...]  # indices into _Template.owners, outermost first
 
 
 @dataclass(frozen=True)
 class _Template:
-    """An SVG cut at the class attribute of its root and of every state and transition."""
+    """An SVG cut at the class attribute of its root and of every state and transition.
+
+    ``parts`` serves :func:`highlight`; ``fine`` is the same text cut also around every tag
+    that an export colours, so that :meth:`Diagram.pipe` sets the classes and writes the
+    colours as attributes in one splice, without parsing the SVG again.
+    """
 
     parts: tuple[str, ...]  # static text at even indices, empty slots at odd indices
     slots: dict[str, int]  # element id ("" for the root) -> index of its slot in parts
     theme: str  # the theme class the root carried, kept when highlight() gets no theme
+    fine: tuple[str, ...]  # static text at even indices; class slots and shape tags between
+    fine_slots: dict[str, int]  # element id ("" for the root) -> index of its slot in fine
+    owners: tuple[_Owner, ...]
+    shapes: tuple[_Shape, ...]
+
+
+def _assemble(
+    fine: list[str],
+    fine_slots: dict[str, int],
+    theme: str,
+    owners: list[_Owner],
+    shapes: list[_Shape],
+) -> _Template:
+    # highlight() needs the class slots only: it gets the text between them joined.
+    parts: list[str] = []
+    slots: dict[str, int] = {}
+    start = 0
+    for key, index in sorted(fine_slots.items(), key=lambda item: item[1]):
+        parts.append("".join(fine[start:index]))
+        slots[key] = len(parts)
+        parts.append("")
+        start = index + 1
+    parts.append("".join(fine[start:]))
+    return _Template(
+        tuple(parts),
+        slots,
+        f" {theme}" if theme else "",
+        tuple(fine),
+        fine_slots,
+        tuple(owners),
+        tuple(shapes),
+    )
 
 
 _TEMPLATES: OrderedDict[str, _Template] = OrderedDict()
 _TEMPLATE_LIMIT = 16
 
 
-def _template(svg: str) -> _Template:
-    template = _TEMPLATES.get(svg)
-    if template is not None:
-        return template
-    parts: list[str] = []
-    slots: dict[str, int] = {}
-    theme = ""
-    position, pending = 0, ""
-    for match in _OPEN_TAG.finditer(svg):
-        tag, body, closed = match.groups()
-        attributes = _ATTRIBUTE.findall(body)
-        values = dict(attributes)
-        classes = values.get("class", "").split()
-        if tag == "svg":
-            if "" in slots:
-                continue  # an <svg> nested in the diagram is not its root
-            key = ""
-            themes = [c for c in classes if c.startswith("tcpviz-theme-")]
-            theme = themes[-1] if themes else ""
-            keep = [c for c in classes if not c.startswith("tcpviz-theme-")]
-        else:
-            key = values.get("id", "")
-            if not key or not {"node", "edge"} & set(classes):
-                continue
-            keep = [c for c in classes if c not in _HIGHLIGHT_CLASSES]
-        before, after, seen = [], [], False
-        for name, value in attributes:
-            if name == "class":
-                seen = True
-            elif name != "aria-current":
-                (after if seen else before).append(f' {name}="{value}"')
-        # The static text before a slot ends inside class="...", after the classes kept.
-        opening = f'<{tag}{"".join(before)} class="{" ".join(keep)}'
-        parts.append(pending + svg[position : match.start()] + opening)
-        slots[key] = len(parts)
-        parts.append("")
-        pending = f'"{"".join(after)}{" /" if closed else ""}>'
-        position = match.end()
-    if "" not in slots:
-        raise RenderError("not an SVG: no <svg> element found")
-    parts.append(pending + svg[position:])
-    template = _Template(tuple(parts), slots, f" {theme}" if theme else "")
+def _remember(svg: str, template: _Template) -> None:
     with _LAYOUT_LOCK:
         _TEMPLATES[svg] = template
         while len(_TEMPLATES) > _TEMPLATE_LIMIT:
             _TEMPLATES.popitem(last=False)
+
+
+def _slot_tag(
+    tag: str, attributes: list[tuple[str, str]], keep: list[str], closed: bool
+) -> tuple[str, str]:
+    """An opening tag cut inside its class attribute, after the classes kept: the text before
+    the slot and the text after it (``aria-current``, which highlight sets, is left out)."""
+    before, after, seen = [], [], False
+    for name, value in attributes:
+        if name == "class":
+            seen = True
+        elif name != "aria-current":
+            (after if seen else before).append(f' {name}="{value}"')
+    opening = f'<{tag}{"".join(before)} class="{" ".join(keep)}'
+    return opening, f'"{"".join(after)}{" />" if closed else ">"}'
+
+
+def _is_background(attributes: str) -> bool:
+    """Whether a polygon's attributes (as written) make it the diagram's background."""
+    if "tcpviz-background" not in attributes:
+        return False
+    return "tcpviz-background" in dict(_ATTRIBUTE.findall(attributes)).get("class", "").split()
+
+
+# Every opening tag the template looks at, and every </g>. The SVGs highlighted here are
+# ElementTree's output, where a literal ">" appears only at the end of a tag (it is escaped in
+# text and attribute values).
+_TAG = re.compile(rf"<(?:(svg|g|{'|'.join(sorted(_SHAPE_TAGS))})(?=[\s/>])([^>]*)|(/g))>")
+_ATTRIBUTE = re.compile(r'([^\s=]+)="([^"]*)"')
+
+
+def _template(svg: str) -> _Template:
+    """The template of any SVG text, found by scanning it (once: the result is cached)."""
+    template = _TEMPLATES.get(svg)
+    if template is not None:
+        return template
+    fine: list[str] = []
+    fine_slots: dict[str, int] = {}
+    owners: list[_Owner] = []
+    shapes: list[_Shape] = []
+    open_groups: list[int] = []  # for each open <g>: its owner index, or -1
+    enclosing: tuple[int, ...] = ()  # the owners among them, outermost first
+    theme = ""
+    position, pending = 0, ""
+    for match in _TAG.finditer(svg):
+        tag, body, end_group = match.groups()
+        if end_group:
+            if open_groups and open_groups.pop() >= 0:
+                enclosing = enclosing[:-1]
+            continue
+        closed = body.endswith("/")
+        if tag != "svg" and tag != "g":
+            background = tag == "polygon" and _is_background(body)
+            if enclosing or background:
+                fine.append(pending + svg[position : match.start()])
+                end = " />" if closed else ">"
+                shapes.append(_Shape(len(fine), tag, end, background, enclosing))
+                fine.append(match.group())
+                pending, position = "", match.end()
+            continue
+        owner, key = -1, None
+        if body[:1].isspace():  # a tag with attributes
+            attributes = tuple(_ATTRIBUTE.findall(body))
+            values = dict(attributes)
+            classes = values.get("class", "").split()
+            if tag == "svg":
+                if "" not in fine_slots:  # an <svg> nested in the diagram is not its root
+                    key = ""
+                    themes = [c for c in classes if c.startswith("tcpviz-theme-")]
+                    theme = themes[-1] if themes else ""
+                    keep = [c for c in classes if not c.startswith("tcpviz-theme-")]
+            elif "node" in classes or "edge" in classes:
+                owner = len(owners)
+                kind = "node" if "node" in classes else "edge"
+                key = values.get("id") or None
+                if key is None:
+                    owners.append(_Owner(kind, frozenset(classes), "", -1))
+                else:
+                    keep = [c for c in classes if c not in _HIGHLIGHT_CLASSES]
+                    owners.append(_Owner(kind, frozenset(keep), key, len(fine) + 1))
+        if key is not None:
+            opening, after = _slot_tag(tag, attributes, keep, closed)
+            fine.append(pending + svg[position : match.start()] + opening)
+            fine_slots[key] = len(fine)
+            fine.append("")
+            pending, position = after, match.end()
+        if tag == "g" and not closed:
+            open_groups.append(owner)
+            if owner >= 0:
+                enclosing = (*enclosing, owner)
+    if "" not in fine_slots:
+        raise RenderError("not an SVG: no <svg> element found")
+    fine.append(pending + svg[position:])
+    template = _assemble(fine, fine_slots, theme, owners, shapes)
+    _remember(svg, template)
     return template
+
+
+# -- writing the laid-out SVG -------------------------------------------------------------------
+
+_SVG_QUALIFIER = f"{{{_SVG_NS}}}"
+_XLINK_QUALIFIER = f"{{{_XLINK_NS}}}"
+_SPECIAL_IN_ATTRIBUTE = re.compile(r'[&<>"\r\n\t]')
+# In attributes written as name="value" without escaping: anything to escape (a quote shows
+# as one more quote than the delimiters), or a namespaced name.
+_SPECIAL_IN_WRITTEN = re.compile(r"[&<>\r\n\t{]")
+
+
+class _Unusual(Exception):
+    """A tree that :func:`_write` leaves to ElementTree."""
+
+
+def _escape_text(text: str) -> str:
+    # What ElementTree writes for text and tails.
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _escape_attribute(value: str) -> str:
+    # What ElementTree writes for an attribute value (the same from Python 3.10 to 3.13).
+    if _SPECIAL_IN_ATTRIBUTE.search(value) is None:
+        return value
+    for character, entity in (
+        ("&", "&amp;"),
+        ("<", "&lt;"),
+        (">", "&gt;"),
+        ('"', "&quot;"),
+        ("\r", "&#13;"),
+        ("\n", "&#10;"),
+        ("\t", "&#09;"),
+    ):
+        value = value.replace(character, entity)
+    return value
+
+
+def _write(root: ET.Element) -> tuple[str, _Template] | None:
+    """``root`` as ``ET.tostring(root, encoding="unicode")`` writes it, and its template.
+
+    One pass writes the text and records where highlight and the bake splice, where writing
+    with ElementTree and then scanning the text would take two. None for a tree this does
+    not know to write exactly as ElementTree does (a name outside the SVG and XLink
+    namespaces, a comment, an ``aria-current`` or no class on a slot); the caller then asks
+    ElementTree. A test checks that both write the same text and find the same template.
+    """
+    fine: list[str] = ["", ""]  # the root's opening tag is written last, with its namespaces
+    fine_slots: dict[str, int] = {"": 1}
+    owners: list[_Owner] = []
+    shapes: list[_Shape] = []
+    buffer: list[str] = []  # static text since the last cut
+    namespaces = {_SVG_NS}
+    special = _SPECIAL_IN_WRITTEN.search
+    skip = len(_SVG_QUALIFIER)
+
+    def qualified(name: str) -> str:
+        if name[:1] != "{":
+            return name
+        if name.startswith(_SVG_QUALIFIER):
+            return name[skip:]
+        if name.startswith(_XLINK_QUALIFIER):
+            namespaces.add(_XLINK_NS)
+            return "xlink:" + name[len(_XLINK_QUALIFIER) :]
+        raise _Unusual
+
+    def attributes_of(element: ET.Element) -> list[tuple[str, str]]:
+        return [(qualified(k), _escape_attribute(v)) for k, v in element.items()]
+
+    def cut(special: str) -> int:
+        fine.append("".join(buffer))
+        buffer.clear()
+        fine.append(special)
+        return len(fine) - 1
+
+    def visit(element: ET.Element, enclosing: tuple[int, ...]) -> None:
+        tag = element.tag  # not a str for a comment or processing instruction: AttributeError
+        tag = tag[skip:] if tag.startswith(_SVG_QUALIFIER) else qualified(tag)
+        items = element.items()
+        written = "".join([f' {name}="{value}"' for name, value in items])
+        if special(written) or written.count('"') != 2 * len(items):
+            # A namespaced name or a value to escape (rare): one attribute at a time.
+            written = "".join([f' {k}="{v}"' for k, v in attributes_of(element)])
+        text = element.text
+        empty = not text and not len(element)
+        end = " />" if empty else ">"
+        if tag == "g" and items and _owner(element):
+            attributes = attributes_of(element)
+            values = dict(attributes)
+            classes = values.get("class", "").split()
+            kind = "node" if "node" in classes else "edge"
+            key = values.get("id")
+            if key:
+                if "aria-current" in values:
+                    raise _Unusual
+                keep = [c for c in classes if c not in _HIGHLIGHT_CLASSES]
+                opening, after = _slot_tag(tag, attributes, keep, empty)
+                buffer.append(opening)
+                index = cut("")
+                fine_slots[key] = index
+                buffer.append(after)
+                owners.append(_Owner(kind, frozenset(keep), key, index))
+            else:
+                owners.append(_Owner(kind, frozenset(classes), "", -1))
+                buffer.append(f"<{tag}{written}{end}")
+            enclosing = (*enclosing, len(owners) - 1)
+        else:
+            opening = f"<{tag}{written}{end}"
+            background = tag == "polygon" and _is_background(written)
+            if tag in _SHAPE_TAGS and (enclosing or background):
+                shapes.append(_Shape(cut(opening), tag, end, background, enclosing))
+            else:
+                buffer.append(opening)
+        if not empty:
+            if text:
+                buffer.append(_escape_text(text))
+            for child in element:
+                visit(child, enclosing)
+            buffer.append(f"</{tag}>")
+        if element.tail:
+            buffer.append(_escape_text(element.tail))
+
+    try:
+        if qualified(root.tag) != "svg":
+            return None
+        attributes = attributes_of(root)
+        values = dict(attributes)
+        if "class" not in values or "aria-current" in values:
+            return None
+        classes = values["class"].split()
+        themes = [c for c in classes if c.startswith("tcpviz-theme-")]
+        keep = [c for c in classes if not c.startswith("tcpviz-theme-")]
+        empty = not root.text and not len(root)
+        buffer.append(_slot_tag("svg", attributes, keep, empty)[1])
+        if not empty:
+            if root.text:
+                buffer.append(_escape_text(root.text))
+            for child in root:
+                visit(child, ())
+            buffer.append("</svg>")
+        if root.tail:
+            buffer.append(_escape_text(root.tail))
+    except (_Unusual, TypeError, AttributeError):
+        return None
+    fine.append("".join(buffer))
+    # ElementTree declares the namespaces used, sorted by prefix, before the attributes.
+    declared = [("xmlns", _escape_attribute(_SVG_NS))]
+    if _XLINK_NS in namespaces:
+        declared.append(("xmlns:xlink", _escape_attribute(_XLINK_NS)))
+    fine[0] = _slot_tag("svg", declared + attributes, keep, empty)[0]
+    template = _assemble(fine, fine_slots, themes[-1] if themes else "", owners, shapes)
+    return "".join(fine), template
+
+
+def _owner(element: ET.Element) -> bool:
+    """Whether a ``<g>`` is a state or a transition (its class says node or edge)."""
+    # Split as written: ElementTree escapes whitespace other than spaces in attributes.
+    classes = _escape_attribute(element.get("class", "")).split()
+    return "node" in classes or "edge" in classes
+
+
+# -- highlight ----------------------------------------------------------------------------------
+
+
+def _added_classes(template: _Template, table: Table, marks: _Marks) -> dict[str, list[str]]:
+    """The highlight classes each state and transition gets, by element id."""
+    added: dict[str, list[str]] = {}
+
+    def add(element_id: str, name: str) -> None:
+        if element_id not in template.slots:
+            raise RenderError(
+                f"the SVG has no element with id {element_id!r}: was it laid out from {table!r}?"
+            )
+        added.setdefault(element_id, []).append(name)
+
+    for name in marks.visited:
+        add(table.state_ids[name], "visited")
+    for t in marks.taken:
+        add(table.edge_ids[t], "taken")
+    if marks.last is not None:
+        add(table.edge_ids[marks.last], "last")
+    if marks.state is not None:
+        add(table.state_ids[marks.state], "current")
+    return added
+
+
+def _slot_text(names: list[str]) -> str:
+    text = "".join(f" {name}" for name in names)
+    if names[-1] == "current":
+        # The slot sits inside class="...": close it, add the attribute, leave it open again.
+        text += '" aria-current="true'
+    return text
+
+
+def _render(
+    svg: str,
+    table: Table,
+    *,
+    state: str | None,
+    last: Transition | str | None,
+    visited: Iterable[str],
+    theme: str | None,
+    taken: Iterable[Transition | str],
+    bake: bool = False,
+) -> str:
+    """:func:`highlight`, and with ``bake`` the colours of ``theme`` written as attributes."""
+    template = _template(svg)
+    root = template.theme if theme is None else f" tcpviz-theme-{_check_theme(theme)}"
+    added = _added_classes(template, table, _marks(table, state, last, visited, taken))
+    if bake:
+        if theme is None:
+            raise RenderError("baking the colours needs a theme")
+        parts, slots = list(template.fine), template.fine_slots
+        _bake(template, parts, added, theme)
+    else:
+        parts, slots = list(template.parts), template.slots
+    parts[slots[""]] = root
+    for element_id, names in added.items():
+        parts[slots[element_id]] = _slot_text(names)
+    return "".join(parts)
 
 
 def highlight(
@@ -988,68 +1365,66 @@ def highlight(
     once per SVG: it never runs Graphviz.
     """
     table = _table(table)
-    template = _template(svg)
-    parts = list(template.parts)
-    slots = template.slots
-    if theme is None:
-        parts[slots[""]] = template.theme
-    else:
-        parts[slots[""]] = f" tcpviz-theme-{_check_theme(theme)}"
-    marks = _marks(table, state, last, visited, taken)
-
-    def slot(element_id: str) -> int:
-        try:
-            return slots[element_id]
-        except KeyError:
-            raise RenderError(
-                f"the SVG has no element with id {element_id!r}: was it laid out from {table!r}?"
-            ) from None
-
-    for name in marks.visited:
-        parts[slot(table.state_ids[name])] += " visited"
-    for t in marks.taken:
-        parts[slot(table.edge_ids[t])] += " taken"
-    if marks.last is not None:
-        parts[slot(table.edge_ids[marks.last])] += " last"
-    if marks.state is not None:
-        # The slot sits inside class="...": close it, add the attribute, leave it open again.
-        parts[slot(table.state_ids[marks.state])] += ' current" aria-current="true'
-    return "".join(parts)
+    return _render(svg, table, state=state, last=last, visited=visited, theme=theme, taken=taken)
 
 
 # -- standalone files ---------------------------------------------------------------------------
 
+_PROLOG = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
-def _bake(svg: str, theme: str) -> str:
-    """``svg`` with every colour also written as presentation attributes, for programs that
-    ignore CSS (slide software, some converters); browsers still follow the ``<style>``."""
-    palette = _PALETTES["light" if theme == "auto" else theme]
+# (kind, flags) -> tag -> the attributes a shape of that tag gets, escaped as ElementTree would.
+_Looks = dict[tuple[str, tuple[str, ...]], dict[str, dict[str, str]]]
+
+
+def _looks(palette: _Palette) -> _Looks:
+    """The presentation attributes of every kind of shape, for every set of flags."""
     styles = _styles(palette)
-    ET.register_namespace("", _SVG_NS)
-    ET.register_namespace("xlink", _XLINK_NS)
-    root = ET.fromstring(svg.encode("utf-8"))
-    for element in root.iter(_tag("polygon")):
-        if "tcpviz-background" in _classes(element):
-            element.set("fill", palette.background)
-            element.set("stroke", "none")
-    for group in root.iter(_tag("g")):
-        classes = set(_classes(group))
-        kind = "node" if "node" in classes else "edge" if "edge" in classes else None
-        if kind is None:
-            continue
-        flags = [f for f in (_NODE_FLAGS if kind == "node" else _EDGE_FLAGS) if f in classes]
-        overlay = _overlay(styles, kind, flags)
-        for role, properties in overlay.items():
-            for tag in _ROLES[role]:
-                for element in group.iter(_tag(tag)):
-                    for name, value in properties.items():
-                        element.set(name, value)
-    return ET.tostring(root, encoding="unicode")
+    looks: _Looks = {}
+    for kind, flags in _FLAGS.items():
+        for mask in range(2 ** len(flags)):
+            chosen = tuple(f for bit, f in enumerate(flags) if mask >> bit & 1)
+            by_tag: dict[str, dict[str, str]] = {}
+            for role, properties in _overlay(styles, kind, chosen).items():
+                for tag in _ROLES[role]:
+                    by_tag.setdefault(tag, {}).update(
+                        (name, _escape_attribute(value)) for name, value in properties.items()
+                    )
+            looks[kind, chosen] = by_tag
+    return looks
 
 
-def _standalone(svg: str, theme: str) -> bytes:
-    body = _bake(svg, theme)
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
+# They depend on the palettes alone: made once, at import.
+_LOOKS = {name: _looks(palette) for name, palette in _PALETTES.items()}
+_BACKGROUNDS = {
+    name: {"fill": _escape_attribute(palette.background), "stroke": "none"}
+    for name, palette in _PALETTES.items()
+}
+
+
+def _bake(template: _Template, parts: list[str], added: dict[str, list[str]], theme: str) -> None:
+    """Write each shape's colours in ``theme`` into ``parts`` (a copy of ``template.fine``) as
+    presentation attributes, for programs that ignore CSS (slide software, some converters);
+    browsers still follow the ``<style>``. A shape gets the properties the style sheet gives
+    it as part of each state or transition it sits in (outermost first), as the background."""
+    palette = "light" if theme == "auto" else theme
+    looks = _LOOKS[palette]
+    owner_looks = []
+    for owner in template.owners:
+        classes = owner.classes
+        if owner.index >= 0 and template.fine_slots.get(owner.slot) == owner.index:
+            classes = classes.union(added.get(owner.slot, ()))
+        flags = tuple(f for f in _FLAGS[owner.kind] if f in classes)
+        owner_looks.append(looks[owner.kind, flags])
+    background = _BACKGROUNDS[palette]
+    for shape in template.shapes:
+        values = dict(_ATTRIBUTE.findall(template.fine[shape.index]))
+        if shape.background:
+            values.update(background)
+        for owner in shape.owners:
+            values.update(owner_looks[owner].get(shape.tag, {}))
+        # Attributes set again keep their place and new ones go last, as in ElementTree.
+        attributes = "".join([f' {name}="{value}"' for name, value in values.items()])
+        parts[shape.index] = f"<{shape.tag}{attributes}{shape.end}"
 
 
 # -- Diagram ------------------------------------------------------------------------------------
@@ -1134,7 +1509,19 @@ class Diagram:
         tables; ``png`` and ``pdf`` run ``dot``."""
         format = _check_format(format)
         if format == "svg":
-            return _standalone(self.svg(), self.theme)
+            # A standalone file: the highlight of svg() with the theme's colours also written
+            # as attributes, in the same splice.
+            svg = _render(
+                layout_svg(self.table),
+                self.table,
+                state=self.state,
+                last=self.last,
+                visited=self.visited,
+                theme=self.theme,
+                taken=self.taken,
+                bake=True,
+            )
+            return (_PROLOG + svg + "\n").encode("utf-8")
         if format == "dot":
             return self.dot.encode("utf-8")
         return run_dot(self.dot, format)

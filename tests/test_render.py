@@ -742,6 +742,138 @@ def test_svg_export_is_standalone_and_carries_its_colours():
     assert background.get("fill") == "#1e1e1e"
 
 
+def bake_with_elementtree(svg: str, theme: str) -> str:
+    """The reference for the standalone SVG: parse the highlighted SVG and set every shape's
+    colours with ElementTree (what tcpviz did before it baked by splicing strings)."""
+    palette = render._PALETTES["light" if theme == "auto" else theme]
+    styles = render._styles(palette)
+    ET.register_namespace("", "http://www.w3.org/2000/svg")
+    root = ET.fromstring(svg)
+    for element in root.iter(f"{NS}polygon"):
+        if "tcpviz-background" in element.get("class", "").split():
+            element.set("fill", palette.background)
+            element.set("stroke", "none")
+    for group in root.iter(f"{NS}g"):
+        classes = set(group.get("class", "").split())
+        kind = "node" if "node" in classes else "edge" if "edge" in classes else None
+        if kind is None:
+            continue
+        flags = [f for f in ("visited", "current", "extended", "taken", "last") if f in classes]
+        for role, properties in render._overlay(styles, kind, flags).items():
+            for tag in render._ROLES[role]:
+                for element in group.iter(f"{NS}{tag}"):
+                    for name, value in properties.items():
+                        element.set(name, value)
+    return ET.tostring(root, encoding="unicode")
+
+
+def standalone_reference(d: Diagram) -> bytes:
+    body = bake_with_elementtree(d.svg(), d.theme)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode()
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_svg_export_is_the_highlighted_svg_with_every_colour_baked_in(any_table, theme):
+    machine = Machine(table=any_table)
+    diagrams = [Diagram(any_table, theme=theme)]
+    for event in ["passive open", "SYN", "ACK", "FIN", "CLOSE", "ACK"]:
+        machine.fire(event)
+        diagrams.append(Diagram.from_machine(machine, theme=theme))
+    for d in diagrams:
+        # Byte for byte what parsing the highlighted SVG and setting the colours gives.
+        assert d.pipe("svg") == standalone_reference(d)
+
+
+@exe
+def test_svg_export_of_hostile_labels_bakes_like_elementtree():
+    table = hostile_table()
+    for theme in THEMES:
+        d = Diagram(table, theme=theme, state=HOSTILE_OTHER, last=table.transitions[0])
+        assert d.pipe("svg") == standalone_reference(d)
+
+
+def write_both_ways(table: Table, monkeypatch) -> tuple[str, str, render._Template | None]:
+    """The laid-out SVG written by tcpviz's writer and by ElementTree, and the writer's
+    template."""
+    raw = render.raw_layout(table)
+    svg, template = render._postprocessed(raw, table)
+    with monkeypatch.context() as patched:
+        patched.setattr(render, "_write", lambda root: None)
+        reference, none = render._postprocessed(raw, table)
+    assert none is None
+    return svg, reference, template
+
+
+def check_written_like_elementtree(table: Table, monkeypatch) -> None:
+    svg, reference, template = write_both_ways(table, monkeypatch)
+    assert template is not None
+    assert svg == reference  # the same text as ElementTree's
+    render.clear_caches()
+    assert render._template(svg) == template  # the same cuts as scanning the text
+
+
+def test_the_layout_is_written_as_elementtree_writes_it(any_table, monkeypatch):
+    check_written_like_elementtree(any_table, monkeypatch)
+
+
+@exe
+def test_custom_layouts_are_written_as_elementtree_writes_them(monkeypatch):
+    weird = Table(
+        [Transition("A\x01", "go\x1b", "B\tq", action="x\ry"), Transition("B\tq", "back", "A\x01")],
+        name="odd\r\nname",
+    )
+    for table in (hostile_table(), two_states(), weird):
+        check_written_like_elementtree(table, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "svg",
+    [
+        # A name in a namespace the writer does not know, a comment, no class on the root.
+        '<svg xmlns="http://www.w3.org/2000/svg" class="c"><g xml:space="preserve" /></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="urn:x" class="c"><x:g /></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><g /></svg>',
+    ],
+)
+def test_trees_the_writer_does_not_know_are_left_to_elementtree(svg):
+    assert render._write(ET.fromstring(svg)) is None
+    root = ET.fromstring(svg)
+    root.append(ET.Comment("a comment"))
+    assert render._write(root) is None
+
+
+def test_the_writer_escapes_like_elementtree():
+    ET.register_namespace("", "http://www.w3.org/2000/svg")
+    ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
+    root = ET.fromstring(
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        'class="tcpviz-diagram"><g id="e" class="edge">'
+        '<a xlink:href="#x&amp;y"><text x="1">a &lt; b &amp; c &gt; d</text></a>'
+        '<path d="M0,0" data-note="&quot;q&quot; &#10;&#9;&#13;&lt;&gt;" /></g>tail &amp;</svg>'
+    )
+    text, template = render._write(root)
+    assert text == ET.tostring(root, encoding="unicode")
+    assert [s.tag for s in template.shapes] == ["text", "path"]
+
+
+def test_a_cold_export_parses_the_layout_once_and_never_serialises_a_tree(
+    tmp_path, monkeypatch, any_table
+):
+    parsed, serialised = [], []
+    real_parse = render.ET.fromstring
+    monkeypatch.setattr(
+        render.ET, "fromstring", lambda *a, **k: parsed.append(1) or real_parse(*a, **k)
+    )
+    monkeypatch.setattr(render.ET, "tostring", lambda *a, **k: serialised.append(1) or "")
+    render.clear_caches()
+    Diagram(any_table, state="ESTABLISHED", theme="dark").save(tmp_path / "slide.svg")
+    assert (len(parsed), len(serialised)) == (1, 0)
+    # Saving again (another state, theme) parses nothing: the layout and its cuts are kept.
+    Diagram(any_table, state="LISTEN", theme="print").save(tmp_path / "again.svg")
+    assert (len(parsed), len(serialised)) == (1, 0)
+    assert with_class((tmp_path / "again.svg").read_text(), "current") == ["state_LISTEN"]
+
+
 def test_save_svg_and_dot_without_graphviz(no_graphviz, tmp_path):
     d = Diagram(state="TIME-WAIT")
     svg_path = d.save(tmp_path / "slide.svg")
