@@ -211,9 +211,12 @@ class TCPWidget(anywidget.AnyWidget):
 
     @property
     def history(self) -> list[dict[str, str]]:
-        """Every step taken, oldest first: edge id, RFC label, source and target of each."""
+        """Every step taken, oldest first: edge id, RFC label, source and target of each.
+
+        The page gets only the last :attr:`history_window` steps (``history_shown``).
+        """
         table = self._machine.table
-        return [history_item(table, t) for t in self._tracker.history]
+        return [history_item(table, t) for t in self._machine.history]
 
     @property
     def future(self) -> list[dict[str, str]]:

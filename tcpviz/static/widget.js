@@ -1380,6 +1380,8 @@ function render({ model, el }) {
     ix = indexTable(model.get("table"));
     insertSvg();
     for (const key of Object.keys(rendered)) delete rendered[key];
+    for (const li of historyEntries.values()) li.remove(); // their text came from the old table
+    historyEntries.clear();
     schedule();
   };
   // A hint about a click (an arrow that cannot be taken) is stale once the machine moves.
