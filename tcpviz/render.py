@@ -416,7 +416,8 @@ def _printable(text: str) -> str:
 def _html_text(text: str) -> str:
     """``text`` for an HTML-like label, shown literally: markup characters become entities,
     and backslashes are doubled, since Graphviz expands ``\\N``, ``\\G``... there too."""
-    escaped = html.escape(str(_dot_escape(_printable(text))), quote=True)
+    # graphviz.escape, which doubles backslashes, as a plain str.
+    escaped = html.escape(_printable(text).replace("\\", "\\\\"), quote=True)
     return escaped.replace("\n", "<BR/>")
 
 
@@ -869,6 +870,7 @@ def _postprocessed(raw: str, table: Table) -> tuple[str, _Template | None]:
         raise RenderError(f"Graphviz produced an SVG that does not parse: {error}") from None
     states = {v: k for k, v in table.state_ids.items()}
     edges = {v: k for k, v in table.edge_ids.items()}
+    shown = {state: _printable(state) for state in table.states}  # each name is used often
     name = _printable(table.name) or "State diagram"
     root.set("class", "tcpviz-diagram")
     # Not role="img": ARIA makes the children of an img presentational, which would hide the
@@ -902,12 +904,12 @@ def _postprocessed(raw: str, table: Table) -> tuple[str, _Template | None]:
         if "node" in classes and element_id in states:
             state = states[element_id]
             description = _printable(table.descriptions.get(state, ""))
-            label = f"{_printable(state)}: {description}" if description else _printable(state)
+            label = f"{shown[state]}: {description}" if description else shown[state]
             _set_title(group, label)
             group.set("tabindex", "0")
             group.set("role", "button")
             group.set("aria-label", label)
-            group.set("data-state", _printable(state))
+            group.set("data-state", shown[state])
         elif "edge" in classes and element_id in edges:
             t = edges[element_id]
             label = _printable(t.label)
@@ -915,12 +917,10 @@ def _postprocessed(raw: str, table: Table) -> tuple[str, _Template | None]:
             # One image per arrow: read once with its full label, not also as its drawn text
             # (which for rows beyond Figure 5 is the event alone).
             group.set("role", "img")
-            group.set(
-                "aria-label", f"{label}, from {_printable(t.source)} to {_printable(t.target)}"
-            )
+            group.set("aria-label", f"{label}, from {shown[t.source]} to {shown[t.target]}")
             group.set("data-event", _printable(t.event))
-            group.set("data-source", _printable(t.source))
-            group.set("data-target", _printable(t.target))
+            group.set("data-source", shown[t.source])
+            group.set("data-target", shown[t.target])
         elif "node" in classes or "edge" in classes:
             strangers = True
     if strangers:
@@ -962,7 +962,6 @@ class _Shape(NamedTuple):
 
     index: int  # where its tag sits in _Template.fine
     tag: str
-    end: str  # " />" or ">"
     background: bool
     owners: tuple[int, ...]  # indices into _Template.owners, outermost first
 
@@ -1077,8 +1076,7 @@ def _template(svg: str) -> _Template:
             background = tag == "polygon" and _is_background(body)
             if enclosing or background:
                 fine.append(pending + svg[position : match.start()])
-                end = " />" if closed else ">"
-                shapes.append(_Shape(len(fine), tag, end, background, enclosing))
+                shapes.append(_Shape(len(fine), tag, background, enclosing))
                 fine.append(match.group())
                 pending, position = "", match.end()
             continue
@@ -1171,47 +1169,98 @@ def _write(root: ET.Element) -> tuple[str, _Template] | None:
     namespaces, a comment, an ``aria-current`` or no class on a slot); the caller then asks
     ElementTree. A test checks that both write the same text and find the same template.
     """
-    fine: list[str] = ["", ""]  # the root's opening tag is written last, with its namespaces
-    fine_slots: dict[str, int] = {"": 1}
-    owners: list[_Owner] = []
-    shapes: list[_Shape] = []
-    buffer: list[str] = []  # static text since the last cut
-    namespaces = {_SVG_NS}
-    special = _SPECIAL_IN_WRITTEN.search
-    skip = len(_SVG_QUALIFIER)
+    try:
+        # Attribute values rarely need escaping: write them as they are and check all of
+        # them at once at the end; only if one needs it, write again escaping each.
+        return _TreeWriter(careful=False).write(root) or _TreeWriter(careful=True).write(root)
+    except (_Unusual, TypeError, AttributeError):
+        return None
 
-    def qualified(name: str) -> str:
+
+class _TreeWriter:
+    """One pass of :func:`_write`."""
+
+    def __init__(self, careful: bool):
+        self.careful = careful
+        self.fine: list[str] = ["", ""]  # the root's opening tag is written last
+        self.fine_slots: dict[str, int] = {"": 1}
+        self.owners: list[_Owner] = []
+        self.shapes: list[_Shape] = []
+        self.buffer: list[str] = []  # static text since the last cut
+        self.unchecked: list[str] = []  # attributes written without escaping
+        self.count = 0  # how many of them
+        self.xlink = False
+
+    def qualified(self, name: str) -> str:
         if name[:1] != "{":
             return name
         if name.startswith(_SVG_QUALIFIER):
-            return name[skip:]
+            return name[len(_SVG_QUALIFIER) :]
         if name.startswith(_XLINK_QUALIFIER):
-            namespaces.add(_XLINK_NS)
+            self.xlink = True
             return "xlink:" + name[len(_XLINK_QUALIFIER) :]
         raise _Unusual
 
-    def attributes_of(element: ET.Element) -> list[tuple[str, str]]:
-        return [(qualified(k), _escape_attribute(v)) for k, v in element.items()]
+    def attributes(self, element: ET.Element) -> list[tuple[str, str]]:
+        return [(self.qualified(k), _escape_attribute(v)) for k, v in element.items()]
 
-    def cut(special: str) -> int:
-        fine.append("".join(buffer))
-        buffer.clear()
-        fine.append(special)
-        return len(fine) - 1
+    def cut(self, special: str) -> int:
+        """End the static text here; ``special`` (a slot or a shape's tag) comes next."""
+        self.fine.append("".join(self.buffer))
+        self.buffer.clear()
+        self.fine.append(special)
+        return len(self.fine) - 1
 
-    def visit(element: ET.Element, enclosing: tuple[int, ...]) -> None:
-        tag = element.tag  # not a str for a comment or processing instruction: AttributeError
-        tag = tag[skip:] if tag.startswith(_SVG_QUALIFIER) else qualified(tag)
-        items = element.items()
-        written = "".join([f' {name}="{value}"' for name, value in items])
-        if special(written) or written.count('"') != 2 * len(items):
-            # A namespaced name or a value to escape (rare): one attribute at a time.
-            written = "".join([f' {k}="{v}"' for k, v in attributes_of(element)])
+    def write(self, root: ET.Element) -> tuple[str, _Template] | None:
+        if self.qualified(root.tag) != "svg":
+            raise _Unusual
+        attributes = self.attributes(root)
+        values = dict(attributes)
+        if "class" not in values or "aria-current" in values:
+            raise _Unusual
+        classes = values["class"].split()
+        themes = [c for c in classes if c.startswith("tcpviz-theme-")]
+        keep = [c for c in classes if not c.startswith("tcpviz-theme-")]
+        empty = not root.text and not len(root)
+        buffer = self.buffer
+        buffer.append(_slot_tag("svg", attributes, keep, empty)[1])
+        if not empty:
+            if root.text:
+                buffer.append(_escape_text(root.text))
+            for child in root:
+                self.visit(child, ())
+            buffer.append("</svg>")
+        if root.tail:
+            buffer.append(_escape_text(root.tail))
+        unchecked = "".join(self.unchecked)
+        if _SPECIAL_IN_WRITTEN.search(unchecked) or unchecked.count('"') != 2 * self.count:
+            return None  # a value to escape, or a namespaced name: write again, carefully
+        self.fine.append("".join(buffer))
+        # ElementTree declares the namespaces used, sorted by prefix, before the attributes.
+        declared = [("xmlns", _escape_attribute(_SVG_NS))]
+        if self.xlink:
+            declared.append(("xmlns:xlink", _escape_attribute(_XLINK_NS)))
+        self.fine[0] = _slot_tag("svg", declared + attributes, keep, empty)[0]
+        theme = themes[-1] if themes else ""
+        template = _assemble(self.fine, self.fine_slots, theme, self.owners, self.shapes)
+        return "".join(self.fine), template
+
+    def visit(self, element: ET.Element, enclosing: tuple[int, ...]) -> None:
+        # A comment's or processing instruction's tag is a function: TypeError.
+        tag = self.qualified(element.tag)
+        buffer = self.buffer
+        if self.careful:
+            written = "".join([f' {k}="{v}"' for k, v in self.attributes(element)])
+        else:
+            items = element.items()
+            written = "".join([f' {name}="{value}"' for name, value in items])
+            self.unchecked.append(written)
+            self.count += len(items)
         text = element.text
         empty = not text and not len(element)
         end = " />" if empty else ">"
-        if tag == "g" and items and _owner(element):
-            attributes = attributes_of(element)
+        if tag == "g" and written and _owner(element):
+            attributes = self.attributes(element)
             values = dict(attributes)
             classes = values.get("class", "").split()
             kind = "node" if "node" in classes else "edge"
@@ -1222,60 +1271,29 @@ def _write(root: ET.Element) -> tuple[str, _Template] | None:
                 keep = [c for c in classes if c not in _HIGHLIGHT_CLASSES]
                 opening, after = _slot_tag(tag, attributes, keep, empty)
                 buffer.append(opening)
-                index = cut("")
-                fine_slots[key] = index
+                index = self.cut("")
+                self.fine_slots[key] = index
                 buffer.append(after)
-                owners.append(_Owner(kind, frozenset(keep), key, index))
+                self.owners.append(_Owner(kind, frozenset(keep), key, index))
             else:
-                owners.append(_Owner(kind, frozenset(classes), "", -1))
+                self.owners.append(_Owner(kind, frozenset(classes), "", -1))
                 buffer.append(f"<{tag}{written}{end}")
-            enclosing = (*enclosing, len(owners) - 1)
+            enclosing = (*enclosing, len(self.owners) - 1)
         else:
             opening = f"<{tag}{written}{end}"
             background = tag == "polygon" and _is_background(written)
             if tag in _SHAPE_TAGS and (enclosing or background):
-                shapes.append(_Shape(cut(opening), tag, end, background, enclosing))
+                self.shapes.append(_Shape(self.cut(opening), tag, background, enclosing))
             else:
                 buffer.append(opening)
         if not empty:
             if text:
                 buffer.append(_escape_text(text))
             for child in element:
-                visit(child, enclosing)
+                self.visit(child, enclosing)
             buffer.append(f"</{tag}>")
         if element.tail:
             buffer.append(_escape_text(element.tail))
-
-    try:
-        if qualified(root.tag) != "svg":
-            return None
-        attributes = attributes_of(root)
-        values = dict(attributes)
-        if "class" not in values or "aria-current" in values:
-            return None
-        classes = values["class"].split()
-        themes = [c for c in classes if c.startswith("tcpviz-theme-")]
-        keep = [c for c in classes if not c.startswith("tcpviz-theme-")]
-        empty = not root.text and not len(root)
-        buffer.append(_slot_tag("svg", attributes, keep, empty)[1])
-        if not empty:
-            if root.text:
-                buffer.append(_escape_text(root.text))
-            for child in root:
-                visit(child, ())
-            buffer.append("</svg>")
-        if root.tail:
-            buffer.append(_escape_text(root.tail))
-    except (_Unusual, TypeError, AttributeError):
-        return None
-    fine.append("".join(buffer))
-    # ElementTree declares the namespaces used, sorted by prefix, before the attributes.
-    declared = [("xmlns", _escape_attribute(_SVG_NS))]
-    if _XLINK_NS in namespaces:
-        declared.append(("xmlns:xlink", _escape_attribute(_XLINK_NS)))
-    fine[0] = _slot_tag("svg", declared + attributes, keep, empty)[0]
-    template = _assemble(fine, fine_slots, themes[-1] if themes else "", owners, shapes)
-    return "".join(fine), template
 
 
 def _owner(element: ET.Element) -> bool:
@@ -1416,15 +1434,33 @@ def _bake(template: _Template, parts: list[str], added: dict[str, list[str]], th
         flags = tuple(f for f in _FLAGS[owner.kind] if f in classes)
         owner_looks.append(looks[owner.kind, flags])
     background = _BACKGROUNDS[palette]
+    fine = template.fine
     for shape in template.shapes:
-        values = dict(_ATTRIBUTE.findall(template.fine[shape.index]))
-        if shape.background:
-            values.update(background)
+        properties: Mapping[str, str] = background if shape.background else {}
         for owner in shape.owners:
-            values.update(owner_looks[owner].get(shape.tag, {}))
-        # Attributes set again keep their place and new ones go last, as in ElementTree.
-        attributes = "".join([f' {name}="{value}"' for name, value in values.items()])
-        parts[shape.index] = f"<{shape.tag}{attributes}{shape.end}"
+            more = owner_looks[owner].get(shape.tag)
+            if more:
+                properties = {**properties, **more} if properties else more
+        if properties:
+            parts[shape.index] = _set_attributes(fine[shape.index], properties)
+
+
+def _set_attributes(tag: str, properties: Mapping[str, str]) -> str:
+    """An opening tag, as ElementTree writes it, with ``properties`` set as ElementTree's
+    ``set`` would: a value replaced where its attribute stands, a new attribute added last."""
+    new = []
+    for name, value in properties.items():
+        # Unambiguous: a quote inside a value is written &quot;.
+        start = tag.find(f' {name}="')
+        if start < 0:
+            new.append(f' {name}="{value}"')
+        else:
+            start += len(name) + 3
+            tag = tag[:start] + value + tag[tag.index('"', start) :]
+    if new:
+        head = tag[:-1].removesuffix("/").rstrip()  # up to the last attribute
+        tag = head + "".join(new) + tag[len(head) :]
+    return tag
 
 
 # -- Diagram ------------------------------------------------------------------------------------

@@ -842,15 +842,18 @@ def test_trees_the_writer_does_not_know_are_left_to_elementtree(svg):
     assert render._write(root) is None
 
 
-def test_the_writer_escapes_like_elementtree():
+@pytest.mark.parametrize("value", ['"q"', "a&b", "a<b", "a>b", "a\nb", "a\tb", "a\rb", "plain"])
+def test_the_writer_escapes_like_elementtree(value):
     ET.register_namespace("", "http://www.w3.org/2000/svg")
     ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
     root = ET.fromstring(
         '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
         'class="tcpviz-diagram"><g id="e" class="edge">'
-        '<a xlink:href="#x&amp;y"><text x="1">a &lt; b &amp; c &gt; d</text></a>'
-        '<path d="M0,0" data-note="&quot;q&quot; &#10;&#9;&#13;&lt;&gt;" /></g>tail &amp;</svg>'
+        '<a xlink:href="#x"><text x="1">a &lt; b &amp; c &gt; d "e"</text></a>'
+        '<path d="M0,0" /></g>tail &amp;</svg>'
     )
+    root.find(f"{NS}g/{NS}path").set("data-note", value)
+    root.find(f"{NS}g").set("aria-label", value)  # on a slot's tag too
     text, template = render._write(root)
     assert text == ET.tostring(root, encoding="unicode")
     assert [s.tag for s in template.shapes] == ["text", "path"]
