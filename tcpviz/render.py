@@ -1306,36 +1306,6 @@ def _owner(element: ET.Element) -> bool:
 # -- highlight ----------------------------------------------------------------------------------
 
 
-def _added_classes(template: _Template, table: Table, marks: _Marks) -> dict[str, list[str]]:
-    """The highlight classes each state and transition gets, by element id."""
-    added: dict[str, list[str]] = {}
-
-    def add(element_id: str, name: str) -> None:
-        if element_id not in template.slots:
-            raise RenderError(
-                f"the SVG has no element with id {element_id!r}: was it laid out from {table!r}?"
-            )
-        added.setdefault(element_id, []).append(name)
-
-    for name in marks.visited:
-        add(table.state_ids[name], "visited")
-    for t in marks.taken:
-        add(table.edge_ids[t], "taken")
-    if marks.last is not None:
-        add(table.edge_ids[marks.last], "last")
-    if marks.state is not None:
-        add(table.state_ids[marks.state], "current")
-    return added
-
-
-def _slot_text(names: list[str]) -> str:
-    text = "".join(f" {name}" for name in names)
-    if names[-1] == "current":
-        # The slot sits inside class="...": close it, add the attribute, leave it open again.
-        text += '" aria-current="true'
-    return text
-
-
 def _render(
     svg: str,
     table: Table,
@@ -1349,18 +1319,37 @@ def _render(
 ) -> str:
     """:func:`highlight`, and with ``bake`` the colours of ``theme`` written as attributes."""
     template = _template(svg)
-    root = template.theme if theme is None else f" tcpviz-theme-{_check_theme(theme)}"
-    added = _added_classes(template, table, _marks(table, state, last, visited, taken))
     if bake:
         if theme is None:
             raise RenderError("baking the colours needs a theme")
         parts, slots = list(template.fine), template.fine_slots
-        _bake(template, parts, added, theme)
     else:
         parts, slots = list(template.parts), template.slots
-    parts[slots[""]] = root
-    for element_id, names in added.items():
-        parts[slots[element_id]] = _slot_text(names)
+    if theme is None:
+        parts[slots[""]] = template.theme
+    else:
+        parts[slots[""]] = f" tcpviz-theme-{_check_theme(theme)}"
+    marks = _marks(table, state, last, visited, taken)
+
+    def slot(element_id: str) -> int:
+        try:
+            return slots[element_id]
+        except KeyError:
+            raise RenderError(
+                f"the SVG has no element with id {element_id!r}: was it laid out from {table!r}?"
+            ) from None
+
+    for name in marks.visited:
+        parts[slot(table.state_ids[name])] += " visited"
+    for t in marks.taken:
+        parts[slot(table.edge_ids[t])] += " taken"
+    if marks.last is not None:
+        parts[slot(table.edge_ids[marks.last])] += " last"
+    if marks.state is not None:
+        # The slot sits inside class="...": close it, add the attribute, leave it open again.
+        parts[slot(table.state_ids[marks.state])] += ' current" aria-current="true'
+    if bake and theme is not None:  # (None was refused above)
+        _bake(template, parts, theme)
     return "".join(parts)
 
 
@@ -1419,18 +1408,20 @@ _BACKGROUNDS = {
 }
 
 
-def _bake(template: _Template, parts: list[str], added: dict[str, list[str]], theme: str) -> None:
-    """Write each shape's colours in ``theme`` into ``parts`` (a copy of ``template.fine``) as
-    presentation attributes, for programs that ignore CSS (slide software, some converters);
-    browsers still follow the ``<style>``. A shape gets the properties the style sheet gives
-    it as part of each state or transition it sits in (outermost first), as the background."""
+def _bake(template: _Template, parts: list[str], theme: str) -> None:
+    """Write each shape's colours in ``theme`` into ``parts`` (``template.fine`` with its
+    class slots filled) as presentation attributes, for programs that ignore CSS (slide
+    software, some converters); browsers still follow the ``<style>``. A shape gets the
+    properties the style sheet gives it as part of each state or transition it sits in
+    (outermost first), and as the background."""
     palette = "light" if theme == "auto" else theme
     looks = _LOOKS[palette]
     owner_looks = []
     for owner in template.owners:
         classes = owner.classes
-        if owner.index >= 0 and template.fine_slots.get(owner.slot) == owner.index:
-            classes = classes.union(added.get(owner.slot, ()))
+        if owner.index >= 0 and parts[owner.index]:
+            # The classes highlight added: ' visited current" aria-current="true' -> both.
+            classes = classes.union(parts[owner.index].partition('"')[0].split())
         flags = tuple(f for f in _FLAGS[owner.kind] if f in classes)
         owner_looks.append(looks[owner.kind, flags])
     background = _BACKGROUNDS[palette]
