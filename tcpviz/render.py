@@ -495,7 +495,6 @@ def _dot_header(palette: _Palette, extended: bool) -> tuple[str, ...]:
 
 
 # They depend on the palette alone: made once, at import.
-_STYLES = {name: _styles(palette) for name, palette in _PALETTES.items()}
 _DOT_HEADERS = {
     (name, extended): _dot_header(palette, extended)
     for name, palette in _PALETTES.items()
@@ -531,7 +530,6 @@ def dot_source(
     places = _figure_places(table)
     ids = table.state_ids
     extended = any(t.extended for t in table.transitions)
-    styles = _STYLES[palette_name]
     lines = list(_DOT_HEADERS[palette_name, extended])
     # Many arrows share a class list or an event: quote each distinct one once.
     quoted: dict[str, str] = {}
@@ -542,28 +540,27 @@ def dot_source(
             value = quoted[text] = _quoted(text)
         return value
 
+    looks = _DOT_LOOKS[palette_name]
     for name in table.states:
         attributes = {"id": ids[name], "class": "state", "label": f"<{_html_text(name)}>"}
         if name in places:
             attributes["group"] = places[name][1]
-        flags = [f for f in _NODE_FLAGS if _node_flag(marks, name, f)]
+        flags = tuple(f for f in _NODE_FLAGS if _node_flag(marks, name, f))
         if flags:
             attributes["class"] = _quoted(" ".join(["state", *flags]))
-            overlay = _overlay(styles, "node", flags)
-            attributes["fillcolor"] = _quoted(overlay["node-shape"]["fill"])
-            attributes["color"] = _quoted(overlay["node-shape"]["stroke"])
-            attributes["penwidth"] = overlay["node-shape"]["stroke-width"]
-            attributes["fontcolor"] = _quoted(overlay["node-text"]["fill"])
+            attributes.update(looks["node", flags])
         lines.append(f"  {ids[name]} [{_attributes(attributes)}];")
 
     lines.extend(_figure_hints(table, places))
 
     shared_heads = _shared_heads(table, places)
+    taken_before = set(marks.taken)
     for t in table.transitions:
         classes = ["transition", f"kind-{t.kind}", f"side-{t.side}"]
         if t.extended:
             classes.append("extended")
-        flags = [f for f in _EDGE_FLAGS if _edge_flag(marks, t, f)]
+        marked = (t.extended, t in taken_before, t == marks.last)  # as _EDGE_FLAGS
+        flags = tuple(f for f, yes in zip(_EDGE_FLAGS, marked, strict=True) if yes)
         classes.extend(f for f in flags if f != "extended")
         attributes = {
             "id": table.edge_ids[t],
@@ -581,10 +578,7 @@ def dot_source(
                 # rows into CLOSED arrive as three bundles, not a comb of arrowheads.
                 attributes["samehead"] = quote(t.event)
         if flags:
-            overlay = _overlay(styles, "edge", flags)
-            attributes["color"] = _quoted(overlay["edge-line"]["stroke"])
-            attributes["penwidth"] = overlay["edge-line"]["stroke-width"]
-            attributes["fontcolor"] = _quoted(overlay["edge-text"]["fill"])
+            attributes.update(looks["edge", flags])
         tail, head = ids[t.source], ids[t.target]
         if _runs_backwards(places, t):
             # An arrow pointing left inside a row of the figure (SYN-SENT -> SYN-RECEIVED) is
@@ -601,14 +595,6 @@ def _node_flag(marks: _Marks, state: str, flag: str) -> bool:
     return state == marks.state if flag == "current" else state in marks.visited
 
 
-def _edge_flag(marks: _Marks, transition: Transition, flag: str) -> bool:
-    if flag == "extended":
-        return transition.extended
-    if flag == "last":
-        return transition == marks.last
-    return transition in marks.taken
-
-
 def _overlay(
     styles: Mapping[tuple[str, str], Mapping[str, str]], kind: str, flags: Iterable[str]
 ) -> dict[str, dict[str, str]]:
@@ -622,6 +608,35 @@ def _overlay(
             merged.update(styles.get((role, flag), {}))
         result[role] = merged
     return result
+
+
+def _dot_looks(palette: _Palette) -> dict[tuple[str, tuple[str, ...]], dict[str, str]]:
+    """The DOT attributes of a highlighted node or edge, for every set of flags: the colours
+    and line widths the style sheet gives it, for exports that cannot use CSS (PNG, PDF)."""
+    styles = _styles(palette)
+    looks = {}
+    for kind, flags in (("node", _NODE_FLAGS), ("edge", _EDGE_FLAGS)):
+        for mask in range(1, 2 ** len(flags)):
+            chosen = tuple(f for bit, f in enumerate(flags) if mask >> bit & 1)
+            overlay = _overlay(styles, kind, chosen)
+            if kind == "node":
+                looks[kind, chosen] = {
+                    "fillcolor": _quoted(overlay["node-shape"]["fill"]),
+                    "color": _quoted(overlay["node-shape"]["stroke"]),
+                    "penwidth": overlay["node-shape"]["stroke-width"],
+                    "fontcolor": _quoted(overlay["node-text"]["fill"]),
+                }
+            else:
+                looks[kind, chosen] = {
+                    "color": _quoted(overlay["edge-line"]["stroke"]),
+                    "penwidth": overlay["edge-line"]["stroke-width"],
+                    "fontcolor": _quoted(overlay["edge-text"]["fill"]),
+                }
+    return looks
+
+
+# Depends on the palette alone: made once, at import.
+_DOT_LOOKS = {name: _dot_looks(palette) for name, palette in _PALETTES.items()}
 
 
 # Graphviz's dot joins at most five samehead groups per node (MAXSAME in lib/dotgen/sameport.c)
@@ -1172,135 +1187,140 @@ def _write(root: ET.Element) -> tuple[str, _Template] | None:
     try:
         # Attribute values rarely need escaping: write them as they are and check all of
         # them at once at the end; only if one needs it, write again escaping each.
-        return _TreeWriter(careful=False).write(root) or _TreeWriter(careful=True).write(root)
+        return _write_pass(root, careful=False) or _write_pass(root, careful=True)
     except (_Unusual, TypeError, AttributeError):
+        # TypeError: a comment's or processing instruction's tag is a function.
         return None
 
 
-class _TreeWriter:
-    """One pass of :func:`_write`."""
+def _write_pass(root: ET.Element, careful: bool) -> tuple[str, _Template] | None:
+    """One pass of :func:`_write`; None when ``careful`` is false and a value needs escaping."""
+    fine: list[str] = ["", ""]  # the root's opening tag is written last, with its namespaces
+    fine_slots: dict[str, int] = {"": 1}
+    owners: list[_Owner] = []
+    shapes: list[_Shape] = []
+    buffer: list[str] = []  # static text since the last cut
+    append = buffer.append
+    unchecked: list[str] = []  # attributes written without escaping
+    counted = [0]  # how many of them
+    xlink = [False]
+    skip = len(_SVG_QUALIFIER)
 
-    def __init__(self, careful: bool):
-        self.careful = careful
-        self.fine: list[str] = ["", ""]  # the root's opening tag is written last
-        self.fine_slots: dict[str, int] = {"": 1}
-        self.owners: list[_Owner] = []
-        self.shapes: list[_Shape] = []
-        self.buffer: list[str] = []  # static text since the last cut
-        self.unchecked: list[str] = []  # attributes written without escaping
-        self.count = 0  # how many of them
-        self.xlink = False
-
-    def qualified(self, name: str) -> str:
+    def qualified(name: str) -> str:
         if name[:1] != "{":
             return name
         if name.startswith(_SVG_QUALIFIER):
-            return name[len(_SVG_QUALIFIER) :]
+            return name[skip:]
         if name.startswith(_XLINK_QUALIFIER):
-            self.xlink = True
+            xlink[0] = True
             return "xlink:" + name[len(_XLINK_QUALIFIER) :]
         raise _Unusual
 
-    def attributes(self, element: ET.Element) -> list[tuple[str, str]]:
-        return [(self.qualified(k), _escape_attribute(v)) for k, v in element.items()]
+    def attributes_of(element: ET.Element) -> list[tuple[str, str]]:
+        return [(qualified(k), _escape_attribute(v)) for k, v in element.items()]
 
-    def cut(self, special: str) -> int:
+    def cut(special: str) -> int:
         """End the static text here; ``special`` (a slot or a shape's tag) comes next."""
-        self.fine.append("".join(self.buffer))
-        self.buffer.clear()
-        self.fine.append(special)
-        return len(self.fine) - 1
+        fine.append("".join(buffer))
+        buffer.clear()
+        fine.append(special)
+        return len(fine) - 1
 
-    def write(self, root: ET.Element) -> tuple[str, _Template] | None:
-        if self.qualified(root.tag) != "svg":
-            raise _Unusual
-        attributes = self.attributes(root)
-        values = dict(attributes)
-        if "class" not in values or "aria-current" in values:
-            raise _Unusual
-        classes = values["class"].split()
-        themes = [c for c in classes if c.startswith("tcpviz-theme-")]
-        keep = [c for c in classes if not c.startswith("tcpviz-theme-")]
-        empty = not root.text and not len(root)
-        buffer = self.buffer
-        buffer.append(_slot_tag("svg", attributes, keep, empty)[1])
-        if not empty:
-            if root.text:
-                buffer.append(_escape_text(root.text))
-            for child in root:
-                self.visit(child, ())
-            buffer.append("</svg>")
-        if root.tail:
-            buffer.append(_escape_text(root.tail))
-        unchecked = "".join(self.unchecked)
-        if _SPECIAL_IN_WRITTEN.search(unchecked) or unchecked.count('"') != 2 * self.count:
-            return None  # a value to escape, or a namespaced name: write again, carefully
-        self.fine.append("".join(buffer))
-        # ElementTree declares the namespaces used, sorted by prefix, before the attributes.
-        declared = [("xmlns", _escape_attribute(_SVG_NS))]
-        if self.xlink:
-            declared.append(("xmlns:xlink", _escape_attribute(_XLINK_NS)))
-        self.fine[0] = _slot_tag("svg", declared + attributes, keep, empty)[0]
-        theme = themes[-1] if themes else ""
-        template = _assemble(self.fine, self.fine_slots, theme, self.owners, self.shapes)
-        return "".join(self.fine), template
-
-    def visit(self, element: ET.Element, enclosing: tuple[int, ...]) -> None:
-        # A comment's or processing instruction's tag is a function: TypeError.
-        tag = self.qualified(element.tag)
-        buffer = self.buffer
-        if self.careful:
-            written = "".join([f' {k}="{v}"' for k, v in self.attributes(element)])
+    def visit(element: ET.Element, enclosing: tuple[int, ...]) -> None:
+        tag = element.tag
+        tag = tag[skip:] if tag.startswith(_SVG_QUALIFIER) else qualified(tag)
+        if careful:
+            attributes = attributes_of(element)
+            written = "".join([f' {name}="{value}"' for name, value in attributes])
         else:
-            items = element.items()
-            written = "".join([f' {name}="{value}"' for name, value in items])
-            self.unchecked.append(written)
-            self.count += len(items)
+            # As they are: right if the check at the end finds nothing to escape.
+            attributes = element.items()
+            written = "".join([f' {name}="{value}"' for name, value in attributes])
+            unchecked.append(written)
+            counted[0] += len(attributes)
         text = element.text
         empty = not text and not len(element)
         end = " />" if empty else ">"
-        if tag == "g" and written and _owner(element):
-            attributes = self.attributes(element)
-            values = dict(attributes)
-            classes = values.get("class", "").split()
+        if tag in _SHAPE_TAGS:
+            opening = f"<{tag}{written}{end}"
+            background = tag == "polygon" and _is_background(written)
+            if enclosing or background:
+                shapes.append(_Shape(cut(opening), tag, background, enclosing))
+            else:
+                append(opening)
+        elif (
+            tag == "g"
+            and (classes := _classes_of(attributes))
+            and ("node" in classes or "edge" in classes)
+        ):
             kind = "node" if "node" in classes else "edge"
+            values = dict(attributes)
             key = values.get("id")
             if key:
                 if "aria-current" in values:
                     raise _Unusual
                 keep = [c for c in classes if c not in _HIGHLIGHT_CLASSES]
                 opening, after = _slot_tag(tag, attributes, keep, empty)
-                buffer.append(opening)
-                index = self.cut("")
-                self.fine_slots[key] = index
-                buffer.append(after)
-                self.owners.append(_Owner(kind, frozenset(keep), key, index))
+                append(opening)
+                index = cut("")
+                fine_slots[key] = index
+                append(after)
+                owners.append(_Owner(kind, frozenset(keep), key, index))
             else:
-                self.owners.append(_Owner(kind, frozenset(classes), "", -1))
-                buffer.append(f"<{tag}{written}{end}")
-            enclosing = (*enclosing, len(self.owners) - 1)
+                owners.append(_Owner(kind, frozenset(classes), "", -1))
+                append(f"<{tag}{written}{end}")
+            enclosing = (*enclosing, len(owners) - 1)
         else:
-            opening = f"<{tag}{written}{end}"
-            background = tag == "polygon" and _is_background(written)
-            if tag in _SHAPE_TAGS and (enclosing or background):
-                self.shapes.append(_Shape(self.cut(opening), tag, background, enclosing))
-            else:
-                buffer.append(opening)
+            append(f"<{tag}{written}{end}")
         if not empty:
             if text:
-                buffer.append(_escape_text(text))
+                append(_escape_text(text))
             for child in element:
-                self.visit(child, enclosing)
-            buffer.append(f"</{tag}>")
-        if element.tail:
-            buffer.append(_escape_text(element.tail))
+                visit(child, enclosing)
+            append(f"</{tag}>")
+        tail = element.tail
+        if tail:
+            append(_escape_text(tail))
+
+    if qualified(root.tag) != "svg":
+        raise _Unusual
+    attributes = attributes_of(root)
+    values = dict(attributes)
+    if "class" not in values or "aria-current" in values:
+        raise _Unusual
+    classes = values["class"].split()
+    themes = [c for c in classes if c.startswith("tcpviz-theme-")]
+    keep = [c for c in classes if not c.startswith("tcpviz-theme-")]
+    empty = not root.text and not len(root)
+    append(_slot_tag("svg", attributes, keep, empty)[1])
+    if not empty:
+        if root.text:
+            append(_escape_text(root.text))
+        for child in root:
+            visit(child, ())
+        append("</svg>")
+    if root.tail:
+        append(_escape_text(root.tail))
+    if not careful:
+        written = "".join(unchecked)
+        if _SPECIAL_IN_WRITTEN.search(written) or written.count('"') != 2 * counted[0]:
+            return None  # a value to escape, or a namespaced name: write again, carefully
+    fine.append("".join(buffer))
+    # ElementTree declares the namespaces used, sorted by prefix, before the attributes.
+    declared = [("xmlns", _escape_attribute(_SVG_NS))]
+    if xlink[0]:
+        declared.append(("xmlns:xlink", _escape_attribute(_XLINK_NS)))
+    fine[0] = _slot_tag("svg", declared + attributes, keep, empty)[0]
+    template = _assemble(fine, fine_slots, themes[-1] if themes else "", owners, shapes)
+    return "".join(fine), template
 
 
-def _owner(element: ET.Element) -> bool:
-    """Whether a ``<g>`` is a state or a transition (its class says node or edge)."""
-    # Split as written: ElementTree escapes whitespace other than spaces in attributes.
-    classes = _escape_attribute(element.get("class", "")).split()
-    return "node" in classes or "edge" in classes
+def _classes_of(attributes: list[tuple[str, str]]) -> list[str]:
+    """The classes in a tag's attributes, as written."""
+    for name, value in attributes:
+        if name == "class":
+            return value.split()
+    return []
 
 
 # -- highlight ----------------------------------------------------------------------------------
