@@ -14,8 +14,8 @@ Three measurements of the same loop (a client's life, then a server's, CLOSED ba
   ``get_graph().pipe(format="svg")``), measured in this run.
 
 The main rows press Reset (untimed) after each loop, as a class does between runs through a
-handshake; the page and the widget show the whole history, so a second row for each measures
-steps after a long session without a reset.
+handshake; a second row for each measures steps after a long session without a reset (the
+page lists the latest steps and Python sends a window of 50, so neither should grow with it).
 
 Every program started while stepping is counted (``subprocess.Popen`` patched): tcpviz must
 start none, so Graphviz never runs per step.
@@ -312,7 +312,9 @@ def run(
     transitions_times, transitions_processes = _measure_transitions(graphviz_steps, loop)
     widget_row = row(WIDGET, widget["samples"], "reset after each loop")
     long_widget_row = row(
-        f"{WIDGET}, after {long_widget_history:,} steps", widget["long"], "history sent each step"
+        f"{WIDGET}, after {long_widget_history:,} steps",
+        widget["long"],
+        "a window of 50 steps sent each step",
     )
     transitions_row = row(TRANSITIONS, transitions_times, "runs dot every step")
 

@@ -700,7 +700,8 @@ def dump_table(table: Table, path: str | os.PathLike[str], format: str | None = 
 
     path = Path(path)
     text = dumps_table(table, _format_of(path) if format is None else format)
-    write_atomic(path, text)
+    # A teacher's table is source data, not a regenerable export: make it survive a power cut.
+    write_atomic(path, text, durable=True)
 
 
 def _row_data(t: Transition) -> dict[str, object]:
