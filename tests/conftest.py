@@ -5,6 +5,9 @@ Kept deliberately small; a fixture used by one module belongs in that module.
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import pytest
 
 from tcpviz.machine import Machine
@@ -33,3 +36,14 @@ def any_table(request: pytest.FixtureRequest) -> Table:
 def machine() -> Machine:
     """A fresh machine on the classic table, in CLOSED."""
     return Machine()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked ``exe`` need Graphviz's ``dot``: skip without it, except under CI (``CI``
+    set), where the set-up installs it and a missing ``dot`` is a failure."""
+    if item.get_closest_marker("exe") is None or shutil.which("dot"):
+        return
+    reason = "Graphviz's dot is not installed (apt-get install graphviz)"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; the CI set-up installs it", pytrace=False)
+    pytest.skip(reason)

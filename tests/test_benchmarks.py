@@ -11,8 +11,6 @@ from __future__ import annotations
 import importlib
 import json
 import math
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,10 +30,7 @@ bench_export = importlib.import_module("bench_export")
 bench_browser = importlib.import_module("bench_browser")
 run = importlib.import_module("run")
 
-needs_dot = pytest.mark.skipif(
-    shutil.which("dot") is None and not os.environ.get("CI"),
-    reason="Graphviz's dot is not installed (apt-get install graphviz)",
-)
+needs_dot = pytest.mark.exe  # see conftest.py: skipped without dot, except in CI
 
 
 def check_well_formed(result, name: str, counts: dict[str, int]) -> None:

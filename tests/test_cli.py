@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -376,10 +374,7 @@ def test_a_closed_pipe_is_not_a_traceback() -> None:
 # -- export -----------------------------------------------------------------------------------
 
 SVG = "{http://www.w3.org/2000/svg}"
-needs_dot = pytest.mark.skipif(
-    shutil.which("dot") is None and not os.environ.get("CI"),
-    reason="Graphviz's dot is not installed (CI installs it, so there this test runs)",
-)
+needs_dot = pytest.mark.exe  # see conftest.py: skipped without dot, except in CI
 
 
 def classes(svg: str) -> dict[str, set[str]]:

@@ -11,7 +11,6 @@ and commit what it writes.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -27,10 +26,7 @@ DIAGRAMS = ROOT / "diagrams"
 LAYOUT_DIR = ROOT / "tcpviz" / "layouts"
 NS = "{http://www.w3.org/2000/svg}"
 
-needs_dot = pytest.mark.skipif(
-    shutil.which("dot") is None and not os.environ.get("CI"),
-    reason="Graphviz's dot is not installed (CI installs it, so there this test runs)",
-)
+needs_dot = pytest.mark.exe  # see conftest.py: skipped without dot, except in CI
 
 REGENERATE = f"run `{COMMAND}` and commit what it writes"
 

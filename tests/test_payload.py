@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -28,15 +26,6 @@ from tcpviz.scenarios import SCENARIOS
 from tcpviz.table import Event, Table, Transition
 
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def require_dot() -> None:
-    if shutil.which("dot"):
-        return
-    reason = "Graphviz's dot is not installed (apt-get install graphviz)"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI installs it", pytrace=False)
-    pytest.skip(reason)
 
 
 def small_table() -> Table:
@@ -119,8 +108,8 @@ def test_narration_says_what_was_received_sent_and_done(classic):
     )
 
 
+@pytest.mark.exe
 def test_a_custom_table_without_words_falls_back_to_event_names():
-    require_dot()
     table = small_table()
     rows = {t["event"]: t for t in table_payload(table)["transitions"]}
     assert rows["knock"]["words"] == "knock on the door"

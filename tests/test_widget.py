@@ -10,9 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import os
 import re
-import shutil
 import subprocess
 import time
 import warnings
@@ -35,15 +33,6 @@ from tcpviz.table import Table, Transition, tcp_table
 from tcpviz.widget import MODES, StateMachineWidget, TCPWidget, WidgetError
 
 STATIC = Path(tcpviz.widget.__file__).parent / "static"
-
-
-def require_dot() -> None:
-    if shutil.which("dot"):
-        return
-    reason = "Graphviz's dot is not installed (apt-get install graphviz)"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI installs it", pytrace=False)
-    pytest.skip(reason)
 
 
 class Page:
@@ -232,8 +221,8 @@ def test_state_machine_widget_is_the_same_class():
     assert StateMachineWidget is TCPWidget
 
 
+@pytest.mark.exe
 def test_a_custom_table_is_laid_out_once_and_stepped():
-    require_dot()
     table = Table(
         [Transition("OFF", "press", "ON"), Transition("ON", "press", "OFF")],
         descriptions={"OFF": "dark", "ON": "light"},
