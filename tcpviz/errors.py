@@ -6,6 +6,7 @@ __all__ = [
     "GraphvizNotFound",
     "InvalidTransition",
     "NothingToUndo",
+    "RenderError",
     "TableError",
     "TcpvizError",
     "UnknownEvent",
@@ -53,6 +54,10 @@ class TableError(TcpvizError, ValueError):
         elif line is not None:
             where = f"line {line}: "
         super().__init__(where + message)
+
+
+class RenderError(TcpvizError, ValueError):
+    """A bad theme, format or transition for a diagram, or a Graphviz run that failed."""
 
 
 class GraphvizNotFound(TcpvizError, RuntimeError):

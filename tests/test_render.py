@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tcpviz import render
+from tcpviz import layout, render
 from tcpviz.errors import GraphvizNotFound, TcpvizError, UnknownState
 from tcpviz.machine import Machine
 from tcpviz.render import (
@@ -435,7 +435,8 @@ def test_a_custom_table_is_laid_out_by_dot_once(monkeypatch):
     render.clear_caches()
     runs = []
     real = render.run_dot
-    monkeypatch.setattr(render, "run_dot", lambda *a, **k: runs.append(a) or real(*a, **k))
+    # Patched where raw_layout looks it up.
+    monkeypatch.setattr(layout, "run_dot", lambda *a, **k: runs.append(a) or real(*a, **k))
     table = two_states()
     first = layout_svg(table)
     again = layout_svg(Table([Transition("A", "go", "B"), Transition("B", "back", "A")]))
@@ -798,7 +799,7 @@ def write_both_ways(table: Table, monkeypatch) -> tuple[str, str, render._Templa
     raw = render.raw_layout(table)
     svg, template = render._postprocessed(raw, table)
     with monkeypatch.context() as patched:
-        patched.setattr(render, "_write", lambda root: None)
+        patched.setattr(layout, "_write", lambda root: None)  # where _postprocessed finds it
         reference, none = render._postprocessed(raw, table)
     assert none is None
     return svg, reference, template
@@ -863,11 +864,9 @@ def test_a_cold_export_parses_the_layout_once_and_never_serialises_a_tree(
     tmp_path, monkeypatch, any_table
 ):
     parsed, serialised = [], []
-    real_parse = render.ET.fromstring
-    monkeypatch.setattr(
-        render.ET, "fromstring", lambda *a, **k: parsed.append(1) or real_parse(*a, **k)
-    )
-    monkeypatch.setattr(render.ET, "tostring", lambda *a, **k: serialised.append(1) or "")
+    real_parse = ET.fromstring
+    monkeypatch.setattr(ET, "fromstring", lambda *a, **k: parsed.append(1) or real_parse(*a, **k))
+    monkeypatch.setattr(ET, "tostring", lambda *a, **k: serialised.append(1) or "")
     render.clear_caches()
     Diagram(any_table, state="ESTABLISHED", theme="dark").save(tmp_path / "slide.svg")
     assert (len(parsed), len(serialised)) == (1, 0)

@@ -1,0 +1,173 @@
+"""Highlight a laid-out SVG by class, and bake a theme's colours into it for standalone files.
+
+Every step after the layout is a class change: ``current`` on a state, ``last`` on the
+transition just taken, ``visited`` on states met before, ``taken`` on transitions taken
+before, spliced into the SVG's template, never another Graphviz run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from .errors import RenderError
+from .marks import _marks, _table
+from .svgtemplate import _escape_attribute, _Template, _template
+from .table import Table, Transition
+from .themes import (
+    _EDGE_FLAGS,
+    _NODE_FLAGS,
+    _PALETTES,
+    _ROLES,
+    _check_theme,
+    _overlay,
+    _Palette,
+    _styles,
+)
+
+__all__ = ["highlight"]
+
+_FLAGS = {"node": _NODE_FLAGS, "edge": _EDGE_FLAGS}
+
+
+def _render(
+    svg: str,
+    table: Table,
+    *,
+    state: str | None,
+    last: Transition | str | None,
+    visited: Iterable[str],
+    theme: str | None,
+    taken: Iterable[Transition | str],
+    bake: bool = False,
+) -> str:
+    """:func:`highlight`, and with ``bake`` the colours of ``theme`` written as attributes."""
+    template = _template(svg)
+    if bake:
+        if theme is None:
+            raise RenderError("baking the colours needs a theme")
+        parts, slots = list(template.fine), template.fine_slots
+    else:
+        parts, slots = list(template.parts), template.slots
+    if theme is None:
+        parts[slots[""]] = template.theme
+    else:
+        parts[slots[""]] = f" tcpviz-theme-{_check_theme(theme)}"
+    marks = _marks(table, state, last, visited, taken)
+
+    def slot(element_id: str) -> int:
+        try:
+            return slots[element_id]
+        except KeyError:
+            raise RenderError(
+                f"the SVG has no element with id {element_id!r}: was it laid out from {table!r}?"
+            ) from None
+
+    for name in marks.visited:
+        parts[slot(table.state_ids[name])] += " visited"
+    for t in marks.taken:
+        parts[slot(table.edge_ids[t])] += " taken"
+    if marks.last is not None:
+        parts[slot(table.edge_ids[marks.last])] += " last"
+    if marks.state is not None:
+        # The slot sits inside class="...": close it, add the attribute, leave it open again.
+        parts[slot(table.state_ids[marks.state])] += ' current" aria-current="true'
+    if bake and theme is not None:  # (None was refused above)
+        _bake(template, parts, theme)
+    return "".join(parts)
+
+
+def highlight(
+    svg: str,
+    table: Table | None = None,
+    *,
+    state: str | None = None,
+    last: Transition | str | None = None,
+    visited: Iterable[str] = (),
+    theme: str | None = None,
+    taken: Iterable[Transition | str] = (),
+) -> str:
+    """Return ``svg`` (from :func:`layout_svg`) with the highlight classes set.
+
+    ``current`` and ``aria-current="true"`` go on the state's ``<g>``, ``last`` on the
+    transition's, ``visited`` on each visited state and ``taken`` on each transition taken
+    before; ``theme`` sets the root's ``tcpviz-theme-<name>`` class (``None`` keeps the one it
+    has). Highlight already in ``svg`` is replaced. This splices strings at positions computed
+    once per SVG: it never runs Graphviz.
+    """
+    table = _table(table)
+    return _render(svg, table, state=state, last=last, visited=visited, theme=theme, taken=taken)
+
+
+# (kind, flags) -> tag -> the attributes a shape of that tag gets, escaped as ElementTree would.
+_Looks = dict[tuple[str, tuple[str, ...]], dict[str, dict[str, str]]]
+
+
+def _looks(palette: _Palette) -> _Looks:
+    """The presentation attributes of every kind of shape, for every set of flags."""
+    styles = _styles(palette)
+    looks: _Looks = {}
+    for kind, flags in _FLAGS.items():
+        for mask in range(2 ** len(flags)):
+            chosen = tuple(f for bit, f in enumerate(flags) if mask >> bit & 1)
+            by_tag: dict[str, dict[str, str]] = {}
+            for role, properties in _overlay(styles, kind, chosen).items():
+                for tag in _ROLES[role]:
+                    by_tag.setdefault(tag, {}).update(
+                        (name, _escape_attribute(value)) for name, value in properties.items()
+                    )
+            looks[kind, chosen] = by_tag
+    return looks
+
+
+# They depend on the palettes alone: made once, at import.
+_LOOKS = {name: _looks(palette) for name, palette in _PALETTES.items()}
+_BACKGROUNDS = {
+    name: {"fill": _escape_attribute(palette.background), "stroke": "none"}
+    for name, palette in _PALETTES.items()
+}
+
+
+def _bake(template: _Template, parts: list[str], theme: str) -> None:
+    """Write each shape's colours in ``theme`` into ``parts`` (``template.fine`` with its
+    class slots filled) as presentation attributes, for programs that ignore CSS (slide
+    software, some converters); browsers still follow the ``<style>``. A shape gets the
+    properties the style sheet gives it as part of each state or transition it sits in
+    (outermost first), and as the background."""
+    palette = "light" if theme == "auto" else theme
+    looks = _LOOKS[palette]
+    owner_looks = []
+    for owner in template.owners:
+        classes = owner.classes
+        if owner.index >= 0 and parts[owner.index]:
+            # The classes highlight added: ' visited current" aria-current="true' -> both.
+            classes = classes.union(parts[owner.index].partition('"')[0].split())
+        flags = tuple(f for f in _FLAGS[owner.kind] if f in classes)
+        owner_looks.append(looks[owner.kind, flags])
+    background = _BACKGROUNDS[palette]
+    fine = template.fine
+    for shape in template.shapes:
+        properties: Mapping[str, str] = background if shape.background else {}
+        for owner in shape.owners:
+            more = owner_looks[owner].get(shape.tag)
+            if more:
+                properties = {**properties, **more} if properties else more
+        if properties:
+            parts[shape.index] = _set_attributes(fine[shape.index], properties)
+
+
+def _set_attributes(tag: str, properties: Mapping[str, str]) -> str:
+    """An opening tag, as ElementTree writes it, with ``properties`` set as ElementTree's
+    ``set`` would: a value replaced where its attribute stands, a new attribute added last."""
+    new = []
+    for name, value in properties.items():
+        # Unambiguous: a quote inside a value is written &quot;.
+        start = tag.find(f' {name}="')
+        if start < 0:
+            new.append(f' {name}="{value}"')
+        else:
+            start += len(name) + 3
+            tag = tag[:start] + value + tag[tag.index('"', start) :]
+    if new:
+        head = tag[:-1].removesuffix("/").rstrip()  # up to the last attribute
+        tag = head + "".join(new) + tag[len(head) :]
+    return tag

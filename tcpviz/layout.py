@@ -1,0 +1,296 @@
+"""Laying a table out: running Graphviz, the layouts shipped laid out, and the accessible SVG.
+
+Graphviz lays a table out once. The built-in TCP diagrams ship laid out in ``tcpviz/layouts/``,
+keyed by a hash of their DOT source, so drawing them needs no Graphviz at all
+(``python -m tcpviz.diagrams`` regenerates them); other tables run ``dot`` once and are cached.
+Graphviz's SVG is then given our root class, the style sheet, titles, ids and ARIA.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import threading
+import weakref
+import xml.etree.ElementTree as ET
+from collections import OrderedDict
+from dataclasses import dataclass
+from importlib import resources
+
+from .dotsource import _printable, dot_source
+from .errors import GraphvizNotFound, RenderError
+from .marks import _table
+from .svgtemplate import _SVG_NS, _XLINK_NS, _remember, _Template, _write, clear_templates
+from .table import Table
+from .themes import _STYLE_SHEET
+
+__all__ = [
+    "INSTALL_GRAPHVIZ",
+    "PackagedLayout",
+    "clear_caches",
+    "layout_key",
+    "layout_svg",
+    "packaged_layouts",
+    "raw_layout",
+    "run_dot",
+]
+
+INSTALL_GRAPHVIZ = """\
+Graphviz's `dot` program was not found on PATH. tcpviz needs it to lay out a custom table
+and to export PNG or PDF. Install Graphviz (the pip package `graphviz` is only the Python
+binding and does not include `dot`):
+  Debian/Ubuntu:  sudo apt install graphviz      (as root: apt-get install graphviz)
+  Fedora:         sudo dnf install graphviz
+  macOS:          brew install graphviz
+  conda:          conda install -c conda-forge graphviz
+  Windows:        winget install graphviz        (then open a new terminal)
+The built-in TCP diagrams (tcp_table() and tcp_table(extended=True)) ship laid out:
+drawing them, as SVG or DOT, works without Graphviz."""
+
+
+def run_dot(source: str, format: str = "svg", *, timeout: float = 60.0) -> bytes:
+    """Run Graphviz's ``dot`` on ``source`` and return its output in ``format``.
+
+    Raises :class:`~tcpviz.errors.GraphvizNotFound` (saying how to install Graphviz) when
+    ``dot`` is missing, and :class:`RenderError` when it fails.
+    """
+    executable = shutil.which("dot")
+    if executable is None:
+        raise GraphvizNotFound(INSTALL_GRAPHVIZ)
+    try:
+        completed = subprocess.run(
+            [executable, f"-T{format}"],
+            input=source.encode("utf-8"),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GraphvizNotFound(INSTALL_GRAPHVIZ) from None
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"{executable} -T{format} did not finish within {timeout} s") from None
+    except OSError as error:
+        raise RenderError(f"could not run {executable}: {error}") from None
+    if completed.returncode != 0:
+        message = completed.stderr.decode("utf-8", "replace").strip()
+        raise RenderError(
+            f"{executable} -T{format} failed with exit status {completed.returncode}: {message}"
+        )
+    return completed.stdout
+
+
+def layout_key(table: Table | None = None) -> str:
+    """The key a table's layout is cached under: the SHA-256 of its neutral DOT source."""
+    return hashlib.sha256(dot_source(_table(table)).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class PackagedLayout:
+    """One laid-out SVG shipped in ``tcpviz/layouts/``."""
+
+    file: str
+    key: str
+    table: str
+    graphviz: str
+
+
+def packaged_layouts() -> dict[str, PackagedLayout]:
+    """The layouts shipped with tcpviz, by key (read from ``tcpviz/layouts/index.json``)."""
+    return dict(_packaged_index())
+
+
+_LAYOUT_LOCK = threading.Lock()
+_RAW_LAYOUTS: OrderedDict[str, str] = OrderedDict()  # key -> Graphviz's SVG, for custom tables
+_RAW_LIMIT = 32
+# id(table) -> (weak reference, post-processed SVG): the same table gets the same str object
+# back, which is what lets highlight() find its precomputed splice points at once.
+_SVGS: dict[int, tuple[weakref.ref[Table], str]] = {}
+
+
+def _packaged_index() -> dict[str, PackagedLayout]:
+    global _INDEX
+    if _INDEX is None:
+        try:
+            text = resources.files(__package__).joinpath("layouts", "index.json").read_text("utf-8")
+            entries = json.loads(text)
+        except (FileNotFoundError, json.JSONDecodeError):
+            entries = {}
+        _INDEX = {
+            entry["dot_sha256"]: PackagedLayout(
+                file=name,
+                key=entry["dot_sha256"],
+                table=entry.get("table", ""),
+                graphviz=entry.get("graphviz", ""),
+            )
+            for name, entry in entries.items()
+        }
+    return _INDEX
+
+
+_INDEX: dict[str, PackagedLayout] | None = None
+
+
+def clear_caches() -> None:
+    """Forget every cached layout (after ``tcpviz/layouts/`` was regenerated, for example)."""
+    global _INDEX
+    with _LAYOUT_LOCK:
+        _INDEX = None
+        _RAW_LAYOUTS.clear()
+        _SVGS.clear()
+    clear_templates()  # the cuts of the SVGs just forgotten
+
+
+def raw_layout(table: Table | None = None, *, packaged: bool = True) -> str:
+    """Graphviz's own SVG for ``table``: shipped with tcpviz, cached, or made by ``dot``."""
+    table = _table(table)
+    source = dot_source(table)
+    key = hashlib.sha256(source.encode("utf-8")).hexdigest()
+    if packaged:
+        layout = _packaged_index().get(key)
+        if layout is not None:
+            return resources.files(__package__).joinpath("layouts", layout.file).read_text("utf-8")
+    with _LAYOUT_LOCK:
+        if key in _RAW_LAYOUTS:
+            _RAW_LAYOUTS.move_to_end(key)
+            return _RAW_LAYOUTS[key]
+    svg = run_dot(source, "svg").decode("utf-8")
+    with _LAYOUT_LOCK:
+        _RAW_LAYOUTS[key] = svg
+        while len(_RAW_LAYOUTS) > _RAW_LIMIT:
+            _RAW_LAYOUTS.popitem(last=False)
+    return svg
+
+
+def layout_svg(table: Table | None = None) -> str:
+    """The laid-out SVG of ``table``, without highlight or theme, ready to inline in HTML.
+
+    The built-in TCP tables come from package data (no Graphviz needed); other tables run
+    ``dot`` once and are cached. The root ``<svg>`` has class ``tcpviz-diagram``,
+    ``role="group"`` and an ``aria-label`` naming the table; each state's ``<g>`` has the id
+    ``table.state_ids[state]``, a ``<title>`` "NAME: description", an ``aria-label``,
+    ``role="button"`` and ``tabindex="0"``; each transition's ``<g>`` has the id
+    ``table.edge_ids[t]``, the full RFC label as ``<title>`` and ``role="img"`` with an
+    ``aria-label`` saying where it leads.
+    """
+    table = _table(table)
+    cached = _SVGS.get(id(table))
+    if cached is not None and cached[0]() is table:
+        return cached[1]
+    svg, template = _postprocessed(raw_layout(table), table)
+    if template is not None:  # written and cut in one pass: highlight needs no scan
+        _remember(svg, template)
+    with _LAYOUT_LOCK:
+        # Drop entries whose table is gone, so ids reused by new tables cannot collide.
+        for stale in [k for k, (ref, _) in _SVGS.items() if ref() is None]:
+            del _SVGS[stale]
+        _SVGS[id(table)] = (weakref.ref(table), svg)
+    return svg
+
+
+_G = f"{{{_SVG_NS}}}g"
+_TITLE = f"{{{_SVG_NS}}}title"
+_POLYGON = f"{{{_SVG_NS}}}polygon"
+
+
+def _tag(name: str) -> str:
+    return f"{{{_SVG_NS}}}{name}"
+
+
+def _classes(element: ET.Element) -> list[str]:
+    return element.get("class", "").split()
+
+
+def _set_title(group: ET.Element, text: str) -> None:
+    title = group.find(_TITLE)
+    if title is None:
+        title = ET.Element(_TITLE)
+        group.insert(0, title)
+    title.text = text
+
+
+def _postprocess(raw: str, table: Table) -> str:
+    """Make Graphviz's SVG inlinable and accessible: our root class, titles, ARIA, no prolog."""
+    return _postprocessed(raw, table)[0]
+
+
+def _postprocessed(raw: str, table: Table) -> tuple[str, _Template | None]:
+    """:func:`_postprocess`, and the template of its text when it could write it itself."""
+    ET.register_namespace("", _SVG_NS)
+    ET.register_namespace("xlink", _XLINK_NS)
+    try:
+        root = ET.fromstring(raw.encode("utf-8"))
+    except ET.ParseError as error:
+        raise RenderError(f"Graphviz produced an SVG that does not parse: {error}") from None
+    states = {v: k for k, v in table.state_ids.items()}
+    edges = {v: k for k, v in table.edge_ids.items()}
+    shown = {state: _printable(state) for state in table.states}  # each name is used often
+    name = _printable(table.name) or "State diagram"
+    root.set("class", "tcpviz-diagram")
+    # Not role="img": ARIA makes the children of an img presentational, which would hide the
+    # focusable state buttons from screen readers. A named group keeps them reachable.
+    root.set("role", "group")
+    root.set(
+        "aria-label",
+        f"{name}: state diagram with {len(table.states)} states and "
+        f"{len(table.transitions)} transitions",
+    )
+    style = ET.Element(_tag("style"))
+    style.text = "\n" + _STYLE_SHEET + "\n"
+    style.tail = "\n"
+    root.insert(0, style)
+
+    graph = root.find(_G)
+    if graph is None:
+        raise RenderError("Graphviz produced an SVG without a graph group")
+    graph.attrib.pop("id", None)  # "graph0" in every diagram: a duplicate id on a shared page
+    _set_title(graph, name)  # the tooltip over the background
+    # Its title would make it a second group named like the root: one is enough.
+    graph.set("role", "none")
+    background = graph.find(_POLYGON)
+    if background is not None:
+        background.set("class", "tcpviz-background")
+
+    strangers = False
+    for group in list(graph.iter(_G)):
+        classes = _classes(group)
+        element_id = group.get("id", "")
+        if "node" in classes and element_id in states:
+            state = states[element_id]
+            description = _printable(table.descriptions.get(state, ""))
+            label = f"{shown[state]}: {description}" if description else shown[state]
+            _set_title(group, label)
+            group.set("tabindex", "0")
+            group.set("role", "button")
+            group.set("aria-label", label)
+            group.set("data-state", shown[state])
+        elif "edge" in classes and element_id in edges:
+            t = edges[element_id]
+            label = _printable(t.label)
+            _set_title(group, label)
+            # One image per arrow: read once with its full label, not also as its drawn text
+            # (which for rows beyond Figure 5 is the event alone).
+            group.set("role", "img")
+            group.set("aria-label", f"{label}, from {shown[t.source]} to {shown[t.target]}")
+            group.set("data-event", _printable(t.event))
+            group.set("data-source", shown[t.source])
+            group.set("data-target", shown[t.target])
+        elif "node" in classes or "edge" in classes:
+            strangers = True
+    if strangers:
+        # Something Graphviz drew that is not a state or transition of the table (there should
+        # be nothing: hint edges are invisible) would break "one element per state/transition".
+        known = set(states) | set(edges)
+        for parent in list(graph.iter()):
+            for child in list(parent):
+                if (
+                    child.tag == _G
+                    and child.get("id", "") not in known
+                    and {"node", "edge"} & set(_classes(child))
+                ):
+                    parent.remove(child)
+    written = _write(root)
+    if written is None:
+        return ET.tostring(root, encoding="unicode"), None
+    return written
