@@ -1,9 +1,10 @@
 """Draw a transition table: the Diagram object, and the public drawing API in one place.
 
-Graphviz lays a table out once (:mod:`tcpviz.layout`, from the DOT of :mod:`tcpviz.dotsource`);
-every step after that is a class change on the SVG it made (:mod:`tcpviz.highlight`), in colours
-from :mod:`tcpviz.themes`. A :class:`Diagram` ties these together: it shows itself as SVG in
-Jupyter and saves SVG, PNG, PDF or DOT. The names of those modules are importable from here too.
+Graphviz lays a table out once (:mod:`tcpviz.layout`, from the DOT of
+:mod:`tcpviz.dotsource`); every step after that is a class change on the SVG it made
+(:mod:`tcpviz.highlighting`), in colours from :mod:`tcpviz.themes`. A :class:`Diagram` ties
+these together: it shows itself as SVG in Jupyter and saves SVG, PNG, PDF or DOT. The public
+names of those modules are importable from here too.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from .dotsource import dot_source
 from .errors import RenderError
 from .files import write_atomic
-from .highlight import _render, highlight
+from .highlighting import _render, highlight
 from .layout import (
     INSTALL_GRAPHVIZ,
     PackagedLayout,

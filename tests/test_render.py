@@ -970,3 +970,14 @@ def test_dot_hanging_is_cut_off(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     with pytest.raises(RenderError, match=r"did not finish within 0\.5 s"):
         render.run_dot("digraph {}", "png", timeout=0.5)
+
+
+def test_the_drawing_modules_do_not_shadow_the_package_exports():
+    # A submodule named like a lazy export (tcpviz.highlight) would replace the function on
+    # the package once imported.
+    import tcpviz
+    import tcpviz.render  # loads every drawing module
+
+    for name in tcpviz.__all__:
+        assert not isinstance(getattr(tcpviz, name), type(tcpviz)), name
+    assert tcpviz.highlight is highlight
