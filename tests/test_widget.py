@@ -21,6 +21,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+import tcpviz.layout
 import tcpviz.render
 import tcpviz.widget
 from tcpviz.errors import InvalidTransition, NothingToUndo, TcpvizError, UnknownEvent
@@ -602,8 +603,9 @@ def test_the_svg_is_sent_once_and_graphviz_never_runs_per_step(monkeypatch):
 
     monkeypatch.setattr(subprocess, "run", no_graphviz)
     monkeypatch.setattr(subprocess, "Popen", no_graphviz)
-    monkeypatch.setattr(tcpviz.render, "run_dot", no_graphviz)
-    monkeypatch.setattr(tcpviz.render, "layout_svg", no_graphviz)
+    # Where the names are looked up: the layout module runs dot, the widget calls layout_svg.
+    monkeypatch.setattr(tcpviz.layout, "run_dot", no_graphviz)
+    monkeypatch.setattr(tcpviz.widget, "layout_svg", no_graphviz)
     page = Page(w)
     try:
         for _ in range(5):
