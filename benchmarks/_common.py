@@ -8,6 +8,7 @@ table; the smoke test checks their shape, never their values.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import math
 import os
@@ -16,6 +17,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from types import ModuleType
 from typing import Any, NamedTuple
 
 from tcpviz import Table, Transition, side_path, tcp_table
@@ -233,3 +235,16 @@ def transitions_machine(table: Table | None = None) -> TransitionsSetup:
         title=table.name,
     )
     return TransitionsSetup(machine, model, triggers)
+
+
+def run_alone(module: ModuleType, argv: Sequence[str] | None = None) -> int:
+    """The command line of one benchmark module: ``--quick`` for small counts; exit 1 on a
+    missed target."""
+    parser = argparse.ArgumentParser(description=(module.__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small counts, for a quick look")
+    args = parser.parse_args(argv)
+    result = module.run(**module.QUICK) if args.quick else module.run()
+    from run import print_results
+
+    print_results([result])
+    return 0 if all(c.ok for c in result.checks) else 1

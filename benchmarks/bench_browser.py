@@ -25,7 +25,6 @@ Run it alone with ``.venv/bin/python benchmarks/bench_browser.py [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from _common import (
     count_processes,
     handshake_and_close,
     row,
+    run_alone,
     time_calls,
     transitions_machine,
 )
@@ -387,14 +387,7 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small counts, for a quick look")
-    args = parser.parse_args(argv)
-    result = run(**QUICK) if args.quick else run()
-    from run import print_results
-
-    print_results([result])
-    return 0 if all(c.ok for c in result.checks) else 1
+    return run_alone(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ Run it alone with ``.venv/bin/python benchmarks/bench_export.py [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the sibling helpers importable
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Check, ProcessCounter, Result, count_processes, row
+from _common import Check, ProcessCounter, Result, count_processes, row, run_alone
 
 from tcpviz import Table, tcp_table
 from tcpviz.render import Diagram, clear_caches, dot_source, layout_key, packaged_layouts
@@ -177,14 +176,7 @@ def run(*, repeats: int = 40, rounds: int = 4) -> Result:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small counts, for a quick look")
-    args = parser.parse_args(argv)
-    result = run(**QUICK) if args.quick else run()
-    from run import print_results
-
-    print_results([result])
-    return 0 if all(c.ok for c in result.checks) else 1
+    return run_alone(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":

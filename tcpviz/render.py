@@ -134,30 +134,25 @@ class Diagram:
         copy.theme = _check_theme(theme)
         return copy
 
+    def _options(self) -> dict[str, Any]:
+        """What this diagram highlights, and its theme, as the drawing functions take them."""
+        return {
+            "state": self.state,
+            "last": self.last,
+            "visited": self.visited,
+            "theme": self.theme,
+            "taken": self.taken,
+        }
+
     def svg(self) -> str:
         """The themed, highlighted SVG, ready to inline in HTML (no Graphviz needed for the
         built-in tables)."""
-        return highlight(
-            layout_svg(self.table),
-            self.table,
-            state=self.state,
-            last=self.last,
-            visited=self.visited,
-            theme=self.theme,
-            taken=self.taken,
-        )
+        return highlight(layout_svg(self.table), self.table, **self._options())
 
     @property
     def dot(self) -> str:
         """The DOT source, with the theme and highlight as Graphviz attributes."""
-        return dot_source(
-            self.table,
-            theme=self.theme,
-            state=self.state,
-            last=self.last,
-            visited=self.visited,
-            taken=self.taken,
-        )
+        return dot_source(self.table, **self._options())
 
     def pipe(self, format: str = "svg") -> bytes:
         """The diagram as a file's bytes: ``svg`` and ``dot`` need no Graphviz for the built-in
@@ -166,16 +161,7 @@ class Diagram:
         if format == "svg":
             # A standalone file: the highlight of svg() with the theme's colours also written
             # as attributes, in the same splice.
-            svg = _render(
-                layout_svg(self.table),
-                self.table,
-                state=self.state,
-                last=self.last,
-                visited=self.visited,
-                theme=self.theme,
-                taken=self.taken,
-                bake=True,
-            )
+            svg = _render(layout_svg(self.table), self.table, **self._options(), bake=True)
             return (_PROLOG + svg + "\n").encode("utf-8")
         if format == "dot":
             return self.dot.encode("utf-8")
