@@ -182,7 +182,9 @@ Each file is a standalone SVG: colours are written as attributes (for slide soft
 ignores CSS) and as a style sheet (for browsers). States and transitions carry stable ids
 (`state_SYN_SENT`, `edge_LISTEN__rcv_syn`), titles with the state's description or the RFC's
 "event / action" label, and ARIA labels for screen readers (the diagram is a named group, each
-state a focusable button, each arrow an image labelled with where it leads).
+state an image named with its description, each arrow an image labelled with where it leads).
+Nothing in a file reacts to a click or a key, so no state is a focusable button there; the
+notebook widget and `tcpviz html` pages make them buttons.
 
 To make your own, for example after a few steps in a notebook:
 

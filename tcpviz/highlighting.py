@@ -1,4 +1,4 @@
-"""Highlight a laid-out SVG by class, and bake a theme's colours into it for standalone files.
+"""Highlight a laid-out SVG by class, and bake it into a standalone file (colours, no buttons).
 
 Every step after the layout is a class change: ``current`` on a state, ``last`` on the
 transition just taken, ``visited`` on states met before, ``taken`` on transitions taken
@@ -7,6 +7,7 @@ before, spliced into the SVG's template, never another Graphviz run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from .errors import RenderError
@@ -40,7 +41,8 @@ def _render(
     taken: Iterable[Transition | str],
     bake: bool = False,
 ) -> str:
-    """:func:`highlight`, and with ``bake`` the colours of ``theme`` written as attributes."""
+    """:func:`highlight`; with ``bake``, a standalone file: the colours of ``theme`` written
+    as attributes and the states no longer interactive (see :func:`_bake`)."""
     template = _template(svg)
     if bake:
         if theme is None:
@@ -127,12 +129,24 @@ _BACKGROUNDS = {
 }
 
 
+# In the text right after a slot (the rest of a state's opening tag): what makes it a button.
+_TABINDEX = re.compile(r' tabindex="[^"]*"')
+_BUTTON = ' role="button"'
+
+
 def _bake(template: _Template, parts: list[str], theme: str) -> None:
-    """Write each shape's colours in ``theme`` into ``parts`` (``template.fine`` with its
-    class slots filled) as presentation attributes, for programs that ignore CSS (slide
-    software, some converters); browsers still follow the ``<style>``. A shape gets the
-    properties the style sheet gives it as part of each state or transition it sits in
-    (outermost first), and as the background."""
+    """Make ``parts`` (``template.fine`` with its class slots filled) a standalone file.
+
+    Each shape's colours in ``theme`` are written as presentation attributes, for programs
+    that ignore CSS (slide software, some converters); browsers still follow the ``<style>``.
+    A shape gets the properties the style sheet gives it as part of each state or transition
+    it sits in (outermost first), and as the background.
+
+    The states lose ``tabindex`` and ``role="button"``, which only the widget and the
+    standalone page act on: in a file nothing happens when a state is activated, and a
+    keyboard or screen-reader user would meet a dead button per state. Each becomes
+    ``role="img"``, like the transitions, still named by its ``aria-label`` and ``<title>``.
+    """
     palette = "light" if theme == "auto" else theme
     looks = _LOOKS[palette]
     owner_looks = []
@@ -143,6 +157,8 @@ def _bake(template: _Template, parts: list[str], theme: str) -> None:
             classes = classes.union(parts[owner.index].partition('"')[0].split())
         flags = tuple(f for f in _FLAGS[owner.kind] if f in classes)
         owner_looks.append(looks[owner.kind, flags])
+        if owner.index >= 0:
+            parts[owner.index + 1] = _inert(parts[owner.index + 1])
     background = _BACKGROUNDS[palette]
     fine = template.fine
     for shape in template.shapes:
@@ -153,6 +169,17 @@ def _bake(template: _Template, parts: list[str], theme: str) -> None:
                 properties = {**properties, **more} if properties else more
         if properties:
             parts[shape.index] = _set_attributes(fine[shape.index], properties)
+
+
+def _inert(after: str) -> str:
+    """The text after a slot with the rest of its opening tag made non-interactive."""
+    # The slot sits inside class="..."; its tag ends at the first ">" (escaped in values).
+    end = after.find(">")
+    head = after[:end]
+    if end < 0 or ("tabindex" not in head and _BUTTON not in head):
+        return after
+    head = _TABINDEX.sub("", head).replace(_BUTTON, ' role="img"')
+    return head + after[end:]
 
 
 def _set_attributes(tag: str, properties: Mapping[str, str]) -> str:

@@ -172,7 +172,8 @@ def layout_svg(table: Table | None = None) -> str:
     ``table.state_ids[state]``, a ``<title>`` "NAME: description", an ``aria-label``,
     ``role="button"`` and ``tabindex="0"``; each transition's ``<g>`` has the id
     ``table.edge_ids[t]``, the full RFC label as ``<title>`` and ``role="img"`` with an
-    ``aria-label`` saying where it leads.
+    ``aria-label`` saying where it leads. (The states are buttons for the widget and the
+    standalone page; :meth:`Diagram.pipe` and :meth:`Diagram.save` write them as images.)
     """
     table = _table(table)
     cached = _SVGS.get(id(table))

@@ -156,11 +156,16 @@ class Diagram:
 
     def pipe(self, format: str = "svg") -> bytes:
         """The diagram as a file's bytes: ``svg`` and ``dot`` need no Graphviz for the built-in
-        tables; ``png`` and ``pdf`` run ``dot``."""
+        tables; ``png`` and ``pdf`` run ``dot``.
+
+        Unlike :meth:`svg`, which the widget and the standalone page make interactive, the
+        ``svg`` file's states are not focusable buttons: each is ``role="img"`` with its
+        ``aria-label`` and ``<title>``, like the transitions."""
         format = _check_format(format)
         if format == "svg":
             # A standalone file: the highlight of svg() with the theme's colours also written
-            # as attributes, in the same splice.
+            # as attributes and the states no longer buttons (nothing in a file acts on them),
+            # in the same splice.
             svg = _render(layout_svg(self.table), self.table, **self._options(), bake=True)
             return (_PROLOG + svg + "\n").encode("utf-8")
         if format == "dot":

@@ -137,6 +137,19 @@ def test_slides_carry_their_theme_and_the_extended_rows():
 # -- the structural comparison ------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("slide", SLIDES, ids=lambda slide: slide.file)
+def test_slides_name_every_state_but_offer_no_dead_buttons(slide):
+    # A slide is a picture: nothing happens when a state is activated, so no state may be a
+    # focusable button, but each stays an image a screen reader names.
+    svg = (DIAGRAMS / slide.file).read_bytes()
+    assert b"tabindex" not in svg and b'role="button"' not in svg
+    states = [e for e in signature(svg)["elements"] if e["id"].startswith("state_")]
+    assert len(states) >= 11
+    for state in states:
+        assert state["attributes"]["role"] == "img"
+        assert state["attributes"]["aria-label"] == state["title"]
+
+
 def test_signature_ignores_positions_but_not_text_or_classes():
     svg = (DIAGRAMS / "active-close.svg").read_text()
     moved = re.sub(r' (points|d|x|y|viewBox|width|height)="[^"]*"', r' \1="0"', svg)

@@ -743,6 +743,31 @@ def test_svg_export_is_standalone_and_carries_its_colours():
     assert background.get("fill") == "#1e1e1e"
 
 
+def test_static_exports_have_labelled_states_but_no_dead_buttons(any_table, tmp_path):
+    d = Diagram(any_table, state="SYN-RECEIVED", theme="print")
+    saved = d.save(tmp_path / "slide.svg").read_bytes()
+    assert saved == d.pipe("svg")
+    text = saved.decode()
+    assert "tabindex" not in text and 'role="button"' not in text
+    root = parse(saved)
+    # Still a named group whose states a screen reader reaches, each by its name.
+    assert root.get("role") == "group"
+    states = groups(root, "node")
+    assert sorted(g.get("id") for g in states) == sorted(any_table.state_ids.values())
+    for group in states:
+        state = group.get("data-state")
+        assert group.get("role") == "img"
+        assert title(group) == f"{state}: {any_table.descriptions[state]}"
+        assert group.get("aria-label") == title(group)
+        assert {"node", "state"} <= set(group.get("class").split())
+    current = next(g for g in states if g.get("id") == "state_SYN_RECEIVED")
+    assert current.get("aria-current") == "true" and "current" in current.get("class").split()
+    # What the widget and the standalone page draw keeps its buttons.
+    for interactive in (layout_svg(any_table), d.svg()):
+        nodes = groups(parse(interactive), "node")
+        assert [(g.get("role"), g.get("tabindex")) for g in nodes] == [("button", "0")] * 11
+
+
 def bake_with_elementtree(svg: str, theme: str) -> str:
     """The reference for the standalone SVG: parse the highlighted SVG and set every shape's
     colours with ElementTree (what tcpviz did before it baked by splicing strings)."""
@@ -759,6 +784,10 @@ def bake_with_elementtree(svg: str, theme: str) -> str:
         kind = "node" if "node" in classes else "edge" if "edge" in classes else None
         if kind is None:
             continue
+        if kind == "node" and group.get("role") == "button":
+            # Nothing in a file acts on a state: it is an image, not a focusable button.
+            del group.attrib["tabindex"]
+            group.set("role", "img")
         flags = [f for f in ("visited", "current", "extended", "taken", "last") if f in classes]
         for role, properties in render._overlay(styles, kind, flags).items():
             for tag in render._ROLES[role]:
