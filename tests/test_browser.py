@@ -152,14 +152,26 @@ def assert_shows(root, expected: Expected, *, timeout_ms: int = WAIT_MS) -> dict
     """Wait (bounded) until the widget under ``root`` shows what ``expected`` says; then return
     the snapshot. On time-out, fail with the difference."""
     want = expected_snapshot(expected)
+    seen = snapshot_when(root, lambda seen: seen == want, timeout_ms=timeout_ms)
+    assert seen == want
+    return seen
+
+
+#: Resolves once two animation frames have passed, so everything the page batched is painted.
+TWO_FRAMES_JS = (
+    "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+)
+
+
+def snapshot_when(root, ready, *, timeout_ms: int = WAIT_MS) -> dict[str, object]:
+    """The widget's snapshot once ``ready(snapshot)`` holds, or the last one at the (bounded)
+    deadline: the page paints in the next animation frame, not within the click."""
     deadline = time.monotonic() + timeout_ms / 1000
     while True:  # bounded by the deadline
         seen = root.evaluate(SNAPSHOT_JS)
-        if seen == want or time.monotonic() > deadline:
-            break
+        if ready(seen) or time.monotonic() > deadline:
+            return seen
         time.sleep(0.05)
-    assert seen == want
-    return seen
 
 
 def click_event(root, edge: str) -> None:
@@ -445,7 +457,7 @@ def test_standalone_scenario_and_quiz(tab, standalone, request) -> None:
     for event in SERVER[:3]:
         standalone.locator('[data-testid="step"]').click()
         expected.fire(event)
-        seen = standalone.evaluate(SNAPSHOT_JS)
+        seen = snapshot_when(standalone, lambda seen: seen["current"] == [expected.state_id])
         assert seen["current"] == [expected.state_id]
         assert seen["last"] == [expected.last_edge]
     assert "Done" in standalone.locator('[data-testid="scenario-progress"]').inner_text()
@@ -456,7 +468,12 @@ def test_standalone_scenario_and_quiz(tab, standalone, request) -> None:
     score = standalone.locator('[data-testid="quiz-score"]')
     by_id = {state_id: state for state, state_id in table.state_ids.items()}
     for asked in range(1, 4):
-        # The diagram lights the question's state; the question names the event.
+        # The diagram lights the question's state; the question names the event. The page
+        # paints the new question in an animation frame: let two frames pass before looking.
+        sync_api.expect(standalone.locator('[data-testid="quiz-question"]')).to_contain_text(
+            f"Question {asked} of"
+        )
+        standalone.evaluate(TWO_FRAMES_JS)
         (shown,) = standalone.evaluate(SNAPSHOT_JS)["current"]
         words = standalone.locator('[data-testid="quiz-event"]').inner_text()
         # Work the answer out from the table, as a student would from the figure.
