@@ -1389,23 +1389,22 @@ function render({ model, el }) {
     localError = "";
     schedule();
   };
-  model.on("msg:custom", onAck);
-  model.on("change:svg", onSvg);
-  model.on("change:table", onTable);
-  model.on("change:scenarios", schedule);
-  model.on("change:history_shown", onMove);
-  for (const key of VIEW_KEYS) model.on(`change:${key}`, schedule);
+  // One list for subscribing and unsubscribing, so the two cannot drift apart.
+  const listeners = [
+    ["msg:custom", onAck],
+    ["change:svg", onSvg],
+    ["change:table", onTable],
+    ["change:scenarios", schedule],
+    ["change:history_shown", onMove],
+    ...VIEW_KEYS.map((key) => [`change:${key}`, schedule]),
+  ];
+  for (const [name, handler] of listeners) model.on(name, handler);
 
   insertSvg();
   paint();
 
   return () => {
-    model.off("msg:custom", onAck);
-    model.off("change:svg", onSvg);
-    model.off("change:table", onTable);
-    model.off("change:scenarios", schedule);
-    model.off("change:history_shown", onMove);
-    for (const key of VIEW_KEYS) model.off(`change:${key}`, schedule);
+    for (const [name, handler] of listeners) model.off(name, handler);
     for (const t of waiting.values()) clearTimeout(t);
     clearTimeout(timer);
     if (frame) cancelAnimationFrame(frame);
