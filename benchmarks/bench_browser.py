@@ -3,11 +3,11 @@
 Three measurements of the same loop (a client's life, then a server's, CLOSED back to CLOSED):
 
 - in headless Chromium (Playwright, Debian's ``/usr/bin/chromium``), the standalone page of
-  ``tcpviz.html.save_html``: a real mouse click on the event button, timed inside the page from
+  ``tcpviz.web.html.save_html``: a real mouse click on the event button, timed inside the page from
   the click event (its ``timeStamp``) to the end of the first frame rendered after the new
   state's ``<g>`` got the class ``current`` (``requestAnimationFrame``, then a message posted
   from it, which runs once that frame's style, layout and paint are done);
-- in Python, one step of :class:`tcpviz.widget.TCPWidget` as the page drives it: the message
+- in Python, one step of :class:`tcpviz.web.widget.TCPWidget` as the page drives it: the message
   ``{"type": "fire", "edge": ...}`` through ipywidgets' ``_handle_custom_msg`` (what the comm
   calls), the machine firing, the traits updated and serialised; no front end attached;
 - beside them, transitions' ``GraphMachine`` showing the same step (``trigger`` then
@@ -47,8 +47,8 @@ from _common import (
 )
 
 from tcpviz import tcp_table
-from tcpviz.html import save_html
-from tcpviz.widget import TCPWidget
+from tcpviz.web.html import save_html
+from tcpviz.web.widget import TCPWidget
 
 #: The system browser (Playwright launches it; ``playwright install`` is never needed).
 CHROMIUM = os.environ.get("TCPVIZ_CHROMIUM", "/usr/bin/chromium")

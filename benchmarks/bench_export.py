@@ -31,8 +31,8 @@ if __package__ in (None, ""):  # run as a script: make the sibling helpers impor
 from _common import Check, ProcessCounter, Result, count_processes, row, run_alone
 
 from tcpviz import Table, tcp_table
-from tcpviz.render import Diagram, clear_caches, dot_source, layout_key, packaged_layouts
-from tcpviz.table import FIGURE_5, SECTION_3_10, TCP_EVENTS
+from tcpviz.drawing.diagram import Diagram, clear_caches, dot_source, layout_key, packaged_layouts
+from tcpviz.model.table import FIGURE_5, SECTION_3_10, TCP_EVENTS
 
 CUSTOM = "tcpviz save, custom table (runs dot)"
 CUSTOM_DOT = "bare dot -Tsvg, custom table"
@@ -165,7 +165,7 @@ def run(*, repeats: int = 40, rounds: int = 4) -> Result:
         )
     else:
         result.notes.append(
-            "no shipped layout matches the built-in table's DOT source (tcpviz/layouts/ "
+            "no shipped layout matches the built-in table's DOT source (tcpviz/drawing/layouts/ "
             "missing or stale), so its save ran dot too"
         )
     result.notes.append(

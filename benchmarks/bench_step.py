@@ -37,7 +37,7 @@ from _common import (
 )
 
 from tcpviz import Machine, tcp_table
-from tcpviz.render import highlight, layout_svg
+from tcpviz.drawing.diagram import highlight, layout_svg
 
 TCPVIZ = "tcpviz fire + highlight"
 TRANSITIONS = "transitions GraphMachine trigger + pipe(svg)"

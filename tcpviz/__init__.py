@@ -15,28 +15,28 @@ from .errors import (
     UnknownEvent,
     UnknownState,
 )
-from .graph import reachable, shortest_events, side_path, to_networkx
-from .machine import Change, Machine
-from .states import DESCRIPTIONS, STATES, canonical_state
-from .table import Event, Table, Transition, tcp_table
+from .model.graph import reachable, shortest_events, side_path, to_networkx
+from .model.machine import Change, Machine
+from .model.states import DESCRIPTIONS, STATES, canonical_state
+from .model.table import Event, Table, Transition, tcp_table
 
 __version__ = "0.1.0"
 
 # Drawing, widgets and files are imported on first use, so that `import tcpviz` (and the CLI)
 # stays fast and the model works where ipywidgets or Graphviz are absent.
 _LAZY = {
-    "Diagram": "render",
-    "highlight": "render",
-    "layout_svg": "render",
-    "TCPWidget": "widget",
-    "show": "widget",
-    "save_html": "html",
-    "standalone_html": "html",
-    "load_table": "tablefile",
-    "dump_table": "tablefile",
-    "SCENARIOS": "scenarios",
-    "get_scenario": "scenarios",
-    "Quiz": "quiz",
+    "Diagram": "drawing",
+    "highlight": "drawing",
+    "layout_svg": "drawing",
+    "TCPWidget": "web.widget",
+    "show": "web.widget",
+    "save_html": "web.html",
+    "standalone_html": "web.html",
+    "load_table": "model.tablefile",
+    "dump_table": "model.tablefile",
+    "SCENARIOS": "teach.scenarios",
+    "get_scenario": "teach.scenarios",
+    "Quiz": "teach.quiz",
 }
 
 

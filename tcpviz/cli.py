@@ -20,13 +20,14 @@ from pathlib import Path
 
 import networkx as nx
 
-from . import __version__, render
+from . import __version__
+from . import drawing as render
 from .errors import TableError, TcpvizError, UnknownEvent, UnknownState
-from .graph import shortest_events, side_path
-from .machine import Machine
-from .scenarios import SCENARIOS, UnknownScenario, get_scenario
-from .table import Table, Transition, tcp_table
-from .tablefile import dumps_table, load_table
+from .model.graph import shortest_events, side_path
+from .model.machine import Machine
+from .model.table import Table, Transition, tcp_table
+from .model.tablefile import dumps_table, load_table
+from .teach.scenarios import SCENARIOS, UnknownScenario, get_scenario
 
 __all__ = ["build_parser", "main"]
 
@@ -141,7 +142,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_html(args: argparse.Namespace) -> int:
-    from . import html
+    from .web import html
 
     table = _table(args)
     if args.output == "-":

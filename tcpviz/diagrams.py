@@ -1,10 +1,10 @@
-"""Regenerate the built-in layouts (``tcpviz/layouts/``) and the slide-ready SVGs (``diagrams/``).
+"""Regenerate the built-in layouts (``tcpviz/drawing/layouts/``) and the slide-ready SVGs (``diagrams/``).
 
     python -m tcpviz.diagrams            # run Graphviz, rewrite the files that changed
     python -m tcpviz.diagrams --check    # write nothing; exit 1 naming every stale file
 
 The layouts are Graphviz's own SVG of the built-in tables, shipped as package data so that
-drawing them needs no Graphviz; ``tcpviz/layouts/index.json`` keys each one by the SHA-256 of
+drawing them needs no Graphviz; ``tcpviz/drawing/layouts/index.json`` keys each one by the SHA-256 of
 its DOT source. The slides are themed, highlighted exports of those layouts.
 
 Files are compared by structure (ids, classes, titles, text, the style sheet and the colours
@@ -23,12 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import render
+from .drawing import diagram as render
+from .drawing.diagram import Diagram
 from .errors import GraphvizNotFound, TcpvizError
 from .files import write_atomic
-from .machine import Machine
-from .render import Diagram
-from .table import Table, tcp_table
+from .model.machine import Machine
+from .model.table import Table, tcp_table
 
 __all__ = [
     "LAYOUTS",
@@ -44,7 +44,7 @@ __all__ = [
     "stale",
 ]
 
-PACKAGE_LAYOUTS = Path(__file__).parent / "layouts"
+PACKAGE_LAYOUTS = Path(__file__).parent / "drawing" / "layouts"
 COMMAND = "python -m tcpviz.diagrams"
 
 
@@ -190,7 +190,7 @@ To make your own, for example after a few steps in a notebook:
 
 ```python
 from tcpviz import Machine
-from tcpviz.render import Diagram
+from tcpviz.drawing.diagram import Diagram
 
 m = Machine()
 m.run("passive open", "SYN")

@@ -10,8 +10,8 @@ import shutil
 
 import pytest
 
-from tcpviz.machine import Machine
-from tcpviz.table import Table, tcp_table
+from tcpviz.model.machine import Machine
+from tcpviz.model.table import Table, tcp_table
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The diagram in a real headless Chromium: the standalone page, and the widget in Voila and JupyterLab.
 
 Each test clicks (or types) what a student would and, after every step, reads the page and
-compares it with a Python :class:`~tcpviz.machine.Machine` on the same table: the lit state is
+compares it with a Python :class:`~tcpviz.model.machine.Machine` on the same table: the lit state is
 the one ``<g id="state_...">`` with class ``current``, the arrow just taken is the one with
 class ``last``, the description is the table's, the event buttons are exactly the enabled
 events, and no error is shown. In a notebook the widget's Python side must agree as well.
@@ -32,8 +32,8 @@ from browser_support import (
 from playwright import sync_api
 
 from tcpviz import DESCRIPTIONS, tcp_table
-from tcpviz.html import save_html
-from tcpviz.payload import narration
+from tcpviz.web.html import save_html
+from tcpviz.web.payload import narration
 
 pytestmark = pytest.mark.browser
 
@@ -500,7 +500,7 @@ import ipywidgets
 from IPython.display import display
 
 from tcpviz import Machine
-from tcpviz.widget import TCPWidget
+from tcpviz.web.widget import TCPWidget
 
 machine = Machine()
 widget = TCPWidget(machine, theme="{theme}")

@@ -13,9 +13,9 @@ import pytest
 
 from tcpviz import __version__
 from tcpviz.cli import main
-from tcpviz.states import STATES
-from tcpviz.table import tcp_table
-from tcpviz.tablefile import load_table, parse_table
+from tcpviz.model.states import STATES
+from tcpviz.model.table import tcp_table
+from tcpviz.model.tablefile import load_table, parse_table
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CONSOLE_SCRIPT = Path(sys.executable).with_name("tcpviz")
@@ -491,7 +491,7 @@ def test_a_failing_export_writes_nothing(
 def test_a_render_failure_leaves_no_file(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tcpviz import render
+    from tcpviz.drawing import diagram as render
     from tcpviz.errors import GraphvizNotFound
 
     def missing(*args: object, **kwargs: object) -> bytes:

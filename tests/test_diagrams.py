@@ -1,4 +1,4 @@
-"""The committed layouts (tcpviz/layouts/) and slides (diagrams/) match the code that makes them.
+"""The committed layouts (tcpviz/drawing/layouts/) and slides (diagrams/) match the code that makes them.
 
 Compared by structure (ids, classes, titles, text, style sheet, colours), not bytes: Graphviz
 versions place things differently. When one of these tests fails, run
@@ -17,13 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from tcpviz import diagrams, render
+from tcpviz import diagrams
 from tcpviz.diagrams import COMMAND, LAYOUTS, SLIDES, main, signature, slide_files, stale
-from tcpviz.render import layout_key, packaged_layouts
+from tcpviz.drawing import diagram as render
+from tcpviz.drawing.diagram import layout_key, packaged_layouts
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAMS = ROOT / "diagrams"
-LAYOUT_DIR = ROOT / "tcpviz" / "layouts"
+LAYOUT_DIR = ROOT / "tcpviz" / "drawing" / "layouts"
 NS = "{http://www.w3.org/2000/svg}"
 
 needs_dot = pytest.mark.exe  # see conftest.py: skipped without dot, except in CI
@@ -42,7 +43,9 @@ def classes_of(svg: str | bytes, name: str) -> list[str]:
 @pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.file)
 def test_the_packaged_layout_key_matches_the_current_dot_source(layout):
     index = json.loads((LAYOUT_DIR / "index.json").read_text())
-    assert layout.file in index, f"{layout.file} is not in tcpviz/layouts/index.json: {REGENERATE}"
+    assert layout.file in index, (
+        f"{layout.file} is not in tcpviz/drawing/layouts/index.json: {REGENERATE}"
+    )
     assert index[layout.file]["dot_sha256"] == layout_key(layout.table()), (
         f"the DOT source of {layout.expression} changed since {layout.file} was laid out "
         f"(the table or dot_source() was edited): {REGENERATE}"

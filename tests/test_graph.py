@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tcpviz.errors import UnknownState
-from tcpviz.graph import edge_key, reachable, shortest_events, side_path, to_networkx
-from tcpviz.machine import Machine
-from tcpviz.table import Table, Transition, tcp_table
+from tcpviz.model.graph import edge_key, reachable, shortest_events, side_path, to_networkx
+from tcpviz.model.machine import Machine
+from tcpviz.model.table import Table, Transition, tcp_table
 
 TABLES = {"classic": tcp_table(), "extended": tcp_table(extended=True)}
 ARROWS = {"classic": rfc9293.FIGURE_5, "extended": rfc9293.FIGURE_5 + rfc9293.SECTION_3_10}

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 import tcpviz.files
-import tcpviz.html
+import tcpviz.web.html
+from tcpviz.drawing.diagram import THEMES
 from tcpviz.errors import TcpvizError
-from tcpviz.html import DEFAULT_TITLE, HtmlError, json_for_script, save_html, standalone_html
-from tcpviz.payload import scenarios_payload, table_payload
-from tcpviz.render import THEMES
-from tcpviz.table import Event, Table, Transition, tcp_table
+from tcpviz.model.table import Event, Table, Transition, tcp_table
+from tcpviz.web.html import DEFAULT_TITLE, HtmlError, json_for_script, save_html, standalone_html
+from tcpviz.web.payload import scenarios_payload, table_payload
 
 HOSTILE = "</script><script>alert(1)</script><!-- & \u2028"
 
@@ -119,7 +119,7 @@ def test_the_page_loads_nothing(page_text):
 
 
 def test_the_module_is_the_widget_module_and_starts_the_local_model(page_text):
-    js = (Path(tcpviz.files.__file__).parent / "static" / "widget.js").read_text(encoding="utf-8")
+    js = (Path(tcpviz.web.__file__).parent / "static" / "widget.js").read_text(encoding="utf-8")
     (module,) = [t for a, t in Page(page_text).scripts if a.get("type") == "module"]
     assert js.strip() in module
     assert "render({ model: localModel(data), el })" in module
@@ -203,13 +203,13 @@ def test_save_html_replaces_atomically_or_not_at_all(tmp_path, monkeypatch):
 
 def test_save_html_goes_through_write_atomic(tmp_path, monkeypatch):
     calls = []
-    real = tcpviz.html.write_atomic
+    real = tcpviz.web.html.write_atomic
 
     def spy(path, data):
         calls.append(path)
         return real(path, data)
 
-    monkeypatch.setattr(tcpviz.html, "write_atomic", spy)
+    monkeypatch.setattr(tcpviz.web.html, "write_atomic", spy)
     save_html(tmp_path / "x.html")
     assert calls == [tmp_path / "x.html"]
 

@@ -28,8 +28,8 @@ from tcpviz.errors import (
     UnknownEvent,
     UnknownState,
 )
-from tcpviz.machine import Change, Machine
-from tcpviz.table import Table, Transition, tcp_table
+from tcpviz.model.machine import Change, Machine
+from tcpviz.model.table import Table, Transition, tcp_table
 
 
 def snapshot(m: Machine) -> tuple:

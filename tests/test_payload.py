@@ -9,9 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tcpviz.drawing.diagram import layout_svg
 from tcpviz.errors import TcpvizError
-from tcpviz.machine import Machine
-from tcpviz.payload import (
+from tcpviz.model.machine import Machine
+from tcpviz.model.table import Event, Table, Transition
+from tcpviz.teach.scenarios import SCENARIOS
+from tcpviz.web.payload import (
     HISTORY_WINDOW,
     MachineTracker,
     button_label,
@@ -21,9 +24,6 @@ from tcpviz.payload import (
     scenarios_payload,
     table_payload,
 )
-from tcpviz.render import layout_svg
-from tcpviz.scenarios import SCENARIOS
-from tcpviz.table import Event, Table, Transition
 
 SVG = "{http://www.w3.org/2000/svg}"
 

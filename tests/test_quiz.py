@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tcpviz.errors import TcpvizError, UnknownState
-from tcpviz.quiz import MAX_LENGTH, Feedback, Question, Quiz, QuizError, QuizFinished
-from tcpviz.scenarios import SCENARIOS, why
-from tcpviz.table import Table, Transition, tcp_table
+from tcpviz.model.table import Table, Transition, tcp_table
+from tcpviz.teach.quiz import MAX_LENGTH, Feedback, Question, Quiz, QuizError, QuizFinished
+from tcpviz.teach.scenarios import SCENARIOS, why
 
 
 def play(quiz: Quiz, answer=lambda quiz, question: quiz.expected) -> list[Feedback]:

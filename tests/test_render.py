@@ -1,4 +1,4 @@
-"""tcpviz.render: DOT in the textbook layout, the laid-out SVG, highlight by class, themes, export."""
+"""tcpviz.drawing.diagram: DOT in the textbook layout, the laid-out SVG, highlight by class, themes, export."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tcpviz import layout, render
-from tcpviz.errors import GraphvizNotFound, TcpvizError, UnknownState
-from tcpviz.machine import Machine
-from tcpviz.render import (
+from tcpviz.drawing import diagram as render
+from tcpviz.drawing import layout
+from tcpviz.drawing.diagram import (
     FORMATS,
     THEMES,
     Diagram,
@@ -29,7 +28,9 @@ from tcpviz.render import (
     packaged_layouts,
     style_sheet,
 )
-from tcpviz.table import FIGURE_5, SECTION_3_10, TCP_EVENTS, Table, Transition, tcp_table
+from tcpviz.errors import GraphvizNotFound, TcpvizError, UnknownState
+from tcpviz.model.machine import Machine
+from tcpviz.model.table import FIGURE_5, SECTION_3_10, TCP_EVENTS, Table, Transition, tcp_table
 
 NS = "{http://www.w3.org/2000/svg}"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -1005,7 +1006,7 @@ def test_the_drawing_modules_do_not_shadow_the_package_exports():
     # A submodule named like a lazy export (tcpviz.highlight) would replace the function on
     # the package once imported.
     import tcpviz
-    import tcpviz.render  # loads every drawing module
+    import tcpviz.drawing.diagram  # loads every drawing module
 
     for name in tcpviz.__all__:
         assert not isinstance(getattr(tcpviz, name), type(tcpviz)), name

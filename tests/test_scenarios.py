@@ -9,8 +9,9 @@ import re
 import pytest
 
 from tcpviz.errors import InvalidTransition, TcpvizError
-from tcpviz.machine import Machine
-from tcpviz.scenarios import (
+from tcpviz.model.machine import Machine
+from tcpviz.model.table import Table, Transition, tcp_table
+from tcpviz.teach.scenarios import (
     SCENARIOS,
     Scenario,
     Step,
@@ -19,7 +20,6 @@ from tcpviz.scenarios import (
     scenario_payload,
     why,
 )
-from tcpviz.table import Table, Transition, tcp_table
 
 # Written out by hand from RFC 9293 (Figures 5, 6, 7 and 13), not computed from the table,
 # so that a wrong row in the table or a wrong step in a scenario shows up here.

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tcpviz.errors import TcpvizError, UnknownState
-from tcpviz.states import (
+from tcpviz.model.states import (
     ALIASES,
     DESCRIPTIONS,
     PROC_NET_TCP_CODES,

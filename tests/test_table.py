@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tcpviz.errors import TableError, TcpvizError, UnknownEvent, UnknownState
-from tcpviz.states import DESCRIPTIONS, state_key
-from tcpviz.table import (
+from tcpviz.model.states import DESCRIPTIONS, state_key
+from tcpviz.model.table import (
     FIGURE_5,
     KINDS,
     SECTION_3_10,

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tcpviz.errors import TableError
-from tcpviz.machine import Machine
-from tcpviz.table import Table, tcp_table
-from tcpviz.tablefile import FORMATS, dump_table, dumps_table, load_table, parse_table
+from tcpviz.model.machine import Machine
+from tcpviz.model.table import Table, tcp_table
+from tcpviz.model.tablefile import FORMATS, dump_table, dumps_table, load_table, parse_table
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -487,7 +487,7 @@ def test_the_readme_examples_load() -> None:
 
 def test_module_docstring_example_is_valid() -> None:
     """The example in tablefile's docstring, wrapped into a complete table, loads."""
-    import tcpviz.tablefile as module
+    import tcpviz.model.tablefile as module
 
     doc = module.__doc__ or ""
     example = doc[doc.index('    name = "Simplified TCP"') : doc.index("Without ``[states]``")]

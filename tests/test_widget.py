@@ -21,19 +21,19 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-import tcpviz.layout
-import tcpviz.render
-import tcpviz.widget
+import tcpviz.drawing.diagram
+import tcpviz.drawing.layout
+import tcpviz.web.widget
+from tcpviz.drawing.diagram import THEMES
 from tcpviz.errors import InvalidTransition, NothingToUndo, TcpvizError, UnknownEvent
-from tcpviz.machine import Machine
-from tcpviz.payload import machine_payload, scenarios_payload, table_payload
-from tcpviz.quiz import Quiz
-from tcpviz.render import THEMES
-from tcpviz.scenarios import SCENARIOS
-from tcpviz.table import Table, Transition, tcp_table
-from tcpviz.widget import MODES, StateMachineWidget, TCPWidget, WidgetError
+from tcpviz.model.machine import Machine
+from tcpviz.model.table import Table, Transition, tcp_table
+from tcpviz.teach.quiz import Quiz
+from tcpviz.teach.scenarios import SCENARIOS
+from tcpviz.web.payload import machine_payload, scenarios_payload, table_payload
+from tcpviz.web.widget import MODES, StateMachineWidget, TCPWidget, WidgetError
 
-STATIC = Path(tcpviz.widget.__file__).parent / "static"
+STATIC = Path(tcpviz.web.widget.__file__).parent / "static"
 
 
 class Page:
@@ -101,7 +101,7 @@ def test_a_new_widget_shows_the_start_of_the_classic_figure(widget, classic):
 
 
 def test_the_widget_sends_the_laid_out_svg_the_table_and_the_scenarios(widget, classic):
-    assert widget.svg == tcpviz.render.layout_svg(classic)
+    assert widget.svg == tcpviz.drawing.diagram.layout_svg(classic)
     assert widget.table == table_payload(classic)
     assert widget.scenarios == scenarios_payload(classic)
     for state_id in classic.state_ids.values():
@@ -466,7 +466,7 @@ def test_a_bug_in_a_handler_is_logged_and_shown_but_never_escapes(
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(widget.machine, "fire", broken)
-    with caplog.at_level(logging.ERROR, logger="tcpviz.widget"):
+    with caplog.at_level(logging.ERROR, logger="tcpviz.web.widget"):
         page.send(type="fire", event="listen")
     assert "internal error" in widget.error and "disk on fire" in widget.error
     assert "disk on fire" in caplog.text
@@ -575,7 +575,7 @@ def test_a_widget_that_failed_to_follow_does_not_break_the_machine(widget, monke
         raise RuntimeError("view exploded")
 
     monkeypatch.setattr(widget, "_on_change", broken)
-    with warnings.catch_warnings(), caplog.at_level(logging.ERROR, logger="tcpviz.widget"):
+    with warnings.catch_warnings(), caplog.at_level(logging.ERROR, logger="tcpviz.web.widget"):
         warnings.simplefilter("error")
         widget.machine.fire("listen")
     assert widget.machine.state == "LISTEN"
@@ -604,8 +604,8 @@ def test_the_svg_is_sent_once_and_graphviz_never_runs_per_step(monkeypatch):
     monkeypatch.setattr(subprocess, "run", no_graphviz)
     monkeypatch.setattr(subprocess, "Popen", no_graphviz)
     # Where the names are looked up: the layout module runs dot, the widget calls layout_svg.
-    monkeypatch.setattr(tcpviz.layout, "run_dot", no_graphviz)
-    monkeypatch.setattr(tcpviz.widget, "layout_svg", no_graphviz)
+    monkeypatch.setattr(tcpviz.drawing.layout, "run_dot", no_graphviz)
+    monkeypatch.setattr(tcpviz.web.widget, "layout_svg", no_graphviz)
     page = Page(w)
     try:
         for _ in range(5):
@@ -1141,7 +1141,7 @@ def test_a_long_standalone_session_lists_the_last_steps_and_stays_correct(chromi
     behind "… N earlier steps"."""
     from playwright.sync_api import expect
 
-    from tcpviz.html import standalone_html
+    from tcpviz.web.html import standalone_html
 
     chromium_page.set_content(standalone_html(classic, theme="light"))
     root = chromium_page.locator(".tcpviz-widget")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from .errors import UnknownState
+from ..errors import UnknownState
 
 __all__ = [
     "ALIASES",

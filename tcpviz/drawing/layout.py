@@ -1,6 +1,6 @@
 """Laying a table out: running Graphviz, the layouts shipped laid out, and the accessible SVG.
 
-Graphviz lays a table out once. The built-in TCP diagrams ship laid out in ``tcpviz/layouts/``,
+Graphviz lays a table out once. The built-in TCP diagrams ship laid out in ``tcpviz/drawing/layouts/``,
 keyed by a hash of their DOT source, so drawing them needs no Graphviz at all
 (``python -m tcpviz.diagrams`` regenerates them); other tables run ``dot`` once and are cached.
 Graphviz's SVG is then given our root class, the style sheet, titles, ids and ARIA.
@@ -19,11 +19,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from importlib import resources
 
+from ..errors import GraphvizNotFound, RenderError
+from ..model.table import Table
 from .dotsource import _printable, dot_source
-from .errors import GraphvizNotFound, RenderError
 from .marks import _table
 from .svgtemplate import _SVG_NS, _XLINK_NS, _remember, _Template, _write, clear_templates
-from .table import Table
 from .themes import _STYLE_SHEET
 
 __all__ = [
@@ -88,7 +88,7 @@ def layout_key(table: Table | None = None) -> str:
 
 @dataclass(frozen=True)
 class PackagedLayout:
-    """One laid-out SVG shipped in ``tcpviz/layouts/``."""
+    """One laid-out SVG shipped in ``tcpviz/drawing/layouts/``."""
 
     file: str
     key: str
@@ -97,7 +97,7 @@ class PackagedLayout:
 
 
 def packaged_layouts() -> dict[str, PackagedLayout]:
-    """The layouts shipped with tcpviz, by key (read from ``tcpviz/layouts/index.json``)."""
+    """The layouts shipped with tcpviz, by key (read from ``tcpviz/drawing/layouts/index.json``)."""
     return dict(_packaged_index())
 
 
@@ -133,7 +133,7 @@ _INDEX: dict[str, PackagedLayout] | None = None
 
 
 def clear_caches() -> None:
-    """Forget every cached layout (after ``tcpviz/layouts/`` was regenerated, for example)."""
+    """Forget every cached layout (after ``tcpviz/drawing/layouts/`` was regenerated, for example)."""
     global _INDEX
     with _LAYOUT_LOCK:
         _INDEX = None

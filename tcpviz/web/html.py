@@ -19,11 +19,11 @@ import os
 import re
 from pathlib import Path
 
-from .errors import TcpvizError
-from .files import write_atomic
+from ..drawing.diagram import THEMES, highlight, layout_svg
+from ..errors import TcpvizError
+from ..files import write_atomic
+from ..model.table import Table, tcp_table
 from .payload import scenarios_payload, table_payload
-from .render import THEMES, highlight, layout_svg
-from .table import Table, tcp_table
 
 __all__ = ["DEFAULT_TITLE", "HtmlError", "json_for_script", "save_html", "standalone_html"]
 
@@ -133,10 +133,10 @@ def standalone_html(
     """One self-contained HTML page with the interactive diagram of ``table``.
 
     ``table`` defaults to the built-in TCP table (``extended`` adds section 3.10's arrows);
-    ``theme`` is one of :data:`tcpviz.render.THEMES` (``"auto"`` follows the reader's
+    ``theme`` is one of :data:`tcpviz.drawing.diagram.THEMES` (``"auto"`` follows the reader's
     light or dark system setting).
     """
-    from . import __version__  # here, not at import: the package imports its modules first
+    from .. import __version__  # here, not at import: the package imports its modules first
 
     if theme not in THEMES:
         raise HtmlError(f"unknown theme: {theme!r} (must be one of {sorted(THEMES)})")

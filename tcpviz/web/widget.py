@@ -1,6 +1,6 @@
 """The notebook widget: the laid-out diagram, stepped by clicks, keys, scenarios and a quiz.
 
-Python is the authority. The widget holds a :class:`~tcpviz.machine.Machine` (shared if given,
+Python is the authority. The widget holds a :class:`~tcpviz.model.machine.Machine` (shared if given,
 so several widgets, and cells calling ``machine.fire(...)``, stay consistent) and follows it as
 an observer: every change, whatever its source, becomes a handful of small synced traits. The
 SVG and the table travel to the page once; the page then toggles classes, paints a click at
@@ -25,8 +25,11 @@ from typing import Any
 import anywidget
 import traitlets
 
-from .errors import InvalidTransition, TcpvizError
-from .machine import Change, Machine
+from ..drawing.diagram import THEMES, layout_svg
+from ..errors import InvalidTransition, TcpvizError
+from ..model.machine import Change, Machine
+from ..model.table import Table, Transition
+from ..teach.quiz import Feedback, Quiz
 from .payload import (
     HISTORY_WINDOW,
     MachineTracker,
@@ -34,9 +37,6 @@ from .payload import (
     scenarios_payload,
     table_payload,
 )
-from .quiz import Feedback, Quiz
-from .render import THEMES, layout_svg
-from .table import Table, Transition
 
 __all__ = ["MODES", "SPEEDS", "StateMachineWidget", "TCPWidget", "WidgetError", "show"]
 
@@ -89,7 +89,7 @@ class TCPWidget(anywidget.AnyWidget):
 
     ``TCPWidget()`` draws RFC 9293 Figure 5; ``extended=True`` adds section 3.10's arrows;
     ``table=`` draws any table; ``machine=`` shares a machine with other widgets and code.
-    ``theme`` is one of :data:`tcpviz.render.THEMES` (``"auto"`` follows JupyterLab) and
+    ``theme`` is one of :data:`tcpviz.drawing.diagram.THEMES` (``"auto"`` follows JupyterLab) and
     ``mode`` one of :data:`MODES`.
     """
 
@@ -275,7 +275,7 @@ class TCPWidget(anywidget.AnyWidget):
     # -- scenarios --------------------------------------------------------------------------------
 
     def play(self, name: str, *, autoplay: bool = True) -> None:
-        """Play the scenario ``name`` (see :data:`tcpviz.scenarios.SCENARIOS`) from its start.
+        """Play the scenario ``name`` (see :data:`tcpviz.teach.scenarios.SCENARIOS`) from its start.
 
         The machine goes back to the scenario's start; the page then takes one step every
         1.8 s / speed (``autoplay=False`` waits for Step). Without a page, call :meth:`step`.
@@ -573,7 +573,7 @@ def _follow(widget: TCPWidget, machine: Machine) -> Callable[[], None]:
 
 
 def _scenario_key(name: str) -> str:
-    from .scenarios import get_scenario
+    from ..teach.scenarios import get_scenario
 
     try:
         return get_scenario(name).name
@@ -606,7 +606,7 @@ def show(
 ) -> TCPWidget:
     """Build a :class:`TCPWidget`, display it (in a notebook) and return it.
 
-    In a notebook cell: ``w = tcpviz.widget.show(extended=True)``, then ``w.fire("listen")``.
+    In a notebook cell: ``w = tcpviz.web.widget.show(extended=True)``, then ``w.fire("listen")``.
     """
     widget = TCPWidget(machine, table=table, extended=extended, theme=theme, mode=mode)
     try:

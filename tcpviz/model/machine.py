@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import InvalidTransition, NothingToUndo, UnknownEvent
+from ..errors import InvalidTransition, NothingToUndo, UnknownEvent
 from .table import Table, Transition, tcp_table
 
 __all__ = ["Change", "Machine", "Observer"]
@@ -34,7 +34,7 @@ Observer = Callable[["Machine", Change], None]
 
 
 class Machine:
-    """A state machine stepping through a :class:`~tcpviz.table.Table`.
+    """A state machine stepping through a :class:`~tcpviz.model.table.Table`.
 
     >>> m = Machine()
     >>> m.fire("passive open").target

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from .errors import RenderError
+from ..errors import RenderError
+from ..model.table import Table, Transition
 from .marks import _marks, _table
 from .svgtemplate import _escape_attribute, _Template, _template
-from .table import Table, Transition
 from .themes import (
     _EDGE_FLAGS,
     _NODE_FLAGS,

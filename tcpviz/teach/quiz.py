@@ -26,10 +26,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import TcpvizError
-from .machine import Machine
+from ..errors import TcpvizError
+from ..model.machine import Machine
+from ..model.table import Table, Transition, tcp_table
 from .scenarios import Scenario, get_scenario, why
-from .table import Table, Transition, tcp_table
 
 __all__ = [
     "DEFAULT_LENGTH",
@@ -116,7 +116,7 @@ class Quiz:
 
     ``Quiz()`` walks the classic table at random for :data:`DEFAULT_LENGTH` questions;
     ``extended=True`` (or a ``table``) changes the table, ``seed`` makes the questions
-    repeatable, ``scenario`` (a name or a :class:`~tcpviz.scenarios.Scenario`) asks its steps in
+    repeatable, ``scenario`` (a name or a :class:`~tcpviz.teach.scenarios.Scenario`) asks its steps in
     order instead, and ``length`` bounds the number of questions.
     """
 

@@ -8,10 +8,10 @@ is written here, once, from the table.
 
 from __future__ import annotations
 
-from .errors import TcpvizError
-from .machine import Change, Machine
-from .scenarios import SCENARIOS
-from .table import Table, Transition
+from ..errors import TcpvizError
+from ..model.machine import Change, Machine
+from ..model.table import Table, Transition
+from ..teach.scenarios import SCENARIOS
 
 __all__ = [
     "HISTORY_WINDOW",

@@ -1,8 +1,8 @@
 """Draw a transition table: the Diagram object, and the public drawing API in one place.
 
-Graphviz lays a table out once (:mod:`tcpviz.layout`, from the DOT of
-:mod:`tcpviz.dotsource`); every step after that is a class change on the SVG it made
-(:mod:`tcpviz.highlighting`), in colours from :mod:`tcpviz.themes`. A :class:`Diagram` ties
+Graphviz lays a table out once (:mod:`tcpviz.drawing.layout`, from the DOT of
+:mod:`tcpviz.drawing.dotsource`); every step after that is a class change on the SVG it made
+(:mod:`tcpviz.drawing.highlighting`), in colours from :mod:`tcpviz.drawing.themes`. A :class:`Diagram` ties
 these together: it shows itself as SVG in Jupyter and saves SVG, PNG, PDF or DOT. The public
 names of those modules are importable from here too.
 """
@@ -13,12 +13,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..errors import RenderError
+from ..files import write_atomic
+from ..model.table import Table, Transition, tcp_table
+
 # Each "from .x import _name as _name" keeps a private name that diagrams.py or the tests reach
 # for importable from here, as it was before drawing was split into modules (the redundant
 # alias marks a deliberate re-export).
 from .dotsource import dot_source
-from .errors import RenderError
-from .files import write_atomic
 from .highlighting import _render, highlight
 from .layout import (
     INSTALL_GRAPHVIZ,
@@ -36,7 +38,6 @@ from .marks import _marks, _table
 from .svgtemplate import _Template as _Template
 from .svgtemplate import _template as _template
 from .svgtemplate import _write as _write
-from .table import Table, Transition, tcp_table
 from .themes import _COLOUR_FIELDS as _COLOUR_FIELDS
 from .themes import _PALETTES as _PALETTES
 from .themes import _ROLES as _ROLES
@@ -116,7 +117,7 @@ class Diagram:
 
     @classmethod
     def from_machine(cls, machine: Any, theme: str = "light") -> Diagram:
-        """The diagram of a :class:`~tcpviz.machine.Machine` where it stands now: its state
+        """The diagram of a :class:`~tcpviz.model.machine.Machine` where it stands now: its state
         current, its last transition marked, the states and transitions of its history."""
         return cls(
             machine.table,

@@ -1,6 +1,6 @@
 """Teachers' own transition tables: load them from TOML, JSON or CSV files, and write them back.
 
-A table file describes a state machine the way :class:`~tcpviz.table.Table` does, so every
+A table file describes a state machine the way :class:`~tcpviz.model.table.Table` does, so every
 command, diagram and widget of tcpviz works on it (``tcpviz step --table my.toml ...``). The
 format is chosen by the file's suffix: ``.toml``, ``.json`` or ``.csv``.
 
@@ -68,7 +68,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from .errors import TableError
+from ..errors import TableError
 from .states import alias_index, state_key
 from .table import KINDS, SIDES, Event, Table, Transition, event_key
 
@@ -696,7 +696,7 @@ def dumps_table(table: Table, format: str) -> str:
 
 def dump_table(table: Table, path: str | os.PathLike[str], format: str | None = None) -> None:
     """Write ``table`` to ``path`` atomically, in ``format`` or the one its suffix names."""
-    from .files import write_atomic
+    from ..files import write_atomic
 
     path = Path(path)
     text = dumps_table(table, _format_of(path) if format is None else format)

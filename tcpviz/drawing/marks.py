@@ -1,6 +1,6 @@
 """What a diagram highlights (current state, transitions met), checked against its table.
 
-States may be given by any alias, transitions as :class:`~tcpviz.table.Transition` or by edge
+States may be given by any alias, transitions as :class:`~tcpviz.model.table.Transition` or by edge
 id; a mark that is not in the table raises :class:`~tcpviz.errors.RenderError`. A table left
 out means the classic TCP figure. Private to the drawing modules, which all share these checks.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .errors import RenderError
-from .table import Table, Transition, tcp_table
+from ..errors import RenderError
+from ..model.table import Table, Transition, tcp_table
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ..errors import TableError, UnknownEvent
 from . import states as _states
-from .errors import TableError, UnknownEvent
 from .states import (
     CLOSE_WAIT,
     CLOSED,

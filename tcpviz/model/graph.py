@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from .errors import UnknownState
+from ..errors import UnknownState
 from .table import SIDES, Table, Transition, tcp_table
 
 __all__ = ["edge_key", "reachable", "shortest_events", "side_path", "to_networkx"]

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .errors import RenderError
+from ..errors import RenderError
 from .themes import _ROLES
 
 __all__ = ["clear_templates"]

@@ -21,9 +21,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import InvalidTransition, TcpvizError
-from .machine import Machine
-from .states import (
+from ..errors import InvalidTransition, TcpvizError
+from ..model.machine import Machine
+from ..model.states import (
     CLOSE_WAIT,
     CLOSED,
     CLOSING,
@@ -36,7 +36,7 @@ from .states import (
     SYN_SENT,
     TIME_WAIT,
 )
-from .table import (
+from ..model.table import (
     ABORT,
     ACTIVE_OPEN,
     CLOSE,
@@ -582,7 +582,7 @@ def why(transition: Transition, entered_from: str | None = None) -> str | None:
     With ``entered_from`` (the state before ``transition.source``), a scenario that takes the
     arrow in that same context gives the reason.
 
-    >>> from tcpviz.table import tcp_table
+    >>> from tcpviz.model.table import tcp_table
     >>> arrow = tcp_table().outgoing("TIME-WAIT")[0]
     >>> why(arrow).startswith("After twice the maximum segment lifetime")
     True

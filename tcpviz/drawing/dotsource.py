@@ -15,10 +15,10 @@ from collections.abc import Iterable, Mapping
 from graphviz.quoting import escape as _dot_escape
 from graphviz.quoting import quote as _dot_quote
 
-from .errors import UnknownState
+from ..errors import UnknownState
+from ..model.states import canonical_state
+from ..model.table import Table, Transition
 from .marks import _Marks, _marks, _table
-from .states import canonical_state
-from .table import Table, Transition
 from .themes import _EDGE_FLAGS, _NODE_FLAGS, _PALETTES, _check_theme, _overlay, _Palette, _styles
 
 __all__ = ["dot_source"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .errors import RenderError
+from ..errors import RenderError
 
 __all__ = ["THEMES", "style_sheet"]
 

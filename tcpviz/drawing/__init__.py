@@ -1,0 +1,38 @@
+"""The drawing: a table's DOT source, its Graphviz layout (once), the SVG template, highlighting by
+class, themes, and :class:`Diagram` with its exports. Knows the model, never the widget."""
+
+from .diagram import (
+    FORMATS,
+    INSTALL_GRAPHVIZ,
+    SUFFIXES,
+    THEMES,
+    Diagram,
+    PackagedLayout,
+    clear_caches,
+    dot_source,
+    highlight,
+    layout_key,
+    layout_svg,
+    packaged_layouts,
+    raw_layout,
+    run_dot,
+    style_sheet,
+)
+
+__all__ = [
+    "FORMATS",
+    "INSTALL_GRAPHVIZ",
+    "SUFFIXES",
+    "THEMES",
+    "Diagram",
+    "PackagedLayout",
+    "clear_caches",
+    "dot_source",
+    "highlight",
+    "layout_key",
+    "layout_svg",
+    "packaged_layouts",
+    "raw_layout",
+    "run_dot",
+    "style_sheet",
+]

@@ -1,0 +1,55 @@
+"""The model: states, the transition table, the machine that steps through it, the graph, table files.
+
+Everything else in tcpviz is derived from a :class:`Table`; nothing here knows it is drawn.
+"""
+
+from .graph import edge_key, reachable, shortest_events, side_path, to_networkx
+from .machine import Change, Machine, Observer
+from .states import ALIASES, DESCRIPTIONS, PROC_NET_TCP_CODES, STATES, canonical_state, state_key
+from .table import (
+    FIGURE_5,
+    KINDS,
+    SECTION_3_10,
+    SIDES,
+    TCP_EVENTS,
+    Event,
+    Table,
+    Transition,
+    event_key,
+    tcp_table,
+)
+from .tablefile import FORMATS as TABLE_FORMATS
+from .tablefile import ROW_KEYS, dump_table, dumps_table, load_table, parse_table
+
+__all__ = [
+    "ALIASES",
+    "DESCRIPTIONS",
+    "FIGURE_5",
+    "KINDS",
+    "PROC_NET_TCP_CODES",
+    "ROW_KEYS",
+    "SECTION_3_10",
+    "SIDES",
+    "STATES",
+    "TABLE_FORMATS",
+    "TCP_EVENTS",
+    "Change",
+    "Event",
+    "Machine",
+    "Observer",
+    "Table",
+    "Transition",
+    "canonical_state",
+    "dump_table",
+    "dumps_table",
+    "edge_key",
+    "event_key",
+    "load_table",
+    "parse_table",
+    "reachable",
+    "shortest_events",
+    "side_path",
+    "state_key",
+    "tcp_table",
+    "to_networkx",
+]

@@ -1,0 +1,1 @@
+"""The connection simulator: segments, the endpoint (RFC 9293 3.10), the network, the clock."""

@@ -1,0 +1,1 @@
+"""Real traffic: packet capture replay and this machine's live sockets."""

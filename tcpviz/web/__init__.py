@@ -1,0 +1,55 @@
+"""The web front: the data the page looks up, the notebook widget, the standalone page, static/.
+
+Python decides, the page looks up (DESIGN.md, decision 7). The widget needs anywidget, so it is
+imported on first use: the standalone page works without it.
+"""
+
+from typing import TYPE_CHECKING
+
+from .html import DEFAULT_TITLE, HtmlError, json_for_script, save_html, standalone_html
+from .payload import (
+    HISTORY_WINDOW,
+    MachineTracker,
+    button_label,
+    history_item,
+    machine_payload,
+    narration,
+    scenarios_payload,
+    table_payload,
+)
+
+if TYPE_CHECKING:
+    from .widget import MODES, SPEEDS, StateMachineWidget, TCPWidget, WidgetError, show
+
+_WIDGET_NAMES = ("MODES", "SPEEDS", "StateMachineWidget", "TCPWidget", "WidgetError", "show")
+
+
+def __getattr__(name: str) -> object:
+    if name in _WIDGET_NAMES:
+        from . import widget
+
+        return getattr(widget, name)
+    raise AttributeError(f"module 'tcpviz.web' has no attribute {name!r}")
+
+
+__all__ = [
+    "DEFAULT_TITLE",
+    "HISTORY_WINDOW",
+    "MODES",
+    "SPEEDS",
+    "HtmlError",
+    "MachineTracker",
+    "StateMachineWidget",
+    "TCPWidget",
+    "WidgetError",
+    "button_label",
+    "history_item",
+    "json_for_script",
+    "machine_payload",
+    "narration",
+    "save_html",
+    "scenarios_payload",
+    "show",
+    "standalone_html",
+    "table_payload",
+]
