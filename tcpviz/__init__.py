@@ -6,9 +6,11 @@
 'LISTEN'
 """
 
+from ._version import __version__ as __version__
 from .errors import (
     GraphvizNotFound,
     InvalidTransition,
+    NoPath,
     NothingToUndo,
     TableError,
     TcpvizError,
@@ -19,8 +21,6 @@ from .model.graph import reachable, shortest_events, side_path, to_networkx
 from .model.machine import Change, Machine
 from .model.states import DESCRIPTIONS, STATES, canonical_state
 from .model.table import Event, Table, Transition, tcp_table
-
-__version__ = "0.1.0"
 
 # Drawing, widgets and files are imported on first use, so that `import tcpviz` (and the CLI)
 # stays fast and the model works where ipywidgets or Graphviz are absent.
@@ -65,6 +65,7 @@ __all__ = [
     "GraphvizNotFound",
     "InvalidTransition",
     "Machine",
+    "NoPath",
     "NothingToUndo",
     "Quiz",
     "TCPWidget",

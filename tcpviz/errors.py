@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "GraphvizNotFound",
     "InvalidTransition",
+    "NoPath",
     "NothingToUndo",
     "RenderError",
     "TableError",
@@ -36,6 +37,13 @@ class UnknownEvent(InvalidTransition):
 
 class NothingToUndo(TcpvizError, IndexError):
     """Undo with an empty history, redo with nothing undone, or a jump out of range."""
+
+
+class NoPath(TcpvizError, LookupError):
+    """No sequence of events leads from one state to another.
+
+    The instances :func:`tcpviz.shortest_events` raises are also networkx's ``NetworkXNoPath``.
+    """
 
 
 class TableError(TcpvizError, ValueError):

@@ -136,7 +136,7 @@ def standalone_html(
     ``theme`` is one of :data:`tcpviz.drawing.diagram.THEMES` (``"auto"`` follows the reader's
     light or dark system setting).
     """
-    from .. import __version__  # here, not at import: the package imports its modules first
+    from .._version import __version__
 
     if theme not in THEMES:
         raise HtmlError(f"unknown theme: {theme!r} (must be one of {sorted(THEMES)})")
