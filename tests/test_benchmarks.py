@@ -182,6 +182,8 @@ def test_bench_browser_clicks_and_widget_steps_start_no_program():
     result = bench_browser.run(**counts)
     check_well_formed(result, "browser", counts)
     assert result.row(bench_browser.PAINT).n == 3
+    # The browser's own account of the frame a student sees, one entry per click.
+    assert result.row(bench_browser.PRESENTED).n == 3
     assert result.row(f"{bench_browser.PAINT}, after 13 steps").n == 2
     assert result.row(f"{bench_browser.WIDGET}, after 13 steps").n == 2
     assert check_named(result, "programs started while clicking").ok
