@@ -384,3 +384,69 @@ def run_alone(module: ModuleType, argv: Sequence[str] | None = None) -> int:
 
     print_results([result])
     return 0 if all(c.ok for c in result.checks) else 1
+
+
+# -- a real kernel ----------------------------------------------------------------------------
+
+
+class KernelWidget:
+    """A widget living in a real IPython kernel, driven the way the page drives it.
+
+    The page's message goes to the kernel as JSON over ZeroMQ (a ``comm_msg``, signed by the
+    session), ipywidgets dispatches it to the widget, and the kernel answers with its
+    ``update`` messages; a step is over when the kernel reports itself idle after handling
+    that message (its ``status: idle`` is published after every reply). What comes back is
+    measured too: the bytes of the comm messages the step sent to the page.
+    """
+
+    def __init__(self, setup: str, timeout: float = 60.0):
+        from jupyter_client.manager import start_new_kernel
+
+        self.timeout = timeout
+        self.manager, self.client = start_new_kernel(kernel_name="python3", startup_timeout=timeout)
+        reply = self.execute(setup + "\nprint(widget.comm.comm_id)")
+        self.comm_id = reply.strip().splitlines()[-1]
+
+    def execute(self, code: str) -> str:
+        """Run ``code`` in the kernel; return what it printed (raise on an error)."""
+        msg_id = self.client.execute(code)
+        printed = []
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            msg = self.client.get_iopub_msg(timeout=self.timeout)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                printed.append(content["text"])
+            elif kind == "error":
+                raise RuntimeError(f"kernel error: {content['ename']}: {content['evalue']}")
+            elif kind == "status" and content["execution_state"] == "idle":
+                return "".join(printed)
+        raise TimeoutError(f"the kernel did not finish {code!r} within {self.timeout} s")
+
+    def send(self, content: dict[str, Any]) -> tuple[float, int, int]:
+        """Send the page's message; (seconds until the kernel is idle again, bytes the page's
+        message took as JSON, bytes of the comm messages sent back)."""
+        import json
+
+        data = {"method": "custom", "content": content}
+        msg = self.client.session.msg("comm_msg", {"comm_id": self.comm_id, "data": data})
+        sent = len(json.dumps(data))
+        start = time.perf_counter()
+        self.client.session.send(self.client.shell_channel.socket, msg)
+        back = 0
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            reply = self.client.get_iopub_msg(timeout=self.timeout)
+            if reply["parent_header"].get("msg_id") != msg["header"]["msg_id"]:
+                continue
+            if reply["msg_type"] == "comm_msg":
+                back += len(json.dumps(reply["content"]))
+            elif reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle":
+                return time.perf_counter() - start, sent, back
+        raise TimeoutError(f"no answer to {content!r} within {self.timeout} s")
+
+    def close(self) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)

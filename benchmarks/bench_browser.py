@@ -36,6 +36,7 @@ if __package__ in (None, ""):  # run as a script: make the sibling helpers impor
 
 from _common import (
     Check,
+    KernelWidget,
     ProcessCounter,
     Result,
     count_processes,
@@ -65,6 +66,7 @@ PAINT = "browser: click to painted frame (standalone page)"
 PRESENTED = "browser: click to next presented frame (Event Timing API, standalone page)"
 HANDLER = "browser: click to class 'current' set (page's click handler)"
 WIDGET = "widget step in Python (fire message -> traits)"
+KERNEL = "widget step through a real kernel (page's JSON message -> kernel -> updates back)"
 TRANSITIONS = "transitions trigger + get_graph().draw(svg)"
 #: Small counts, for a quick look (run.py --quick uses them too).
 QUICK = {
@@ -75,6 +77,7 @@ QUICK = {
     "long_widget_steps": 20,
     "long_widget_history": 200,
     "graphviz_steps": 12,
+    "kernel_steps": 24,
 }
 #: One frame at 60 Hz: the target for a click to show.
 FRAME_MS = 16.0
@@ -209,6 +212,36 @@ def _measure_widget(steps: int, long_steps: int, long_history: int, loop, table)
     return {"samples": samples, "long": long_samples, "processes": counted}
 
 
+def _measure_kernel(steps: int, long_history: int, loop, table) -> dict[str, Any]:
+    """Widget steps through a real IPython kernel (ZeroMQ, JSON, the session's signatures), a
+    reset after each loop, then ``steps`` more after ``long_history`` steps without one."""
+    kernel = KernelWidget("from tcpviz import TCPWidget\nwidget = TCPWidget()")
+    try:
+
+        def fire(i: int) -> tuple[float, int, int]:
+            return kernel.send({"type": "fire", "edge": table.edge_ids[loop[i % len(loop)]]})
+
+        for i in range(len(loop)):  # warm-up
+            fire(i)
+        short, long_ = [], []
+        for i in range(steps):
+            short.append(fire(i))
+            if (i + 1) % len(loop) == 0:
+                kernel.send({"type": "reset"})
+        kernel.send({"type": "reset"})
+        for i in range(long_history):
+            fire(i)
+        for i in range(long_history, long_history + steps):
+            long_.append(fire(i))
+        state = kernel.execute("print(widget.state)").strip()
+    finally:
+        kernel.close()
+    expected = loop[(long_history + steps - 1) % len(loop)].target
+    if state != expected:
+        raise AssertionError(f"the kernel's widget is in {state}, expected {expected}")
+    return {"short": short, "long": long_}
+
+
 def _measure_transitions(steps: int, loop) -> tuple[list[float], ProcessCounter]:
     _, model, triggers = transitions_machine()
     position = 0
@@ -333,6 +366,7 @@ def run(
     long_widget_steps: int = 100,
     long_widget_history: int = 1000,
     graphviz_steps: int = 60,
+    kernel_steps: int = 120,
 ) -> Result:
     """Measure ``clicks`` browser clicks and ``widget_steps`` widget steps in Python (history
     reset after each loop), the same after a long history, and ``graphviz_steps`` transitions
@@ -350,6 +384,14 @@ def run(
         "a window of 50 steps sent each step",
     )
     transitions_row = row(TRANSITIONS, transitions_times, "pygraphviz: lays out every step")
+    kernel = _measure_kernel(kernel_steps, long_widget_history, loop, table)
+    kernel_row = row(KERNEL, [x[0] for x in kernel["short"]], "reset after each loop")
+    long_kernel_row = row(
+        f"{KERNEL}, after {long_widget_history:,} steps", [x[0] for x in kernel["long"]]
+    )
+    sent = [x[1] for x in kernel["short"] + kernel["long"]]
+    back_short = max(x[2] for x in kernel["short"])
+    back_long = max(x[2] for x in kernel["long"])
 
     reason = browser_available()
     if reason and os.environ.get("CI"):
@@ -405,9 +447,23 @@ def run(
             f"Chromium {measured['version']}, headless, software rendering (--disable-gpu); "
             "a click waits for the next frame (up to 16.7 ms at 60 Hz) whatever the page does",
         ]
-    result.rows += [widget_row, long_widget_row, transitions_row]
-    result.ratios["transitions step / widget step in Python (median)"] = (
-        transitions_row.median_ms / widget_row.median_ms
+    result.rows += [kernel_row, long_kernel_row, widget_row, long_widget_row, transitions_row]
+    result.checks += [
+        Check(
+            "page -> Python step message, bytes (short and long sessions)",
+            "constant",
+            f"{min(sent)}-{max(sent)} B",
+            max(sent) - min(sent) <= 16,  # edge ids differ in length, nothing else may
+        ),
+        Check(
+            "Python -> page per step, bytes: long session against short",
+            "<= 1.5x",
+            f"{back_long} B against {back_short} B",
+            back_long <= 1.5 * back_short,
+        ),
+    ]
+    result.ratios["transitions step / widget step through a real kernel (median)"] = (
+        transitions_row.median_ms / kernel_row.median_ms
     )
     widget_processes: ProcessCounter = widget["processes"]
     result.checks.append(

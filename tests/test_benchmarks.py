@@ -178,6 +178,7 @@ def test_bench_browser_clicks_and_widget_steps_start_no_program():
         "long_widget_steps": 2,
         "long_widget_history": 13,
         "graphviz_steps": 2,
+        "kernel_steps": 3,
     }
     result = bench_browser.run(**counts)
     check_well_formed(result, "browser", counts)
@@ -188,6 +189,9 @@ def test_bench_browser_clicks_and_widget_steps_start_no_program():
     assert result.row(f"{bench_browser.WIDGET}, after 13 steps").n == 2
     assert check_named(result, "programs started while clicking").ok
     assert check_named(result, "programs started by widget steps").ok
+    # Through a real kernel: the page's message has one size however long the session.
+    assert result.row(bench_browser.KERNEL).n == 3
+    assert check_named(result, "page -> Python step message, bytes (short and long sessions)").ok
     # The class change comes before the frame that paints it.
     paint, handler = result.row(bench_browser.PAINT), result.row(bench_browser.HANDLER)
     assert handler.median_ms <= paint.median_ms
