@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import TcpvizError
+from ..errors import QuizError, QuizFinished, TcpvizError
 from ..model.machine import Machine
 from ..model.table import Table, Transition, tcp_table
 from .scenarios import Scenario, get_scenario, why
@@ -47,14 +47,6 @@ DEFAULT_LENGTH = 10
 MAX_LENGTH = 200
 #: Wrong states offered beside the right one (fewer when the table has fewer states).
 WRONG_CHOICES = 3
-
-
-class QuizError(TcpvizError, ValueError):
-    """A quiz that cannot be set up as asked (a bad length, a scenario the table lacks)."""
-
-
-class QuizFinished(TcpvizError, RuntimeError):
-    """An answer given after the last question."""
 
 
 @dataclass(frozen=True)

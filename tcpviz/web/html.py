@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 
 from ..drawing.diagram import THEMES, highlight, layout_svg
-from ..errors import TcpvizError
+from ..errors import HtmlError
 from ..files import write_atomic
 from ..model.table import Table, tcp_table
 from .payload import scenarios_payload, table_payload
@@ -96,10 +96,6 @@ _XML_PROLOG = re.compile(r"\A\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE[^>]*>\s*)?(<!--.*
 # Inline SVG in HTML is in the SVG namespace without saying so; dropping the declarations
 # leaves the page without a single http:// string, so "loads nothing" is easy to check.
 _NAMESPACES = re.compile(r'\s+xmlns(:xlink)?="http://www\.w3\.org/(2000/svg|1999/xlink)"')
-
-
-class HtmlError(TcpvizError, ValueError):
-    """A page that cannot be written as asked (an unknown theme)."""
 
 
 def json_for_script(data: object) -> str:
