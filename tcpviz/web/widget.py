@@ -35,6 +35,7 @@ from .payload import (
     HISTORY_WINDOW,
     MachineTracker,
     history_item,
+    moves_payload,
     scenarios_payload,
     table_payload,
 )
@@ -76,6 +77,9 @@ class TCPWidget(anywidget.AnyWidget):
     svg = traitlets.Unicode("").tag(sync=True)
     table = traitlets.Dict().tag(sync=True)
     scenarios = traitlets.List().tag(sync=True)
+    #: Where each arrow leads and what is enabled where (see payload.moves_payload), so the
+    #: page paints a click at once by looking it up.
+    moves = traitlets.Dict().tag(sync=True)
     # Small, sent on every change.
     theme = traitlets.Unicode("auto").tag(sync=True)
     mode = traitlets.Unicode("explore").tag(sync=True)
@@ -129,6 +133,7 @@ class TCPWidget(anywidget.AnyWidget):
         super().__init__(
             svg=layout_svg(t),
             table=table_payload(t),
+            moves=moves_payload(t),
             scenarios=scenarios_payload(t),
             theme=theme,
             **kwargs,
