@@ -4,14 +4,20 @@ from __future__ import annotations
 
 __all__ = [
     "GraphvizNotFound",
+    "HtmlError",
     "InvalidTransition",
     "NoPath",
     "NothingToUndo",
+    "QuizError",
+    "QuizFinished",
     "RenderError",
+    "ScenarioError",
     "TableError",
     "TcpvizError",
     "UnknownEvent",
+    "UnknownScenario",
     "UnknownState",
+    "WidgetError",
 ]
 
 
@@ -70,3 +76,27 @@ class RenderError(TcpvizError, ValueError):
 
 class GraphvizNotFound(TcpvizError, RuntimeError):
     """Graphviz's ``dot`` program is needed (a custom table, PNG or PDF) but not installed."""
+
+
+class UnknownScenario(TcpvizError, ValueError):
+    """A scenario name that is not one of :data:`tcpviz.teach.scenarios.SCENARIOS`."""
+
+
+class ScenarioError(TcpvizError, ValueError):
+    """A scenario that cannot be played as asked: not on this table, not chosen, or finished."""
+
+
+class QuizError(TcpvizError, ValueError):
+    """A quiz that cannot be set up as asked (a bad length, a scenario the table lacks)."""
+
+
+class QuizFinished(TcpvizError, RuntimeError):
+    """An answer given after the last question."""
+
+
+class HtmlError(TcpvizError, ValueError):
+    """A page that cannot be written as asked (an unknown theme)."""
+
+
+class WidgetError(TcpvizError, ValueError):
+    """A value the widget cannot take (an unknown theme, mode or scenario, a bad message)."""
