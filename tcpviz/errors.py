@@ -4,10 +4,12 @@ from __future__ import annotations
 
 __all__ = [
     "GraphvizNotFound",
+    "InvalidFilter",
     "InvalidTransition",
     "NoPath",
     "NothingToUndo",
     "RenderError",
+    "SocketsUnavailable",
     "TableError",
     "TcpvizError",
     "UnknownEvent",
@@ -70,3 +72,12 @@ class RenderError(TcpvizError, ValueError):
 
 class GraphvizNotFound(TcpvizError, RuntimeError):
     """Graphviz's ``dot`` program is needed (a custom table, PNG or PDF) but not installed."""
+
+
+class InvalidFilter(TcpvizError, ValueError):
+    """A bad filter or setting for the live socket view: a port out of range, an empty process
+    name, an unknown socket source, an interval that is not a positive number."""
+
+
+class SocketsUnavailable(TcpvizError, OSError):
+    """This machine's TCP sockets cannot be read: no sock_diag, no /proc/net/tcp, no psutil."""
