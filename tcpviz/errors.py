@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "GraphvizNotFound",
     "HtmlError",
+    "InvalidFilter",
     "InvalidTransition",
     "NoPath",
     "NothingToUndo",
@@ -12,6 +13,7 @@ __all__ = [
     "QuizFinished",
     "RenderError",
     "ScenarioError",
+    "SocketsUnavailable",
     "TableError",
     "TcpvizError",
     "UnknownEvent",
@@ -100,3 +102,12 @@ class HtmlError(TcpvizError, ValueError):
 
 class WidgetError(TcpvizError, ValueError):
     """A value the widget cannot take (an unknown theme, mode or scenario, a bad message)."""
+
+
+class InvalidFilter(TcpvizError, ValueError):
+    """A bad filter or setting for the live socket view: a port out of range, an empty process
+    name, an unknown socket source, an interval that is not a positive number."""
+
+
+class SocketsUnavailable(TcpvizError, OSError):
+    """This machine's TCP sockets cannot be read: no sock_diag, no /proc/net/tcp, no psutil."""
