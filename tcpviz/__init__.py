@@ -8,17 +8,9 @@
 
 from typing import TYPE_CHECKING
 
+from . import errors
 from ._version import __version__ as __version__
-from .errors import (
-    GraphvizNotFound,
-    InvalidTransition,
-    NoPath,
-    NothingToUndo,
-    TableError,
-    TcpvizError,
-    UnknownEvent,
-    UnknownState,
-)
+from .errors import *  # noqa: F403  (every error is part of the interface)
 from .model.graph import reachable, shortest_events, side_path, to_networkx
 from .model.machine import Change, Machine
 from .model.states import DESCRIPTIONS, STATES, canonical_state
@@ -72,19 +64,11 @@ __all__ = [
     "Change",
     "Diagram",
     "Event",
-    "GraphvizNotFound",
-    "InvalidTransition",
     "Machine",
-    "NoPath",
-    "NothingToUndo",
     "Quiz",
     "TCPWidget",
     "Table",
-    "TableError",
-    "TcpvizError",
     "Transition",
-    "UnknownEvent",
-    "UnknownState",
     "canonical_state",
     "dump_table",
     "get_scenario",
@@ -100,3 +84,4 @@ __all__ = [
     "tcp_table",
     "to_networkx",
 ]
+__all__ += errors.__all__

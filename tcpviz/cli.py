@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import drawing as render
 from ._version import __version__
-from .errors import NoPath, TableError, TcpvizError, UnknownEvent, UnknownState
+from .errors import NoPath, TableError, TcpvizError, UnknownEvent, UnknownState, UsageError
 from .model.graph import shortest_events, side_path
 from .model.machine import Machine
 from .model.table import Table, Transition, tcp_table
@@ -35,10 +35,6 @@ TEXT_FORMATS = ("svg", "dot")
 SIDE_PATHS = ("client", "server")
 TABLE_FORMATS = ("text", "json", "csv", "toml")
 WIDTH = 88
-
-
-class UsageError(TcpvizError, ValueError):
-    """Options that make no sense together, or a value the command cannot use (exit 2)."""
 
 
 # -- helpers shared by the subcommands --------------------------------------------------------

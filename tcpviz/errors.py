@@ -19,6 +19,7 @@ __all__ = [
     "UnknownEvent",
     "UnknownScenario",
     "UnknownState",
+    "UsageError",
     "WidgetError",
 ]
 
@@ -111,3 +112,7 @@ class InvalidFilter(TcpvizError, ValueError):
 
 class SocketsUnavailable(TcpvizError, OSError):
     """This machine's TCP sockets cannot be read: no sock_diag, no /proc/net/tcp, no psutil."""
+
+
+class UsageError(TcpvizError, ValueError):
+    """Command-line options that make no sense together, or a value a command cannot use."""
