@@ -532,8 +532,10 @@ class Connection:
         for name, endpoint in self._ends.items():
             for call in endpoint.allowed_calls():
                 ops.append(Operation(call, name, length=1 if call == "send" else None))
+        last = self._state.in_flight[-1] if self._state.in_flight else None
         for flight in self._state.in_flight:
-            ops.extend(Operation(a, segment_id=flight.id) for a in _NETWORK)
+            actions = _NETWORK if flight is not last else _NETWORK[:-1]  # the last cannot wait
+            ops.extend(Operation(a, segment_id=flight.id) for a in actions)
         if self._state.clock.timers:
             ops.append(Operation("advance"))
         return ops
