@@ -129,7 +129,7 @@ def test_an_impossible_operation_changes_nothing_and_lists_what_is_possible(op, 
 def test_advance_with_no_timer_is_refused():
     c = Connection.from_operations(HANDSHAKE)
     with pytest.raises(
-        InvalidOperation, match="no timer is running.*possible now: .*'client send 1'"
+        InvalidOperation, match=r"no timer is running.*possible now: .*'client send 1'"
     ):
         c.advance()
 
@@ -342,7 +342,7 @@ class ConnectionModel(RuleBasedStateMachine):
     @rule(data=st.data())
     def step(self, data):
         self.c.apply(some_operation(self.c, data))
-        self.seen = self.seen[: self.c.step] + [everything(self.c)]
+        self.seen = [*self.seen[: self.c.step], everything(self.c)]
 
     @rule(data=st.data())
     def inject_an_old_segment(self, data):
@@ -352,7 +352,7 @@ class ConnectionModel(RuleBasedStateMachine):
         ack = data.draw(st.sampled_from([0, 91, 101, 301, 302]))
         src = "server" if to == "client" else "client"
         self.c.inject(to, Segment(src, to, seq, ack, flags))
-        self.seen = self.seen[: self.c.step] + [everything(self.c)]
+        self.seen = [*self.seen[: self.c.step], everything(self.c)]
 
     @rule(data=st.data())
     def impossible(self, data):
@@ -376,7 +376,7 @@ class ConnectionModel(RuleBasedStateMachine):
         except InvalidOperation:
             assert everything(self.c) == before
         else:
-            self.seen = self.seen[: self.c.step] + [everything(self.c)]
+            self.seen = [*self.seen[: self.c.step], everything(self.c)]
 
     @precondition(lambda self: self.c.step > 0)
     @rule()
@@ -486,7 +486,7 @@ def retransmission_times(profile: str) -> list[float]:
         times += [e.time for e in events if isinstance(e, Sent)]
         for f in list(c.in_flight):
             c.drop(f.id)
-    return times + [c.now]
+    return [*times, c.now]
 
 
 def test_linux_syn_retries_after_1_1_1_1_1_2_4_seconds_then_gives_up():
