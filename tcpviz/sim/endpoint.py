@@ -210,6 +210,12 @@ class _Work:
         if response is not None:
             self.response = response
 
+    def headline(self, section: str, clause: str, response: str) -> None:
+        """What matters most about this event: its section leads the reason."""
+        self.section = section
+        self.clauses.insert(0, clause)
+        self.response = response
+
     def start(self, name: str, after: float) -> None:
         self.starts[name] = Timer(name, after)
         self.stops.discard(name)
@@ -288,8 +294,8 @@ class Endpoint:
                 raise InvalidOperation(
                     f"{label} must be an integer from 0 to 2**32 - 1, not {value!r}"
                 )
-        if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window < 2**16:
-            raise InvalidOperation(f"window must be an integer from 1 to 65535, not {window!r}")
+        if isinstance(window, bool) or not isinstance(window, int) or not 0 <= window < 2**16:
+            raise InvalidOperation(f"window must be an integer from 0 to 65535, not {window!r}")
         self.name = str(name)
         self.peer = str(peer)
         self.iss_base = iss
@@ -790,7 +796,7 @@ class Endpoint:
             if w.state in (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2):
                 if w.d.orphaned:
                     # 3.6.1: data arriving after close() is lost: tell the other end.
-                    w.say("3.6.1", "data arrived after close(): RST sent, data lost", "rst")
+                    w.headline("3.6.1", "data arrived after close(): RST sent, data lost", "rst")
                     self._abort(w, quiet=True)
                     return
                 w.set_tcb(rcv_nxt=seq_add(w.tcb.rcv_nxt, new_text))
