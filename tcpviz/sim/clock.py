@@ -8,8 +8,9 @@ history can keep one per step for free.
 
 Two :class:`Profile` s give the numbers: ``RFC`` (RFC 6298 retransmission: an initial RTO of
 1 s, doubling on each timeout; MSL 2 minutes so TIME-WAIT lasts 4; a 5 minute user timeout)
-and ``LINUX`` (SYN retransmissions after 1, 1, 1, 1, 1, 2 and 4 s, then give up; TIME-WAIT
-60 s; an orphaned FIN-WAIT-2 times out after 60 s; data retransmitted 15 times).
+and ``LINUX`` (SYN retransmissions after 1, 1, 1, 1, 1, 2 and 4 s, then give up; a SYN,ACK
+retransmitted 5 times; TIME-WAIT 60 s; an orphaned FIN-WAIT-2 times out after 60 s; data
+retransmitted 15 times).
 
 >>> clock = Clock().start("client", Timer("retransmit", 1.0)).start("server", Timer("2msl", 240))
 >>> clock.next()
@@ -128,6 +129,9 @@ class Profile:
     max_retransmissions
         Retransmissions of one segment before the connection is abandoned (``None``: no limit
         but the user timeout).
+    synack_retransmissions
+        Retransmissions of a SYN,ACK before giving up (Linux ``tcp_synack_retries``, 5);
+        ``None``: as ``max_retransmissions``.
     msl
         Maximum segment lifetime; TIME-WAIT lasts 2 MSL unless ``time_wait`` is set.
     time_wait
@@ -145,6 +149,7 @@ class Profile:
     max_rto: float = 60.0
     syn_waits: tuple[float, ...] | None = None
     max_retransmissions: int | None = None
+    synack_retransmissions: int | None = None
     msl: float = 120.0
     time_wait: float | None = None
     fin_wait_2: float | None = None
@@ -164,13 +169,14 @@ class Profile:
 #: user timeout 5 minutes (RFC 9293 3.8.3, RFC 1122 4.2.3.5 R2 for a SYN: at least 3 minutes).
 RFC = Profile("rfc")
 
-#: Linux defaults (net.ipv4.tcp_syn_retries = 6, tcp_syn_linear_timeouts = 4, TCP_TIMEWAIT_LEN
-#: 60 s, tcp_fin_timeout 60 s, tcp_retries2 = 15, TCP_RTO_MAX 120 s).
+#: Linux defaults (net.ipv4.tcp_syn_retries = 6, tcp_syn_linear_timeouts = 4, tcp_synack_retries
+#: = 5, TCP_TIMEWAIT_LEN 60 s, tcp_fin_timeout 60 s, tcp_retries2 = 15, TCP_RTO_MAX 120 s).
 LINUX = Profile(
     "linux",
     max_rto=120.0,
     syn_waits=(1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 4.0),
     max_retransmissions=15,
+    synack_retransmissions=5,
     time_wait=60.0,
     fin_wait_2=60.0,
     user_timeout=None,

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import ClassVar
 
 from ..errors import InvalidOperation, NothingToUndo
@@ -191,7 +191,28 @@ class TraceEvent:
 
     @property
     def text(self) -> str:
+        """One line for a log: ``'t=1 client: retransmitted #2 SYN seq=100'``."""
         return f"t={self.time:g} {self.end}: {self.kind}"
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready: ``kind``, the fields, segments and transitions as dictionaries too."""
+        out: dict[str, object] = {"kind": self.kind}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Segment):
+                value = value.as_dict()
+            elif isinstance(value, Transition):
+                value = {
+                    "source": value.source,
+                    "event": value.event,
+                    "target": value.target,
+                    "sent": value.sent,
+                    "label": value.label,
+                    "section": value.section,
+                }
+            out[f.name] = value
+        out["text"] = self.text
+        return out
 
 
 @dataclass(frozen=True)

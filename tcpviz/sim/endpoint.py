@@ -161,6 +161,7 @@ class _Data:
     retries: int = 0  # how many times the head of the queue was retransmitted
     running: frozenset[str] = frozenset()  # the timers running
     incarnation: int = 0  # ISSs chosen so far (each new one is iss + incarnation * iss_step)
+    next_iss: int | None = None  # an ISS imposed for the next connection (capture replay)
 
 
 class _Work:
@@ -482,6 +483,16 @@ class Endpoint:
         self._abort(w)
         return self._commit(w)
 
+    def use_iss(self, iss: int) -> None:
+        """Make the next connection this end opens (actively, or on a SYN in LISTEN) use ``iss``.
+
+        For replaying a capture, where the ISS is the one the capture shows. It changes no state
+        and sends nothing; it applies once.
+        """
+        if isinstance(iss, bool) or not isinstance(iss, int) or not 0 <= iss < 2**32:
+            raise InvalidOperation(f"an ISS is an integer from 0 to 2**32 - 1, not {iss!r}")
+        self._data = replace(self._data, next_iss=iss)
+
     # -- timers -------------------------------------------------------------------------------
 
     def timeout(self, name: str) -> Outcome:
@@ -521,6 +532,8 @@ class Endpoint:
         done = d.retries  # retransmissions of the head so far
         if "SYN" in head.flags and "ACK" not in head.flags and profile.syn_waits is not None:
             limit: int | None = len(profile.syn_waits) - 1
+        elif head.has("SYN") and profile.synack_retransmissions is not None:
+            limit = profile.synack_retransmissions
         else:
             limit = profile.max_retransmissions
         if limit is not None and done >= limit:
@@ -836,8 +849,10 @@ class Endpoint:
     # -- the pieces ---------------------------------------------------------------------------
 
     def _next_iss(self, w: _Work) -> int:
-        iss = seq_add(self.iss_base, w.d.incarnation * self.iss_step)
-        w.set(incarnation=w.d.incarnation + 1)
+        iss = w.d.next_iss
+        if iss is None:
+            iss = seq_add(self.iss_base, w.d.incarnation * self.iss_step)
+        w.set(incarnation=w.d.incarnation + 1, next_iss=None)
         return iss
 
     def _open_active(self, w: _Work) -> None:
@@ -943,7 +958,11 @@ class Endpoint:
     def _delete_tcb(self, w: _Work) -> None:
         for name in sorted(w.d.running):
             w.stop(name)
-        w.d = _Data(TCB(snd_wnd=self.window, rcv_wnd=self.window), incarnation=w.d.incarnation)
+        w.d = _Data(
+            TCB(snd_wnd=self.window, rcv_wnd=self.window),
+            incarnation=w.d.incarnation,
+            next_iss=w.d.next_iss,
+        )
 
     def _back_to_listen(self, w: _Work) -> None:
         self._delete_tcb(w)

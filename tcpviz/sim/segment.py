@@ -186,6 +186,21 @@ class Segment:
     def __str__(self) -> str:
         return f"{self.src} -> {self.dst}: {self.label}"
 
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready: the fields, the flags in the table's notation, SEG.LEN and the label."""
+        return {
+            "src": self.src,
+            "dst": self.dst,
+            "seq": self.seq,
+            "ack": self.ack,
+            "flags": self.flag_text,
+            "payload": self.payload,
+            "length": self.length,
+            "window": self.window,
+            "note": self.note,
+            "label": self.label,
+        }
+
     @classmethod
     def parse(cls, label: str, src: str, dst: str, *, note: str = "") -> Segment:
         """The segment a :attr:`label` describes: ``Segment.parse("SYN seq=90", "client", "server")``.
