@@ -210,10 +210,13 @@ class Segment:
         InvalidSegment
             When the text is not ``FLAGS seq=N [ack=N] [len=N]``.
         """
-        words = str(label).split()
+        text = str(label).strip()
+        if text.startswith("(no flags)"):
+            text = "- " + text[len("(no flags)") :]
+        words = text.split()
         if not words:
             raise InvalidSegment("an empty segment label (expected e.g. 'SYN,ACK seq=300 ack=101')")
-        flags = "" if words[0] == "(no flags)" else words[0]
+        flags = "" if words[0] == "-" else words[0]
         values: dict[str, int] = {}
         for word in words[1:]:
             key, sep, number = word.partition("=")
