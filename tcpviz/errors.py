@@ -15,8 +15,8 @@ __all__ = [
     "QuizFinished",
     "RenderError",
     "ScenarioError",
-    "SocketsUnavailable",
     "SimError",
+    "SocketsUnavailable",
     "TableError",
     "TcpvizError",
     "UnknownEvent",
@@ -119,6 +119,8 @@ class SocketsUnavailable(TcpvizError, OSError):
 
 class UsageError(TcpvizError, ValueError):
     """Command-line options that make no sense together, or a value a command cannot use."""
+
+
 class SimError(TcpvizError, ValueError):
     """Base class of the connection simulator's errors (:mod:`tcpviz.sim`).
 

@@ -33,6 +33,7 @@ not taken (no TCP Fast Open): the sender sends it again.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ..errors import InvalidOperation
 from ..model import Machine, Table, Transition, tcp_table
@@ -164,6 +165,12 @@ class _Data:
     next_iss: int | None = None  # an ISS imposed for the next connection (capture replay)
 
 
+def _v(value: int | None) -> int:
+    """A TCB variable in a state where it is set (the rules only read them there)."""
+    assert value is not None, "a TCB variable read before it was set"
+    return value
+
+
 class _Work:
     """The scratch pad of one event: the changes it makes, committed only if all goes well."""
 
@@ -186,10 +193,10 @@ class _Work:
     def tcb(self) -> TCB:
         return self.d.tcb
 
-    def set(self, **changes: object) -> None:
+    def set(self, **changes: Any) -> None:
         self.d = replace(self.d, **changes)
 
-    def set_tcb(self, **changes: object) -> None:
+    def set_tcb(self, **changes: Any) -> None:
         self.d = replace(self.d, tcb=replace(self.d.tcb, **changes))
 
     def go(self, key: str) -> Transition:
@@ -620,14 +627,14 @@ class Endpoint:
         tcb = w.tcb
         ack_ok = False
         if seg.has("ACK"):
-            if seq_le(seg.ack, tcb.iss) or seq_gt(seg.ack, tcb.snd_nxt):
+            if seq_le(seg.ack, _v(tcb.iss)) or seq_gt(seg.ack, _v(tcb.snd_nxt)):
                 if seg.has("RST"):
                     w.say("3.10.7.3", "a RST whose ACK is not for our SYN: discarded", "dropped")
                 else:
                     self._reply(w, seg, "RST", seg.ack)
                     w.say(
                         "3.10.7.3",
-                        f"the ACK ({seg.ack}) is not for our SYN ({tcb.iss}): RST sent",
+                        f"the ACK ({seg.ack}) is not for our SYN ({_v(tcb.iss)}): RST sent",
                         "rst",
                     )
                 return
@@ -648,13 +655,15 @@ class Endpoint:
         if ack_ok:
             self._acknowledged(w, seg.ack)
             w.go("syn_ack")
-            self._reply(w, seg, "ACK", w.tcb.snd_nxt, rcv_nxt)
+            self._reply(w, seg, "ACK", _v(w.tcb.snd_nxt), rcv_nxt)
             w.say("3.10.7.3", "our SYN is acknowledged: ESTABLISHED, ACK sent", "accepted")
             self._established(w)
         else:
             # Simultaneous open: the other end's SYN crossed ours. We answer SYN,ACK with our
             # ISS again, and that SYN,ACK replaces the SYN in the retransmission queue.
-            synack = Segment(self.name, seg.src, tcb.iss, rcv_nxt, "SYN,ACK", window=self.window)
+            synack = Segment(
+                self.name, seg.src, _v(tcb.iss), rcv_nxt, "SYN,ACK", window=self.window
+            )
             w.set(rexmit=(synack, *w.d.rexmit[1:]))
             w.sent.append(synack)
             w.go("syn")
@@ -666,7 +675,7 @@ class Endpoint:
 
     def _acceptable(self, seg: Segment, tcb: TCB) -> bool:
         """The four cases of RFC 9293 3.10.7.4's sequence number check."""
-        nxt, wnd, seq, length = tcb.rcv_nxt, tcb.rcv_wnd, seg.seq, seg.length
+        nxt, wnd, seq, length = _v(tcb.rcv_nxt), tcb.rcv_wnd, seg.seq, seg.length
 
         def in_window(n: int) -> bool:
             return seq_le(nxt, n) and seq_lt(n, seq_add(nxt, wnd))
@@ -688,14 +697,14 @@ class Endpoint:
             and seg.has("SYN")
             and seg.has("ACK")
             and not seg.has("RST")
-            and seg.seq == tcb.irs
+            and seg.seq == _v(tcb.irs)
         ):
             old_syn = True
         elif not self._acceptable(seg, tcb):
             if seg.has("RST"):
                 w.say(section, "a RST outside the receive window: discarded", "dropped")
-            elif w.state == TIME_WAIT and seg.has("FIN") and seg.end == tcb.rcv_nxt:
-                self._reply(w, seg, "ACK", tcb.snd_nxt, tcb.rcv_nxt)
+            elif w.state == TIME_WAIT and seg.has("FIN") and seg.end == _v(tcb.rcv_nxt):
+                self._reply(w, seg, "ACK", _v(tcb.snd_nxt), _v(tcb.rcv_nxt))
                 w.start("2msl", self.profile.time_wait_duration)
                 w.say(
                     section,
@@ -704,23 +713,23 @@ class Endpoint:
                     "ack",
                 )
             else:
-                self._reply(w, seg, "ACK", tcb.snd_nxt, tcb.rcv_nxt)
+                self._reply(w, seg, "ACK", _v(tcb.snd_nxt), _v(tcb.rcv_nxt))
                 w.say(
                     section,
                     f"unacceptable segment (seq {seg.seq}, length {seg.length}; expected "
-                    f"{tcb.rcv_nxt} within a window of {tcb.rcv_wnd}): ACK sent",
+                    f"{_v(tcb.rcv_nxt)} within a window of {tcb.rcv_wnd}): ACK sent",
                     "ack",
                 )
             return
-        ahead = seq_gt(seg.seq, tcb.rcv_nxt)  # out of order: starts after what we expect
-        skip = 0 if ahead else seq_diff(tcb.rcv_nxt, seg.seq)  # old octets at its front
+        ahead = seq_gt(seg.seq, _v(tcb.rcv_nxt))  # out of order: starts after what we expect
+        skip = 0 if ahead else seq_diff(_v(tcb.rcv_nxt), seg.seq)  # old octets at its front
         syn = int(seg.has("SYN"))
         new_text = 0 if ahead else max(0, seg.payload - max(0, skip - syn))
         new_fin = seg.has("FIN") and not ahead and skip <= syn + seg.payload
 
         # Second, RST (RFC 5961 3.2: only a RST exactly at RCV.NXT resets).
         if seg.has("RST"):
-            if seg.seq == tcb.rcv_nxt:
+            if seg.seq == _v(tcb.rcv_nxt):
                 passive = w.state == SYN_RECEIVED and w.entered_from == LISTEN
                 refused = w.state == SYN_RECEIVED and not passive
                 w.go("rst")
@@ -732,10 +741,10 @@ class Endpoint:
                     what = "connection refused" if refused else "connection reset"
                     w.say(section, f"RST at RCV.NXT: {what}", "accepted")
             else:
-                self._reply(w, seg, "ACK", tcb.snd_nxt, tcb.rcv_nxt, note="challenge ACK")
+                self._reply(w, seg, "ACK", _v(tcb.snd_nxt), _v(tcb.rcv_nxt), note="challenge ACK")
                 w.say(
                     section,
-                    f"a RST in the window but not at RCV.NXT ({tcb.rcv_nxt}): challenge ACK "
+                    f"a RST in the window but not at RCV.NXT ({_v(tcb.rcv_nxt)}): challenge ACK "
                     "sent (RFC 5961 3.2)",
                     "challenge-ack",
                 )
@@ -743,7 +752,7 @@ class Endpoint:
 
         # Fourth, SYN: in a synchronized state any SYN gets a challenge ACK (RFC 5961 4.2).
         if seg.has("SYN") and not old_syn:
-            self._reply(w, seg, "ACK", tcb.snd_nxt, tcb.rcv_nxt, note="challenge ACK")
+            self._reply(w, seg, "ACK", _v(tcb.snd_nxt), _v(tcb.rcv_nxt), note="challenge ACK")
             w.say(
                 section,
                 f"a SYN in {w.state}: challenge ACK sent, segment dropped (RFC 5961 4.2)",
@@ -756,7 +765,7 @@ class Endpoint:
             w.say(section, "no ACK bit: discarded", "dropped")
             return
         if w.state == SYN_RECEIVED:
-            if not (seq_lt(tcb.snd_una, seg.ack) and seq_le(seg.ack, tcb.snd_nxt)):
+            if not (seq_lt(_v(tcb.snd_una), seg.ack) and seq_le(seg.ack, _v(tcb.snd_nxt))):
                 self._reply(w, seg, "RST", seg.ack)
                 w.say(section, f"the ACK ({seg.ack}) is not for our SYN: RST sent", "rst")
                 return
@@ -765,20 +774,20 @@ class Endpoint:
             w.say(section, "our SYN is acknowledged: ESTABLISHED", "accepted")
             self._established(w)
         tcb = w.tcb
-        if seq_gt(seg.ack, tcb.snd_nxt):
-            self._reply(w, seg, "ACK", tcb.snd_nxt, tcb.rcv_nxt)
+        if seq_gt(seg.ack, _v(tcb.snd_nxt)):
+            self._reply(w, seg, "ACK", _v(tcb.snd_nxt), _v(tcb.rcv_nxt))
             w.say(section, f"the ACK ({seg.ack}) is for something not yet sent: ACK sent", "ack")
             return
-        if seq_lt(seg.ack, seq_add(tcb.snd_una, -tcb.snd_wnd)):
-            self._reply(w, seg, "ACK", tcb.snd_nxt, tcb.rcv_nxt)
+        if seq_lt(seg.ack, seq_add(_v(tcb.snd_una), -tcb.snd_wnd)):
+            self._reply(w, seg, "ACK", _v(tcb.snd_nxt), _v(tcb.rcv_nxt))
             w.say(section, f"the ACK ({seg.ack}) is too old (RFC 5961 5.2): ACK sent", "ack")
             return
-        advanced = seq_gt(seg.ack, tcb.snd_una)
+        advanced = seq_gt(seg.ack, _v(tcb.snd_una))
         if advanced:
             self._acknowledged(w, seg.ack)
             if not w.fired:
                 w.say(section, f"acknowledges up to {seg.ack}", "accepted")
-        fin_acked = w.d.fin_seq is not None and seq_gt(w.tcb.snd_una, w.d.fin_seq)
+        fin_acked = w.d.fin_seq is not None and seq_gt(_v(w.tcb.snd_una), w.d.fin_seq)
         if fin_acked and w.state == FIN_WAIT_1 and not new_fin:
             w.go("ack_of_fin")
             w.say(section, "our FIN is acknowledged: FIN-WAIT-2", "accepted")
@@ -796,10 +805,10 @@ class Endpoint:
 
         # Seventh, the data; eighth, the FIN.
         if ahead and (seg.payload or seg.has("FIN")):
-            self._reply(w, seg, "ACK", w.tcb.snd_nxt, w.tcb.rcv_nxt)
+            self._reply(w, seg, "ACK", _v(w.tcb.snd_nxt), _v(w.tcb.rcv_nxt))
             w.say(
                 section,
-                f"out of order (starts at {seg.seq}, {w.tcb.rcv_nxt} expected): not held, "
+                f"out of order (starts at {seg.seq}, {_v(w.tcb.rcv_nxt)} expected): not held, "
                 "ACK sent for what is expected",
                 "ack" if w.response == "ok" else None,
             )
@@ -812,7 +821,7 @@ class Endpoint:
                     w.headline("3.6.1", "data arrived after close(): RST sent, data lost", "rst")
                     self._abort(w, quiet=True)
                     return
-                w.set_tcb(rcv_nxt=seq_add(w.tcb.rcv_nxt, new_text))
+                w.set_tcb(rcv_nxt=seq_add(_v(w.tcb.rcv_nxt), new_text))
                 w.set(unread=w.d.unread + new_text)
                 w.delivered = new_text
                 need_ack = True
@@ -820,7 +829,7 @@ class Endpoint:
             else:
                 w.say(section, f"data after the other end's FIN is ignored ({w.state})")
         if new_fin:
-            w.set_tcb(rcv_nxt=seq_add(w.tcb.rcv_nxt, 1))
+            w.set_tcb(rcv_nxt=seq_add(_v(w.tcb.rcv_nxt), 1))
             need_ack = True
             if w.state == ESTABLISHED:
                 w.go("fin")
@@ -841,7 +850,7 @@ class Endpoint:
                 self._time_wait(w)
                 w.say(section, "the other end's FIN: TIME-WAIT", "accepted")
         if need_ack:
-            self._reply(w, seg, "ACK", w.tcb.snd_nxt, w.tcb.rcv_nxt)
+            self._reply(w, seg, "ACK", _v(w.tcb.snd_nxt), _v(w.tcb.rcv_nxt))
             w.clauses[-1] += ", ACK sent"
         if w.response == "ok":
             w.say(section, "nothing new in it (a duplicate ACK): ignored", "dropped")
@@ -874,18 +883,33 @@ class Endpoint:
         tcb = w.tcb
         self._queue(
             w,
-            Segment(self.name, self.peer, tcb.snd_nxt, tcb.rcv_nxt, "PSH,ACK", length, self.window),
+            Segment(
+                self.name,
+                self.peer,
+                _v(tcb.snd_nxt),
+                _v(tcb.rcv_nxt),
+                "PSH,ACK",
+                length,
+                self.window,
+            ),
         )
-        w.set_tcb(snd_nxt=seq_add(tcb.snd_nxt, length))
+        w.set_tcb(snd_nxt=seq_add(_v(tcb.snd_nxt), length))
 
     def _send_fin(self, w: _Work) -> None:
         tcb = w.tcb
         self._queue(
             w,
-            Segment(self.name, self.peer, tcb.snd_nxt, tcb.rcv_nxt, "FIN,ACK", window=self.window),
+            Segment(
+                self.name,
+                self.peer,
+                _v(tcb.snd_nxt),
+                _v(tcb.rcv_nxt),
+                "FIN,ACK",
+                window=self.window,
+            ),
         )
-        w.set(fin_seq=tcb.snd_nxt)
-        w.set_tcb(snd_nxt=seq_add(tcb.snd_nxt, 1))
+        w.set(fin_seq=_v(tcb.snd_nxt))
+        w.set_tcb(snd_nxt=seq_add(_v(tcb.snd_nxt), 1))
 
     def _acknowledged(self, w: _Work, ack: int) -> None:
         """SND.UNA moves to ``ack``: drop what it covers from the queue, restart the timers."""
@@ -953,7 +977,9 @@ class Endpoint:
         self._delete_tcb(w)
 
     def _reply_rst(self, w: _Work) -> None:
-        w.sent.append(Segment(self.name, self.peer, w.tcb.snd_nxt, 0, "RST", window=self.window))
+        w.sent.append(
+            Segment(self.name, self.peer, _v(w.tcb.snd_nxt), 0, "RST", window=self.window)
+        )
 
     def _delete_tcb(self, w: _Work) -> None:
         for name in sorted(w.d.running):

@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..errors import UnknownScenario
 from ..sim import Connection, Operation
-from .scenarios import UnknownScenario
 
 __all__ = [
     "CONNECTION_SCENARIOS",
