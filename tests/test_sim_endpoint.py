@@ -418,3 +418,27 @@ def test_a_later_connection_gets_a_later_iss():
     end.abort()
     (syn,) = end.connect().sent
     assert syn.seq == 200
+
+
+def test_use_iss_sets_the_next_connection_s_iss_once():
+    end = Endpoint(S, peer=C, iss=300)
+    end.use_iss(4_000_000_000)
+    end.listen()
+    out = end.receive(seg("SYN seq=7"))
+    assert labels(out) == ["SYN,ACK seq=4000000000 ack=8"]
+    end.abort()
+    end.listen()
+    assert labels(end.receive(seg("SYN seq=7"))) == ["SYN,ACK seq=400 ack=8"]  # back to the rule
+    with pytest.raises(InvalidOperation, match="an ISS is an integer"):
+        end.use_iss(-1)
+
+
+def test_describe_is_json_ready():
+    import json
+
+    end = server()
+    end.send(2)
+    data = json.loads(json.dumps(end.describe()))
+    assert data["state"] == "ESTABLISHED" and data["tcb"]["SND.NXT"] == 303
+    assert data["retransmission_queue"] == ["PSH,ACK seq=301 ack=101 len=2"]
+    assert data["timers"] == ["retransmit", "user-timeout"] and "close" in data["calls"]

@@ -524,8 +524,9 @@ class Endpoint:
         else:  # "fin-wait-2", Linux's tcp_fin_timeout for an end that called close()
             w.say(
                 "3.10.5",
-                f"Linux tcp_fin_timeout ({self.profile.fin_wait_2:g} s in FIN-WAIT-2 after "
-                "close()): the connection is reset (the table's ABORT arrow)",
+                f"Linux tcp_fin_timeout: {self.profile.fin_wait_2:g} s in FIN-WAIT-2 after "
+                "close(); the TCB is deleted by the table's ABORT arrow, with its RST (Linux "
+                "sends one from the full socket, and deletes silently from its TIME-WAIT form)",
             )
             self._abort(w)
         return self._commit(w)
