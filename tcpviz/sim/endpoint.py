@@ -689,7 +689,7 @@ class Endpoint:
 
     def _arrive_synchronized(self, w: _Work, seg: Segment) -> None:
         tcb, section = w.tcb, "3.10.7.4"
-        old_syn = False
+        old_syn = closed_window = False
         # First, the sequence number. After a simultaneous open the other end's SYN,ACK
         # carries the SYN we already have: trimmed of it (the RFC's "idealized segment that
         # begins at RCV.NXT"), it is an acceptable ACK of our SYN (Figure 7, line 6).
@@ -701,6 +701,16 @@ class Endpoint:
             and seg.seq == _v(tcb.irs)
         ):
             old_syn = True
+        elif (
+            tcb.rcv_wnd == 0
+            and seg.seq == tcb.rcv_nxt
+            and not seg.has("SYN")
+            and (seg.has("ACK") or seg.has("RST"))
+        ):
+            # "If the RCV.WND is zero, no segments will be acceptable, but special allowance
+            # should be made to accept valid ACKs, URGs, and RSTs": its ACK or RST counts, its
+            # data and FIN do not.
+            closed_window = seg.length > 0
         elif not self._acceptable(seg, tcb):
             if seg.has("RST"):
                 w.say(section, "a RST outside the receive window: discarded", "dropped")
@@ -727,6 +737,8 @@ class Endpoint:
         syn = int(seg.has("SYN"))
         new_text = 0 if ahead else max(0, seg.payload - max(0, skip - syn))
         new_fin = seg.has("FIN") and not ahead and skip <= syn + seg.payload
+        if closed_window:
+            new_text, new_fin = 0, False
 
         # Second, RST (RFC 5961 3.2: only a RST exactly at RCV.NXT resets).
         if seg.has("RST"):
@@ -815,6 +827,12 @@ class Endpoint:
             )
             return
         need_ack = False
+        if closed_window:
+            self._reply(w, seg, "ACK", _v(w.tcb.snd_nxt), _v(w.tcb.rcv_nxt))
+            w.say(section, "the receive window is zero: its data and FIN not taken, ACK sent")
+            if w.response == "ok":
+                w.response = "ack"
+            return
         if new_text:
             if w.state in (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2):
                 if w.d.orphaned:
