@@ -512,3 +512,26 @@ def test_a_zero_window_still_takes_acks_and_rsts_but_not_data():
     assert labels(out) == ["ACK seq=302 ack=101"] and "window is zero" in out.reason
     out = end.receive(seg("RST,ACK seq=101 ack=302 len=2"))
     assert end.state == "CLOSED"
+
+
+def test_self_connect_is_a_simultaneous_open_with_itself():
+    # A socket that connects to its own address and port (Linux allows it): every segment it
+    # sends arrives back at itself.
+    end = Endpoint("a", peer="a", iss=500)
+    (syn,) = end.connect().sent
+    (synack,) = end.receive(syn).sent
+    assert synack.label == "SYN,ACK seq=500 ack=501" and end.state == "SYN-RECEIVED"
+    assert not end.receive(synack).sent and end.state == "ESTABLISHED"
+    (fin,) = end.shutdown().sent
+    (ack,) = end.receive(fin).sent  # its own FIN does not acknowledge itself: CLOSING
+    assert end.state == "CLOSING"
+    end.receive(ack)
+    assert end.state == "TIME-WAIT"
+    assert [t.target for t in end.machine.history] == [
+        "SYN-SENT",
+        "SYN-RECEIVED",
+        "ESTABLISHED",
+        "FIN-WAIT-1",
+        "CLOSING",
+        "TIME-WAIT",
+    ]
