@@ -407,6 +407,11 @@ class ConnectionModel(RuleBasedStateMachine):
         self.c.jump(here)
         assert everything(self.c)[:3] == now[:3]
 
+    @rule()
+    def a_pure_function_of_its_operations(self):
+        again = Connection.from_operations(self.c.history, profile=self.profile)
+        assert again.describe() == self.c.describe() and again.trace == self.c.trace
+
     @invariant()
     def valid(self):
         check_invariants(self.c)
