@@ -23,6 +23,19 @@ option, no urgent data, no security/compartment check, out-of-order segments are
 (RFC 9293 lets a receiver drop them; it then acknowledges what it expects), and data on a SYN is
 not taken (no TCP Fast Open): the sender sends it again.
 
+Where the text of 3.10 and the table meet, the choices made:
+
+- After a simultaneous open the other end's SYN,ACK starts one before RCV.NXT, so the four-case
+  test alone would refuse it although RFC 9293 Figure 7 accepts it. Its SYN is trimmed (the
+  RFC's "idealized segment that begins at RCV.NXT", as Linux does) and its ACK of our SYN moves
+  SYN-RECEIVED to ESTABLISHED: the table's "rcv ACK of SYN".
+- A retransmitted SYN arriving in SYN-RECEIVED is unacceptable and answered with an ACK, as the
+  RFC says (Linux sends its SYN,ACK again instead); the SYN,ACK's own timer recovers.
+- A new SYN in the window in SYN-RECEIVED after a passive open: 3.10.7.4 returns to LISTEN, but
+  Figure 5 has no such arrow, so it gets the synchronized states' challenge ACK (RFC 5961 4.2).
+- Linux's FIN-WAIT-2 timeout (profile ``LINUX``) leaves FIN-WAIT-2 by the table's only arrow to
+  CLOSED there that is not a segment: ABORT, which sends a RST.
+
 >>> server = Endpoint("server", peer="client", iss=300)
 >>> _ = server.listen()
 >>> out = server.receive(Segment("client", "server", seq=100, flags="SYN"))
@@ -771,6 +784,10 @@ class Endpoint:
                 f"a SYN in {w.state}: challenge ACK sent, segment dropped (RFC 5961 4.2)",
                 "challenge-ack",
             )
+            if w.state == SYN_RECEIVED and w.entered_from == LISTEN:
+                # 3.10.7.4 would send a passive open back to LISTEN; Figure 5 and the table
+                # have no such arrow, so the synchronized states' answer is given.
+                w.say(section, "the table has no SYN-RECEIVED -> LISTEN arrow for a new SYN")
             return
 
         # Fifth, ACK.
