@@ -535,3 +535,16 @@ def test_self_connect_is_a_simultaneous_open_with_itself():
         "CLOSING",
         "TIME-WAIT",
     ]
+
+
+def test_an_endpoint_met_midway_takes_up_the_rules_where_it_stands():
+    end = Endpoint.midway(S, peer=C, state="FIN_WAIT1", snd_nxt=5001, rcv_nxt=700)
+    assert end.state == "FIN-WAIT-1" and end.machine.history == () and end.tcb.snd_una == 5000
+    end.receive(seg("ACK seq=700 ack=5001"))  # acknowledges our FIN
+    assert end.state == "FIN-WAIT-2"
+    out = end.receive(seg("FIN,ACK seq=700 ack=5001"))
+    assert end.state == "TIME-WAIT" and labels(out) == ["ACK seq=5001 ack=701"]
+    with pytest.raises(InvalidOperation, match="only in a synchronized state, not 'LISTEN'"):
+        Endpoint.midway(S, peer=C, state="LISTEN", snd_nxt=1, rcv_nxt=1)
+    with pytest.raises(InvalidOperation, match="rcv_nxt must be an integer"):
+        Endpoint.midway(S, peer=C, state="ESTABLISHED", snd_nxt=1, rcv_nxt=-4)

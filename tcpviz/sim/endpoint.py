@@ -503,6 +503,58 @@ class Endpoint:
         self._abort(w)
         return self._commit(w)
 
+    @classmethod
+    def midway(
+        cls,
+        name: str,
+        *,
+        peer: str,
+        state: str,
+        snd_nxt: int,
+        rcv_nxt: int,
+        snd_una: int | None = None,
+        window: int = 65535,
+        profile: str | Profile = RFC,
+    ) -> Endpoint:
+        """An endpoint met in the middle of a connection, as a capture that starts late sees it.
+
+        Its machine starts in ``state`` (a synchronized state) with no history: how it got there
+        is not known. ``snd_nxt`` and ``rcv_nxt`` are the numbers its segments show; ``snd_una``
+        defaults to everything acknowledged, except our FIN in FIN-WAIT-1, CLOSING and LAST-ACK
+        (then the FIN is the last number sent, not yet acknowledged). ISS and IRS stay unknown
+        (``None``) and nothing is queued for retransmission.
+
+        >>> end = Endpoint.midway("b", peer="a", state="ESTABLISHED", snd_nxt=9000, rcv_nxt=500)
+        >>> out = end.receive(Segment("a", "b", seq=500, ack=9000, flags="FIN,ACK"))
+        >>> end.state, [s.label for s in out.sent]
+        ('CLOSE-WAIT', ['ACK seq=9000 ack=501'])
+        """
+        end = cls(name, peer=peer, window=window, profile=profile)
+        start = end.machine.table.state(state)
+        if start not in _SYNCHRONIZED:
+            raise InvalidOperation(
+                f"an endpoint can be met midway only in a synchronized state, not {state!r} "
+                f"(must be one of {list(_SYNCHRONIZED)})"
+            )
+        for label, value in (("snd_nxt", snd_nxt), ("rcv_nxt", rcv_nxt), ("snd_una", snd_una)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32
+            ):
+                raise InvalidOperation(
+                    f"{label} must be an integer from 0 to 2**32 - 1, not {value!r}"
+                )
+        fin_sent = start in (FIN_WAIT_1, FIN_WAIT_2, CLOSING, LAST_ACK, TIME_WAIT)
+        fin_outstanding = start in (FIN_WAIT_1, CLOSING, LAST_ACK)
+        if snd_una is None:
+            snd_una = seq_add(snd_nxt, -1) if fin_outstanding else snd_nxt
+        end.machine = Machine(end.machine.table, state=start)
+        end._data = replace(
+            end._data,
+            tcb=replace(end._data.tcb, snd_una=snd_una, snd_nxt=snd_nxt, rcv_nxt=rcv_nxt),
+            fin_seq=seq_add(snd_nxt, -1) if fin_sent else None,
+        )
+        return end
+
     def use_iss(self, iss: int) -> None:
         """Make the next connection this end opens (actively, or on a SYN in LISTEN) use ``iss``.
 
