@@ -6,6 +6,8 @@ __all__ = [
     "GraphvizNotFound",
     "HtmlError",
     "InvalidFilter",
+    "InvalidOperation",
+    "InvalidSegment",
     "InvalidTransition",
     "NoPath",
     "NothingToUndo",
@@ -13,6 +15,7 @@ __all__ = [
     "QuizFinished",
     "RenderError",
     "ScenarioError",
+    "SimError",
     "SocketsUnavailable",
     "TableError",
     "TcpvizError",
@@ -116,3 +119,21 @@ class SocketsUnavailable(TcpvizError, OSError):
 
 class UsageError(TcpvizError, ValueError):
     """Command-line options that make no sense together, or a value a command cannot use."""
+
+
+class SimError(TcpvizError, ValueError):
+    """Base class of the connection simulator's errors (:mod:`tcpviz.sim`).
+
+    Whatever raised it, the endpoint or connection is left exactly as it was.
+    """
+
+
+class InvalidOperation(SimError):
+    """A user call, a delivery, a timer advance or a profile that is not possible now.
+
+    The message names what was asked and lists what is possible instead.
+    """
+
+
+class InvalidSegment(SimError):
+    """A segment that cannot exist: an unknown flag, a sequence number outside 32 bits, ..."""
