@@ -670,3 +670,226 @@ def test_jupyterlab_widget_keeps_its_keys(tab, tmp_path: Path, request) -> None:
         assert tab.locator(".jp-Notebook .jp-MarkdownCell").count() == 0
         sync_api.expect(tab.locator(".jp-Dialog")).to_have_count(0)  # no kernel dialog
         tab.close()
+
+
+# -- the standalone page and Python, walked side by side --------------------------------------
+#
+# Python decides, the page looks up (DESIGN.md, decision 7): whatever a student does, the page
+# must show what the Python machine (and tcpviz.teach.quiz.Quiz) says. Random walks, seeded and
+# bounded, through both, compared step by step.
+
+WALK_STEPS = 60
+
+# Runs every action in the page, one animation frame pair apart, and reads the page after each.
+WALK_JS = """
+async ([actions]) => {
+  const root = document.querySelector(".tcpviz-widget");
+  const frames = () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  const click = (selector) => {
+    const el = root.querySelector(selector);
+    if (!el) throw new Error(`nothing to click: ${selector}`);
+    el.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+  };
+  const read = () => {
+    const error = root.querySelector('[data-testid="error"]');
+    return {
+      current: [...root.querySelectorAll("svg .current")].map((g) => g.id),
+      last: [...root.querySelectorAll("svg .last")].map((g) => g.id),
+      enabled: [...root.querySelectorAll('[data-testid="event-button"]')].map((b) => b.dataset.edge),
+      state: root.querySelector('[data-testid="state-name"]').textContent,
+      error: error.closest("[hidden]") ? "" : error.textContent,
+    };
+  };
+  const seen = [];
+  for (const a of actions) {
+    if (a.kind === "fire") click(`[data-testid="event-button"][data-edge="${a.edge}"]`);
+    else if (a.kind === "arrow") click(`#${a.edge} text`);
+    else if (a.kind === "jump") click(`[data-testid="history"] button[data-index="${a.index}"]`);
+    else click(`[data-testid="${a.kind}"]`);
+    await frames();
+    seen.push(read());
+  }
+  return seen;
+}
+"""
+
+
+def random_walk(table, seed: int, steps: int = WALK_STEPS) -> tuple[list[dict], list[dict]]:
+    """Seeded random actions a student could take, and what Python says the page shows after each."""
+    import random
+
+    from tcpviz import Machine
+    from tcpviz.web.payload import refusal
+
+    rng = random.Random(seed)
+    machine = Machine(table)
+    ids = table.edge_ids
+    actions, expected = [], []
+    for _ in range(steps):  # bounded
+        enabled = machine.enabled()
+        error = ""
+        roll = rng.random()
+        if roll < 0.6 and enabled:
+            t = rng.choice(enabled)
+            machine.fire(t)
+            action = {"kind": "fire", "edge": ids[t]}
+        elif roll < 0.72:
+            # An arrow that cannot be taken now: refused with Python's reason, nothing moves.
+            t = rng.choice([t for t in table.transitions if t not in enabled])
+            error = refusal(table, t, machine.state)
+            action = {"kind": "arrow", "edge": ids[t]}
+        elif roll < 0.82 and machine.history:
+            machine.undo()
+            action = {"kind": "undo"}
+        elif roll < 0.9 and machine.future:
+            machine.redo()
+            action = {"kind": "redo"}
+        elif roll < 0.98 and (machine.history or machine.future):
+            index = rng.randrange(len(machine.history) + len(machine.future) + 1)
+            machine.jump(index)
+            action = {"kind": "jump", "index": index}
+        else:
+            machine.reset()
+            action = {"kind": "reset"}
+        actions.append(action)
+        expected.append(
+            {
+                "current": [table.state_ids[machine.state]],
+                "last": [ids[machine.last]] if machine.last else [],
+                "enabled": [ids[t] for t in machine.enabled()],
+                "state": machine.state,
+                "error": error,
+            }
+        )
+    return actions, expected
+
+
+@pytest.mark.parametrize("extended", [False, True], ids=["classic", "extended"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_walks_agree_with_python_step_by_step(tab, tmp_path: Path, extended, seed) -> None:
+    table = tcp_table(extended)
+    tab.goto(save_html(tmp_path / "walk.html", extended=extended, theme="light").as_uri())
+    tab.locator(".tcpviz-widget").wait_for()
+    actions, expected = random_walk(table, seed)
+    seen = tab.evaluate(WALK_JS, [actions])
+    for number, (action, want, got) in enumerate(zip(actions, expected, seen, strict=True), 1):
+        assert got == want, f"step {number}: {action}"
+
+
+QUIZ_WALK_JS = """
+async ([answers]) => {
+  const root = document.querySelector(".tcpviz-widget");
+  const frames = () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  const text = (id) => root.querySelector(`[data-testid="${id}"]`).textContent;
+  const seen = [];
+  for (const state of answers) {
+    const question = text("quiz-question");
+    const choices = [...root.querySelectorAll('[data-testid="quiz-choice"]')].map((b) => b.dataset.state);
+    // Any state of the diagram is an answer, not only the offered ones.
+    root.querySelector(`svg g[data-state="${state}"]`).dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    await frames();
+    seen.push({ question, choices, feedback: text("quiz-feedback"), score: text("quiz-score") });
+  }
+  seen.push({ question: text("quiz-question") });
+  return seen;
+}
+"""
+
+
+@pytest.mark.parametrize("extended", [False, True], ids=["classic", "extended"])
+def test_the_page_quiz_is_pythons_quiz_answer_by_answer(tab, tmp_path: Path, extended) -> None:
+    import random
+
+    from tcpviz.teach.quiz import Quiz
+    from tcpviz.web.payload import QUIZ_SEEDS
+
+    table = tcp_table(extended)
+    tab.goto(save_html(tmp_path / "quiz.html", extended=extended, theme="light").as_uri())
+    root = tab.locator(".tcpviz-widget")
+    root.wait_for()
+    root.locator('[data-testid="mode-quiz"]').click()
+    for round_, seed in enumerate(QUIZ_SEEDS[:2]):
+        if round_:
+            root.locator('[data-testid="quiz-restart"]').click()  # the page's next quiz
+        quiz, rng = Quiz(table, seed=seed), random.Random(seed)
+        answers, expected = [], []
+        while quiz.question is not None:  # bounded by the quiz's length
+            q = quiz.question
+            # Mostly the offered choices, sometimes any state at all.
+            pool = q.choices if rng.random() < 0.8 else table.states
+            state = rng.choice(pool)
+            feedback = quiz.answer(state)
+            right, asked = quiz.score
+            verdict = (
+                f"Question {q.number}: ✓ right, {feedback.expected}"
+                if feedback.correct
+                else f"Question {q.number}: ✗ not {state}, it goes to {feedback.expected}"
+            )
+            answers.append(state)
+            expected.append(
+                {
+                    "question_has": [f"Question {q.number} of {q.total}", q.state, q.event_words],
+                    "choices": list(q.choices),
+                    "feedback": verdict + feedback.explanation,
+                    "score": f"Score: {right} of {asked} (quiz of {quiz.length})",
+                }
+            )
+        seen = tab.evaluate(QUIZ_WALK_JS, [answers])
+        assert seen[-1]["question"].startswith("Quiz finished")
+        for number, (want, got) in enumerate(zip(expected, seen, strict=False), 1):
+            for part in want["question_has"]:
+                assert part in got["question"], (seed, number, got["question"])
+            assert got["choices"] == want["choices"], (seed, number)
+            assert got["feedback"] == want["feedback"], (seed, number)
+            assert got["score"] == want["score"], (seed, number)
+
+
+EVENT_NAMES_JS = """
+([data, tries]) => {
+  const model = window.tcpvizLocalModel(data);
+  const out = [];
+  for (const [prefix, name] of tries) {
+    model.send({ type: "reset" });
+    for (const edge of prefix) model.send({ type: "fire", edge });
+    model.send({ type: "fire", event: name });
+    out.push([model.get("state"), model.get("last"), model.get("error")]);
+  }
+  return out;
+}
+"""
+
+
+def test_event_names_mean_on_the_page_what_they_mean_in_python(tab) -> None:
+    """The page reads an event name through Python's spellings: "listen" is a passive open."""
+    from tcpviz import Machine
+    from tcpviz.errors import InvalidTransition
+    from tcpviz.web.html import _STATIC
+    from tcpviz.web.payload import event_lookup, moves_payload, table_payload
+
+    table = tcp_table(extended=True)
+    script = (_STATIC / "widget.js").read_text(encoding="utf-8")
+    tab.set_content(
+        f'<!DOCTYPE html><html><body><script type="module">{script}\n'
+        "window.tcpvizLocalModel = localModel;</script></body></html>"
+    )
+    tab.wait_for_function("() => window.tcpvizLocalModel")
+    data = {"table": table_payload(table), "moves": moves_payload(table), "svg": ""}
+    names = [*event_lookup(table), "LISTEN", "  Syn,Ack ", "nope", "rcv ACK of nothing"]
+    walk = ["active open", "rcv SYN", "rcv ACK of SYN", "CLOSE", "rcv FIN", "rcv ACK of FIN"]
+    tries, expected = [], []
+    for k in range(len(walk) + 1):  # every state along the walk, every spelling
+        machine = Machine(table)
+        prefix = [table.edge_ids[t] for t in machine.run(*walk[:k])]
+        for name in names:
+            tries.append([prefix, name])
+            try:
+                t = machine.fire(name)
+                expected.append((t.target, table.edge_ids[t], ""))
+                machine.undo()
+            except InvalidTransition as error:
+                last = table.edge_ids[machine.last] if machine.last else ""
+                expected.append((machine.state, last, str(error)))
+    seen = tab.evaluate(EVENT_NAMES_JS, [data, tries])
+    for (prefix, name), want, got in zip(tries, expected, seen, strict=True):
+        assert got[:2] == list(want[:2]), (len(prefix), name)
+        assert bool(got[2]) == bool(want[2]), (len(prefix), name, got[2], want[2])

@@ -373,3 +373,26 @@ def test_every_question_is_fair(seed, extended, length, picks):
         assert why(feedback.transition, question.entered_from) in feedback.explanation
         assert quiz.score == (right, number)
     assert quiz.finished
+
+
+def test_grade_says_what_an_answer_would_get_and_changes_nothing():
+    quiz = Quiz(seed=3, length=3)
+    question = quiz.question
+    wrong = next(s for s in question.choices if s != quiz.expected)
+    assert quiz.grade(wrong).correct is False
+    assert quiz.grade(quiz.expected).correct is True
+    assert quiz.question == question and quiz.score == (0, 0)
+    assert quiz.answer(wrong).explanation == Quiz(seed=3, length=3).grade(wrong).explanation
+
+
+def test_a_quiz_played_out_in_advance_is_the_quiz_and_leaves_it_where_it_was():
+    quiz = Quiz(seed=5, length=4)
+    quiz.answer(quiz.expected)
+    script = quiz.played_out()
+    assert quiz.score == (1, 1)  # untouched
+    fresh = Quiz(seed=5, length=4)
+    for played in script:
+        assert played["question"] == fresh.question.as_dict()
+        assert played["right"] == fresh.grade(fresh.expected).explanation
+        fresh.answer(fresh.expected)
+    assert fresh.finished and len(script) == 4

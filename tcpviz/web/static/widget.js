@@ -1198,7 +1198,7 @@ function render({ model, el }) {
         if (now && now.playing && model.get("mode") === "scenario") {
           send({ type: "scenario", action: "step", index: now.index });
         }
-      }, sc.index === 0 ? delay / 3 : delay);
+      }, sc.index === ((model.get("scenarios") || []).find((s) => s.name === sc.name)?.lead || 0) ? delay / 3 : delay);
     }
   }
 
