@@ -396,3 +396,20 @@ def test_a_quiz_played_out_in_advance_is_the_quiz_and_leaves_it_where_it_was():
         assert played["right"] == fresh.grade(fresh.expected).explanation
         fresh.answer(fresh.expected)
     assert fresh.finished and len(script) == 4
+
+
+def test_notebook_03_prints_no_answer_of_the_class_quiz_above_it():
+    """The plain-Python example prints explanations: it must use another quiz than the class's."""
+    import json
+    import re
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "03-explore-the-state-machine.ipynb"
+    cells = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"]]
+    code = "\n".join(cells)
+    (class_seed,) = re.findall(r"start_quiz\(seed=(\d+)\)", code)
+    (printed_seed,) = re.findall(r"\bQuiz\(seed=(\d+)", code)
+    assert class_seed != printed_seed
+    printed = [q["question"] for q in Quiz(seed=int(printed_seed), length=3).played_out()]
+    asked = [q["question"] for q in Quiz(seed=int(class_seed), length=3).played_out()]
+    assert printed[:2] != asked[:2]  # other questions, other choices: nothing given away

@@ -80,8 +80,8 @@ h1 { font-size: 1.4em; margin: 0 0 4px; }
 
 _INTRO = (
     "Click an arrow leaving the current state, or a button beside the diagram, to make that "
-    "event happen. Keys: 1\u20139 fire the numbered events, \u2190 and \u2192 undo and redo, "
-    "Esc resets. Scenario plays a handshake or a close step by step, with the reason for "
+    "event happen. Keys: 1\u20139 fire the numbered events, \u2190 and \u2192 undo and redo; "
+    "Reset starts again (and Undo reset takes it back). Scenario plays a handshake or a close step by step, with the reason for "
     "each step; Quiz asks where the connection goes next."
 )
 

@@ -151,6 +151,11 @@ class MachineTracker:
         """The machine's history as the tracker last saw it (do not change it)."""
         return self._history
 
+    @property
+    def future(self) -> tuple[Transition, ...]:
+        """The steps redo would take again, next first, as the tracker last saw them."""
+        return tuple(reversed(self._redo))
+
     def resync(self) -> None:
         """Read the whole position from the machine again."""
         self._history = list(self.machine.history)

@@ -273,6 +273,7 @@ export function localModel(data) {
     mode: "explore",
     error: "",
     quiz: {},
+    can_undo_reset: false,
     scenario: { ...IDLE_SCENARIO },
     ...viewOf(ix, pos, null, LOCAL_WINDOW),
   };
@@ -280,6 +281,7 @@ export function localModel(data) {
   let play = null; // the scenario being played (scenarioPlay)
   let quiz = null; // the quiz being played (scriptedQuiz)
   let round = -1; // which of the page's quizzes it is
+  let beforeReset = null; // the position a reset left, so that it can be taken back
 
   const emit = (name, ...args) => {
     for (const cb of [...(listeners.get(name) || [])]) cb(...args);
@@ -401,9 +403,22 @@ export function localModel(data) {
     send(msg) {
       let patch;
       try {
-        const r = handle(msg);
-        if (r.to) pos = r.to;
-        patch = { ...r.patch, error: "" };
+        const before = pos;
+        let r;
+        if (msg.type === "undo_reset") {
+          if (!beforeReset) throw new StepError("no reset to undo: the steps since have replaced it");
+          r = { to: beforeReset, patch: { ...viewOf(ix, beforeReset, null, LOCAL_WINDOW), scenario: scenarioTrait(beforeReset) } };
+        } else {
+          r = handle(msg);
+        }
+        if (r.to) {
+          pos = r.to;
+          // A reset that forgets nothing (a second one) keeps the first one's undo.
+          const forgot = before.hist.length || before.fut.length;
+          if (msg.type === "reset") beforeReset = forgot ? before : beforeReset;
+          else if (r.to !== before) beforeReset = null;
+        }
+        patch = { ...r.patch, can_undo_reset: !!beforeReset, error: "" };
       } catch (error) {
         if (!(error instanceof StepError || error instanceof Unknowable)) console.error(error);
         patch = { error: error.message };
@@ -443,6 +458,8 @@ function setAttr(node, name, value) {
   }
 }
 
+const arrowLabel = (t) => `${t.button}: from ${t.source} to ${t.target}`;
+
 function setProp(node, name, value) {
   if (node[name] !== value) node[name] = value;
 }
@@ -451,7 +468,7 @@ const MACHINE_KEYS = [
   "state", "description", "last", "visited", "taken",
   "history_shown", "history_hidden", "future_shown", "future_hidden", "enabled",
 ];
-const VIEW_KEYS = [...MACHINE_KEYS, "error", "mode", "quiz", "scenario", "theme"];
+const VIEW_KEYS = [...MACHINE_KEYS, "can_undo_reset", "error", "mode", "quiz", "scenario", "theme"];
 let viewCount = 0;
 
 function render({ model, el }) {
@@ -559,7 +576,24 @@ function render({ model, el }) {
     });
   const undoButton = control("undo", "Undo", "←", { type: "undo" });
   const redoButton = control("redo", "Redo", "→", { type: "redo" });
-  const resetButton = control("reset", "Reset", "Esc", { type: "reset" });
+  // Reset has no key (Esc is JupyterLab's everyday key), and it can be taken back.
+  const resetButton = h("button", {
+    type: "button",
+    class: "tv-control tv-reset",
+    "data-testid": "reset",
+    title: "Back to the start, forgetting the steps (Undo reset brings them back)",
+    text: "Reset",
+    onclick: () => act({ type: "reset" }),
+  });
+  const undoResetButton = h("button", {
+    type: "button",
+    class: "tv-control tv-undo-reset",
+    "data-testid": "undo-reset",
+    title: "Bring back the steps the reset forgot",
+    text: "Undo reset",
+    hidden: true,
+    onclick: () => send({ type: "undo_reset" }),
+  });
   const historyList = h("ol", { class: "tv-history", "data-testid": "history", start: "0" });
 
   const scenarioSelect = h("select", {
@@ -618,7 +652,7 @@ function render({ model, el }) {
   const announce = h("div", { class: "tv-sr", "aria-live": "polite", "data-testid": "announce" });
 
   const historyPanel = h("section", { class: "tv-panel tv-history-panel" },
-    h("div", { class: "tv-controls" }, undoButton, redoButton, resetButton),
+    h("div", { class: "tv-controls" }, undoButton, redoButton, resetButton, undoResetButton),
     h("h4", { text: "History (click a step to go back)" }),
     historyList,
   );
@@ -662,11 +696,11 @@ function render({ model, el }) {
     class: "tcpviz-widget",
     tabindex: "0",
     role: "group",
-    "aria-label": "TCP connection state machine. Keys: 1 to 9 events, arrows undo and redo, Escape resets.",
+    "aria-label": "TCP connection state machine. Keys: 1 to 9 events, left and right arrows undo and redo.",
   },
   h("div", { class: "tv-bar" },
     h("div", { class: "tv-modes", role: "group", "aria-label": "Mode" }, ...modeButtons),
-    h("span", { class: "tv-keys", text: "Keys: 1–9 events · ← → undo/redo · Esc reset" }),
+    h("span", { class: "tv-keys", text: "Keys: 1–9 events · ← → undo/redo" }),
   ),
   h("div", { class: "tv-main" }, diagram, side),
   );
@@ -705,7 +739,7 @@ function render({ model, el }) {
         hit.removeAttribute("stroke-dasharray");
         g.insertBefore(hit, g.firstChild);
       }
-      g.setAttribute("aria-label", `${t.button}: from ${t.source} to ${t.target}`);
+      g.setAttribute("aria-label", arrowLabel(t));
       g.dataset.edge = t.id;
       edges.set(t.id, g);
     }
@@ -737,13 +771,16 @@ function render({ model, el }) {
       tip.append(h("strong", { text: s.name }), h("span", { text: s.description }));
     } else {
       const t = ix.edges.get(g.dataset.edge);
-      const quizHidden = model.get("mode") === "quiz" && hideLabels;
-      tip.append(h("strong", { text: quizHidden ? t.words : t.button }));
-      if (!quizHidden) {
+      if (model.get("mode") === "quiz" && hideLabels) {
+        // The labels are hidden so that the figure does not give the answer away: neither
+        // may the tooltip (the event, where the arrow goes, or its section).
+        tip.append(h("strong", { text: "Arrow labels are hidden during the quiz" }));
+      } else {
+        tip.append(h("strong", { text: t.button }));
         tip.append(h("span", { text: `${t.source} → ${t.target} (${t.label})` }));
         if (t.note) tip.append(h("span", { text: `${t.note[0].toUpperCase()}${t.note.slice(1)}.` }));
+        if (t.section) tip.append(h("span", { class: "tv-section", text: `RFC 9293 section ${t.section}` }));
       }
-      if (t.section) tip.append(h("span", { class: "tv-section", text: `RFC 9293 section ${t.section}` }));
     }
     tip.hidden = false;
     // Below the state or the arrow's label if it fits in what can be seen of the diagram
@@ -1143,10 +1180,13 @@ function render({ model, el }) {
     setClasses(edges, new Set(lastId ? [lastId] : []), "last");
     setClasses(edges, taken, "taken");
     setClasses(edges, enabled, "enabled");
+    const hidden = mode === "quiz" && hideLabels;
     for (const [id, g] of edges) {
       const takeable = enabled.has(id) && mode === "explore";
       setAttr(g, "tabindex", takeable ? "0" : false);
       setAttr(g, "role", takeable ? "button" : "img");
+      // A screen reader must not read out a hidden label either.
+      setAttr(g, "aria-label", hidden ? "an arrow (its label is hidden during the quiz)" : arrowLabel(ix.edges.get(id)));
     }
     if (animKey !== animatedKey) {
       if (animatedKey && lastId) animate(lastId); // not on the first paint
@@ -1168,6 +1208,7 @@ function render({ model, el }) {
     if (mode !== "quiz") {
       setProp(undoButton, "disabled", !v.history_shown.length && !v.history_hidden);
       setProp(redoButton, "disabled", !v.future_shown.length && !v.future_hidden);
+      setProp(undoResetButton, "hidden", !v.can_undo_reset);
       paintHistory(v);
     }
     if (mode === "explore") paintEvents(v);
@@ -1226,14 +1267,16 @@ function render({ model, el }) {
       if (v.history_shown.length || v.history_hidden) act({ type: "undo" });
     } else if (e.key === "ArrowRight") {
       if (v.future_shown.length || v.future_hidden) act({ type: "redo" });
-    } else if (e.key === "Escape" || e.key === "Home") {
-      act({ type: "reset" });
     } else {
       handled = false;
     }
     if (handled) {
-      // JupyterLab's notebook shortcuts listen further up: keep our keys to ourselves.
       e.preventDefault();
+      e.stopPropagation();
+    } else if (e.key.length === 1 || e.key.startsWith("Arrow")) {
+      // JupyterLab's notebook shortcuts listen further up, and single keys there change the
+      // notebook ("d d" deletes the cell, "x" cuts it, "a"/"b" insert, "m" makes Markdown): with
+      // the focus in the widget, no plain key reaches them. Esc and Shift+Enter still do.
       e.stopPropagation();
     }
   }
@@ -1297,5 +1340,5 @@ function render({ model, el }) {
   };
 }
 
-export { render };
+// Only the default export: anywidget warns (in the page console) about a named `render`.
 export default { render };
