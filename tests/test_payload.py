@@ -407,3 +407,14 @@ def test_quizzes_are_played_out_exactly_as_python_grades_every_answer(any_table)
             assert q["edge"] == any_table.edge_ids[quiz.grade(quiz.expected).transition]
             quiz.answer(quiz.expected)
         assert quiz.finished
+
+
+def test_a_button_is_its_words_then_what_is_sent(any_table):
+    for row in table_payload(any_table)["transitions"]:
+        assert f"{row['words']} {row['button_sent']}".strip() == row["button"]
+    rows = {r["id"]: r for r in table_payload(any_table)["transitions"]}
+    if "edge_SYN_SENT__rcv_syn" in rows:  # the two SYN-SENT buttons a class confuses
+        syn, syn_ack = rows["edge_SYN_SENT__rcv_syn"], rows["edge_SYN_SENT__rcv_syn_ack"]
+        assert (syn["words"], syn["button_sent"]) == ("receive SYN", "→ send SYN,ACK")
+        assert (syn_ack["words"], syn_ack["button_sent"]) == ("receive SYN,ACK", "→ send ACK")
+        assert "+" not in syn_ack["button"]  # one notation: SYN,ACK everywhere

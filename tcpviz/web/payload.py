@@ -102,6 +102,10 @@ def table_payload(table: Table) -> dict[str, object]:
                 "extended": t.extended,
                 "words": table.events[t.event].text,
                 "button": button_label(table, t),
+                # The button in two parts, so that what arrives stands out from what is sent:
+                # in SYN-SENT "receive SYN → send SYN,ACK" and "receive SYN,ACK → send ACK"
+                # must look different at a glance. button == f"{words} {button_sent}".strip()
+                "button_sent": f"→ send {t.sent}" if t.sent else "",
                 "narration": narration(table, t),
             }
             for t in table.transitions

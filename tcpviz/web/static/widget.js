@@ -692,6 +692,8 @@ function render({ model, el }) {
     historyPanel,
     announce,
   );
+  // Says whether the keys reach the widget now (the focus is inside it) or need a click first.
+  const keysHint = h("span", { class: "tv-keys", "data-testid": "keys-hint", "aria-hidden": "true" });
   const root = h("div", {
     class: "tcpviz-widget",
     tabindex: "0",
@@ -700,7 +702,7 @@ function render({ model, el }) {
   },
   h("div", { class: "tv-bar" },
     h("div", { class: "tv-modes", role: "group", "aria-label": "Mode" }, ...modeButtons),
-    h("span", { class: "tv-keys", text: "Keys: 1–9 events · ← → undo/redo" }),
+    keysHint,
   ),
   h("div", { class: "tv-main" }, diagram, side),
   );
@@ -886,7 +888,7 @@ function render({ model, el }) {
         onblur: () => preview(button.dataset.edge, false),
       },
       h("kbd"),
-      h("span"),
+      h("span", {}, h("strong", { class: "tv-event-words" }), h("span", { class: "tv-event-sent" })),
     );
     return button;
   }
@@ -908,7 +910,12 @@ function render({ model, el }) {
       const [kbd, span] = button.children;
       setProp(kbd, "hidden", i >= 9);
       setText(kbd, i < 9 ? String(i + 1) : "");
-      setText(span, t.button);
+      // What happens in bold, what is sent after it: two buttons that differ only in their
+      // segments ("receive SYN → send SYN,ACK", "receive SYN,ACK → send ACK") read apart.
+      const [words, sent] = span.children;
+      setText(words, t.words);
+      setText(sent, t.button_sent ? ` ${t.button_sent}` : "");
+      setAttr(button, "aria-label", t.button);
       if (button.parentNode !== events) events.append(button); // those before it are in place
     });
     for (const button of eventButtons.slice(v.enabled.length)) button.remove();
@@ -1127,7 +1134,7 @@ function render({ model, el }) {
     const mode = v.mode || "explore";
     const quiz = v.quiz || {};
     const theme = v.theme || "auto";
-    setAttr(root, "class", `tcpviz-widget tcpviz-theme-${theme} tv-mode-${mode}${mode === "quiz" && hideLabels ? " tv-hide-labels" : ""}`);
+    setAttr(root, "class", `tcpviz-widget tcpviz-theme-${theme} tv-mode-${mode}${mode === "quiz" && hideLabels ? " tv-hide-labels" : ""}${root.contains(document.activeElement) ? " tv-has-focus" : ""}`);
     const svg = svgHolder.querySelector("svg");
     if (svg) {
       // Removed and added only when the theme changes: either restyles the whole diagram.
@@ -1287,6 +1294,14 @@ function render({ model, el }) {
     if (from && !from.contains(e.relatedTarget)) hideTip(e.target);
   };
   root.addEventListener("keydown", onKey);
+  const showFocus = () => {
+    const inside = root.contains(document.activeElement);
+    root.classList.toggle("tv-has-focus", inside);
+    setText(keysHint, inside ? "⌨ Keys on: 1–9 events · ← → undo/redo" : "Click here for the keys: 1–9 events · ← → undo/redo");
+  };
+  root.addEventListener("focusin", showFocus);
+  root.addEventListener("focusout", () => setTimeout(showFocus, 0)); // once the focus has moved
+  showFocus();
   diagram.addEventListener("mouseover", onOver);
   diagram.addEventListener("mouseout", onOut);
   diagram.addEventListener("focusin", (e) => showTip(e.target));
