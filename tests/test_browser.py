@@ -943,3 +943,71 @@ def test_the_kernel_wait_retries_on_a_server_error_and_is_bounded(monkeypatch) -
     monkeypatch.setattr(time, "monotonic", lambda: next(clock))
     with pytest.raises(AssertionError, match="HTTPError"):
         wait_for_connected_kernel("http://x/", timeout=3)
+
+
+# -- progress kept across reloads, and shared as a link ---------------------------------------
+
+
+def test_the_page_remembers_progress_and_shares_it_as_a_link(chromium, tmp_path: Path) -> None:
+    """Reloading keeps the steps (localStorage, per page); the link opens the same position
+    elsewhere; a bad link is ignored with a visible note and nothing in it runs."""
+    path = save_html(tmp_path / "tcp.html", theme="light")
+    other = save_html(tmp_path / "other.html", theme="light", title="Another page")
+    context = chromium.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
+        page.goto(path.as_uri())
+        root = page.locator(".tcpviz-widget")
+        expected = Expected(tcp_table())
+        for event in CLIENT[:3]:
+            click_event(root, expected.fire(event))
+        assert_shows(root, expected)
+
+        page.reload()
+        assert_shows(root, expected)
+        note = page.locator('[data-testid="page-note"]')
+        sync_api.expect(note).to_contain_text("your 3 steps were restored")
+        # The link holds the steps; opened in a fresh browser (no saved progress), it shows them.
+        href = page.locator('[data-testid="share-link"]').get_attribute("href")
+        assert href.startswith("#steps=")
+        fresh = chromium.new_context(viewport=VIEWPORT)
+        try:
+            shared = fresh.new_page()
+            shared.goto(path.as_uri() + href)
+            assert_shows(shared.locator(".tcpviz-widget"), expected)
+            sync_api.expect(shared.locator('[data-testid="page-note"]')).to_contain_text(
+                "Opened the position of the link: 3 steps"
+            )
+        finally:
+            fresh.close()
+
+        # Another page (another title) does not read this page's progress.
+        page.goto(other.as_uri())
+        assert_shows(page.locator(".tcpviz-widget"), Expected(tcp_table()))
+
+        # Bad links: an arrow that cannot happen there, a made-up id, markup. Each is ignored,
+        # visibly, and the page starts afresh.
+        for bad in (
+            "#steps=edge_LISTEN__rcv_syn",
+            "#steps=edge_CLOSED__active_open.nope",
+            "#steps=<img src=x onerror=alert(1)>",
+            "#somewhere-else",
+        ):
+            page.goto(path.as_uri() + bad)
+            page.reload()  # a fragment change alone does not reload a page
+            root = page.locator(".tcpviz-widget")
+            assert_shows(root, Expected(tcp_table()))
+            sync_api.expect(page.locator('[data-testid="page-note"]')).to_contain_text(
+                "The link's position was ignored"
+            )
+            assert page.locator("img[src=x]").count() == 0
+        # None of this overwrote the progress the browser kept for the page.
+        page.goto(path.as_uri())
+        assert_shows(page.locator(".tcpviz-widget"), expected)
+    finally:
+        context.close()
+    assert errors == []

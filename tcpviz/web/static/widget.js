@@ -384,7 +384,32 @@ export function localModel(data) {
     throw new StepError(`unknown message type: '${msg.type}'`);
   }
 
+  // Replaces the position by the one after `ids` (edge ids, oldest first), each checked against
+  // what Python said is enabled where; returns "" or why not (nothing changes then).
+  function restore(ids) {
+    if (!Array.isArray(ids) || ids.length > MAX_RESTORED_STEPS) {
+      return `a position of at most ${MAX_RESTORED_STEPS} steps was expected`;
+    }
+    let at = { start: data.table.initial, offset: 0, hist: [], fut: [], more: 0 };
+    for (const [i, id] of ids.entries()) {
+      const here = hereOf(ix, at).at;
+      if (typeof id !== "string" || !ix.edges.has(id)) return `step ${i + 1} is not an arrow of this diagram`;
+      if (!here.enabled.includes(id)) return `step ${i + 1} cannot happen in ${here.state}`;
+      at = move(ix, at, { type: "fire", edge: id });
+    }
+    pos = at;
+    play = null;
+    beforeReset = null;
+    const patch = { ...viewOf(ix, pos, null, LOCAL_WINDOW), scenario: scenarioTrait(pos), can_undo_reset: false, error: "" };
+    for (const [key, value] of Object.entries(patch)) traits[key] = value;
+    for (const key of Object.keys(patch)) emit(`change:${key}`, patch[key]);
+    return "";
+  }
+
   return {
+    restore,
+    // The steps taken, oldest first, as edge ids (what a saved or shared position holds).
+    steps: () => pos.hist.map((t) => t.id),
     get: (key) => traits[key],
     set(key, value) {
       traits[key] = value;
@@ -428,6 +453,72 @@ export function localModel(data) {
       emit("msg:custom", { type: "ack", id: msg.id });
     },
   };
+}
+
+// ---- the standalone page remembers, and shares, a position ---------------------------------
+
+const MAX_RESTORED_STEPS = 2000;
+const SHARE_PREFIX = "#steps=";
+
+/** Keep a standalone page's progress across reloads (localStorage under `key`) and offer it as
+ * a link (the steps in the URL fragment). A fragment or a saved position is only read as a list
+ * of arrows, each checked against the data Python wrote into the page; one that does not fit is
+ * ignored, and `note` says so. Nothing in it is ever run. */
+export function keepProgress(model, { key, link, note }) {
+  const say = (text) => {
+    note.textContent = text;
+    note.hidden = !text;
+  };
+  const read = (text) => (text ? text.split(".").filter(Boolean) : []);
+  let storage = null;
+  try {
+    storage = window.localStorage;
+    storage.getItem(key); // may throw where storage is off (private windows, some file:// set-ups)
+  } catch {
+    storage = null;
+  }
+  const shared = location.hash.startsWith(SHARE_PREFIX) ? location.hash.slice(SHARE_PREFIX.length) : null;
+  if (shared !== null) {
+    const steps = read(decodeURIComponent(shared));
+    const why = model.restore(steps);
+    say(why ? `The link's position was ignored (${why}); the diagram starts afresh.`
+      : `Opened the position of the link: ${steps.length} step${steps.length === 1 ? "" : "s"}.`);
+  } else if (location.hash && location.hash !== "#") {
+    say("The link's position was ignored (it is not one of this page's); the diagram starts afresh.");
+  } else if (storage) {
+    let steps = [];
+    try {
+      steps = read(storage.getItem(key) || "");
+    } catch {
+      steps = [];
+    }
+    if (steps.length) {
+      const why = model.restore(steps);
+      say(why ? "The progress saved in this browser no longer fits this page; the diagram starts afresh."
+        : `Welcome back: your ${steps.length} step${steps.length === 1 ? " was" : "s were"} restored.`);
+    }
+  }
+  // Saved only once the student acts on this page: opening a link (good or bad) must not
+  // overwrite the progress this browser kept.
+  let acted = false;
+  const save = () => {
+    const steps = model.steps().join(".");
+    link.href = `${SHARE_PREFIX}${steps}`;
+    if (storage && acted) {
+      try {
+        storage.setItem(key, steps);
+      } catch {
+        storage = null; // full or refused: the page works on without saving
+      }
+    }
+  };
+  const changed = () => {
+    acted = true;
+    save();
+  };
+  model.on("change:history_shown", changed);
+  model.on("change:history_hidden", changed);
+  save();
 }
 
 // ---- the view -----------------------------------------------------------------------------
