@@ -185,7 +185,7 @@ def standalone_html(
 <h1>{_html.escape(title)}</h1>
 <p class="tcpviz-intro">{_html.escape(_INTRO)}</p>
 <div id="tcpviz">{svg}</div>
-<p class="tcpviz-share"><a id="tcpviz-share" href="#" data-testid="share-link">Link to this position</a>
+<p class="tcpviz-share"><a id="tcpviz-share" data-testid="share-link">Link to this position</a>
 (copy it to hand in or share what you did; this browser also remembers it for the next visit)
 <span id="tcpviz-note" class="tcpviz-note" data-testid="page-note" role="status" hidden></span></p>
 <p class="tcpviz-page-footer">{name}. Made with tcpviz {__version__}; works offline.</p>
