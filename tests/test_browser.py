@@ -574,6 +574,12 @@ def click_through_in_notebook(page, root, request, events: list[str]) -> Expecte
 def voila_page(tab, tmp_path: Path):
     """A Voila tab showing the test notebook's widget; yields (tab, widget root)."""
     notebook = write_notebook(tmp_path)
+    warnings: list[str] = []
+    tab.on(
+        "console",
+        lambda message: warnings.append(message.text) if message.type == "warning" else None,
+    )
+    tab.tcpviz_warnings = warnings  # read by the tests: anywidget must not warn about us
     with voila(notebook, tmp_path) as url:
         tab.goto(url, timeout=60_000)
         root = tab.locator(".tcpviz-widget")
@@ -586,6 +592,8 @@ def test_voila_client_handshake_and_active_close(voila_page, request) -> None:
     page, root = voila_page
     expected = click_through_in_notebook(page, root, request, CLIENT)
     assert expected.machine.state == "CLOSED"
+    # anywidget's "Direct export of a 'render' will likely be deprecated" (issue 6, item 12).
+    assert not [w for w in page.tcpviz_warnings if "[anywidget]" in w], page.tcpviz_warnings
 
 
 def test_voila_server_handshake_passive_close_undo_redo(voila_page, request) -> None:

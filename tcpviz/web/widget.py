@@ -33,6 +33,7 @@ from ..teach.player import ScenarioPlayer
 from ..teach.quiz import Feedback, Quiz
 from .payload import (
     HISTORY_WINDOW,
+    IdCodec,
     MachineTracker,
     history_item,
     moves_payload,
@@ -50,6 +51,18 @@ MODES: tuple[str, ...] = ("explore", "scenario", "quiz")
 #: The slowest and fastest scenario playback, as a multiple of one step per 1.8 s.
 SPEEDS: tuple[float, float] = (0.25, 4.0)
 _SCENARIO_ACTIONS = ("pause", "play", "select", "speed", "step")
+
+
+def _compact(kind: str) -> dict[str, Callable[[Any, Any], Any]]:
+    """Serializers sending a list of ``kind`` ids as :class:`~tcpviz.web.payload.IdCodec` text."""
+
+    def to_json(value: list[str], widget: Any) -> str:
+        return widget._codec.encode(value, kind)
+
+    def from_json(value: Any, widget: Any) -> list[str]:
+        return widget._codec.decode(value, kind) if isinstance(value, str) else list(value)
+
+    return {"to_json": to_json, "from_json": from_json}
 
 
 def _idle_scenario(speed: float = 1.0) -> dict[str, Any]:
@@ -86,15 +99,17 @@ class TCPWidget(anywidget.AnyWidget):
     state = traitlets.Unicode("").tag(sync=True)
     description = traitlets.Unicode("").tag(sync=True)
     last = traitlets.Unicode("").tag(sync=True)
-    visited = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    taken = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    # Lists of ids travel as their numbers in the table (payload.IdCodec): a step's message
+    # stays a few hundred bytes whatever the ids. In Python they are lists of ids.
+    visited = traitlets.List(traitlets.Unicode()).tag(sync=True, **_compact("states"))
+    taken = traitlets.List(traitlets.Unicode()).tag(sync=True, **_compact("edges"))
     # A window on the history and on the steps to redo (edge ids), and how many steps each
     # leaves out: a step sends the same few values after a long session as after a reset.
-    history_shown = traitlets.List().tag(sync=True)
+    history_shown = traitlets.List().tag(sync=True, **_compact("edges"))
     history_hidden = traitlets.Int(0).tag(sync=True)
-    future_shown = traitlets.List().tag(sync=True)
+    future_shown = traitlets.List().tag(sync=True, **_compact("edges"))
     future_hidden = traitlets.Int(0).tag(sync=True)
-    enabled = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    enabled = traitlets.List(traitlets.Unicode()).tag(sync=True, **_compact("edges"))
     error = traitlets.Unicode("").tag(sync=True)
     #: Whether the last change was a reset that :meth:`undo_reset` can take back.
     can_undo_reset = traitlets.Bool(False).tag(sync=True)
@@ -158,6 +173,7 @@ class TCPWidget(anywidget.AnyWidget):
         self._machine = machine
         self._tracker = MachineTracker(machine, self.history_window)
         t = machine.table
+        self._codec = IdCodec(t)
         self._edges: dict[str, Transition] = {edge: tr for tr, edge in t.edge_ids.items()}
         self._player = ScenarioPlayer(machine)
         # What the last reset forgot (the history and the steps to redo), until the next change.

@@ -36,8 +36,17 @@ function indexTable(table, moves) {
   }
   for (const t of table.transitions) edges.set(t.id, t);
   const none = { positions: [], start: {}, after: {}, elsewhere: {}, events: {} };
-  return { table, edges, byName, byId, moves: moves || none };
+  const numbered = { states: table.states.map((s) => s.id), edges: table.transitions.map((t) => t.id) };
+  return { table, edges, byName, byId, numbered, moves: moves || none };
 }
+
+// A list of ids as Python sends it (tcpviz.web.payload.IdCodec: the numbers of the states or
+// rows in the table, base 36, joined by "."), or already a list (the local model's).
+function idsOf(ix, value, kind) {
+  if (typeof value !== "string") return value || [];
+  return value ? value.split(".").map((n) => ix.numbered[kind][parseInt(n, 36)]) : [];
+}
+const ID_LISTS = { visited: "states", taken: "edges", history_shown: "edges", future_shown: "edges", enabled: "edges" };
 
 const pyList = (items) => `[${items.map((x) => `'${x}'`).join(", ")}]`;
 const unique = (items) => [...new Set(items)];
@@ -598,7 +607,8 @@ function render({ model, el }) {
     return id;
   };
 
-  const traits = () => Object.fromEntries(VIEW_KEYS.map((k) => [k, model.get(k)]));
+  const traits = () =>
+    Object.fromEntries(VIEW_KEYS.map((k) => [k, ID_LISTS[k] ? idsOf(ix, model.get(k), ID_LISTS[k]) : model.get(k)]));
   const current = () => (pending ? { ...traits(), ...pending } : traits());
 
   // Optimistic: paint the step from the table now; Python's traits replace it when they come.
