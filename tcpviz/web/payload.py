@@ -23,8 +23,8 @@ from ..teach.scenarios import SCENARIOS
 __all__ = [
     "HISTORY_WINDOW",
     "QUIZ_SEEDS",
-    "MachineTracker",
     "IdCodec",
+    "MachineTracker",
     "button_label",
     "event_lookup",
     "history_item",
