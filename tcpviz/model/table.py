@@ -565,7 +565,7 @@ TCP_EVENTS: tuple[Event, ...] = (
     Event(ABORT, "user", "abort", ()),
     Event(RCV_SYN, "segment", "receive SYN", ("SYN",)),
     Event(
-        RCV_SYN_ACK, "segment", "receive SYN+ACK", ("SYN,ACK", "SYN+ACK", "SYNACK", "rcv SYNACK")
+        RCV_SYN_ACK, "segment", "receive SYN,ACK", ("SYN,ACK", "SYN+ACK", "SYNACK", "rcv SYNACK")
     ),
     # In SYN-RECEIVED after a simultaneous open, the segment on the wire that acknowledges our
     # SYN is the other end's SYN,ACK (its SYN we already have): it means "ACK of SYN" there

@@ -10,6 +10,7 @@ from .html import DEFAULT_TITLE, HtmlError, json_for_script, save_html, standalo
 from .payload import (
     HISTORY_WINDOW,
     QUIZ_SEEDS,
+    IdCodec,
     MachineTracker,
     button_label,
     event_lookup,
@@ -44,6 +45,7 @@ __all__ = [
     "QUIZ_SEEDS",
     "SPEEDS",
     "HtmlError",
+    "IdCodec",
     "MachineTracker",
     "StateMachineWidget",
     "TCPWidget",
