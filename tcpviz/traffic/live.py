@@ -34,6 +34,7 @@ from . import sockdiag
 from .sockdiag import KERNEL_STATES, TIMERS, RawSocket
 
 __all__ = [
+    "MIN_INTERVAL",
     "SOURCES",
     "LiveView",
     "Snapshot",
@@ -46,8 +47,11 @@ __all__ = [
 #: Where sockets can be read from; ``auto`` takes the first that works on this system.
 SOURCES: tuple[str, ...] = ("auto", "sock_diag", "proc", "psutil")
 
-#: The states whose timer a teacher points at: how long until the socket goes away.
-TIMED_STATES = ("TIME-WAIT", "FIN-WAIT-2")
+#: The shortest interval between two readings (seconds): a reading costs a few milliseconds.
+MIN_INTERVAL = 0.1
+
+#: The states a socket can be in after its program called close(), held by the kernel alone.
+CLOSED_BY_PROGRAM = ("FIN-WAIT-1", "FIN-WAIT-2", "CLOSING", "LAST-ACK", "TIME-WAIT")
 
 
 @dataclass(frozen=True)
@@ -58,8 +62,9 @@ class Socket:
     ``keepalive``, ``zero-window probe``) and ``expires`` the seconds left on it; both are
     ``None`` where none runs or the source does not say (psutil). ``orphan`` is true for a
     socket no process holds (TIME-WAIT, FIN-WAIT-2 or LAST-ACK after ``close()``); its ``pid``
-    and ``process`` are then those of the last holder, where known. For LISTEN, ``recv_queue``
-    counts connections waiting for ``accept()``.
+    and ``process`` are then those of the last holder, where known. ``queued`` is true for a
+    connection waiting in a listener's queue that no program has ``accept()``-ed yet. For
+    LISTEN, ``recv_queue`` counts those connections.
     """
 
     family: int
@@ -77,6 +82,7 @@ class Socket:
     pid: int | None = None
     process: str | None = None
     orphan: bool = False
+    queued: bool = False
 
     @property
     def key(self) -> tuple[int, str, int, str, int]:
@@ -105,6 +111,8 @@ class Socket:
     def owner(self) -> str:
         """Who holds the socket, for a listing: ``name[pid]``, marked when it was let go."""
         if self.pid is None:
+            if self.queued:
+                return "not accept()-ed yet"
             return "kernel (closed by its program)" if self.orphan else ""
         who = f"{self.process or '?'}[{self.pid}]"
         return f"{who}, closed" if self.orphan else who
@@ -158,8 +166,10 @@ def from_raw(raw: RawSocket) -> Socket:
         send_queue=raw.send_queue,
         uid=raw.uid,
         inode=raw.inode,
-        # A listener always has an inode; any other socket without one was let go.
-        orphan=raw.inode == 0,
+        # No inode: no file descriptor. After close() in the closing states; before accept()
+        # in the others (an accepted connection gets its file then).
+        orphan=raw.inode == 0 and state in CLOSED_BY_PROGRAM,
+        queued=raw.inode == 0 and state not in CLOSED_BY_PROGRAM,
     )
 
 
@@ -248,7 +258,7 @@ def _read_psutil(processes: bool) -> list[Socket]:
                 remote_port=raddr[1],
                 pid=c.pid,
                 process=process,
-                orphan=c.pid is None and state in ("TIME-WAIT", "FIN-WAIT-2", "LAST-ACK"),
+                orphan=c.pid is None and state in CLOSED_BY_PROGRAM,
             )
         )
     return found
@@ -519,14 +529,17 @@ class LiveView:
         return kept, unowned
 
     def watch(self, interval: float = 1.0, count: int | None = None) -> Iterator[Snapshot]:
-        """Yield a snapshot every ``interval`` seconds, ``count`` times (``None``: until the
-        caller stops)."""
-        if not interval > 0:
+        """Yield a snapshot every ``interval`` seconds (at least :data:`MIN_INTERVAL`),
+        ``count`` times (``None``: until the caller stops). Bad values raise at once."""
+        if not interval >= MIN_INTERVAL:  # also refuses NaN
             raise InvalidFilter(
-                f"the interval must be a positive number of seconds, not {interval!r}"
+                f"the interval must be at least {MIN_INTERVAL} seconds, not {interval!r}"
             )
         if count is not None and count < 1:
             raise InvalidFilter(f"the count must be at least 1, not {count!r}")
+        return self._watch(interval, count)
+
+    def _watch(self, interval: float, count: int | None) -> Iterator[Snapshot]:
         taken = 0
         while count is None or taken < count:
             started = time.monotonic()
