@@ -112,8 +112,8 @@ class Socket:
         """Who holds the socket, for a listing: ``name[pid]``, marked when it was let go."""
         if self.pid is None:
             if self.queued:
-                return "not accept()-ed yet"
-            return "kernel (closed by its program)" if self.orphan else ""
+                return "no process: not accept()-ed yet"
+            return "no process: closed" if self.orphan else ""
         who = f"{self.process or '?'}[{self.pid}]"
         return f"{who}, closed" if self.orphan else who
 
