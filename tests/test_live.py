@@ -261,7 +261,7 @@ def _sample() -> Snapshot:
 
 def test_the_table_explains_each_state_with_the_tables_description():
     text = format_table(_sample(), width=88)
-    assert "TCP sockets at" in text and "3 (port [8080])" in text and "sock_diag in 4.0 ms" in text
+    assert "TCP sockets at" in text and "3 (port 8080)" in text and "sock_diag in 4.0 ms" in text
     for state in ("LISTEN", "ESTABLISHED", "TIME-WAIT"):
         assert f"\n{state}  1\n" in text
         assert " ".join(DESCRIPTIONS[state].split()[:6]) in " ".join(text.split())

@@ -39,6 +39,7 @@ __all__ = [
     "LiveView",
     "Snapshot",
     "Socket",
+    "filter_text",
     "format_table",
     "process_owners",
     "read_sockets",
@@ -552,6 +553,15 @@ class LiveView:
 # -- the listing ----------------------------------------------------------------------------
 
 
+def filter_text(filters: dict[str, Any]) -> str:
+    """Filters as words for a heading: ``{"port": [80, 443]}`` -> ``'port 80 or 443'``."""
+    parts = []
+    for name, value in filters.items():
+        values = value if isinstance(value, list) else [value]
+        parts.append(f"{name} " + " or ".join(str(v) for v in values))
+    return ", ".join(parts)
+
+
 def _wrap(text: str, width: int, indent: str) -> str:
     import textwrap
 
@@ -572,7 +582,7 @@ def format_table(snapshot: Snapshot, *, width: int = 88, describe: bool = True) 
     the diagram and ``tcpviz describe``); the empty states are listed on one line.
     """
     counts = snapshot.counts
-    filters = ", ".join(f"{k} {v}" for k, v in snapshot.filters.items())
+    filters = filter_text(snapshot.filters)
     when = time.strftime("%H:%M:%S", time.localtime(snapshot.time))
     lines = [
         f"TCP sockets at {when}: {len(snapshot.sockets)}"
