@@ -24,9 +24,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
 
 from ..errors import InvalidFilter, SocketsUnavailable
 from ..model import DESCRIPTIONS, STATES, canonical_state
@@ -55,9 +55,9 @@ MIN_INTERVAL = 0.1
 CLOSED_BY_PROGRAM = ("FIN-WAIT-1", "FIN-WAIT-2", "CLOSING", "LAST-ACK", "TIME-WAIT")
 
 
-@dataclass(frozen=True)
-class Socket:
-    """One TCP socket of this machine, its state in RFC 9293's name.
+class Socket(NamedTuple):
+    """One TCP socket of this machine, its state in RFC 9293's name (a named tuple: a busy
+    machine has thousands).
 
     ``timer`` names the kernel timer running (``time-wait``, ``fin-wait-2``, ``retransmit``,
     ``keepalive``, ``zero-window probe``) and ``expires`` the seconds left on it; both are
@@ -120,7 +120,7 @@ class Socket:
 
     def to_dict(self) -> dict[str, Any]:
         """The socket as JSON-ready data."""
-        data = asdict(self)
+        data = self._asdict()
         data["description"] = DESCRIPTIONS[self.state]
         return data
 
@@ -144,33 +144,39 @@ def _timer(raw: RawSocket, state: str) -> tuple[str | None, float | None]:
     return name, round(raw.expires, 3)
 
 
+# The kernel's state numbers, named as the table names them (checked once, here).
+_STATE_NAMES = {code: canonical_state(name) for code, name in KERNEL_STATES.items()}
+
+
 def from_raw(raw: RawSocket) -> Socket:
     """A kernel row as a :class:`Socket`, its state in the table's name."""
-    try:
-        state = canonical_state(KERNEL_STATES[raw.state_code])
-    except KeyError:
+    state = _STATE_NAMES.get(raw.state_code)
+    if state is None:
         raise SocketsUnavailable(
             f"the kernel reported TCP state {raw.state_code}, which is not one of "
             f"{sorted(KERNEL_STATES)}"
-        ) from None
-    timer, expires = _timer(raw, state)
+        )
+    timer, expires = _timer(raw, state) if raw.timer_code else (None, None)
+    # No inode: no file descriptor. After close() in the closing states; before accept()
+    # in the others (an accepted connection gets its file then).
+    closed = state in CLOSED_BY_PROGRAM
     return Socket(
-        family=raw.family,
-        state=state,
-        local_address=raw.local_address,
-        local_port=raw.local_port,
-        remote_address=raw.remote_address,
-        remote_port=raw.remote_port,
-        timer=timer,
-        expires=expires,
-        recv_queue=raw.recv_queue,
-        send_queue=raw.send_queue,
-        uid=raw.uid,
-        inode=raw.inode,
-        # No inode: no file descriptor. After close() in the closing states; before accept()
-        # in the others (an accepted connection gets its file then).
-        orphan=raw.inode == 0 and state in CLOSED_BY_PROGRAM,
-        queued=raw.inode == 0 and state not in CLOSED_BY_PROGRAM,
+        raw.family,
+        state,
+        raw.local_address,
+        raw.local_port,
+        raw.remote_address,
+        raw.remote_port,
+        timer,
+        expires,
+        raw.recv_queue,
+        raw.send_queue,
+        raw.uid,
+        raw.inode,
+        None,
+        None,
+        raw.inode == 0 and closed,
+        raw.inode == 0 and not closed,
     )
 
 
@@ -334,7 +340,12 @@ def _linux_sockets(source: str) -> tuple[str, list[RawSocket]]:
         raise SocketsUnavailable(str(error)) from None
 
 
-def read_sockets(source: str = "auto", *, processes: bool = True) -> Snapshot:
+def read_sockets(
+    source: str = "auto",
+    *,
+    processes: bool = True,
+    where: Callable[[Socket], bool] | None = None,
+) -> Snapshot:
     """Every TCP socket of this machine, IPv4 and IPv6, at this moment.
 
     Parameters
@@ -344,6 +355,9 @@ def read_sockets(source: str = "auto", *, processes: bool = True) -> Snapshot:
         /proc/net/tcp, then psutil, the first that works here.
     processes : bool
         Look up the process holding each socket (a few milliseconds more).
+    where : callable, optional
+        Keep only the sockets for which it is true. Applied before the processes are looked
+        up, which is then skipped when no socket kept needs it.
 
     Raises
     ------
@@ -368,8 +382,14 @@ def read_sockets(source: str = "auto", *, processes: bool = True) -> Snapshot:
             sockets, used = _read_psutil(processes), "psutil"
         else:
             sockets = [from_raw(r) for r in raw]
-            if processes:
+            if where is not None:
+                sockets = [s for s in sockets if where(s)]
+                where = None
+            # Only a socket with a file descriptor (an inode) can have a process.
+            if processes and any(s.inode for s in sockets):
                 sockets = _with_owners(sockets)
+    if where is not None:
+        sockets = [s for s in sockets if where(s)]
     return Snapshot(tuple(sockets), used, time.time(), time.perf_counter() - start)
 
 
@@ -381,7 +401,7 @@ def _with_owners(sockets: list[Socket]) -> list[Socket]:
     named = []
     for s in sockets:
         owner = owners.get(s.inode) if s.inode else None
-        named.append(replace(s, pid=owner[0], process=owner[1]) if owner else s)
+        named.append(s._replace(pid=owner[0], process=owner[1]) if owner else s)
     return named
 
 
@@ -470,10 +490,10 @@ class LiveView:
     def snapshot(self) -> Snapshot:
         """The sockets now, filtered."""
         start = time.perf_counter()
-        full = read_sockets(self.source, processes=True)
+        ports = self.ports
+        where = (lambda s: s.local_port in ports or s.remote_port in ports) if ports else None
+        full = read_sockets(self.source, processes=True, where=where)
         sockets = [self._remember(s) for s in full.sockets]
-        if self.ports:
-            sockets = [s for s in sockets if {s.local_port, s.remote_port} & self.ports]
         unowned = 0
         if self.process is not None:
             sockets, unowned = self._of_process(sockets)
@@ -493,7 +513,7 @@ class LiveView:
         holder = self._holders.get(s.key)
         if holder is None:
             return s
-        return replace(s, pid=holder[0], process=holder[1])
+        return s._replace(pid=holder[0], process=holder[1])
 
     def _matches(self, s: Socket) -> bool:
         if s.pid is None:
