@@ -259,7 +259,7 @@ window.ready = true;
             assert DESCRIPTIONS["TIME-WAIT"] in tab.locator(".tl-description").all_text_contents()
             assert tab.locator("svg .tcpviz-count text").all_text_contents() == ["1", "2", "1"]
             assert (
-                tab.locator(".tl-sockets td.tl-timer").all_text_contents()[-1] == "time-wait 41.5 s"
+                tab.locator(".tl-sockets td.tl-col-timer").all_text_contents()[-1] == "time-wait 41.5 s"
             )
             # Legible at projector size: the state names in the list at 16 px, the badge
             # numbers on the diagram at least as large as the state names there.
@@ -276,5 +276,63 @@ window.ready = true;
             assert tab.locator(".tl-button").text_content() == "Stop"
             tab.evaluate("window.setTrait('states', [])")
             assert tab.locator(".tl-none").text_content() == "No TCP sockets match."
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+@linux
+def test_in_voila_the_widget_refreshes_on_its_own_and_stops(tmp_path):
+    """In a real front end: the kernel's listener shows at once; a connection the test then
+    opens appears at the next refresh, with nothing run in the kernel; Stop stops it."""
+    import re
+
+    import nbformat
+    from browser_support import artifact_path, launch_options, require_chromium, voila
+    from nbformat.v4 import new_code_cell, new_notebook
+    from playwright.sync_api import sync_playwright
+
+    require_chromium()
+    notebook = new_notebook(
+        cells=[
+            new_code_cell(
+                "import socket\n"
+                "from tcpviz.web import LiveSocketsWidget\n"
+                'server = socket.create_server(("127.0.0.1", 0))\n'
+                "live = LiveSocketsWidget(port=server.getsockname()[1], interval=0.5, limit=60)\n"
+                "live"
+            )
+        ]
+    )
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = tmp_path / "live.ipynb"
+    nbformat.write(notebook, path)
+    with voila(path, tmp_path) as url, sync_playwright() as p:
+        browser = p.chromium.launch(**launch_options())
+        try:
+            tab = browser.new_page(viewport={"width": 1024, "height": 768})
+            tab.goto(url, timeout=60_000)
+            root = tab.locator(".tcpviz-live")
+            root.wait_for(timeout=60_000)
+            names = root.locator(".tl-state .tl-name")
+            names.first.wait_for(timeout=10_000)
+            assert names.all_text_contents() == ["LISTEN"]
+            port = int(re.search(r"port (\d+)", root.locator(".tl-heading").text_content())[1])
+            with socket.create_connection(("127.0.0.1", port), timeout=5):
+                # The handshake completes in the kernel; no cell runs; the refresh shows it.
+                established = root.locator(".tl-state", has_text="ESTABLISHED")
+                established.wait_for(timeout=10_000)
+                assert established.locator(".tl-count").text_content() == "2"
+                assert root.locator("svg .tcpviz-count text").all_text_contents() == ["1", "2"]
+                assert "not accept()-ed yet" in root.locator(".tl-sockets").text_content()
+                assert re.search(r"refresh \d+ of 60", root.locator(".tl-status").text_content())
+                tab.screenshot(path=str(artifact_path("live_widget", "voila")), full_page=True)
+                root.locator(".tl-button", has_text="Stop").click()
+                root.locator(".tl-button", has_text="Start").wait_for(timeout=10_000)
+                assert "not refreshing" in root.locator(".tl-status").text_content()
         finally:
             browser.close()

@@ -68,7 +68,7 @@ function render({ model, el: root }) {
     for (const r of rows) {
       const row = el("tr");
       for (const key of ["state", "local", "remote", "timer", "process"]) {
-        row.append(el("td", `tl-${key}`, r[key]));
+        row.append(el("td", `tl-col-${key}`, r[key]));
       }
       sockets.append(row);
     }
