@@ -259,7 +259,8 @@ window.ready = true;
             assert DESCRIPTIONS["TIME-WAIT"] in tab.locator(".tl-description").all_text_contents()
             assert tab.locator("svg .tcpviz-count text").all_text_contents() == ["1", "2", "1"]
             assert (
-                tab.locator(".tl-sockets td.tl-col-timer").all_text_contents()[-1] == "time-wait 41.5 s"
+                tab.locator(".tl-sockets td.tl-col-timer").all_text_contents()[-1]
+                == "time-wait 41.5 s"
             )
             # Legible at projector size: the state names in the list at 16 px, the badge
             # numbers on the diagram at least as large as the state names there.
