@@ -335,3 +335,34 @@ def test_cli_stops_cleanly_on_ctrl_c():
             process.wait(5)
     assert process.returncode == 0, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
+
+
+@linux
+def test_cli_in_a_terminal_redraws_in_place_until_ctrl_c():
+    import pty
+    import select
+
+    command = [sys.executable, "-m", "tcpviz", "live", "--interval", "0.2", "--port", "1"]
+    main_end, terminal = pty.openpty()
+    process = subprocess.Popen(
+        command, stdin=terminal, stdout=terminal, stderr=subprocess.PIPE, start_new_session=True
+    )
+    os.close(terminal)
+    shown = b""
+    try:
+        deadline = time.monotonic() + 20
+        while shown.count(b"\x1b[H\x1b[2J") < 2 and time.monotonic() < deadline:
+            ready, _, _ = select.select([main_end], [], [], 0.5)
+            if ready:
+                shown += os.read(main_end, 65536)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+        os.close(main_end)
+    text = shown.decode()
+    assert text.count("\x1b[H\x1b[2J") >= 2, text  # each refresh replaces the last
+    assert "TCP sockets at" in text and "(Ctrl-C to stop)" in text
+    assert process.returncode == 0 and "Traceback" not in err.decode()
