@@ -35,6 +35,8 @@ TEXT_FORMATS = ("svg", "dot")
 SIDE_PATHS = ("client", "server")
 TABLE_FORMATS = ("text", "json", "csv", "toml")
 WIDTH = 88
+#: Sockets listed per state when ``tcpviz live`` redraws a terminal in place.
+TERMINAL_ROWS = 8
 
 
 # -- helpers shared by the subcommands --------------------------------------------------------
@@ -321,11 +323,13 @@ def cmd_live(args: argparse.Namespace) -> int:
         count = 1 if args.once else args.count
         snapshots = view.watch(args.interval, count)
         clear = sys.stdout.isatty() and not args.json and count != 1
+        # A screen redrawn in place must fit: a few sockets per state unless asked for more.
+        rows = args.rows if args.rows is not None else (TERMINAL_ROWS if clear else None)
         for number, snapshot in enumerate(snapshots):
             if args.json:
                 text = json.dumps(snapshot.to_dict(), indent=2 if count == 1 else None)
             else:
-                text = live.format_table(snapshot, width=WIDTH, describe=not args.brief)
+                text = live.format_table(snapshot, width=WIDTH, describe=not args.brief, rows=rows)
             if clear:
                 text = "\x1b[H\x1b[2J" + text + "\n(Ctrl-C to stop)"
             elif number and not args.json:
@@ -506,6 +510,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between refreshes (default: 1; at least 0.1)",
     )
     live.add_argument("--count", type=int, metavar="N", help="stop after N refreshes")
+    live.add_argument(
+        "--rows",
+        type=int,
+        metavar="N",
+        help=f"list at most N sockets per state, counting the rest (default: all; "
+        f"{TERMINAL_ROWS} when refreshing in a terminal)",
+    )
     live.add_argument(
         "--source",
         choices=("auto", "sock_diag", "proc", "psutil"),

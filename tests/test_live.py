@@ -273,6 +273,19 @@ def test_the_table_explains_each_state_with_the_tables_description():
     assert DESCRIPTIONS["LISTEN"][:30] not in brief
 
 
+def test_a_long_list_can_be_cut_per_state_with_the_rest_counted():
+    many = tuple(
+        Socket(4, "TIME-WAIT", "127.0.0.1", 50000 + i, "127.0.0.1", 80, "time-wait", 30.0)
+        for i in range(5)
+    )
+    text = format_table(Snapshot(many, "proc", time.time(), 0.001), rows=2)
+    assert "TIME-WAIT  5" in text and "127.0.0.1:50001" in text and "127.0.0.1:50002" not in text
+    assert "    ... and 3 more" in text
+    with pytest.raises(InvalidFilter, match="rows must be a whole number from 1, not 0"):
+        format_table(_sample(), rows=0)
+    assert main(["live", "--once", "--rows", "0", "--port", "1"]) == 2
+
+
 def test_json_has_every_state_with_its_count_and_description():
     data = json.loads(json.dumps(_sample().to_dict()))
     assert [s["state"] for s in data["states"]] == list(STATES)

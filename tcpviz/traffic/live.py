@@ -594,13 +594,18 @@ def _seconds(s: Socket) -> str:
     return f"{s.timer} {s.expires:.1f} s"
 
 
-def format_table(snapshot: Snapshot, *, width: int = 88, describe: bool = True) -> str:
+def format_table(
+    snapshot: Snapshot, *, width: int = 88, describe: bool = True, rows: int | None = None
+) -> str:
     """The snapshot as the terminal shows it: the count per state, then each state's sockets
     under its description.
 
     The states with sockets come with their description from the table (the same words as
-    the diagram and ``tcpviz describe``); the empty states are listed on one line.
+    the diagram and ``tcpviz describe``); the empty states are listed on one line. With
+    ``rows``, at most that many sockets are listed per state, and the rest are counted.
     """
+    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 1):
+        raise InvalidFilter(f"rows must be a whole number from 1, not {rows!r}")
     counts = snapshot.counts
     filters = filter_text(snapshot.filters)
     when = time.strftime("%H:%M:%S", time.localtime(snapshot.time))
@@ -616,11 +621,14 @@ def format_table(snapshot: Snapshot, *, width: int = 88, describe: bool = True) 
         lines.append(f"{state}  {counts[state]}")
         if describe:
             lines.append(_wrap(DESCRIPTIONS[state], width, "  "))
-        rows = [header] + [("", s.local, s.remote, _seconds(s), s.owner) for s in group]
-        sizes = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        for row in rows:
+        listed = group if rows is None else group[:rows]
+        table = [header] + [("", s.local, s.remote, _seconds(s), s.owner) for s in listed]
+        sizes = [max(len(row[i]) for row in table) for i in range(len(header))]
+        for row in table:
             text = "  ".join(cell.ljust(size) for cell, size in zip(row, sizes, strict=True))
             lines.append("  " + text.rstrip())
+        if len(listed) < len(group):
+            lines.append(f"    ... and {len(group) - len(listed)} more")
         lines.append("")
     if snapshot.unowned:
         lines.append(
