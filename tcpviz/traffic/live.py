@@ -323,10 +323,10 @@ def _order(s: Socket) -> tuple[Any, ...]:
     return (STATES.index(s.state), s.local_port, s.remote_port, s.local_address, s.family)
 
 
-def _linux_sockets(source: str) -> tuple[str, list[RawSocket]]:
+def _linux_sockets(source: str, ports: tuple[int, ...]) -> tuple[str, list[RawSocket]]:
     if source in ("auto", "sock_diag"):
         try:
-            return "sock_diag", sockdiag.read_sock_diag()
+            return "sock_diag", sockdiag.read_sock_diag(ports=ports)
         except OSError as error:
             if source == "sock_diag":
                 raise SocketsUnavailable(f"sock_diag netlink does not answer: {error}") from None
@@ -344,6 +344,7 @@ def read_sockets(
     source: str = "auto",
     *,
     processes: bool = True,
+    ports: Iterable[int] = (),
     where: Callable[[Socket], bool] | None = None,
 ) -> Snapshot:
     """Every TCP socket of this machine, IPv4 and IPv6, at this moment.
@@ -355,6 +356,9 @@ def read_sockets(
         /proc/net/tcp, then psutil, the first that works here.
     processes : bool
         Look up the process holding each socket (a few milliseconds more).
+    ports : iterable of int
+        Keep only the sockets with one of these ports at either end. sock_diag asks the
+        kernel to filter, which keeps a reading quick on a machine with many sockets.
     where : callable, optional
         Keep only the sockets for which it is true. Applied before the processes are looked
         up, which is then skipped when no socket kept needs it.
@@ -369,6 +373,14 @@ def read_sockets(
     if source not in SOURCES:
         raise InvalidFilter(f"unknown socket source: {source!r} (must be one of {list(SOURCES)})")
     start = time.perf_counter()
+    ports = tuple(_ports(tuple(ports)))
+    if ports:
+        wanted, test = frozenset(ports), where
+
+        def where(s: Socket) -> bool:
+            in_ports = s.local_port in wanted or s.remote_port in wanted
+            return in_ports and (test is None or test(s))
+
     linux = sys.platform.startswith("linux")
     if source == "psutil" or (source == "auto" and not linux):
         sockets = _read_psutil(processes)
@@ -377,7 +389,7 @@ def read_sockets(
         if not linux:
             raise SocketsUnavailable(f"{source} is Linux only (this is {sys.platform})")
         try:
-            used, raw = _linux_sockets(source)
+            used, raw = _linux_sockets(source, ports)
         except OSError:  # auto: neither netlink nor /proc (a sandbox): psutil, if any
             sockets, used = _read_psutil(processes), "psutil"
         else:
@@ -490,9 +502,7 @@ class LiveView:
     def snapshot(self) -> Snapshot:
         """The sockets now, filtered."""
         start = time.perf_counter()
-        ports = self.ports
-        where = (lambda s: s.local_port in ports or s.remote_port in ports) if ports else None
-        full = read_sockets(self.source, processes=True, where=where)
+        full = read_sockets(self.source, processes=True, ports=self.ports)
         sockets = [self._remember(s) for s in full.sockets]
         unowned = 0
         if self.process is not None:
