@@ -204,3 +204,29 @@ def test_unaccepted_connections_are_queued_not_orphans():
     )[0]
     s = live.from_raw(raw)
     assert s.queued and not s.orphan and s.owner == "no process: not accept()-ed yet"
+
+
+def _fake_proc(root, processes):
+    for pid, (name, targets) in processes.items():
+        fd = root / str(pid) / "fd"
+        fd.mkdir(parents=True)
+        (root / str(pid) / "comm").write_text(name + "\n")
+        for number, target in enumerate(targets, start=3):
+            (fd / str(number)).symlink_to(target)
+    (root / "self").mkdir()  # not a process number: skipped
+    (root / "300").mkdir()  # a process whose fds we may not read: skipped
+
+
+def test_owners_come_from_each_process_fd_links(tmp_path):
+    _fake_proc(
+        tmp_path,
+        {
+            100: ("python3", ["socket:[555]", "/dev/null", "pipe:[7]", "socket:[557]"]),
+            200: ("nginx", ["socket:[556]"]),
+        },
+    )
+    owners = live.process_owners(str(tmp_path))
+    assert owners == {555: (100, "python3"), 557: (100, "python3"), 556: (200, "nginx")}
+    # Asked for some inodes, the search stops when it has them (newest processes first).
+    assert live.process_owners(str(tmp_path), inodes=[556]) == {556: (200, "nginx")}
+    assert live.process_owners(str(tmp_path), inodes=[0]) == {}

@@ -183,17 +183,21 @@ def from_raw(raw: RawSocket) -> Socket:
 # -- owners ------------------------------------------------------------------------------
 
 
-def process_owners(root: str = "/proc") -> dict[int, tuple[int, str]]:
+def process_owners(
+    root: str = "/proc", inodes: Iterable[int] | None = None
+) -> dict[int, tuple[int, str]]:
     """Map socket inodes to ``(pid, process name)`` by reading ``/proc/PID/fd`` (Linux).
 
-    Only processes this user may inspect are seen (all of them as root), as with ``ss -p``.
-    Raises :class:`OSError` where there is no /proc.
+    With ``inodes``, the search stops once all of them are found (newest processes first,
+    where a student's program usually is). Only processes this user may inspect are seen
+    (all of them as root), as with ``ss -p``. Raises :class:`OSError` where there is no /proc.
     """
     owners: dict[int, tuple[int, str]] = {}
-    for entry in os.scandir(root):
-        if not entry.name.isdigit():
-            continue
-        pid = int(entry.name)
+    wanted = None if inodes is None else set(inodes) - {0}
+    if wanted is not None and not wanted:
+        return owners
+    pids = sorted((int(e.name) for e in os.scandir(root) if e.name.isdigit()), reverse=True)
+    for pid in pids:
         fds = f"{root}/{pid}/fd"
         try:
             names = os.listdir(fds)
@@ -208,7 +212,12 @@ def process_owners(root: str = "/proc") -> dict[int, tuple[int, str]]:
             if target.startswith("socket:["):
                 if name is None:
                     name = _process_name(root, pid)
-                owners.setdefault(int(target[8:-1]), (pid, name))
+                inode = int(target[8:-1])
+                owners.setdefault(inode, (pid, name))
+                if wanted is not None:
+                    wanted.discard(inode)
+        if wanted is not None and not wanted:
+            break
     return owners
 
 
@@ -407,7 +416,7 @@ def read_sockets(
 
 def _with_owners(sockets: list[Socket]) -> list[Socket]:
     try:
-        owners = process_owners()
+        owners = process_owners(inodes=[s.inode for s in sockets if s.inode])
     except OSError:
         return sockets
     named = []
