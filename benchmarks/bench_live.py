@@ -7,7 +7,9 @@ alternating rounds of the same run:
 
 - tcpviz's two kernel readers alone (``read_sock_diag``, ``read_proc_net_tcp``: the rows);
 - tcpviz's whole reading, states named, with and without the processes that hold the sockets
-  (``read_sockets``), and its filtered view of one port (``LiveView(port=...)``);
+  (``read_sockets``), and its filtered view of one port (``LiveView(port=...)``): the port
+  of all those connections, and a student's port with one connection (the kernel filters by
+  port, and the process search stops once it has found the sockets' owners);
 - what a user would otherwise reach for: ``psutil.net_connections("tcp")`` (which also finds
   each socket's process) and ``ss -tanp`` run and parsed (if ``ss`` is installed).
 
@@ -40,6 +42,7 @@ PROC = "/proc/net/tcp + tcp6, rows"
 WHOLE = "tcpviz read_sockets, states named"
 WHOLE_OWNERS = "tcpviz read_sockets with processes"
 VIEW = "tcpviz LiveView(port=...) with processes"
+VIEW_SMALL = "tcpviz LiveView of a student's port (3 sockets)"
 PSUTIL = "psutil.net_connections('tcp')"
 SS = "ss -tanp, run and parsed"
 #: tcpviz's reading with processes, against psutil's (which finds the processes too).
@@ -91,14 +94,16 @@ def run(*, pairs: int = 1000, repeats: int = 30, rounds: int = 3) -> Result:
         import psutil
     except ImportError:
         psutil = None
-    with loopback_connections(pairs) as port:
+    with loopback_connections(pairs) as port, loopback_connections(1) as small:
         view = LiveView(port=port)
+        student = LiveView(port=small)
         actions: dict[str, Callable[[], object]] = {
             SOCK_DIAG: read_sock_diag,
             PROC: read_proc_net_tcp,
             WHOLE: lambda: read_sockets("sock_diag", processes=False),
             WHOLE_OWNERS: lambda: read_sockets("sock_diag", processes=True),
             VIEW: view.snapshot,
+            VIEW_SMALL: student.snapshot,
         }
         if psutil is not None:
             actions[PSUTIL] = lambda: psutil.net_connections("tcp")
@@ -125,6 +130,7 @@ def run(*, pairs: int = 1000, repeats: int = 30, rounds: int = 3) -> Result:
         SOCK_DIAG: f"{seen} sockets",
         PROC: "same sockets",
         VIEW: f"{mine} sockets kept",
+        VIEW_SMALL: "the kernel filters",
         PSUTIL: "with pids",
         SS: "a process per reading",
     }
