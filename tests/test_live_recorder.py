@@ -116,7 +116,7 @@ def test_the_recorder_sees_an_active_close_in_order():
     # Each sighting spans the polls that saw it, in time order.
     sightings = recorder.history[recorder.connections(local_port=port, remote_port=client_port)[0]]
     assert all(a.first <= a.last <= b.first for a, b in itertools.pairwise(sightings))
-    assert recorder.polls > 10 and recorder.error is None
+    assert recorder.polls >= 3 and recorder.error is None  # first, in the thread, last
     assert "connections" in repr(recorder)
 
 
