@@ -271,6 +271,7 @@ def test_the_table_explains_each_state_with_the_tables_description():
     assert "time-wait 42.2 s" in text or "time-wait 42.3 s" in text
     assert "[::1]:8080" in text and "python3[10]" in text and "no process: closed" in text
     assert "no sockets in: CLOSED, SYN-SENT" in text
+    assert not any(line.endswith("-") for line in text.splitlines())  # LAST-ACK whole
     assert max(len(line) for line in text.splitlines()) <= 88
     brief = format_table(_sample(), describe=False)
     assert DESCRIPTIONS["LISTEN"][:30] not in brief

@@ -604,7 +604,10 @@ def filter_text(filters: dict[str, Any]) -> str:
 def _wrap(text: str, width: int, indent: str) -> str:
     import textwrap
 
-    return textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent)
+    # State names keep their hyphens on one line: LAST-ACK, not LAST- / ACK.
+    return textwrap.fill(
+        text, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+    )
 
 
 def _seconds(s: Socket) -> str:
