@@ -1,12 +1,14 @@
 """Real traffic: packet capture replay and this machine's live sockets."""
 
 from .live import SOURCES, LiveView, Snapshot, Socket, format_table, process_owners, read_sockets
+from .recorder import Sighting, StateRecorder
 from .sockdiag import (
     KERNEL_STATES,
     TIMERS,
     RawSocket,
     parse_inet_diag,
     parse_proc_net_tcp,
+    port_filter,
     read_proc_net_tcp,
     read_sock_diag,
 )
@@ -17,11 +19,14 @@ __all__ = [
     "TIMERS",
     "LiveView",
     "RawSocket",
+    "Sighting",
     "Snapshot",
     "Socket",
+    "StateRecorder",
     "format_table",
     "parse_inet_diag",
     "parse_proc_net_tcp",
+    "port_filter",
     "process_owners",
     "read_proc_net_tcp",
     "read_sock_diag",
