@@ -606,8 +606,8 @@ def test_a_10000_state_ring_builds_in_linear_time():
 
     n = 10_000
     ring = [Transition(f"s{i}", "next", f"s{(i + 1) % n}") for i in range(n)]
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the bound holds on a busy machine too
     table = Table(ring, descriptions={f"s{i}": f"state {i}" for i in range(n)})
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert len(table.states) == n and table.outgoing("s9999")[0].target == "s0"
-    assert elapsed < 3, f"{elapsed:.2f} s"  # quadratic code took 9 to 11 s; measured: ~0.1 s
+    assert elapsed < 3, f"{elapsed:.2f} s"  # quadratic code took 9 to 11 s; measured: 0.2 s

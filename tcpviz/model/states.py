@@ -10,6 +10,7 @@ psutil (``SYN_RECV``, ``FIN_WAIT1``, ``CLOSE``), BSD and Windows ``netstat`` (``
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 
@@ -139,6 +140,7 @@ PROC_NET_TCP_CODES: dict[str, str] = {
 assert set(DESCRIPTIONS) == set(STATES) == set(ALIASES) == set(PROC_NET_TCP_CODES.values())
 
 
+@functools.lru_cache(maxsize=1 << 15)  # loading a table asks for each name's key several times
 def state_key(name: str) -> str:
     """Reduce a state name to the form aliases are matched in: ``'fin_wait1'`` -> ``'FINWAIT1'``.
 
