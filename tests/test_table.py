@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 import rfc9293
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tcpviz.errors import TableError, TcpvizError, UnknownEvent, UnknownState
@@ -323,6 +323,7 @@ xml_text = st.characters(blacklist_categories=("Cs",), blacklist_characters="\uf
 names = st.text(xml_text, min_size=1, max_size=12).filter(lambda s: s.strip())
 
 
+@settings(deadline=None)  # a busy machine can take 600 ms over one example
 @given(st.lists(names, min_size=1, max_size=6, unique_by=lambda s: state_key(s) or s))
 def test_ids_are_valid_and_unique_for_any_state_names(states):
     # A ring through every state, so each one is reachable.
@@ -337,6 +338,7 @@ def test_ids_are_valid_and_unique_for_any_state_names(states):
     assert Table(ring, states=states[::-1]).state_ids == table.state_ids
 
 
+@settings(deadline=None)
 @given(st.lists(st.text(xml_text, min_size=1, max_size=10), min_size=1, max_size=6))
 def test_ids_are_valid_and_unique_for_any_event_names(events):
     events = list(dict.fromkeys(e for e in events if event_key(e)))

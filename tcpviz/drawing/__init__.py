@@ -2,6 +2,7 @@
 class, themes, and :class:`Diagram` with its exports. Knows the model, never the widget."""
 
 from .diagram import (
+    DOT_TIMEOUT,
     FORMATS,
     INSTALL_GRAPHVIZ,
     SUFFIXES,
@@ -21,6 +22,7 @@ from .diagram import (
 from .heat import HEAT_FILLS, heat_level, heat_map
 
 __all__ = [
+    "DOT_TIMEOUT",
     "FORMATS",
     "HEAT_FILLS",
     "INSTALL_GRAPHVIZ",
