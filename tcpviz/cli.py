@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import shlex
@@ -23,7 +24,7 @@ from ._version import __version__
 from .errors import NoPath, TableError, TcpvizError, UnknownEvent, UnknownState, UsageError
 from .model.graph import shortest_events, side_path
 from .model.machine import Machine
-from .model.table import Table, Transition, tcp_table
+from .model.table import Table, Transition, tcp_table, text_problem
 from .model.tablefile import dumps_table, load_table
 from .teach.scenarios import SCENARIOS, UnknownScenario, get_scenario
 
@@ -44,7 +45,7 @@ TERMINAL_ROWS = 8
 
 def _table(args: argparse.Namespace) -> Table:
     """The table the command works on: the built-in one, or ``--table FILE``."""
-    if getattr(args, "table", None):
+    if getattr(args, "table", None) is not None:  # --table "" is a mistake, not "no table"
         table = load_table(args.table)
         try:
             return table.subset(extended=args.extended)
@@ -53,6 +54,54 @@ def _table(args: argparse.Namespace) -> Table:
                 f"{error}, once the rows marked extended are left out (add --extended)"
             ) from None
     return tcp_table(extended=args.extended)
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a time limit in seconds, above 0 (``--dot-timeout 300``)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds above 0, such as 300, not {text!r}"
+        )
+    return seconds
+
+
+def _text(text: str) -> str:
+    """An argparse type: text to put in a page (``--title``), which must be valid and XML-safe."""
+    bad = next((char for char in text if "\udc80" <= char <= "\udcff"), None)
+    if bad is not None:
+        # Python hands bytes that are not UTF-8 over as lone surrogates (surrogateescape).
+        raise argparse.ArgumentTypeError(
+            f"is not UTF-8 text (it holds the byte {ord(bad) - 0xDC00:#04x}): set the "
+            "terminal to UTF-8, or type the text again"
+        )
+    problem = text_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
+    return text
+
+
+def _shown_path(path: str) -> str:
+    """``path`` printable on any stdout: bytes that are not UTF-8 are shown as U+FFFD."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _is_stdout(path: str) -> bool:
+    """Whether ``path`` names the file standard output already writes to (``/dev/stdout``)."""
+    try:
+        named, ours = os.stat(path), os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
+    return (named.st_dev, named.st_ino) == (ours.st_dev, ours.st_ino)
+
+
+def _wrote(path: str) -> None:
+    # Not after writing to /dev/stdout itself: the line would land in the diagram.
+    if not _is_stdout(path):
+        print(f"wrote {_shown_path(path)}")
 
 
 def _wrap(text: str, indent: str) -> str:
@@ -125,12 +174,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     table = _table(args)
     # Everything is checked before anything is written: a bad state leaves no file behind,
     # and Diagram.save renders completely before it writes (atomically).
-    diagram = render.Diagram(table, theme=args.theme, **_highlights(args, table))
+    diagram = render.Diagram(
+        table, theme=args.theme, timeout=args.dot_timeout, **_highlights(args, table)
+    )
     if args.output == "-":
         sys.stdout.write(diagram.pipe(fmt).decode("utf-8"))
     else:
+        sys.stdout.flush()  # -o /dev/stdout: what was printed before comes first
         diagram.save(args.output, format=fmt)
-        print(f"wrote {args.output}")
+        _wrote(args.output)
     return 0
 
 
@@ -141,11 +193,15 @@ def cmd_html(args: argparse.Namespace) -> int:
     from .web import html
 
     table = _table(args)
+    # Lay the table out here, with the time limit asked for: the page then finds the layout
+    # in the cache (drawing.layout_svg keeps it per table).
+    render.layout_svg(table, timeout=args.dot_timeout)
     if args.output == "-":
         sys.stdout.write(html.standalone_html(table, theme=args.theme, title=args.title))
     else:
+        sys.stdout.flush()
         html.save_html(args.output, table=table, theme=args.theme, title=args.title)
-        print(f"wrote {args.output}")
+        _wrote(args.output)
     return 0
 
 
@@ -402,6 +458,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="light",
         help="colours (default: light; auto follows the page's light or dark theme)",
     )
+    dot_timeout = {
+        "type": _seconds,
+        "default": render.DOT_TIMEOUT,
+        "metavar": "SECONDS",
+        "help": f"how long Graphviz may take to lay out a custom table (default: "
+        f"{render.DOT_TIMEOUT:g}; large tables need more)",
+    }
+    export.add_argument("--dot-timeout", **dot_timeout)
     marks = export.add_mutually_exclusive_group()
     marks.add_argument("--highlight", metavar="STATE", help="mark STATE as the current state")
     marks.add_argument(
@@ -427,7 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="colours (default: auto, following the reader's light or dark system setting)",
     )
-    html.add_argument("--title", help="the page's title")
+    html.add_argument("--title", type=_text, help="the page's title")
+    html.add_argument("--dot-timeout", **dot_timeout)
 
     table = command("table", cmd_table, "print the transition table")
     shape = table.add_mutually_exclusive_group()
