@@ -316,9 +316,10 @@ def test_ids_of_names_that_differ_only_outside_ascii():
     assert other.state_ids == {"FIN": "state_FIN", **table.state_ids}
 
 
-# Text XML can hold (a table rejects the rest: see test_text_xml_cannot_hold_is_rejected...).
+# What a name may hold: text XML can hold, on one line (a table rejects the rest: see
+# test_text_xml_cannot_hold_is_rejected_with_the_character).
 xml_text = st.characters(blacklist_categories=("Cs",), blacklist_characters="\ufffe\uffff").filter(
-    lambda c: c in "\t\n\r" or c >= " "
+    lambda c: c >= " "
 )
 names = st.text(xml_text, min_size=1, max_size=12).filter(lambda s: s.strip())
 
@@ -613,3 +614,12 @@ def test_a_10000_state_ring_builds_in_linear_time():
     elapsed = time.process_time() - started
     assert len(table.states) == n and table.outgoing("s9999")[0].target == "s0"
     assert elapsed < 3, f"{elapsed:.2f} s"  # quadratic code took 9 to 11 s; measured: 0.2 s
+
+
+@pytest.mark.parametrize("name", ["two\nlines", "tab\there", "cr\rhere"])
+def test_a_name_is_one_line(name):
+    # Error messages and listings print names as they are: a line break would split them.
+    with pytest.raises(TableError, match="holds a line break or a tab"):
+        Table(rows(("A", "go", name), (name, "back", "A")))
+    with pytest.raises(TableError, match=r"row 2: .*holds a line break or a tab"):
+        Table(rows(("A", "go", "B"), ("B", name, "A")))

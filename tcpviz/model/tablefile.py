@@ -79,6 +79,7 @@ from .table import (
     Transition,
     _alias_clash_message,
     _shown,
+    _some,
     event_key,
     text_problem,
 )
@@ -288,7 +289,7 @@ def _parse_json(text: str, source: str | None) -> tuple[Any, dict[_Path, int]]:
     if duplicates:
         path, line = duplicates[0]
         where = _dotted(path[:-1]) or "the top level"
-        raise TableError(f"duplicate key {path[-1]!r} in {where}", source=source, line=line)
+        raise TableError(f"duplicate key {_shown(path[-1])} in {where}", source=source, line=line)
     if isinstance(data, list):
         # A bare list of transitions, as ``tcpviz table --json`` prints.
         data = {"transitions": data}
@@ -331,7 +332,7 @@ def _parse_csv(text: str, source: str | None) -> tuple[Any, dict[_Path, int]]:
                 if column == "extended":
                     if cell.lower() not in _BOOLEANS:
                         raise TableError(
-                            f"'extended' must be one of {list(_BOOLEANS)}, not {cell!r}",
+                            f"'extended' must be one of {list(_BOOLEANS)}, not {_shown(cell)}",
                             source=source,
                             line=start,
                         )
@@ -354,14 +355,14 @@ def _csv_header(record: list[str], source: str | None, line: int) -> list[str]:
     for column in header:
         if column not in ROW_KEYS:
             raise TableError(
-                f"unknown column {column!r} in the header row{_did_you_mean(column, ROW_KEYS)} "
+                f"unknown column {_shown(column)} in the header row{_did_you_mean(column, ROW_KEYS)} "
                 f"(must be among {list(ROW_KEYS)})",
                 source=source,
                 line=line,
             )
         if header.count(column) > 1:
             raise TableError(
-                f"column {column!r} appears twice in the header row", source=source, line=line
+                f"column {_shown(column)} appears twice in the header row", source=source, line=line
             )
     missing = [column for column in _REQUIRED if column not in header]
     if missing:
@@ -581,7 +582,7 @@ class _Builder:
             if key not in valid:
                 self.fail(
                     (*path, key),
-                    f"unknown key {key!r} in {what}{_did_you_mean(key, valid)} "
+                    f"unknown key {_shown(key)} in {what}{_did_you_mean(key, valid)} "
                     f"(must be among {list(valid)})",
                 )
         return value
@@ -603,7 +604,7 @@ class _Builder:
         if isinstance(value, str):
             return (value,)
         if not isinstance(value, list):
-            self.fail(path, f"{what} must be a list of strings, not {value!r}")
+            self.fail(path, f"{what} must be a list of strings, not {_shown(value)}")
         return tuple(self.string((*path, i), v, what) for i, v in enumerate(value))
 
     # -- the parts of a table --
@@ -665,14 +666,14 @@ class _Builder:
             if key in seen:
                 self.fail(
                     where,
-                    f"states {seen[key]!r} and {state!r} differ only in case or punctuation, "
+                    f"states {_shown(seen[key])} and {_shown(state)} differ only in case or punctuation, "
                     "so input could not tell them apart",
                 )
             seen[key] = state
             if isinstance(spec, str):
                 descriptions[state] = spec
                 continue
-            spec = self.check_keys(where, spec, _STATE_KEYS, f"state {state!r}")
+            spec = self.check_keys(where, spec, _STATE_KEYS, f"state {_shown(state)}")
             descriptions[state] = self.string(
                 (*where, "description"), spec.get("description", ""), "'description'"
             )
@@ -702,7 +703,9 @@ class _Builder:
                 continue  # JSON null (``tcpviz table --json`` writes it for 'via'), TOML's ""
             if key == "extended":
                 if not isinstance(value, bool):
-                    self.fail((*path, key), f"'extended' must be true or false, not {value!r}")
+                    self.fail(
+                        (*path, key), f"'extended' must be true or false, not {_shown(value)}"
+                    )
                 values[key] = value
             else:
                 drawn = key in ("source", "event", "target", "sent", "action", "via")
@@ -711,7 +714,7 @@ class _Builder:
             if key in values and values[key] not in valid:
                 self.fail(
                     (*path, key),
-                    f"unknown {key} {values[key]!r}{_did_you_mean(values[key], valid)} "
+                    f"unknown {key} {_shown(values[key])}{_did_you_mean(values[key], valid)} "
                     f"(must be one of {list(valid)})",
                 )
         if index is not None:
@@ -722,7 +725,7 @@ class _Builder:
                         states = list(dict.fromkeys(index.values()))
                         self.fail(
                             (*path, key),
-                            f"unknown {key} state {values[key]!r} (must be one of {states}; "
+                            f"unknown {key} state {_shown(values[key])} (must be one of {_some(states)}; "
                             "every state must be listed under 'states')",
                         )
                     values[key] = state  # any case or punctuation of a listed state
@@ -740,7 +743,7 @@ class _Builder:
                 if other is not None:
                     self.fail(
                         ("transitions", n, key),
-                        f"state {state!r} differs from {other!r} only in case or punctuation: "
+                        f"state {_shown(state)} differs from {_shown(other)} only in case or punctuation: "
                         "spell each state the same way everywhere",
                     )
                 if key != "via":
@@ -756,7 +759,10 @@ class _Builder:
         raw = self.string(("initial",), raw, "'initial'")
         state = alias_index(states, aliases).get(state_key(raw))
         if state is None:
-            self.fail(("initial",), f"unknown initial state {raw!r} (must be one of {states})")
+            self.fail(
+                ("initial",),
+                f"unknown initial state {_shown(raw)} (must be one of {_some(states)})",
+            )
         return state
 
     def events(self, raw: object, rows: list[Transition]) -> list[Event]:
@@ -772,10 +778,12 @@ class _Builder:
             row = used.get(event_key(name))
             if row is None:
                 names = list(dict.fromkeys(r.event for r in rows))
-                self.fail(where, f"no transition has the event {name!r} (events: {names})")
+                self.fail(
+                    where, f"no transition has the event {_shown(name)} (events: {_some(names)})"
+                )
             if isinstance(spec, str):
                 spec = {"words": spec}
-            spec = self.check_keys(where, spec, _EVENT_KEYS, f"event {name!r}")
+            spec = self.check_keys(where, spec, _EVENT_KEYS, f"event {_shown(name)}")
             events.append(
                 Event(
                     row.event,
@@ -808,10 +816,10 @@ class _Builder:
                 (n for n, row in enumerate(rows) if first in (row.source, row.target, row.via)), 0
             )
             where = ("transitions", n)
-        others = f" (nor {missing[1:]})" if len(missing) > 1 else ""
+        others = f" (nor {_some(missing[1:])})" if len(missing) > 1 else ""
         self.fail(
             where,
-            f"no transition reaches state {first!r}{others} from the initial state {initial!r}: "
+            f"no transition reaches state {_shown(first)}{others} from the initial state {_shown(initial)}: "
             "add a transition into it, or remove it",
         )
 

@@ -1,0 +1,227 @@
+"""Fuzzing the edges a user touches: table files and command lines (issue 8).
+
+Hypothesis writes table files (random TOML/JSON/CSV text, damaged real tables, random bytes)
+and command lines, and runs ``tcpviz.cli.main(argv)`` in this process with a strict UTF-8
+stdout, as a terminal has. Whatever it tries: no traceback (only a :class:`TcpvizError` or
+argparse's usage error), exit status 0, 1 or 2, one line saying what was wrong, and no file
+left behind by a command that failed. Bounded: a few hundred examples, about a minute in all.
+The number of cases tried is printed (``pytest -s``) and recorded in ``TRIED``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tcpviz.cli import main
+from tcpviz.errors import TableError
+from tcpviz.model.table import tcp_table
+from tcpviz.model.tablefile import dumps_table, load_table
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+TRIED: dict[str, int] = {}
+FUZZ = settings(
+    deadline=None,  # a busy shared machine: wall-clock deadlines would only make it flaky
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+# Text that reaches the parsers: XML-forbidden characters, lone surrogates, quotes, brackets.
+NASTY = st.sampled_from(
+    [
+        *["\x00", "\x1b", "\ufffe", "\uffff", "\ud800", "\\ud800", "\u202e", "✓", "\n", "\r"],
+        *['"', "'", "[", "]", "{", "}", "=", ",", ";", "#", "\\", "\t", " " * 40, "9" * 5000],
+        *["[" * 500, "true", "null", "1e999", "-0", "extended", "via", "states", "aliases"],
+    ]
+)
+TEXTS = st.one_of(st.text(max_size=200), st.lists(NASTY, max_size=20).map("".join))
+
+
+def originals() -> dict[str, str]:
+    table = tcp_table(extended=True)
+    texts = {fmt: dumps_table(table, fmt) for fmt in ("toml", "json", "csv")}
+    texts["example.toml"] = (EXAMPLES / "simplified-tcp.toml").read_text(encoding="utf-8")
+    texts["example.json"] = (EXAMPLES / "alternating-bit.json").read_text(encoding="utf-8")
+    return texts
+
+
+ORIGINALS = originals()
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> tuple[str, str]:
+    """A real table file with a few hurried edits: lines lost, doubled, garbled or inserted."""
+    name = draw(st.sampled_from(sorted(ORIGINALS)))
+    fmt = name.rsplit(".", 1)[-1]
+    lines = ORIGINALS[name].splitlines()
+    for _ in range(draw(st.integers(1, 4))):
+        if not lines:
+            break
+        n = draw(st.integers(0, len(lines) - 1))
+        action = draw(st.sampled_from(["delete", "duplicate", "garble", "insert", "splice"]))
+        if action == "delete":
+            del lines[n]
+        elif action == "duplicate":
+            lines.insert(n, lines[n])
+        elif action == "garble":
+            lines[n] = draw(TEXTS)
+        elif action == "insert":
+            lines.insert(n, draw(TEXTS))
+        else:  # put something nasty in the middle of a line
+            at = draw(st.integers(0, len(lines[n])))
+            lines[n] = lines[n][:at] + draw(NASTY) + lines[n][at:]
+    return fmt, "\n".join(lines)
+
+
+TABLE_FILES = st.one_of(
+    st.tuples(st.sampled_from(["toml", "json", "csv"]), TEXTS),
+    mutated(),
+    st.tuples(st.sampled_from(["toml", "json", "csv"]), st.binary(max_size=300)),
+)
+
+
+def write(path: Path, content: str | bytes) -> None:
+    if isinstance(content, str):
+        # What a file can hold: a lone surrogate cannot be UTF-8, so it goes in as an escape.
+        content = content.encode("utf-8", "backslashreplace")
+    path.write_bytes(content)
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    """``main(argv)`` with a strict UTF-8 stdout (like a terminal) and Python's usual stderr."""
+    out_bytes, err_bytes = io.BytesIO(), io.BytesIO()
+    out = io.TextIOWrapper(out_bytes, encoding="utf-8", errors="strict", write_through=True)
+    err = io.TextIOWrapper(
+        err_bytes, encoding="utf-8", errors="backslashreplace", write_through=True
+    )
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(argv)
+        out.flush()
+        err.flush()
+    return status, out_bytes.getvalue().decode(), err_bytes.getvalue().decode()
+
+
+def check_outcome(status: int, out: str, err: str) -> None:
+    assert status in (0, 1, 2), (status, err)
+    assert "Traceback" not in out + err, err
+    if status != 0:
+        last = err.rstrip("\n").splitlines()[-1] if err.strip() else ""
+        assert last.startswith("tcpviz") and ": error: " in last, err
+        # One line: tcpviz's own errors are one line; argparse adds its usage lines before.
+        assert err.count("\n") == 1 or err.startswith("usage:"), err
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("fuzz")
+
+
+@settings(FUZZ, max_examples=300)
+@given(table=TABLE_FILES)
+def test_any_table_file_loads_or_gives_one_line_naming_the_file(
+    workdir: Path, table: tuple[str, str | bytes]
+) -> None:
+    TRIED["table files"] = TRIED.get("table files", 0) + 1
+    fmt, content = table
+    path = workdir / f"fuzz.{fmt}"
+    write(path, content)
+    try:
+        loaded = load_table(path)
+    except TableError as error:
+        message = str(error)
+        assert message.startswith(str(path)), message
+        assert "\n" not in message and len(message) < 1000, message
+    else:
+        assert len(loaded) >= 1
+        # A table that loads can be listed and written back, and loads again the same.
+        for out_fmt in ("toml", "json"):
+            again = workdir / f"again.{out_fmt}"
+            again.write_text(dumps_table(loaded, out_fmt), encoding="utf-8")
+            assert load_table(again) == loaded
+        status, out, err = run_cli(["states", "--table", str(path)])
+        check_outcome(status, out, err)
+        assert status == 0
+
+
+STATE_WORDS = ["CLOSED", "listen", "SYN_RECV", "ESTAB", "time-wait", "nope", "", "✓"]
+EVENT_WORDS = ["connect", "SYN,ACK", "ack", "close", "fin", "timeout", "rcv RST", "bogus"]
+COMMANDS = ["export", "html", "table", "step", "describe", "states", "events", "path", "scenarios"]
+OPTIONS = [
+    "--extended", "--table", "--format", "--json", "-o", "--output", "--theme", "--highlight",
+    "--after", "--path", "--title", "--from", "--all", "--dot-timeout", "--help", "--version",
+]  # fmt: skip
+VALUES = [
+    "svg", "dot", "png", "toml", "json", "csv", "text", "dark", "auto", "client", "handshake",
+    "-", "0", "-1", "nan", "1e9", "0.001",
+]  # fmt: skip
+
+
+@st.composite
+def command_lines(draw: st.DrawFn, directory: Path) -> list[str]:
+    files = {
+        "out.svg": directory / "out" / "a.svg",
+        "out.html": directory / "out" / "a.html",
+        "out dir": directory / "out",
+        "missing dir": directory / "nowhere" / "a.svg",
+        "no suffix": directory / "out" / "noext",
+        "table": directory / "table.csv",
+        "bad table": directory / "bad.toml",
+        "dev null": Path(os.devnull),
+    }
+    token = st.one_of(
+        st.sampled_from(COMMANDS),
+        st.sampled_from(OPTIONS),
+        st.sampled_from(VALUES),
+        st.sampled_from(STATE_WORDS),
+        st.sampled_from(EVENT_WORDS),
+        st.sampled_from(sorted(files)).map(lambda key: str(files[key])),
+        st.text(max_size=12),
+        st.sampled_from(["\udcff", "a\ufffe", "\x00", "x" * 2000, "--", "-x"]),
+    )
+    head = draw(st.sampled_from(COMMANDS))
+    return [head, *draw(st.lists(token, max_size=8))]
+
+
+def listing(directory: Path) -> list[str]:
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*"))
+
+
+@settings(FUZZ, max_examples=250)
+@given(data=st.data())
+def test_any_command_line_succeeds_or_says_what_was_wrong(workdir: Path, data) -> None:
+    TRIED["command lines"] = TRIED.get("command lines", 0) + 1
+    root = workdir / "cli"
+    (root / "out").mkdir(parents=True, exist_ok=True)
+    (root / "table.csv").write_text("source,event,target\nA,go,B\nB,back,A\n")
+    (root / "bad.toml").write_text('[[transitions]]\nsource = "A"\n')
+    argv = data.draw(command_lines(root))
+    if "\x00" in "".join(argv):
+        # An operating system cannot pass NUL in an argument; argv never holds one.
+        argv = [a.replace("\x00", "") for a in argv]
+    before = listing(root)
+    status, out, err = run_cli(argv)
+    check_outcome(status, out, err)
+    after = listing(root)
+    assert not [name for name in after if ".tmp" in name], after  # no temporary file, ever
+    if status != 0:
+        assert after == before, f"a failed command left files: {sorted(set(after) - set(before))}"
+    # Whatever was written goes away, so each example starts from the same directory.
+    for name in set(after) - set(before):
+        path = root / name
+        if path.is_file():
+            path.unlink()
+
+
+def test_report_how_many_cases_were_tried() -> None:
+    """Runs last in this module: say how many cases the fuzz tests above tried."""
+    if not TRIED:
+        pytest.skip("run with the fuzz tests above to count their cases")
+    print(f"\nfuzz: {json.dumps(TRIED)}", file=sys.stderr)
+    assert all(count > 0 for count in TRIED.values())
