@@ -602,10 +602,19 @@ def test_output_into_a_directory_says_it_is_a_directory(
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd (Linux)")
-def test_export_to_dev_stdout_writes_the_diagram_to_stdout_only() -> None:
-    # A child process, so that its stdout is a real pipe: /dev/stdout stays a symlink.
+@pytest.mark.parametrize("name", ["a link like /dev/stdout", "/dev/fd/1"])
+def test_export_to_dev_stdout_writes_the_diagram_to_stdout_only(tmp_path: Path, name: str) -> None:
+    # Not the real /dev/stdout: should this regress, running the test as root would replace
+    # the machine's /dev/stdout. A symlink of our own to /proc/self/fd/1 is the same thing.
+    if name == "/dev/fd/1":
+        target = name
+    else:
+        link = tmp_path / "stdout"
+        link.symlink_to("/proc/self/fd/1")
+        target = str(link)
+    # A child process, so that its stdout is a real pipe.
     done = subprocess.run(
-        [sys.executable, "-m", "tcpviz", "export", "--format", "svg", "-o", "/dev/stdout"],
+        [sys.executable, "-m", "tcpviz", "export", "--format", "svg", "-o", target],
         capture_output=True,
         timeout=120,
         check=False,
@@ -613,7 +622,8 @@ def test_export_to_dev_stdout_writes_the_diagram_to_stdout_only() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(b"<?xml") and done.stdout.rstrip().endswith(b"</svg>")
     assert b"wrote" not in done.stdout
-    assert os.path.islink("/dev/stdout")
+    if name != "/dev/fd/1":
+        assert link.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["stdout"]
 
 
 def test_a_title_that_is_not_utf8_is_a_clear_error(
