@@ -143,8 +143,8 @@ def run_dot(source: str, format: str = "svg", *, timeout: float = DOT_TIMEOUT) -
     except subprocess.TimeoutExpired:
         _stop(process)
         raise RenderError(
-            f"Graphviz's dot did not finish laying out the diagram within {timeout:g} s: a "
-            "large table takes longer. Allow more time (--dot-timeout SECONDS on the command "
+            f"Graphviz's dot did not finish within {timeout:g} s: a large table takes longer to "
+            "lay out. Allow more time (--dot-timeout SECONDS on the command "
             "line, timeout= in Python), or draw fewer states and transitions"
         ) from None
     except BaseException:  # Ctrl-C, a signal turned into an exception: never leave dot running

@@ -43,6 +43,12 @@ or tabs separate the cells, as the header shows; an empty cell takes the default
 accepts ``true``/``false``, ``yes``/``no`` or ``1``/``0``. CSV holds transitions only: the states
 come from the rows and have no descriptions.
 
+Only regular files of up to 2 MiB (:data:`MAX_TABLE_BYTES`) are read: a FIFO, a device or a
+larger file is refused at once, with a message saying so. Names (of states and events) and the
+text drawn on arrows are one line of at most 1,000 characters; no text may hold what XML cannot
+(control characters but tab and newline, lone surrogates, U+FFFE, U+FFFF), since every table
+ends up in an SVG or HTML file. A state's alias may not be another state's name or alias.
+
 Loading checks everything and loads nothing when something is wrong: the :class:`TableError`
 names the file and the line (for CSV the physical line, for TOML the line of the
 ``[[transitions]]`` header or of the key at fault, for JSON the line of the object or key).
