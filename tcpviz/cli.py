@@ -627,7 +627,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except OSError as error:
-        where = f"{error.filename}: " if error.filename else ""
+        where = f"{error.filename}: " if error.filename not in (None, "") else ""
         return _error(prog, f"{where}{error.strerror or error}", 1)
     except KeyboardInterrupt:
         return 130

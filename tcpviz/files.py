@@ -255,6 +255,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str, *, durable: bo
     # a busy disk. Every file tcpviz writes is made from a table the program holds and can be
     # made again in a moment, so a teaching tool's exports do not pay for that; a caller
     # keeping data it could not make again passes durable=True.
+    if os.fspath(path) in ("", b""):  # Path("") would be ".", the current directory
+        raise FileNotFoundError(errno.ENOENT, "an empty file name: give the file to write", "")
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     try:
@@ -267,7 +269,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str, *, durable: bo
             existing = None
         if existing is not None and stat.S_ISDIR(existing.st_mode):
             raise IsADirectoryError(
-                errno.EISDIR, "is a directory: give a file name, such as DIR/tcp.svg", str(path)
+                errno.EISDIR, "is a directory: give the name of a file in it", str(path)
             )
         if existing is not None and not stat.S_ISREG(existing.st_mode):
             _write_through(path, payload, durable)

@@ -696,3 +696,13 @@ def test_a_label_dot_cannot_take_is_refused_at_load_naming_the_line(
     assert err.startswith(f"tcpviz export: error: {table}:3: 'event' 'eeee")
     assert "10000 characters long" in err and err.count("\n") == 1
     assert not (tmp_path / "x.svg").exists()
+
+
+def test_an_empty_output_name_is_an_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(capsys, "html", "-o", "")
+    assert (status, out) == (1, "")
+    assert err == "tcpviz html: error: an empty file name: give the file to write\n"
+    assert list(tmp_path.iterdir()) == []

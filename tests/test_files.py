@@ -360,3 +360,10 @@ def test_without_unnamed_temporaries_a_short_named_one_is_used(tmp_path, monkeyp
         write_atomic(target, "<svg>longer</svg>")
     assert target.read_text() == "<svg/>"
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_an_empty_name_is_an_error_not_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="an empty file name"):
+        write_atomic("", "x")
+    assert list(tmp_path.iterdir()) == []
