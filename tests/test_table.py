@@ -623,3 +623,11 @@ def test_a_name_is_one_line(name):
         Table(rows(("A", "go", name), (name, "back", "A")))
     with pytest.raises(TableError, match=r"row 2: .*holds a line break or a tab"):
         Table(rows(("A", "go", "B"), ("B", name, "A")))
+
+
+@pytest.mark.parametrize("bad", [["A"], 3, None])
+def test_a_state_that_is_not_a_name_is_an_error(bad):
+    with pytest.raises(TableError, match=r"row 1: the source state must be a name"):
+        Table([Transition(bad, "go", "B"), Transition("B", "back", "A")])
+    with pytest.raises(TableError, match="must be a string"):
+        Table(rows(("A", "go", "B"), ("B", "back", "A")), descriptions={"A": bad})

@@ -248,6 +248,13 @@ class Table:
         for number, t in enumerate(rows, start=1):
             if not isinstance(t, Transition):
                 self._fail(f"a transition must be a Transition, not {_shown(t)}", None, number)
+            for role in ("source", "target"):  # checked again below, with the states known
+                if not isinstance(getattr(t, role), str):
+                    self._fail(
+                        f"the {role} state must be a name, not {_shown(getattr(t, role))}",
+                        t,
+                        number,
+                    )
         if states is None:
             states = dict.fromkeys(s for t in rows for s in (t.source, t.target))
         self.states: tuple[str, ...] = tuple(states)
