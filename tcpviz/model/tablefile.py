@@ -267,7 +267,33 @@ def _parse_toml(text: str, source: str | None) -> tuple[Any, dict[_Path, int]]:
         raise TableError("TOML nested too deeply", source=source) from None
     except ValueError as error:  # an integer of more digits than int() converts (4,300)
         raise TableError(_number_problem(error), source=source) from None
-    return data, _toml_lines(text)
+    # Only the headers at first (the rows' lines); the lines of keys, which only an error
+    # message needs, are found when one is written.
+    return data, _LazyLines(_toml_lines(text, keys=False), lambda: _toml_lines(text))
+
+
+class _LazyLines(dict):
+    """The lines found so far, completed by ``complete()`` the first time one is missing."""
+
+    def __init__(self, found: dict[_Path, int], complete):
+        super().__init__(found)
+        self._complete = complete
+
+    def _missing(self) -> None:
+        if self._complete is not None:
+            complete, self._complete = self._complete, None
+            for path, line in complete().items():
+                self.setdefault(path, line)
+
+    def get(self, path, default=None):  # type: ignore[override]
+        if not super().__contains__(path):
+            self._missing()
+        return super().get(path, default)
+
+    def __contains__(self, path: object) -> bool:
+        if not super().__contains__(path):
+            self._missing()
+        return super().__contains__(path)
 
 
 def _number_problem(error: ValueError) -> str:
@@ -448,11 +474,12 @@ def _toml_key_line(raw: str) -> tuple[str, ...] | None:
     return None if found is None else found[0]
 
 
-def _toml_lines(text: str) -> dict[_Path, int]:
+def _toml_lines(text: str, *, keys: bool = True) -> dict[_Path, int]:
     """Map each table header and key of a TOML text to its line: ``('transitions', 2)`` -> 31.
 
     A light scan rather than a parser: the text has already parsed, so only headers, keys and
     multi-line strings (which could hold a line looking like a header) need recognising.
+    Without ``keys``, only the headers.
     """
     lines: dict[_Path, int] = {(): 1}
     table: _Path = ()
@@ -473,7 +500,7 @@ def _toml_lines(text: str) -> dict[_Path, int]:
                 table = key
             lines.setdefault(table, number)
             continue
-        key = _toml_key_line(raw)
+        key = _toml_key_line(raw) if keys else None
         if key:
             lines.setdefault((*table, *key), number)
         for delimiter in ('"""', "'''"):
