@@ -18,6 +18,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import drawing as render
 from ._version import __version__
@@ -413,9 +414,17 @@ examples:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its error on one line even when it quotes an argument holding a line
+    break (``tcpviz table $'\\n0'``)."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(message.replace("\r", "\\r").replace("\n", "\\n"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``tcpviz`` argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tcpviz",
         description="The TCP connection state machine of RFC 9293: drawn, listed, stepped through.",
         epilog=EPILOG,

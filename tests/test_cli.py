@@ -706,3 +706,11 @@ def test_an_empty_output_name_is_an_error(
     assert (status, out) == (1, "")
     assert err == "tcpviz html: error: an empty file name: give the file to write\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_usage_error_quoting_a_line_break_stays_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, err = run(capsys, "table", "\n0")
+    assert (status, out) == (2, "")
+    assert err.splitlines()[-1] == "tcpviz: error: unrecognized arguments: \\n0"
