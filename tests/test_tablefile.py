@@ -757,3 +757,9 @@ def test_extended_and_descriptions_must_have_the_right_type() -> None:
         )
     with pytest.raises(TableError, match=r"'description' must be a string.*not 3"):
         parse_table("[states.A]\ndescription = 3\n" + ROWS, "toml")
+
+
+def test_an_alias_is_one_line_of_text() -> None:
+    text = '[states.A]\naliases = ["two\\nlines"]\n[states.B]\n' + ROWS
+    with pytest.raises(TableError, match=r"t\.toml:2: 'aliases' 'two\\nlines' holds a line break"):
+        parse_table(text, "toml", source="t.toml")

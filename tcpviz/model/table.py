@@ -355,7 +355,7 @@ class Table:
                         f"an alias of state {_shown(state)} must be a non-empty string, "
                         f"not {_shown(alias)}"
                     )
-                self._check_text(alias, f"the alias of state {_shown(state)}")
+                self._check_text(alias, f"the alias of state {_shown(state)}", label=True)
             checked[state] = names
         clash = _states.alias_clash(self.states, checked)
         if clash is not None:

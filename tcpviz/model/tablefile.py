@@ -633,12 +633,14 @@ class _Builder:
         if problem is not None:
             self.fail(path, f"{what} {_shown(value)} {problem}")
 
-    def strings(self, path: _Path, value: object, what: str) -> tuple[str, ...]:
+    def strings(
+        self, path: _Path, value: object, what: str, *, label: bool = False
+    ) -> tuple[str, ...]:
         if isinstance(value, str):
-            return (value,)
+            return (self.string(path, value, what, label=label),)
         if not isinstance(value, list):
             self.fail(path, f"{what} must be a list of strings, not {_shown(value)}")
-        return tuple(self.string((*path, i), v, what) for i, v in enumerate(value))
+        return tuple(self.string((*path, i), v, what, label=label) for i, v in enumerate(value))
 
     # -- the parts of a table --
 
@@ -710,7 +712,9 @@ class _Builder:
             descriptions[state] = self.string(
                 (*where, "description"), spec.get("description", ""), "'description'"
             )
-            aliases[state] = self.strings((*where, "aliases"), spec.get("aliases", []), "'aliases'")
+            aliases[state] = self.strings(
+                (*where, "aliases"), spec.get("aliases", []), "'aliases'", label=True
+            )
             for i, alias in enumerate(aliases[state]):
                 if not alias.strip():
                     self.fail((*where, "aliases", i), "an alias must not be empty")
