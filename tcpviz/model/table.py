@@ -506,8 +506,8 @@ class Table:
 
     def subset(self, *, extended: bool) -> Table:
         """This table without the rows marked ``extended`` (or unchanged when ``extended``)."""
-        if extended:
-            return self
+        if extended or not any(t.extended for t in self.transitions):
+            return self  # nothing to leave out: no need to check the same rows again
         return Table(
             (t for t in self.transitions if not t.extended),
             states=self.states,
