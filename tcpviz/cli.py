@@ -471,8 +471,8 @@ def build_parser() -> argparse.ArgumentParser:
         "type": _seconds,
         "default": render.DOT_TIMEOUT,
         "metavar": "SECONDS",
-        "help": f"how long Graphviz may take to lay out a custom table (default: "
-        f"{render.DOT_TIMEOUT:g}; large tables need more)",
+        "help": f"how long Graphviz's dot may run: to lay out a custom table, to make PNG or "
+        f"PDF (default: {render.DOT_TIMEOUT:g}; large tables need more)",
     }
     export.add_argument("--dot-timeout", **dot_timeout)
     marks = export.add_mutually_exclusive_group()
