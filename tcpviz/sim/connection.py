@@ -171,6 +171,7 @@ class Flight:
 
     @property
     def label(self) -> str:
+        """``'#3 server -> client: SYN,ACK seq=300 ack=101'``."""
         return f"#{self.id} {self.segment.src} -> {self.segment.dst}: {self.segment.label}"
 
 
@@ -468,10 +469,12 @@ class Connection:
 
     @property
     def client(self) -> Endpoint:
+        """The first end (``names[0]``)."""
         return self._ends[self.names[0]]
 
     @property
     def server(self) -> Endpoint:
+        """The second end (``names[1]``)."""
         return self._ends[self.names[1]]
 
     @property
@@ -521,7 +524,11 @@ class Connection:
 
     @property
     def trace(self) -> tuple[TraceEvent, ...]:
-        """Everything that happened up to the current step, oldest first."""
+        """Everything that happened up to the current step, oldest first.
+
+        A new tuple each time (O(length)); a view that follows step by step reads
+        :meth:`events` of the new step instead, in O(1).
+        """
         return tuple(self._trace)
 
     def events(self, step: int | None = None) -> tuple[TraceEvent, ...]:
