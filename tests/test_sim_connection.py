@@ -619,3 +619,20 @@ def test_fin_wait_2_can_last_forever_under_rfc_9293_and_not_under_linux_after_cl
             else:
                 break
         assert c.states == ("CLOSED", expected), profile
+
+
+def test_an_injected_segment_claims_to_come_from_the_other_end():
+    c = Connection.from_operations(HANDSHAKE)
+    before = everything(c)
+    for bad in (
+        Segment("mallory", "server", 101, flags="RST"),
+        Segment("server", "server", 101, flags="RST"),
+        Segment("client", "mars", 101, flags="RST"),
+    ):
+        with pytest.raises(InvalidOperation, match="inject needs a segment from one of"):
+            c.apply(Operation("inject", "server", segment=bad))
+    assert everything(c) == before
+    (sent,) = c.inject("server", "RST seq=101")  # a blind RST, exactly at RCV.NXT
+    assert sent.injected and sent.end == "client"
+    c.deliver()
+    assert c.states == ("ESTABLISHED", "CLOSED")

@@ -743,9 +743,17 @@ class Connection:
                 work.events.append(Delayed(step, now, dst, flight.id, flight.segment))
         elif op.action == "inject":
             segment = op.segment
-            if segment is None or segment.dst not in self._ends:
+            if (
+                segment is None
+                or segment.dst not in self._ends
+                or segment.src not in self._ends
+                or segment.src == segment.dst
+            ):
+                # A segment from outside still claims to come from the other end (an old
+                # duplicate, a spoofed RST), so the ladder has two timelines to draw it between.
                 raise InvalidOperation(
-                    f"inject needs a segment to one of {list(self.names)}, not {segment!r}"
+                    f"inject needs a segment from one of {list(self.names)} to the other, "
+                    f"not {segment!r}"
                 )
             self._put(work, segment, segment.src, origin="injected")
         else:  # advance
