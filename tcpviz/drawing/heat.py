@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from functools import partial
 
 from ..errors import RenderError
 from ..model.table import Table
@@ -88,6 +89,10 @@ def _styled(tag: str, colours: Mapping[str, str]) -> str:
     if ' style="' in tag:
         return tag.replace(' style="', f' style="{css};', 1)
     return tag.replace(" ", f' style="{css}" ', 1)
+
+
+def _styled_match(match: re.Match[str], colours: Mapping[str, str]) -> str:
+    return _styled(match.group(0), colours)
 
 
 def _badge(state_id: str, text: str, box: tuple[float, float, float, float]) -> str:
@@ -166,10 +171,11 @@ def heat_map(
         fill, ink = HEAT_FILLS[level - 1]
         box = _bounds(shape.group(0))
         said = f"{count} {unit[0] if count == 1 else unit[1]}"
+        texts = {"fill": ink}
         node = (
             node[: shape.start()]
             + _styled(shape.group(0), {"fill": fill})
-            + _TEXT.sub(lambda m, ink=ink: _styled(m.group(0), {"fill": ink}), node[shape.end() :])
+            + _TEXT.sub(partial(_styled_match, colours=texts), node[shape.end() :])
         )
         node = node.replace(' class="', f' class="heat heat-{level} ', 1)
         for opening in (' aria-label="', "<title>"):

@@ -539,7 +539,7 @@ class LiveView:
             return False
         if isinstance(self.process, int):
             return s.pid == self.process
-        return self.process in (s.process or "").lower()
+        return isinstance(self.process, str) and self.process in (s.process or "").lower()
 
     def _of_process(self, sockets: list[Socket]) -> tuple[list[Socket], int]:
         """The sockets of the watched process, and how many sockets held by no process were

@@ -140,8 +140,8 @@ class LiveSocketsWidget(anywidget.AnyWidget):
     _css = _STATIC / "live_widget.css"
 
     svg = traitlets.Unicode("").tag(sync=True)
-    states = traitlets.List().tag(sync=True)
-    sockets = traitlets.List().tag(sync=True)
+    states = traitlets.List(traitlets.Dict()).tag(sync=True)
+    sockets = traitlets.List(traitlets.Dict()).tag(sync=True)
     hidden = traitlets.Int(0).tag(sync=True)  # sockets beyond MAX_ROWS, not listed
     heading = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
