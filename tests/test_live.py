@@ -383,3 +383,45 @@ def test_cli_in_a_terminal_redraws_in_place_until_ctrl_c():
     assert text.count("\x1b[H\x1b[2J") >= 2, text  # each refresh replaces the last
     assert "TCP sockets at" in text and "(Ctrl-C to stop)" in text
     assert process.returncode == 0 and "Traceback" not in err.decode()
+
+
+def test_other_systems_read_through_psutil(monkeypatch):
+    pytest.importorskip("psutil")
+    from tcpviz.traffic import live
+
+    monkeypatch.setattr(live.sys, "platform", "darwin")
+    with loopback() as net:
+        net.pair()
+        snapshot = wait_for(lambda: read_sockets(), lambda s: len(states_of(s, net.port)) == 3)
+    assert snapshot.source == "psutil"
+    assert sorted(states_of(snapshot, net.port).values()) == [
+        "ESTABLISHED",
+        "ESTABLISHED",
+        "LISTEN",
+    ]
+    with pytest.raises(live.SocketsUnavailable, match="sock_diag is Linux only"):
+        read_sockets("sock_diag")
+    # psutil's statuses that are not TCP states (Windows, Solaris) count as CLOSED.
+    assert [live._psutil_state(s) for s in ("DELETE_TCB", "NONE", "SYN_RECV", "FIN_WAIT1")] == [
+        "CLOSED", "CLOSED", "SYN-RECEIVED", "FIN-WAIT-1",
+    ]  # fmt: skip
+
+
+def test_without_psutil_other_systems_are_told_what_to_install(monkeypatch):
+    from tcpviz.traffic import live
+
+    monkeypatch.setattr(live.sys, "platform", "darwin")
+    monkeypatch.setattr(live, "_psutil", lambda: None)
+    with pytest.raises(live.SocketsUnavailable, match=r"install psutil \(pip install psutil\)"):
+        read_sockets()
+
+
+@linux
+def test_cli_process_filter_by_pid(capsys):
+    with loopback() as net:
+        net.pair()
+        assert main(["live", "--once", "--json", "--process", str(os.getpid())]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["filters"] == {"process": os.getpid()}
+    assert {s["pid"] for s in data["sockets"] if not s["orphan"]} == {os.getpid()}
+    assert any(s["state"] == "LISTEN" and s["local_port"] == net.port for s in data["sockets"])

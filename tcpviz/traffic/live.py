@@ -237,6 +237,15 @@ def _psutil() -> Any:
     return psutil
 
 
+# psutil's statuses beyond the eleven states: Windows' DELETE_TCB (a connection being deleted),
+# Solaris' IDLE and BOUND (a socket not connected yet), NONE (no state): all CLOSED.
+_PSUTIL_CLOSED = frozenset({"NONE", "DELETE_TCB", "IDLE", "BOUND"})
+
+
+def _psutil_state(status: str) -> str:
+    return "CLOSED" if status in _PSUTIL_CLOSED else canonical_state(status)
+
+
 def _read_psutil(processes: bool) -> list[Socket]:
     psutil = _psutil()
     if psutil is None:
@@ -254,7 +263,7 @@ def _read_psutil(processes: bool) -> list[Socket]:
     names: dict[int, str] = {}
     found = []
     for c in connections:
-        state = canonical_state(c.status) if c.status != psutil.CONN_NONE else "CLOSED"
+        state = _psutil_state(c.status)
         laddr, raddr = c.laddr, c.raddr or ("", 0)
         process = None
         if processes and c.pid is not None:
