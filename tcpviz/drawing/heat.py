@@ -37,7 +37,8 @@ HEAT_FILLS: tuple[tuple[str, str], ...] = (
     ("#08519c", "#ffffff"),
 )
 _BADGE_FILL, _BADGE_TEXT, _BADGE_RING = "#08306b", "#ffffff", "#ffffff"
-_BADGE_FONT = 14.0  # the size of the state names in the packaged layouts (SVG units)
+_BADGE_FONT = 14.0  # at least; else the size of the state's name (SVG units)
+_FONT_SIZE = re.compile(r'\sfont-size="([0-9.]+)"')
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
 _SHAPE = re.compile(r"<(path|polygon|ellipse)\b[^>]*>")
@@ -95,19 +96,19 @@ def _styled_match(match: re.Match[str], colours: Mapping[str, str]) -> str:
     return _styled(match.group(0), colours)
 
 
-def _badge(state_id: str, text: str, box: tuple[float, float, float, float]) -> str:
+def _badge(state_id: str, text: str, box: tuple[float, float, float, float], font: float) -> str:
     _, top, right, _ = box
-    height = _BADGE_FONT + 8
-    width = max(height, 0.62 * _BADGE_FONT * len(text) + 12)  # Helvetica digits: 0.56 em
+    height = font + 8
+    width = max(height, 0.62 * font * len(text) + 12)  # Helvetica digits: 0.56 em
     x, y = right - width / 2 - 2, top - height / 2  # centred on the corner, a little inside
     return (
         f'<g class="tcpviz-count" data-state-id="{state_id}" aria-hidden="true">'
         f'<rect x="{x:.2f}" y="{y:.2f}" width="{width:.2f}" height="{height:.2f}" '
         f'rx="{height / 2:.2f}" fill="{_BADGE_FILL}" stroke="{_BADGE_RING}" stroke-width="1.5" '
         f'style="fill:{_BADGE_FILL};stroke:{_BADGE_RING}" />'
-        f'<text x="{x + width / 2:.2f}" y="{y + height / 2 + _BADGE_FONT * 0.36:.2f}" '
+        f'<text x="{x + width / 2:.2f}" y="{y + height / 2 + font * 0.36:.2f}" '
         f'text-anchor="middle" font-family="Helvetica,Arial,sans-serif" '
-        f'font-size="{_BADGE_FONT:.2f}" font-weight="bold" fill="{_BADGE_TEXT}" '
+        f'font-size="{font:.2f}" font-weight="bold" fill="{_BADGE_TEXT}" '
         f'style="fill:{_BADGE_TEXT};font-weight:bold">{text}</text></g>'
     )
 
@@ -186,7 +187,9 @@ def heat_map(
             else:
                 node = node.replace(opening, f"{opening}{state}, {said}. ", 1)
         svg = svg[:start] + node + svg[end:]
-        badges.append(_badge(state_id, str(count), box))
+        # As large as the state's name (never smaller than 14), so both read from as far.
+        sizes = [float(m) for m in _FONT_SIZE.findall(node)]
+        badges.append(_badge(state_id, str(count), box, max([_BADGE_FONT, *sizes])))
     if not badges:
         return svg
     # Above every arrow: inside the graph's group (its transform), after everything in it.
