@@ -425,3 +425,21 @@ def test_cli_process_filter_by_pid(capsys):
     assert data["filters"] == {"process": os.getpid()}
     assert {s["pid"] for s in data["sockets"] if not s["orphan"]} == {os.getpid()}
     assert any(s["state"] == "LISTEN" and s["local_port"] == net.port for s in data["sockets"])
+
+
+def test_a_view_remembers_holders_only_while_their_connections_last(monkeypatch):
+    from tcpviz.traffic import live
+
+    held = Socket(4, "ESTABLISHED", "127.0.0.1", 50000, "127.0.0.1", 80, pid=5, process="curl")
+    closed = held._replace(state="TIME-WAIT", pid=None, process=None, orphan=True)
+    readings = iter([(held,), (closed,), ()])
+    monkeypatch.setattr(
+        live,
+        "read_sockets",
+        lambda *a, **k: Snapshot(next(readings), "proc", time.time(), 0.0),
+    )
+    view = LiveView(process="curl")
+    assert [s.state for s in view.snapshot().sockets] == ["ESTABLISHED"]
+    (time_wait,) = view.snapshot().sockets  # held by no process: named by its last holder
+    assert (time_wait.state, time_wait.pid, time_wait.owner) == ("TIME-WAIT", 5, "curl[5], closed")
+    assert view.snapshot().sockets == () and view._holders == {}  # gone: forgotten

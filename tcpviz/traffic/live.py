@@ -521,7 +521,7 @@ class LiveView:
         """The sockets now, filtered."""
         start = time.perf_counter()
         full = read_sockets(self.source, processes=True, ports=self.ports)
-        sockets = [self._remember(s) for s in full.sockets]
+        sockets = self._remember(full.sockets)
         unowned = 0
         if self.process is not None:
             sockets, unowned = self._of_process(sockets)
@@ -533,15 +533,21 @@ class LiveView:
             elapsed=time.perf_counter() - start,
         )
 
-    def _remember(self, s: Socket) -> Socket:
-        if s.pid is not None:
-            if not s.orphan:
-                self._holders[s.key] = (s.pid, s.process)
-            return s
-        holder = self._holders.get(s.key)
-        if holder is None:
-            return s
-        return s._replace(pid=holder[0], process=holder[1])
+    def _remember(self, sockets: Iterable[Socket]) -> list[Socket]:
+        """Name each socket no process holds by its last holder, if this view saw one; keep
+        in memory only the connections still there (so memory stays bounded)."""
+        holders: dict[tuple[int, str, int, str, int], tuple[int, str | None]] = {}
+        named = []
+        for s in sockets:
+            if s.pid is None:
+                holder = self._holders.get(s.key)
+                if holder is not None:
+                    s = s._replace(pid=holder[0], process=holder[1])
+            if s.pid is not None:
+                holders[s.key] = (s.pid, s.process)
+            named.append(s)
+        self._holders = holders
+        return named
 
     def _matches(self, s: Socket) -> bool:
         if s.pid is None:
