@@ -519,7 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     live.add_argument(
         "--source",
-        choices=("auto", "sock_diag", "proc", "psutil"),
+        choices=("auto", "sock_diag", "proc", "psutil", "netstat"),
         default="auto",
         help="where to read the sockets (default: auto, the first of these that works here)",
     )

@@ -230,3 +230,94 @@ def test_owners_come_from_each_process_fd_links(tmp_path):
     # Asked for some inodes, the search stops when it has them (newest processes first).
     assert live.process_owners(str(tmp_path), inodes=[556]) == {556: (200, "nginx")}
     assert live.process_owners(str(tmp_path), inodes=[0]) == {}
+
+
+# netstat output as macOS, Windows and Linux (net-tools) print it, abridged.
+MACOS_NETSTAT = """\
+Active Internet connections (including servers)
+Proto Recv-Q Send-Q  Local Address          Foreign Address        (state)
+tcp4       0      0  127.0.0.1.8080         127.0.0.1.50000        ESTABLISHED
+tcp4       0      0  127.0.0.1.50002        127.0.0.1.8080         TIME_WAIT
+tcp4       0      0  *.8080                 *.*                    LISTEN
+tcp6       0      0  fe80::1%lo0.631        *.*                    LISTEN
+tcp46      0      0  *.5000                 *.*                    LISTEN
+tcp4       0      0  192.168.1.5.50010      93.184.216.34.443      SYN_SENT
+tcp4       0      0  127.0.0.1.8080         127.0.0.1.50003        CLOSE_WAIT
+udp4       0      0  *.5353                 *.*
+"""
+WINDOWS_NETSTAT = """\
+
+Active Connections
+
+  Proto  Local Address          Foreign Address        State
+  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING
+  TCP    127.0.0.1:8080         127.0.0.1:50000        ESTABLISHED
+  TCP    [::1]:8080             [::1]:50004            TIME_WAIT
+  TCP    [::]:445               [::]:0                 LISTENING
+"""
+LINUX_NETSTAT = """\
+Active Internet connections (servers and established)
+Proto Recv-Q Send-Q Local Address           Foreign Address         State
+tcp        0      0 127.0.0.1:8080          0.0.0.0:*               LISTEN
+tcp        0      0 127.0.0.1:50000         127.0.0.1:8080          FIN_WAIT2
+tcp6       0      0 :::22                   :::*                    LISTEN
+tcp6       0      0 ::1:8080                ::1:50005               SYN_RECV
+"""
+
+
+def test_netstat_of_three_systems_parses():
+    from tcpviz.traffic.netstat import parse_netstat
+
+    assert parse_netstat(MACOS_NETSTAT) == [
+        (4, "ESTABLISHED", "127.0.0.1", 8080, "127.0.0.1", 50000),
+        (4, "TIME_WAIT", "127.0.0.1", 50002, "127.0.0.1", 8080),
+        (4, "LISTEN", "*", 8080, "*", 0),
+        (6, "LISTEN", "fe80::1%lo0", 631, "*", 0),
+        (6, "LISTEN", "*", 5000, "*", 0),
+        (4, "SYN_SENT", "192.168.1.5", 50010, "93.184.216.34", 443),
+        (4, "CLOSE_WAIT", "127.0.0.1", 8080, "127.0.0.1", 50003),
+    ]
+    assert parse_netstat(WINDOWS_NETSTAT) == [
+        (4, "LISTENING", "0.0.0.0", 135, "0.0.0.0", 0),
+        (4, "ESTABLISHED", "127.0.0.1", 8080, "127.0.0.1", 50000),
+        (6, "TIME_WAIT", "::1", 8080, "::1", 50004),
+        (6, "LISTENING", "::", 445, "::", 0),
+    ]
+    assert parse_netstat(LINUX_NETSTAT) == [
+        (4, "LISTEN", "127.0.0.1", 8080, "0.0.0.0", 0),
+        (4, "FIN_WAIT2", "127.0.0.1", 50000, "127.0.0.1", 8080),
+        (6, "LISTEN", "::", 22, "::", 0),
+        (6, "SYN_RECV", "::1", 8080, "::1", 50005),
+    ]
+
+
+def test_the_netstat_source_runs_netstat_and_names_the_states(tmp_path, monkeypatch):
+    # A stand-in netstat on PATH prints the macOS sample, as a Mac's would.
+    fake = tmp_path / "netstat"
+    fake.write_text(f"#!{sys.executable}\nimport sys\nsys.stdout.write({MACOS_NETSTAT!r})\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setattr(live, "_psutil", lambda: None)  # as if psutil could not list them
+    snapshot = live.read_sockets()
+    assert snapshot.source == "netstat"
+    counts = {state: n for state, n in snapshot.counts.items() if n}
+    assert counts == {
+        "LISTEN": 3, "SYN-SENT": 1, "ESTABLISHED": 1, "CLOSE-WAIT": 1, "TIME-WAIT": 1,
+    }  # fmt: skip
+    assert all(s.timer is None and s.pid is None for s in snapshot.sockets)
+    fake.write_text("#!/bin/sh\necho 'netstat: no' >&2\nexit 3\n")
+    with pytest.raises(
+        live.SocketsUnavailable,
+        match=r"install psutil.*netstat -an -p tcp exited with 3: netstat: no",
+    ):
+        live.read_sockets()
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    with pytest.raises(live.SocketsUnavailable, match="no netstat command on this system"):
+        live.read_sockets("netstat")
+
+
+def test_python_in_a_web_page_is_told_why_it_sees_no_sockets(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "emscripten")
+    with pytest.raises(live.SocketsUnavailable, match=r"inside a web page .*JupyterLite"):
+        live.read_sockets()

@@ -2,7 +2,8 @@
 
 On Linux the sockets come from sock_diag netlink (:mod:`tcpviz.traffic.sockdiag`), with
 /proc/net/tcp as the fallback; both give the time left on the TIME-WAIT and FIN-WAIT-2 timers.
-Elsewhere they come from psutil, if it is installed (no timers there). Process names on Linux
+Elsewhere they come from psutil, if it is installed, or ``netstat`` (macOS lets only root list
+sockets through psutil); neither gives timers. Process names on Linux
 come from /proc/PID/fd (what ``ss -p`` and psutil read too), or psutil elsewhere.
 
 What a student should know when reading the list:
@@ -28,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
-from ..errors import InvalidFilter, SocketsUnavailable
+from ..errors import InvalidFilter, SocketsUnavailable, UnknownState
 from ..model import DESCRIPTIONS, STATES, canonical_state
 from . import sockdiag
 from .sockdiag import KERNEL_STATES, TIMERS, RawSocket
@@ -46,7 +47,7 @@ __all__ = [
 ]
 
 #: Where sockets can be read from; ``auto`` takes the first that works on this system.
-SOURCES: tuple[str, ...] = ("auto", "sock_diag", "proc", "psutil")
+SOURCES: tuple[str, ...] = ("auto", "sock_diag", "proc", "psutil", "netstat")
 
 #: The shortest interval between two readings (seconds): a reading costs a few milliseconds.
 MIN_INTERVAL = 0.1
@@ -289,6 +290,36 @@ def _read_psutil(processes: bool) -> list[Socket]:
     return found
 
 
+def _read_netstat() -> list[Socket]:
+    from .netstat import read_netstat
+
+    found = []
+    for family, state, local, local_port, remote, remote_port in read_netstat():
+        try:
+            name = _psutil_state(state)
+        except UnknownState:
+            continue  # a system's own extra (there is none in the formats read)
+        found.append(Socket(family, name, local, local_port, remote, remote_port))
+    return found
+
+
+def _other_system(processes: bool) -> tuple[list[Socket], str]:
+    """A system without sock_diag: psutil, else netstat (macOS lets anyone run netstat, but
+    psutil only root)."""
+    if sys.platform == "emscripten":  # Pyodide, JupyterLite: Python inside a web page
+        raise SocketsUnavailable(
+            "Python running inside a web page (JupyterLite, Pyodide) cannot see this "
+            "machine's sockets: run the notebook in Jupyter on the machine itself"
+        )
+    try:
+        return _read_psutil(processes), "psutil"
+    except SocketsUnavailable as first:
+        try:
+            return _read_netstat(), "netstat"
+        except SocketsUnavailable as second:
+            raise SocketsUnavailable(f"{first}; and {second}") from None
+
+
 # -- reading --------------------------------------------------------------------------------
 
 
@@ -370,8 +401,8 @@ def read_sockets(
     Parameters
     ----------
     source : str
-        ``sock_diag``, ``proc`` or ``psutil``; ``auto`` (the default) takes sock_diag, then
-        /proc/net/tcp, then psutil, the first that works here.
+        ``sock_diag``, ``proc``, ``psutil`` or ``netstat``; ``auto`` (the default) takes
+        sock_diag, then /proc/net/tcp, then psutil, then netstat, the first that works here.
     processes : bool
         Look up the process holding each socket (a few milliseconds more).
     ports : iterable of int
@@ -400,16 +431,19 @@ def read_sockets(
             return in_ports and (test is None or test(s))
 
     linux = sys.platform.startswith("linux")
-    if source == "psutil" or (source == "auto" and not linux):
-        sockets = _read_psutil(processes)
-        used = "psutil"
+    if source == "netstat":
+        sockets, used = _read_netstat(), "netstat"
+    elif source == "psutil":
+        sockets, used = _read_psutil(processes), "psutil"
+    elif source == "auto" and not linux:
+        sockets, used = _other_system(processes)
     else:
         if not linux:
             raise SocketsUnavailable(f"{source} is Linux only (this is {sys.platform})")
         try:
             used, raw = _linux_sockets(source, ports)
         except OSError:  # auto: neither netlink nor /proc (a sandbox): psutil, if any
-            sockets, used = _read_psutil(processes), "psutil"
+            sockets, used = _other_system(processes)
         else:
             sockets = [from_raw(r) for r in raw]
             if where is not None:
