@@ -407,12 +407,16 @@ def test_other_systems_read_through_psutil(monkeypatch):
     ]  # fmt: skip
 
 
-def test_without_psutil_other_systems_are_told_what_to_install(monkeypatch):
+def test_without_psutil_or_netstat_other_systems_are_told_what_to_install(monkeypatch, tmp_path):
     from tcpviz.traffic import live
 
     monkeypatch.setattr(live.sys, "platform", "darwin")
     monkeypatch.setattr(live, "_psutil", lambda: None)
-    with pytest.raises(live.SocketsUnavailable, match=r"install psutil \(pip install psutil\)"):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no netstat either
+    with pytest.raises(
+        live.SocketsUnavailable,
+        match=r"install psutil \(pip install psutil\); and no netstat command on this system",
+    ):
         read_sockets()
 
 
