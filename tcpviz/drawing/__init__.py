@@ -18,9 +18,10 @@ from .diagram import (
     run_dot,
     style_sheet,
 )
-from .heat import HEAT_FILLS, heat_level, heat_map
+from .heat import BADGE_COLOURS, HEAT_FILLS, heat_level, heat_map, heat_marks
 
 __all__ = [
+    "BADGE_COLOURS",
     "FORMATS",
     "HEAT_FILLS",
     "INSTALL_GRAPHVIZ",
@@ -32,6 +33,7 @@ __all__ = [
     "dot_source",
     "heat_level",
     "heat_map",
+    "heat_marks",
     "highlight",
     "layout_key",
     "layout_svg",
