@@ -20,7 +20,7 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -92,6 +92,15 @@ def _styled(tag: str, colours: Mapping[str, str]) -> str:
     if ' style="' in tag:
         return tag.replace(' style="', f' style="{css};', 1)
     return tag.replace(" ", f' style="{css}" ', 1)
+
+
+def _replacing(text: str) -> Callable[[re.Match[str]], str]:
+    """A replacement for ``re.sub`` that inserts ``text`` as it is (no backslash escapes)."""
+
+    def replace(_match: re.Match[str]) -> str:
+        return text
+
+    return replace
 
 
 def _styled_match(match: re.Match[str], colours: Mapping[str, str]) -> str:
@@ -253,13 +262,8 @@ def heat_map(
         )
         node = node.replace(' class="', f' class="heat heat-{mark["level"]} ', 1)
         label = html.escape(mark["label"], quote=True)
-        node = _ARIA.sub(lambda _m, label=label: f' aria-label="{label}"', node, count=1)
-        node = re.sub(
-            r"<title>[^<]*</title>",
-            lambda _m, label=label: f"<title>{label}</title>",
-            node,
-            count=1,
-        )
+        node = _ARIA.sub(_replacing(f' aria-label="{label}"'), node, count=1)
+        node = re.sub(r"<title>[^<]*</title>", _replacing(f"<title>{label}</title>"), node, count=1)
         svg = svg[:start] + node + svg[end:]
         badges.append(_badge(state_id, str(mark["count"]), mark["badge"]))
     if not badges:
