@@ -62,7 +62,7 @@ class Socket(NamedTuple):
 
     ``timer`` names the kernel timer running (``time-wait``, ``fin-wait-2``, ``retransmit``,
     ``keepalive``, ``zero-window probe``) and ``expires`` the seconds left on it; both are
-    ``None`` where none runs or the source does not say (psutil). ``orphan`` is true for a
+    ``None`` where none runs or the source does not say (psutil, netstat). ``orphan`` is true for a
     socket no process holds (TIME-WAIT, FIN-WAIT-2 or LAST-ACK after ``close()``); its ``pid``
     and ``process`` are then those of the last holder, where known. ``queued`` is true for a
     connection waiting in a listener's queue that no program has ``accept()``-ed yet. For
