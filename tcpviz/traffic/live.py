@@ -711,6 +711,7 @@ def format_table(
                 "",
             )
         )
+        lines.append("")
     empty = [state for state in STATES if not counts[state]]
     if empty:
         lines.append(_wrap("no sockets in: " + ", ".join(empty), width, ""))
