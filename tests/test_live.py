@@ -447,3 +447,18 @@ def test_a_view_remembers_holders_only_while_their_connections_last(monkeypatch)
     (time_wait,) = view.snapshot().sockets  # held by no process: named by its last holder
     assert (time_wait.state, time_wait.pid, time_wait.owner) == ("TIME-WAIT", 5, "curl[5], closed")
     assert view.snapshot().sockets == () and view._holders == {}  # gone: forgotten
+
+
+def test_a_process_filter_says_how_many_unowned_sockets_it_could_not_attribute(monkeypatch):
+    from tcpviz.traffic import live
+
+    stranger = Socket(
+        4, "TIME-WAIT", "127.0.0.1", 50000, "192.0.2.1", 80, "time-wait", 12.0, orphan=True
+    )
+    monkeypatch.setattr(
+        live, "read_sockets", lambda *a, **k: Snapshot((stranger,), "proc", time.time(), 0.0)
+    )
+    snapshot = LiveView(process="curl").snapshot()
+    assert snapshot.sockets == () and snapshot.unowned == 1
+    assert snapshot.to_dict()["unowned_not_shown"] == 1
+    assert "Not shown: 1 socket held by no process" in format_table(snapshot)

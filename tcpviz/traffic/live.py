@@ -704,9 +704,10 @@ def format_table(
     if snapshot.unowned:
         lines.append(
             _wrap(
-                f"Not shown: {snapshot.unowned} sockets held by no process (TIME-WAIT, or closed "
-                "by their program) that this view never saw held by it; filter by port to see "
-                "them.",
+                f"Not shown: {snapshot.unowned} "
+                + ("socket" if snapshot.unowned == 1 else "sockets")
+                + " held by no process (TIME-WAIT, or closed by their program) that this view "
+                "never saw held by it; filter by port to see them.",
                 width,
                 "",
             )
