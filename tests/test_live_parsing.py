@@ -13,6 +13,8 @@ import struct
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tcpviz.traffic import live, sockdiag
 from tcpviz.traffic.sockdiag import parse_inet_diag, parse_proc_net_tcp
@@ -321,3 +323,89 @@ def test_python_in_a_web_page_is_told_why_it_sees_no_sockets(monkeypatch):
     monkeypatch.setattr(sys, "platform", "emscripten")
     with pytest.raises(live.SocketsUnavailable, match=r"inside a web page .*JupyterLite"):
         live.read_sockets()
+
+
+# -- any socket the kernel could describe parses back to what it was ---------------------------
+
+ipv4 = st.ip_addresses(v=4).map(str)
+ipv6 = st.ip_addresses(v=6).map(str)
+port = st.integers(0, 65535)
+u32 = st.integers(0, 2**32 - 1)
+
+
+@st.composite
+def kernel_sockets(draw):
+    family = draw(st.sampled_from([socket.AF_INET, socket.AF_INET6]))
+    addresses = ipv4 if family == socket.AF_INET else ipv6
+    return {
+        "family": family,
+        "state": draw(st.integers(1, 12)),
+        "src": draw(addresses),
+        "sport": draw(port),
+        "dst": draw(addresses),
+        "dport": draw(port),
+        "timer": draw(st.integers(0, 4)),
+        "expires_ms": draw(st.integers(0, 2**31)),
+        "uid": draw(u32),
+        "inode": draw(u32),
+        "rqueue": draw(u32),
+        "wqueue": draw(u32),
+    }
+
+
+@given(st.lists(kernel_sockets(), max_size=8))
+def test_any_netlink_dump_parses_back(rows):
+    data = b"".join(
+        diag_msg(
+            r["family"], r["state"], r["src"], r["sport"], r["dst"], r["dport"],
+            timer=r["timer"], expires_ms=r["expires_ms"], uid=r["uid"], inode=r["inode"],
+            rqueue=r["rqueue"], wqueue=r["wqueue"],
+        )
+        for r in rows
+    ) + nlmsg(NLMSG_DONE, bytes(4))  # fmt: skip
+    sockets, done = parse_inet_diag(data)
+    assert done and len(sockets) == len(rows)
+    for s, r in zip(sockets, rows, strict=True):
+        family = 4 if r["family"] == socket.AF_INET else 6
+        assert (s.family, s.state_code, s.local_port, s.remote_port) == (
+            family, r["state"], r["sport"], r["dport"],
+        )  # fmt: skip
+        # Compare addresses as addresses (inet_ntop may write IPv6 more compactly).
+        assert socket.inet_pton(r["family"], s.local_address) == socket.inet_pton(
+            r["family"], r["src"]
+        )
+        assert socket.inet_pton(r["family"], s.remote_address) == socket.inet_pton(
+            r["family"], r["dst"]
+        )
+        assert (s.uid, s.inode, s.recv_queue, s.send_queue) == (
+            r["uid"], r["inode"], r["rqueue"], r["wqueue"],
+        )  # fmt: skip
+        assert s.expires == (r["expires_ms"] / 1000 if r["timer"] else 0.0)
+
+
+def _proc_hex(family: int, address: str) -> str:
+    """The kernel's %08X per 32-bit word of the address, as the CPU holds the word."""
+    raw = socket.inet_pton(family, address)
+    return "".join(f"{struct.unpack('=I', raw[i : i + 4])[0]:08X}" for i in range(0, len(raw), 4))
+
+
+@given(st.lists(kernel_sockets(), max_size=8))
+def test_any_proc_net_tcp_line_parses_back(rows):
+    for family, version in ((socket.AF_INET, 4), (socket.AF_INET6, 6)):
+        mine = [r for r in rows if r["family"] == family]
+        text = "  sl  local_address rem_address   st ...\n" + "".join(
+            f"{n:4d}: {_proc_hex(family, r['src'])}:{r['sport']:04X} "
+            f"{_proc_hex(family, r['dst'])}:{r['dport']:04X} {r['state']:02X} "
+            f"{r['wqueue']:08X}:{r['rqueue']:08X} {r['timer']:02X}:{r['expires_ms'] // 10:08X} "
+            f"00000000 {r['uid']:5d}        0 {r['inode']} 1 0000000000000000 20 4 0 10 -1\n"
+            for n, r in enumerate(mine)
+        )
+        sockets = parse_proc_net_tcp(text, version, ticks_per_second=100)
+        assert [(s.state_code, s.local_port, s.remote_port, s.inode, s.uid) for s in sockets] == [
+            (r["state"], r["sport"], r["dport"], r["inode"], r["uid"]) for r in mine
+        ]
+        for s, r in zip(sockets, mine, strict=True):
+            assert socket.inet_pton(family, s.local_address) == socket.inet_pton(family, r["src"])
+            assert (s.send_queue, s.recv_queue) == (r["wqueue"], r["rqueue"])
+            if r["timer"]:
+                assert s.expires == pytest.approx((r["expires_ms"] // 10) / 100)
