@@ -13,7 +13,7 @@ import struct
 import sys
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tcpviz.traffic import live, sockdiag
@@ -353,6 +353,8 @@ def kernel_sockets(draw):
     }
 
 
+# No deadline: the machine these run on is shared, and an example's time says nothing here.
+@settings(deadline=None, max_examples=60)
 @given(st.lists(kernel_sockets(), max_size=8))
 def test_any_netlink_dump_parses_back(rows):
     data = b"".join(
@@ -389,6 +391,7 @@ def _proc_hex(family: int, address: str) -> str:
     return "".join(f"{struct.unpack('=I', raw[i : i + 4])[0]:08X}" for i in range(0, len(raw), 4))
 
 
+@settings(deadline=None, max_examples=60)
 @given(st.lists(kernel_sockets(), max_size=8))
 def test_any_proc_net_tcp_line_parses_back(rows):
     for family, version in ((socket.AF_INET, 4), (socket.AF_INET6, 6)):
