@@ -462,3 +462,39 @@ def test_a_process_filter_says_how_many_unowned_sockets_it_could_not_attribute(m
     assert snapshot.sockets == () and snapshot.unowned == 1
     assert snapshot.to_dict()["unowned_not_shown"] == 1
     assert "Not shown: 1 socket held by no process" in format_table(snapshot)
+
+
+def test_a_view_tells_what_moved_since_its_last_reading(monkeypatch):
+    from tcpviz.traffic import StateChange, live
+
+    client = Socket(4, "ESTABLISHED", "127.0.0.1", 50000, "127.0.0.1", 80, pid=5, process="x")
+    server = Socket(4, "ESTABLISHED", "127.0.0.1", 80, "127.0.0.1", 50000, pid=5, process="x")
+    readings = iter(
+        [
+            (server,),
+            (server, client),
+            (server._replace(state="CLOSE-WAIT"), client._replace(state="FIN-WAIT-2")),
+            (client._replace(state="TIME-WAIT", pid=None, orphan=True),),
+        ]
+    )
+    monkeypatch.setattr(
+        live, "read_sockets", lambda *a, **k: Snapshot(next(readings), "proc", time.time(), 0.0)
+    )
+    view = LiveView(port=80)
+    assert view.snapshot().changes == ()  # the first reading: nothing moved yet
+    (new,) = view.snapshot().changes
+    assert new == StateChange("127.0.0.1:50000", "127.0.0.1:80", None, "ESTABLISHED")
+    assert str(new) == "127.0.0.1:50000 -> 127.0.0.1:80: (new) -> ESTABLISHED"
+    closing = view.snapshot()
+    assert sorted(str(c) for c in closing.changes) == [
+        "127.0.0.1:50000 -> 127.0.0.1:80: ESTABLISHED -> FIN-WAIT-2",
+        "127.0.0.1:80 -> 127.0.0.1:50000: ESTABLISHED -> CLOSE-WAIT",
+    ]
+    last = view.snapshot()
+    assert sorted(str(c) for c in last.changes) == [
+        "127.0.0.1:50000 -> 127.0.0.1:80: FIN-WAIT-2 -> TIME-WAIT",
+        "127.0.0.1:80 -> 127.0.0.1:50000: CLOSE-WAIT -> CLOSED (gone)",
+    ]
+    text = format_table(last)
+    assert "Since the last reading:\n" in text and "CLOSE-WAIT -> CLOSED (gone)" in text
+    assert {c["after"] for c in last.to_dict()["changes"]} == {"TIME-WAIT", "CLOSED"}

@@ -227,6 +227,7 @@ def test_the_page_shows_the_counts_the_descriptions_and_the_sockets(tmp_path):
             "svg",
             "heat",
             "badge_colours",
+            "changes",
             "states",
             "sockets",
             "hidden",
@@ -293,6 +294,10 @@ window.ready = true;
             assert tab.evaluate("window.sent") == [{"action": "start"}]
             tab.evaluate("window.setTrait('running', true)")
             assert tab.locator(".tl-button").text_content() == "Stop"
+            tab.evaluate(
+                "window.setTrait('changes', ['127.0.0.1:50000 -> 127.0.0.1:8080: ESTABLISHED -> FIN-WAIT-2'])"
+            )
+            assert "ESTABLISHED -> FIN-WAIT-2" in tab.locator(".tl-changes li").text_content()
             tab.evaluate("window.setTrait('states', [])")
             assert tab.locator(".tl-none").text_content() == "No TCP sockets match."
         finally:
@@ -355,3 +360,20 @@ def test_in_voila_the_widget_refreshes_on_its_own_and_stops(tmp_path):
                 assert "not refreshing" in root.locator(".tl-status").text_content()
         finally:
             browser.close()
+
+
+@linux
+def test_the_widget_lists_what_moved_since_the_last_refresh(server):
+    w = LiveSocketsWidget(port=server, start=False)
+    try:
+        assert w.changes == []
+        with socket.create_connection(("127.0.0.1", server), timeout=5):
+            deadline = time.monotonic() + 3
+            while not w.changes and time.monotonic() < deadline:
+                w.refresh()
+                time.sleep(0.05)
+            assert len(w.changes) == 2 and all("(new) -> ESTABLISHED" in c for c in w.changes)
+            w.refresh()
+            assert w.changes == []  # nothing moved since
+    finally:
+        w.close()

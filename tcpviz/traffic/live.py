@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
@@ -40,6 +40,7 @@ __all__ = [
     "LiveView",
     "Snapshot",
     "Socket",
+    "StateChange",
     "filter_text",
     "format_table",
     "process_owners",
@@ -323,6 +324,22 @@ def _other_system(processes: bool) -> tuple[list[Socket], str]:
 # -- reading --------------------------------------------------------------------------------
 
 
+class StateChange(NamedTuple):
+    """A socket seen in another state than at the previous reading: ``before`` is ``None``
+    for a socket that is new, ``after`` is ``CLOSED`` for one that is gone (the kernel
+    deleted it)."""
+
+    local: str
+    remote: str
+    before: str | None
+    after: str
+
+    def __str__(self) -> str:
+        before = "(new)" if self.before is None else self.before
+        after = "CLOSED (gone)" if self.after == "CLOSED" and self.before else self.after
+        return f"{self.local} -> {self.remote}: {before} -> {after}"
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The sockets seen at one moment, with where they were read from and how long it took."""
@@ -334,6 +351,8 @@ class Snapshot:
     filters: dict[str, Any] = field(default_factory=dict)
     #: Sockets held by no process (TIME-WAIT...) that a process filter could not attribute.
     unowned: int = 0
+    #: What moved since the view's previous reading (empty for the first one).
+    changes: tuple[StateChange, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -365,6 +384,7 @@ class Snapshot:
                 {"state": s, "count": counts[s], "description": DESCRIPTIONS[s]} for s in STATES
             ],
             "sockets": [s.to_dict() for s in sorted(self.sockets, key=_order)],
+            "changes": [c._asdict() for c in self.changes],
         }
 
 
@@ -538,6 +558,8 @@ class LiveView:
         self.ports = _ports(port)
         self.process = _process(process)
         self.source = source
+        # Each connection's state at the previous reading (None before the first one).
+        self._states: dict[tuple[int, str, int, str, int], str] | None = None
         # The last known holder of each connection, to name it once its program closed it.
         self._holders: dict[tuple[int, str, int, str, int], tuple[int, str | None]] = {}
 
@@ -563,9 +585,28 @@ class LiveView:
             full,
             sockets=tuple(sockets),
             unowned=unowned,
+            changes=self._changes(sockets),
             filters=self.filters,
             elapsed=time.perf_counter() - start,
         )
+
+    def _changes(self, sockets: Sequence[Socket]) -> tuple[StateChange, ...]:
+        """What moved since the previous reading; remembers this one (only its sockets)."""
+        now = {s.key: s for s in sockets}
+        before, self._states = self._states, {key: s.state for key, s in now.items()}
+        if before is None:  # the first reading: everything is there, nothing moved
+            return ()
+        moved = [
+            StateChange(s.local, s.remote, before.get(key), s.state)
+            for key, s in now.items()
+            if before.get(key) != s.state
+        ]
+        for key, state in before.items():
+            if key not in now:
+                family, local, local_port, remote, remote_port = key
+                gone = Socket(family, state, local, local_port, remote, remote_port)
+                moved.append(StateChange(gone.local, gone.remote, state, "CLOSED"))
+        return tuple(moved)
 
     def _remember(self, sockets: Iterable[Socket]) -> list[Socket]:
         """Name each socket no process holds by its last holder, if this view saw one; keep
@@ -700,6 +741,13 @@ def format_table(
             lines.append("  " + text.rstrip())
         if len(listed) < len(group):
             lines.append(f"    ... and {len(group) - len(listed)} more")
+        lines.append("")
+    if snapshot.changes:
+        lines.append("Since the last reading:")
+        shown = snapshot.changes if rows is None else snapshot.changes[: max(rows, 8)]
+        lines.extend(f"  {change}" for change in shown)
+        if len(shown) < len(snapshot.changes):
+            lines.append(f"  ... and {len(snapshot.changes) - len(shown)} more")
         lines.append("")
     if snapshot.unowned:
         lines.append(

@@ -150,6 +150,7 @@ class LiveSocketsWidget(anywidget.AnyWidget):
     states = traitlets.List(traitlets.Dict()).tag(sync=True)
     sockets = traitlets.List(traitlets.Dict()).tag(sync=True)
     hidden = traitlets.Int(0).tag(sync=True)  # sockets beyond MAX_ROWS, not listed
+    changes = traitlets.List(traitlets.Unicode()).tag(sync=True)  # since the last refresh
     heading = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
@@ -225,6 +226,7 @@ class LiveSocketsWidget(anywidget.AnyWidget):
             self.heat = heat_marks(self.svg, None, counts)
             self.states = states
             self.sockets = sockets[:MAX_ROWS]
+            self.changes = [str(c) for c in snapshot.changes[:MAX_ROWS]]
             self.hidden = max(0, len(sockets) - MAX_ROWS)
             self.error = ""
             self.status = self._status()

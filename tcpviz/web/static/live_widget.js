@@ -72,11 +72,13 @@ function render({ model, el: root }) {
   status.setAttribute("role", "status");
   const error = el("div", "tl-error");
   error.setAttribute("role", "alert");
+  const changes = el("div", "tl-changes");
+  changes.setAttribute("aria-live", "polite");
   const diagram = el("div", "tl-diagram");
   const states = el("dl", "tl-states");
   const sockets = el("table", "tl-sockets");
   const more = el("div", "tl-more");
-  box.append(head, status, error, diagram, states, sockets, more);
+  box.append(head, status, error, changes, diagram, states, sockets, more);
   root.append(box);
 
   const paintTheme = () => {
@@ -133,6 +135,16 @@ function render({ model, el: root }) {
     more.textContent = hidden ? `… and ${hidden} more sockets (counted on the diagram)` : "";
   };
 
+  const paintChanges = () => {
+    changes.replaceChildren();
+    const moved = model.get("changes");
+    if (!moved.length) return;
+    changes.append(el("span", "tl-changes-title", "Since the last refresh: "));
+    const list = el("ul");
+    for (const line of moved) list.append(el("li", "", line));
+    changes.append(list);
+  };
+
   button.addEventListener("click", () => {
     model.send({ action: model.get("running") ? "stop" : "start" });
   });
@@ -142,6 +154,7 @@ function render({ model, el: root }) {
   paintStatus();
   paintStates();
   paintSockets();
+  paintChanges();
   const listeners = [
     ["change:theme", paintTheme],
     ["change:svg", paintSvg],
@@ -149,6 +162,7 @@ function render({ model, el: root }) {
     ["change:status change:error change:running change:heading", paintStatus],
     ["change:states", paintStates],
     ["change:sockets change:hidden", paintSockets],
+    ["change:changes", paintChanges],
   ];
   for (const [events, paint] of listeners) model.on(events, paint);
   return () => {
