@@ -498,3 +498,22 @@ def test_a_view_tells_what_moved_since_its_last_reading(monkeypatch):
     text = format_table(last)
     assert "Since the last reading:\n" in text and "CLOSE-WAIT -> CLOSED (gone)" in text
     assert {c["after"] for c in last.to_dict()["changes"]} == {"TIME-WAIT", "CLOSED"}
+
+
+@linux
+def test_cli_writes_the_diagram_with_the_counts_for_slides(tmp_path, capsys):
+    import xml.etree.ElementTree as ET
+
+    out = tmp_path / "sockets.svg"
+    with loopback() as net:
+        net.pair()
+        assert main(["live", "--once", "--port", str(net.port), "--svg", str(out)]) == 0
+    assert "ESTABLISHED  2" in capsys.readouterr().out
+    root = ET.parse(out).getroot()  # a whole SVG file
+    ns = "{http://www.w3.org/2000/svg}"
+    counts = [
+        g.findtext(f"{ns}text") for g in root.iter(f"{ns}g") if g.get("class") == "tcpviz-count"
+    ]
+    assert sorted(counts) == ["1", "2"]
+    assert main(["live", "--once", "--port", "1", "--svg", str(tmp_path / "no" / "x.svg")]) == 1
+    assert "x.svg" in capsys.readouterr().err and not (tmp_path / "no").exists()
