@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -558,6 +559,7 @@ class LiveView:
         self.ports = _ports(port)
         self.process = _process(process)
         self.source = source
+        self._lock = threading.Lock()
         # Each connection's state at the previous reading (None before the first one).
         self._states: dict[tuple[int, str, int, str, int], str] | None = None
         # The last known holder of each connection, to name it once its program closed it.
@@ -574,7 +576,12 @@ class LiveView:
         return filters
 
     def snapshot(self) -> Snapshot:
-        """The sockets now, filtered."""
+        """The sockets now, filtered (safe to call from several threads: one reading at a
+        time, so each one's changes are against the one before)."""
+        with self._lock:
+            return self._snapshot()
+
+    def _snapshot(self) -> Snapshot:
         start = time.perf_counter()
         full = read_sockets(self.source, processes=True, ports=self.ports)
         sockets = self._remember(full.sockets)
