@@ -517,3 +517,15 @@ def test_cli_writes_the_diagram_with_the_counts_for_slides(tmp_path, capsys):
     assert sorted(counts) == ["1", "2"]
     assert main(["live", "--once", "--port", "1", "--svg", str(tmp_path / "no" / "x.svg")]) == 1
     assert "x.svg" in capsys.readouterr().err and not (tmp_path / "no").exists()
+
+
+def test_cli_says_why_when_no_source_can_read_the_sockets(monkeypatch, capsys):
+    from tcpviz.traffic import live
+
+    def unavailable(*args, **kwargs):
+        raise live.SocketsUnavailable("cannot read /proc/net/tcp: no such file")
+
+    monkeypatch.setattr(live, "read_sockets", unavailable)
+    assert main(["live", "--once"]) == 1
+    err = capsys.readouterr().err
+    assert err == "tcpviz live: error: cannot read /proc/net/tcp: no such file\n"
