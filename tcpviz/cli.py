@@ -373,6 +373,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 def cmd_live(args: argparse.Namespace) -> int:
     """This machine's TCP sockets by state, again every ``--interval`` until Ctrl-C."""
     from .errors import InvalidFilter
+    from .files import write_atomic
     from .traffic import live
 
     try:
@@ -383,6 +384,10 @@ def cmd_live(args: argparse.Namespace) -> int:
         # A screen redrawn in place must fit: a few sockets per state unless asked for more.
         rows = args.rows if args.rows is not None else (TERMINAL_ROWS if clear else None)
         for number, snapshot in enumerate(snapshots):
+            if args.svg:  # the diagram with the counts, for slides: replaced at each reading
+                diagram = render.Diagram(theme=args.theme).pipe("svg").decode("utf-8")
+                counted = render.heat_map(diagram, None, snapshot.counts)
+                write_atomic(Path(args.svg), counted.encode("utf-8"))
             if args.json:
                 text = json.dumps(snapshot.to_dict(), indent=2 if count == 1 else None)
             else:
@@ -593,12 +598,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     live.add_argument(
         "--source",
-        choices=("auto", "sock_diag", "proc", "psutil"),
+        choices=("auto", "sock_diag", "proc", "psutil", "netstat"),
         default="auto",
         help="where to read the sockets (default: auto, the first of these that works here)",
     )
     live.add_argument(
         "--brief", action="store_true", help="leave out the description of each state"
+    )
+    live.add_argument(
+        "--svg",
+        metavar="FILE",
+        help="also write the state diagram with the count of each state (a heat map) to FILE, "
+        "replaced at each refresh",
+    )
+    live.add_argument(
+        "--theme", choices=render.THEMES, default="light", help="the colours of --svg"
     )
     return parser
 
