@@ -16,6 +16,8 @@ once from the table, and sends the event here, where the machine decides.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import logging
 import weakref
 from collections.abc import Callable
@@ -78,8 +80,11 @@ class TCPWidget(anywidget.AnyWidget):
     ``mode`` one of :data:`MODES`.
     """
 
-    _esm = _STATIC / "widget.js"
-    _css = _STATIC / "widget.css"
+    # Each widget carries only a small loader (its `_esm`, saved in the notebook too); the
+    # page asks for the real module and style sheet once, by their hash, and keeps them for
+    # every later widget (static/loader.js, the "module" message).
+    _esm = _STATIC / "loader.js"
+    _module_hash = traitlets.Unicode("").tag(sync=True)
 
     #: How many recent steps (and steps to redo) travel to the page (``history_shown``,
     #: ``future_shown``); the page offers the others through "… N earlier steps". Set it on
@@ -180,6 +185,7 @@ class TCPWidget(anywidget.AnyWidget):
         self._before_reset: tuple[tuple[Transition, ...], tuple[Transition, ...]] | None = None
         self._quiz: Quiz | None = None
         super().__init__(
+            _module_hash=_front_end()[0],
             svg=layout_svg(t),
             table=table_payload(t),
             moves=moves_payload(t),
@@ -539,11 +545,14 @@ class TCPWidget(anywidget.AnyWidget):
             self.answer(str(msg.get("state", "")))
         elif kind == "dismiss":
             self.error = ""
+        elif kind == "module":
+            digest, js, css = _front_end()
+            self._safe_send({"type": "module", "hash": digest, "esm": js, "css": css})
         else:
             raise WidgetError(
                 f"unknown message type: {kind!r} (must be one of "
                 "['dismiss', 'fire', 'jump', 'mode', 'quiz_answer', 'quiz_start', 'redo', "
-                "'reset', 'scenario', 'undo', 'undo_reset'])"
+                "'module', 'reset', 'scenario', 'undo', 'undo_reset'])"
             )
 
     def _safe_send(self, content: dict[str, Any]) -> None:
@@ -561,6 +570,21 @@ class TCPWidget(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         return f"<TCPWidget {self._machine.state} ({self.mode}) of {self._machine.table!r}>"
+
+
+@functools.cache
+def _front_end() -> tuple[str, str, str]:
+    """The page's module and style sheet, and a hash of both (read once per process)."""
+    js = (_STATIC / "widget.js").read_text(encoding="utf-8")
+    css = (_STATIC / "widget.css").read_text(encoding="utf-8")
+    digest = hashlib.sha256(f"{js}\0{css}".encode()).hexdigest()[:16]
+    return digest, js, css
+
+
+def front_end() -> tuple[str, str]:
+    """The JavaScript module and the style sheet the widget's page runs (widget.js, widget.css)."""
+    _, js, css = _front_end()
+    return js, css
 
 
 #: The same widget under a name that says it works for any table.
