@@ -94,7 +94,7 @@ class TCPWidget(anywidget.AnyWidget):
     # Sent once.
     svg = traitlets.Unicode("").tag(sync=True)
     table = traitlets.Dict().tag(sync=True)
-    scenarios = traitlets.List().tag(sync=True)
+    scenarios: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     #: Where each arrow leads and what is enabled where (see payload.moves_payload), so the
     #: page paints a click at once by looking it up.
     moves = traitlets.Dict().tag(sync=True)
@@ -110,9 +110,9 @@ class TCPWidget(anywidget.AnyWidget):
     taken = traitlets.List(traitlets.Unicode()).tag(sync=True, **_compact("edges"))
     # A window on the history and on the steps to redo (edge ids), and how many steps each
     # leaves out: a step sends the same few values after a long session as after a reset.
-    history_shown = traitlets.List().tag(sync=True, **_compact("edges"))
+    history_shown: traitlets.List[str] = traitlets.List().tag(sync=True, **_compact("edges"))
     history_hidden = traitlets.Int(0).tag(sync=True)
-    future_shown = traitlets.List().tag(sync=True, **_compact("edges"))
+    future_shown: traitlets.List[str] = traitlets.List().tag(sync=True, **_compact("edges"))
     future_hidden = traitlets.Int(0).tag(sync=True)
     enabled = traitlets.List(traitlets.Unicode()).tag(sync=True, **_compact("edges"))
     error = traitlets.Unicode("").tag(sync=True)
@@ -370,8 +370,9 @@ class TCPWidget(anywidget.AnyWidget):
         if not status["name"]:
             return _idle_scenario(speed)
         index, total, on_track = status["index"], status["total"], status["on_track"]
+        assert isinstance(total, int) and (index is None or isinstance(index, int))
         playing = changes.pop("playing", self.scenario.get("playing", False))
-        if not on_track or index >= total:
+        if index is None or not on_track or index >= total:
             playing = False
         return {
             "name": status["name"],
@@ -454,7 +455,9 @@ class TCPWidget(anywidget.AnyWidget):
         if data["last"] is not None:
             # The page marks the arrow the answer was about; it knows arrows by their ids.
             transition = self._quiz.history[-1].transition
-            data["last"] = {**data["last"], "edge": self._machine.table.edge_ids[transition]}
+            last = data["last"]
+            assert isinstance(last, dict)
+            data["last"] = {**last, "edge": self._machine.table.edge_ids[transition]}
         data["seed"] = self._quiz.seed
         return data
 
@@ -535,7 +538,7 @@ class TCPWidget(anywidget.AnyWidget):
         elif kind == "jump":
             machine.jump(msg.get("index"))  # type: ignore[arg-type]  # jump checks it
         elif kind == "mode":
-            self.mode = msg.get("mode")  # validated
+            self.mode = msg.get("mode")  # type: ignore[assignment]  # validated
         elif kind == "scenario":
             self._scenario_message(msg)
         elif kind == "quiz_start":
