@@ -1019,3 +1019,26 @@ def test_the_page_remembers_progress_and_shares_it_as_a_link(chromium, tmp_path:
     finally:
         context.close()
     assert errors == []
+
+
+def test_a_scenario_starts_where_it_matters(tab, standalone, request) -> None:
+    """The simultaneous close does not replay the handshake: its lead steps are taken at once."""
+    from tcpviz import Machine
+    from tcpviz.teach.player import ScenarioPlayer
+
+    python = ScenarioPlayer(Machine(tcp_table()))
+    python.select("simultaneous-close")
+    standalone.locator('[data-testid="mode-scenario"]').click()
+    standalone.locator('[data-testid="scenario-select"]').select_option("simultaneous-close")
+    progress = standalone.locator('[data-testid="scenario-progress"]')
+    sync_api.expect(progress).to_have_text("Step 2 of 6")
+    seen = snapshot_when(standalone, lambda seen: seen["state"] == python.machine.state)
+    assert seen["state"] == "ESTABLISHED" == python.machine.state
+    for _ in range(4):
+        standalone.locator('[data-testid="step"]').click()
+        python.step()
+        seen = snapshot_when(standalone, lambda seen: seen["state"] == python.machine.state)
+        assert seen["state"] == python.machine.state
+        assert seen["last"] == [tcp_table().edge_ids[python.machine.last]]
+    sync_api.expect(progress).to_have_text("Done: all 6 steps.")
+    shoot(tab, request, "simultaneous-close-done")

@@ -1359,3 +1359,13 @@ def test_without_a_kernel_the_loader_shows_a_still_picture(chromium_page):
         assert chromium_page.locator("#d .tcpviz-widget").count() == 0
     finally:
         w.close()
+
+
+def test_the_page_holds_no_stepping_rule_no_search_and_no_quiz_logic():
+    """Python decides, the page looks up (DESIGN.md, decision 7): the names of the copies that
+    once disagreed with Python are gone, and the page never reads the `via` rule itself."""
+    js = (STATIC / "widget.js").read_text(encoding="utf-8")
+    for gone in ("enabledIn", "pathTo", "LocalQuiz", "mulberry32", "shuffle", "whyNot", "eventKey"):
+        assert gone not in js, gone
+    assert not re.search(r"\.via\b", js), "the page reads the via rule"
+    assert "Math.random() * pool" not in js and "queue.shift()" not in js

@@ -358,7 +358,8 @@ def moves_payload(table: Table) -> dict[str, object]:
     - ``after``: edge id -> the position the arrow leads to;
     - ``elsewhere``: edge id -> why the arrow cannot be taken from any other state, with
       ``{state}`` standing for the current state;
-    - ``events``: how event names are read (:func:`event_lookup`).
+    - ``events``: how event names are read (:func:`event_lookup`);
+    - ``entered_from_matters``: the states where the state before decides what may happen.
 
     >>> moves = moves_payload(Machine().table)
     >>> here = moves["positions"][moves["start"]["CLOSED"]]
@@ -401,6 +402,9 @@ def moves_payload(table: Table) -> dict[str, object]:
         "after": after,
         "elsewhere": elsewhere,
         "events": event_lookup(table),
+        # Where the state before matters (an arrow with `via` leaves it): a question there
+        # says where the connection came from.
+        "entered_from_matters": [s for s in table.states if any(t.via for t in table.outgoing(s))],
     }
 
 
