@@ -1042,3 +1042,51 @@ def test_a_scenario_starts_where_it_matters(tab, standalone, request) -> None:
         assert seen["last"] == [tcp_table().edge_ids[python.machine.last]]
     sync_api.expect(progress).to_have_text("Done: all 6 steps.")
     shoot(tab, request, "simultaneous-close-done")
+
+
+def test_jupyterlab_running_the_widget_cell_again_keeps_the_clicks(
+    tab, tmp_path: Path, request
+) -> None:
+    """A click makes the widget's cell the active one; Shift+Enter then runs that cell again.
+    `client = TCPWidget()` must give back the same widget, still where the student left it."""
+    root_dir = tmp_path / "notebooks"
+    root_dir.mkdir()
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "from tcpviz.web.widget import TCPWidget\n\nclient = TCPWidget()\nclient"
+        )
+    ]
+    path = root_dir / "rerun.ipynb"
+    nbformat.write(notebook, path)
+    with jupyterlab(root_dir, tmp_path) as url:
+        tab.goto(f"{url}lab/tree/{path.name}", timeout=60_000)
+        cell = tab.locator(".jp-Notebook .jp-Cell").first
+        cell.wait_for(timeout=60_000)
+        wait_for_connected_kernel(url)
+        cell.locator(".jp-InputArea-editor").click()
+        tab.keyboard.press("Shift+Enter")
+        root = tab.locator(".tcpviz-widget")
+        root.wait_for(timeout=30_000)
+        expected = Expected(tcp_table())
+        click_event(root, expected.fire("active open"))
+        assert_shows(root, expected)
+        # Run the widget's cell again, as "Shift+Enter to run the next cell" does after a click.
+        cell.locator(".jp-InputArea-editor").click()
+        tab.keyboard.press("Escape")
+        tab.keyboard.press("Shift+Enter")
+        tab.wait_for_function(
+            "() => document.querySelector('.jp-Notebook .jp-Cell .jp-InputPrompt')?.textContent.includes('[2]')",
+            timeout=30_000,
+        )
+        root = tab.locator(".tcpviz-widget")
+        root.first.wait_for(timeout=30_000)
+        assert root.count() == 1
+        assert_shows(root, expected)  # still SYN-SENT, the step in its history
+        shoot(tab, request, "rerun-kept")
+        tab.close()

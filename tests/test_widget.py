@@ -1369,3 +1369,31 @@ def test_the_page_holds_no_stepping_rule_no_search_and_no_quiz_logic():
         assert gone not in js, gone
     assert not re.search(r"\.via\b", js), "the page reads the via rule"
     assert "Math.random() * pool" not in js and "queue.shift()" not in js
+
+
+def test_a_cell_run_again_gives_back_the_widgets_it_made(monkeypatch):
+    """Shift+Enter on the cell of `client = TCPWidget()` (the cell a click made the active one)
+    must not replace the student's widget with a fresh one in CLOSED."""
+    here = {"cell": ("cell-1", "run-1")}
+    monkeypatch.setattr(tcpviz.web.widget._CellWidgets, "_here", staticmethod(lambda: here["cell"]))
+    client, server = TCPWidget(), TCPWidget(mode="scenario")
+    try:
+        client.fire("active open")
+        here["cell"] = ("cell-1", "run-2")  # the same cell, run again
+        assert (TCPWidget(), TCPWidget(mode="scenario")) == (client, server)
+        assert client.state == "SYN-SENT"  # the click is kept
+        here["cell"] = ("cell-1", "run-3")
+        assert TCPWidget(theme="dark") is not client  # other options: a new widget
+        here["cell"] = ("cell-2", "run-4")
+        assert TCPWidget() is not client  # another cell: its own widget
+        here["cell"] = None  # no notebook (a script): never reused
+        assert TCPWidget() is not TCPWidget()
+        # Within one run, two calls are two widgets.
+        here["cell"] = ("cell-3", "run-5")
+        assert TCPWidget() is not TCPWidget()
+        client.close()
+        here["cell"] = ("cell-1", "run-6")
+        assert TCPWidget() is not client  # a closed widget is never handed out
+    finally:
+        client.close()
+        server.close()

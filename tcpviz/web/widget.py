@@ -78,6 +78,12 @@ class TCPWidget(anywidget.AnyWidget):
     ``table=`` draws any table; ``machine=`` shares a machine with other widgets and code.
     ``theme`` is one of :data:`tcpviz.drawing.diagram.THEMES` (``"auto"`` follows JupyterLab) and
     ``mode`` one of :data:`MODES`.
+
+    No click is lost to a cell run again: ``TCPWidget(machine)`` gives back the open widget
+    already showing ``machine`` with the same options, and in JupyterLab or Notebook 7 a cell's
+    ``TCPWidget()`` run again gives back the widget that cell made the time before. For a new
+    one, pass a new machine (``TCPWidget(Machine())``) or press Reset (which Undo reset takes
+    back).
     """
 
     # Each widget carries only a small loader (its `_esm`, saved in the notebook too); the
@@ -142,10 +148,20 @@ class TCPWidget(anywidget.AnyWidget):
             if widget is not None and widget.comm is not None:
                 widget._reused = True
                 return widget
+        # `client = TCPWidget()` in a cell run again: the widget that cell made the time before
+        # (the same options, in the same order), with its own machine and every click.
+        options = (cls, id(table), bool(extended), theme, mode, _hashable(kwargs))
+        fresh = machine is None and options[-1] is not None
+        again = _CELLS.again(options) if fresh else None
+        if again is not None:
+            again._reused = True
+            return again
         widget = super().__new__(cls)
         widget._reused = False
         if key is not None:
             _SHOWING.setdefault(machine, {})[key] = weakref.ref(widget)  # type: ignore[arg-type]
+        if fresh:
+            _CELLS.made(options, widget)
         return widget
 
     def __init__(
@@ -605,12 +621,90 @@ def _reuse_key(cls: type, machine: Machine | None, *options: Any) -> tuple[Any, 
     if machine is None:
         return None  # a fresh machine each time: nothing to keep
     table, extended, theme, mode, kwargs = options
+    rest = _hashable(kwargs)
+    if rest is None:  # an option that cannot be compared: build a new widget
+        return None
+    return (cls, id(table), bool(extended), theme, mode, rest)
+
+
+def _hashable(kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
+    """``kwargs`` as a key, or ``None`` when an option cannot be compared."""
     try:
-        key = (cls, id(table), bool(extended), theme, mode, tuple(sorted(kwargs.items())))
+        key = tuple(sorted(kwargs.items()))
         hash(key)
-    except TypeError:  # an option that cannot be compared: build a new widget
+    except TypeError:
         return None
     return key
+
+
+class _CellWidgets:
+    """The widgets each notebook cell built in its last run, so that a run again gives them back.
+
+    A front end that names its cells (JupyterLab and Notebook 7 send ``cellId`` with each
+    execution) lets the k-th ``TCPWidget()`` of a cell's new run return the k-th widget of its
+    previous run, if that is still open and was built with the same options. Elsewhere (a
+    script, a front end that sends no cell id) nothing is reused.
+    """
+
+    def __init__(self) -> None:
+        # cell id -> (the run's message id, widgets of this run, widgets of the run before)
+        self._cells: dict[
+            str, tuple[str, list[weakref.ref[TCPWidget]], list[weakref.ref[TCPWidget]]]
+        ] = {}
+
+    @staticmethod
+    def _here() -> tuple[str, str] | None:
+        """(cell id, message id of its run) of the cell running now, if the kernel knows."""
+        try:
+            from IPython import get_ipython
+
+            shell = get_ipython()
+            kernel = getattr(shell, "kernel", None)
+            parent = kernel.get_parent("shell") if kernel is not None else None
+        except Exception:  # no IPython, no kernel, an old ipykernel: no cells to speak of
+            return None
+        if not isinstance(parent, dict):
+            return None
+        cell = (parent.get("metadata") or {}).get("cellId")
+        run = (parent.get("header") or {}).get("msg_id")
+        return (cell, run) if isinstance(cell, str) and isinstance(run, str) else None
+
+    def _runs(
+        self,
+    ) -> tuple[list[weakref.ref[TCPWidget]], list[weakref.ref[TCPWidget]]] | None:
+        here = self._here()
+        if here is None:
+            return None
+        cell, run = here
+        entry = self._cells.get(cell)
+        if entry is None or entry[0] != run:  # a new run of this cell: the last one is "before"
+            entry = (run, [], entry[1] if entry is not None else [])
+            self._cells[cell] = entry
+        return entry[1], entry[2]
+
+    def again(self, options: tuple[Any, ...]) -> TCPWidget | None:
+        """The widget this cell's previous run built at this point, if it fits ``options``."""
+        runs = self._runs()
+        if runs is None:
+            return None
+        now, before = runs
+        if len(now) >= len(before):
+            return None
+        widget = before[len(now)]()
+        if widget is None or widget.comm is None or getattr(widget, "_options", None) != options:
+            return None
+        now.append(weakref.ref(widget))
+        return widget
+
+    def made(self, options: tuple[Any, ...], widget: TCPWidget) -> None:
+        """Note that this cell's run built ``widget`` with ``options``."""
+        widget._options = options
+        runs = self._runs()
+        if runs is not None:
+            runs[0].append(weakref.ref(widget))
+
+
+_CELLS = _CellWidgets()
 
 
 def _follow(widget: TCPWidget, machine: Machine) -> Callable[[], None]:
