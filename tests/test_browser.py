@@ -809,6 +809,7 @@ async ([answers]) => {
   const frames = () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
   const text = (id) => root.querySelector(`[data-testid="${id}"]`).textContent;
   const seen = [];
+  await frames(); // the page paints a new quiz in the next animation frame
   for (const state of answers) {
     const question = text("quiz-question");
     const choices = [...root.querySelectorAll('[data-testid="quiz-choice"]')].map((b) => b.dataset.state);
