@@ -692,6 +692,15 @@ def test_jupyterlab_widget_keeps_its_keys(tab, tmp_path: Path, request) -> None:
         assert_shows(root, expected)
         shoot(tab, request, "jupyterlab")
 
+        # Single keys are JupyterLab's notebook commands ("d d" deletes the cell, "x" cuts it,
+        # "a"/"b" insert one, "m" makes it Markdown): with the focus in the widget, none
+        # reaches them, and Esc resets nothing.
+        root.focus()
+        for key in ("d", "d", "x", "a", "b", "m", "z", "Escape"):
+            tab.keyboard.press(key)
+        assert_shows(root, expected)
+        assert_python_agrees(tab, expected)
+
         cells = tab.locator(".jp-Notebook .jp-Cell")
         assert cells.count() == 2  # the code cell and the empty one Shift+Enter added
         assert tab.locator(".jp-Notebook .jp-MarkdownCell").count() == 0
