@@ -24,11 +24,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import anywidget
-import traitlets
-
 from ..drawing.diagram import THEMES, layout_svg
-from ..errors import InvalidTransition, ScenarioError, TcpvizError, WidgetError
+from ..errors import (
+    InvalidTransition,
+    MissingDependency,
+    ScenarioError,
+    TcpvizError,
+    WidgetError,
+)
+
+try:
+    import anywidget
+    import ipywidgets  # noqa: F401  # anywidget's own dependency; named so the message is true
+    import traitlets
+except ModuleNotFoundError as missing:  # `pip install tcpviz` without the widget extra
+    raise MissingDependency(
+        "TCPWidget", ["anywidget", "ipywidgets"], "widget", missing.name
+    ) from None
 from ..model.machine import Change, Machine
 from ..model.table import Table, Transition
 from ..teach.player import ScenarioPlayer
