@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -607,7 +607,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{len(report.notebooks)} notebooks, {len(report.pages)} standalone pages, "
         f"{len(report.wheels)} wheels"
     )
-    say(f"open {report.output}/lab/index.html?path=notebooks/{report.notebooks[0]} from a web server")
+    say(
+        f"open {report.output}/lab/index.html?path=notebooks/{report.notebooks[0]} from a web server"
+    )
     return 0
 
 
