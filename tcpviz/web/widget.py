@@ -599,6 +599,21 @@ class TCPWidget(anywidget.AnyWidget):
             unsubscribe()
         super().close()
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The widget view and, beside it, a still picture of the diagram as it stands.
+
+        Front ends with a widget manager show the view; nbconvert's HTML, GitHub and other
+        static renderings, which cannot run the widget, show the picture
+        (:mod:`tcpviz.web.snapshot`) instead of a blank.
+        """
+        bundle = super()._repr_mimebundle_(**kwargs)  # anywidget: (data, metadata)
+        if bundle is None:
+            return None
+        from .snapshot import snapshot_bundle
+
+        data, metadata = bundle
+        return {**data, **snapshot_bundle(self._machine)}, metadata
+
     def __repr__(self) -> str:
         return f"<TCPWidget {self._machine.state} ({self.mode}) of {self._machine.table!r}>"
 
