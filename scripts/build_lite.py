@@ -469,9 +469,10 @@ def fetch(cache: Path) -> tuple[Path, dict[str, Wheel]]:
 def build(output: Path, cache: Path = DEFAULT_CACHE, *, apps: Sequence[str] = ()) -> Report:
     """Build the site into ``output`` (replaced whole, and only once the build succeeded)."""
     started = time.monotonic()
+    output = output.resolve()
+    check_replaceable(output)
     pyodide, wheels = fetch(cache)
     check_extension_versions(wheels)
-    output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".tcpviz-lite-", dir=output.parent) as tmp:
         work = Path(tmp)
@@ -530,6 +531,18 @@ def build(output: Path, cache: Path = DEFAULT_CACHE, *, apps: Sequence[str] = ()
             leftover.unlink()
         pages = standalone_pages(site / "pages")
         check_site(site)
+        (site / SITE_MARKER).write_text(
+            json.dumps(
+                {
+                    "built_by": "scripts/build_lite.py",
+                    "notebooks": [nb.name for nb in found],
+                    "wheels": sorted(w.path.name for w in shipped.values()),
+                },
+                indent=1,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
 
         # Replace the old site only now, in one rename where the platform allows.
         old = work / "old"
@@ -544,6 +557,23 @@ def build(output: Path, cache: Path = DEFAULT_CACHE, *, apps: Sequence[str] = ()
         pages=[p.name for p in pages],
         wheels=sorted(w.path.name for w in shipped.values()),
     )
+
+
+#: What marks a folder as a site this script built (and may therefore replace).
+SITE_MARKER = "tcpviz-lite.json"
+
+
+def check_replaceable(output: Path) -> None:
+    """Refuse to replace a folder that is not empty and not a site built here before."""
+    if not output.exists():
+        return
+    if not output.is_dir():
+        raise BuildError(f"{output} is a file: give a folder for the site")
+    if any(output.iterdir()) and not (output / SITE_MARKER).is_file():
+        raise BuildError(
+            f"{output} is not empty and not a site built by this script (no {SITE_MARKER}): "
+            "give a new or empty folder"
+        )
 
 
 def check_site(site: Path) -> None:

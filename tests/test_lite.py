@@ -116,6 +116,19 @@ def test_site_notebooks_name_the_pyodide_kernel(tmp_path: Path) -> None:
         build_lite.copy_notebook(tmp_path / "broken.ipynb", tmp_path / "out.ipynb")
 
 
+def test_a_build_never_replaces_a_folder_it_did_not_build(tmp_path: Path) -> None:
+    precious = tmp_path / "course"
+    precious.mkdir()
+    (precious / "syllabus.pdf").write_bytes(b"%PDF")
+    with pytest.raises(build_lite.BuildError, match="not empty and not a site built"):
+        build_lite.build(precious)
+    assert (precious / "syllabus.pdf").read_bytes() == b"%PDF"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(build_lite.BuildError, match="is a file"):
+        build_lite.build(tmp_path / "file")
+    assert build_lite.main(["-o", str(precious)]) == 1  # one line on stderr, no traceback
+
+
 # -- a real build ---------------------------------------------------------------------------------
 
 
@@ -176,6 +189,8 @@ def test_site_holds_every_notebook_page_and_wheel(site: Path) -> None:
     with zipfile.ZipFile(site / "static" / "pyodide" / tcpviz["file_name"]) as whl:
         assert "tcpviz/web/static/widget.js" in whl.namelist()  # built from this tree
     assert not list(site.rglob("*.map"))
+    marker = json.loads((site / build_lite.SITE_MARKER).read_text())
+    assert tcpviz["file_name"] in marker["wheels"]
 
 
 def test_site_loads_nothing_from_another_host(site: Path) -> None:
@@ -218,6 +233,10 @@ def static_server(root: Path) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+FIRST_RUN_JS = """() => {
+  const prompt = document.querySelector('.jp-Notebook .jp-CodeCell .jp-InputPrompt');
+  return prompt !== null && /\\[\\d+\\]/.test(prompt.textContent);
+}"""
 ALL_RUN_JS = """() => {
   const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')];
   return prompts.length > 0 && prompts.every((p) => /\\[\\d+\\]/.test(p.textContent));
@@ -255,6 +274,8 @@ def test_notebook_01_runs_in_the_browser_and_a_click_lights_the_state(site, requ
             # No "Select Kernel" dialog: the site's copy names the Pyodide kernel.
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            page.wait_for_function(FIRST_RUN_JS, timeout=RUN_ALL_TIMEOUT_MS)
+            kernel_ready = time.monotonic() - started  # the install cell ran: Python is up
             page.wait_for_function(ALL_RUN_JS, timeout=RUN_ALL_TIMEOUT_MS)
             ran = time.monotonic() - started
             first_load = sum(loaded.values())
@@ -295,7 +316,8 @@ def test_notebook_01_runs_in_the_browser_and_a_click_lights_the_state(site, requ
         if u.startswith(url) and (site / u.removeprefix(url).split("?")[0]).is_file()
     )
     print(
-        f"first load and run of {NOTEBOOK}: {ran:.1f} s, {len(loaded)} requests, "
+        f"first load of {NOTEBOOK}: first cell done after {kernel_ready:.1f} s, all cells after "
+        f"{ran:.1f} s; {len(loaded)} requests, "
         f"{first_load / 1e6:.1f} MB ({gzipped / 1e6:.1f} MB gzipped); "
         f"site {build_lite.folder_size(site) / 1e6:.1f} MB"
     )
