@@ -53,13 +53,16 @@ DROPPED = {
     "jupyterlab-widgets": "the browser side of ipywidgets: the site carries it as a lab extension",
     "widgetsnbextension": "the classic-notebook side of ipywidgets: not used by JupyterLite",
 }
-#: Lab extensions the site needs (found in this Python's share/jupyter/labextensions), and the
-#: Python package whose version each must match.
-EXTENSIONS = {
-    "@jupyterlite/pyodide-kernel-extension": None,
-    "@jupyter-widgets/jupyterlab-manager": "jupyterlab-widgets",
-    "anywidget": "anywidget",
-}
+#: The lab extension of the kernel, taken from jupyterlite-pyodide-kernel (pinned in the
+#: ``lite`` extra) as installed in the building Python.
+KERNEL_EXTENSION = "@jupyterlite/pyodide-kernel-extension"
+#: The widget front ends, taken from pinned wheels (``anywidget`` from requirements.txt, the
+#: one the kernel runs; ``jupyterlab-widgets`` from extensions.txt), never from whatever the
+#: building Python has installed: the page's half and the kernel's half always match.
+EXTENSION_WHEELS = ("anywidget", "jupyterlab-widgets")
+#: The lab extensions in a built site, by name.
+SITE_EXTENSIONS = (KERNEL_EXTENSION, "@jupyter-widgets/jupyterlab-manager", "anywidget")
+EXTENSION_REQUIREMENTS = LITE / "extensions.txt"
 #: Pyodide files a site never loads (types, the REPL pages, source maps).
 PYODIDE_UNUSED = ("*.d.ts", "*.map", "console*.html", "README.md", "package.json")
 #: The markers of the browser: what a wheel's ``Requires-Dist`` markers see there.
@@ -231,9 +234,9 @@ def wheel_in(folder: Path, name: str, version: str) -> Path | None:
     return None
 
 
-def fetch_wheels(cache: Path) -> dict[str, Wheel]:
+def fetch_wheels(cache: Path, requirements: Path = REQUIREMENTS) -> dict[str, Wheel]:
     """The pinned wheels, downloaded once into ``cache/wheels`` and checked against their hashes."""
-    pins = read_requirements()
+    pins = read_requirements(requirements)
     folder = cache / "wheels"
     folder.mkdir(parents=True, exist_ok=True)
     missing = [
@@ -287,8 +290,27 @@ def relock(cache: Path) -> None:
         wheel = pinned[name]
         lines.append(f"{name}=={wheel.version} --hash=sha256:{sha256(wheel.path)}")
     REQUIREMENTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    shutil.rmtree(folder, ignore_errors=True)
     say(f"pinned {len(pinned)} wheels in {REQUIREMENTS.relative_to(REPO)}")
+
+    # ipywidgets' page side: the version it asks for, as installed here if that fits.
+    from packaging.requirements import Requirement
+
+    wants = next(
+        Requirement(r) for r in pinned["ipywidgets"].requires if r.startswith("jupyterlab")
+    )
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        here = metadata.version("jupyterlab-widgets")
+        if here in wants.specifier:
+            wants = Requirement(f"jupyterlab-widgets=={here}")
+    pip_download([str(wants)], folder, hashes=False)
+    path = next(p for p in folder.glob("jupyterlab_widgets-*.whl"))
+    EXTENSION_REQUIREMENTS.write_text(
+        "# The page side of ipywidgets (its JupyterLab extension), pinned with its hash; the\n"
+        "# site takes the extension from this wheel. Written by --relock.\n"
+        f"jupyterlab-widgets=={Wheel.read(path).version} --hash=sha256:{sha256(path)}\n",
+        encoding="utf-8",
+    )
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 # -- Pyodide from npm --------------------------------------------------------------------------------
@@ -410,43 +432,29 @@ def standalone_pages(dest: Path) -> list[Path]:
     return [p for p, _ in pages]
 
 
-def lab_extension(name: str) -> Path:
-    """An installed lab extension's folder, checked against the wheel the browser runs."""
+def kernel_extension() -> Path:
+    """The Pyodide kernel's lab extension, as jupyterlite-pyodide-kernel installed it here."""
     for prefix in (Path(sys.prefix), Path(sys.base_prefix)):
-        folder = prefix / "share" / "jupyter" / "labextensions" / name
+        folder = prefix / "share" / "jupyter" / "labextensions" / KERNEL_EXTENSION
         if (folder / "package.json").is_file():
             return folder
     raise BuildError(
-        f"lab extension {name} is not installed in {sys.prefix}: pip install -e '.[test]' "
-        "(or the lite and widget extras)"
+        f"{KERNEL_EXTENSION} is not installed in {sys.prefix}: pip install -e '.[lite]'"
     )
 
 
-def check_extension_versions(wheels: dict[str, Wheel]) -> None:
-    """The page's widget code and the kernel's must be the versions that talk to each other."""
-    from importlib import metadata
-
-    for project in {p for p in EXTENSIONS.values() if p}:
-        here = metadata.version(project)
-        shipped = wheels.get(project)
-        if shipped is not None and shipped.version != here:
-            raise BuildError(
-                f"{project}: the site would run {shipped.version} in the kernel but {here} in the "
-                f"page; pin {project}=={here} in lite/requirements.txt (--relock)"
-            )
-    ipywidgets = wheels["ipywidgets"]
-    widgets_lab = metadata.version("jupyterlab-widgets")
-    pinned = next(
-        (r for r in ipywidgets.requires if canonical(r.split(";")[0]).startswith("jupyterlab")),
-        "",
-    )
+def check_widget_versions(wheels: dict[str, Wheel], page: dict[str, Wheel]) -> None:
+    """ipywidgets (in the kernel) must accept the jupyterlab-widgets the page runs."""
     from packaging.requirements import Requirement
 
-    if pinned and widgets_lab not in Requirement(pinned).specifier:
-        raise BuildError(
-            f"ipywidgets {ipywidgets.version} wants {pinned}, but jupyterlab-widgets "
-            f"{widgets_lab} is installed: install the matching jupyterlab-widgets"
-        )
+    ipywidgets, lab = wheels["ipywidgets"], page["jupyterlab-widgets"]
+    for line in ipywidgets.requires:
+        req = Requirement(line)
+        if canonical(req.name) == "jupyterlab-widgets" and lab.version not in req.specifier:
+            raise BuildError(
+                f"ipywidgets {ipywidgets.version} wants {req}, but lite/extensions.txt pins "
+                f"jupyterlab-widgets {lab.version}: run python scripts/build_lite.py --relock"
+            )
 
 
 # -- the build --------------------------------------------------------------------------------------
@@ -462,8 +470,12 @@ class Report:
     wheels: list[str]
 
 
-def fetch(cache: Path) -> tuple[Path, dict[str, Wheel]]:
-    return fetch_pyodide(cache), fetch_wheels(cache)
+def fetch(cache: Path) -> tuple[Path, dict[str, Wheel], dict[str, Wheel]]:
+    """Pyodide, the wheels the kernel runs, and the wheels the page's extensions come from."""
+    wheels = fetch_wheels(cache)
+    page = fetch_wheels(cache, EXTENSION_REQUIREMENTS)
+    page["anywidget"] = wheels["anywidget"]
+    return fetch_pyodide(cache), wheels, page
 
 
 def build(output: Path, cache: Path = DEFAULT_CACHE, *, apps: Sequence[str] = ()) -> Report:
@@ -471,8 +483,8 @@ def build(output: Path, cache: Path = DEFAULT_CACHE, *, apps: Sequence[str] = ()
     started = time.monotonic()
     output = output.resolve()
     check_replaceable(output)
-    pyodide, wheels = fetch(cache)
-    check_extension_versions(wheels)
+    pyodide, wheels, page = fetch(cache)
+    check_widget_versions(wheels, page)
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".tcpviz-lite-", dir=output.parent) as tmp:
         work = Path(tmp)
@@ -495,7 +507,8 @@ def build(output: Path, cache: Path = DEFAULT_CACHE, *, apps: Sequence[str] = ()
         )
 
         # The lab extensions the notebooks need, and nothing else from this Python.
-        extensions = [str(lab_extension(name)) for name in EXTENSIONS]
+        extensions = [str(kernel_extension())]
+        extensions += [str(page[name].path) for name in EXTENSION_WHEELS]
 
         # Contents: notebooks/ and examples/ side by side, as in the repository.
         contents = stage / "content"
@@ -623,8 +636,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             relock(args.cache)
             return 0
         if args.fetch_only:
-            pyodide, wheels = fetch(args.cache)
-            say(f"cache ready: {pyodide} and {len(wheels)} wheels")
+            pyodide, wheels, page = fetch(args.cache)
+            say(f"cache ready: {pyodide} and {len(wheels) + len(page) - 1} wheels")
             return 0
         if args.output is None:
             parser.error("give -o FOLDER (or --fetch-only / --relock)")

@@ -179,7 +179,25 @@ def test_site_holds_every_notebook_page_and_wheel(site: Path) -> None:
     assert kernel["pyodideUrl"] == "./static/pyodide/pyodide.mjs"
     assert kernel["disablePyPIFallback"] is True
     extensions = {e["name"] for e in config["federated_extensions"]}
-    assert extensions == set(build_lite.EXTENSIONS)  # nothing else from the build's Python
+    assert extensions == set(build_lite.SITE_EXTENSIONS)  # nothing else from the build's Python
+    # The widget front ends come from the pinned wheels (the page's half of each widget
+    # library matches the kernel's), not from whatever the building Python has installed.
+    for project, (name, pins) in {
+        "anywidget": ("anywidget", build_lite.REQUIREMENTS),
+        "jupyterlab-widgets": (
+            "@jupyter-widgets/jupyterlab-manager",
+            build_lite.EXTENSION_REQUIREMENTS,
+        ),
+    }.items():
+        version = build_lite.read_requirements(pins)[project][0]
+        wheel = build_lite.wheel_in(build_lite.DEFAULT_CACHE / "wheels", project, version)
+        with zipfile.ZipFile(wheel) as whl:
+            member = next(
+                n for n in whl.namelist() if n.endswith(f"labextensions/{name}/package.json")
+            )
+            assert json.loads(whl.read(member)) == json.loads(
+                (site / "extensions" / name / "package.json").read_text()
+            )
 
     lock = json.loads((site / "static" / "pyodide" / "pyodide-lock.json").read_text())
     tcpviz = lock["packages"]["tcpviz"]
