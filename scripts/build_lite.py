@@ -398,6 +398,58 @@ def notebooks() -> list[Path]:
     return sorted((REPO / "notebooks").glob("*.ipynb"))
 
 
+def landing_page(notebooks: Sequence[Path], pages: Sequence[Path]) -> str:
+    """``start.html``: one page of links a teacher can put on the course page, or send."""
+    import html
+
+    def title(nb: Path) -> str:
+        with contextlib.suppress(json.JSONDecodeError, KeyError, IndexError, OSError):
+            cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+            first = "".join(cells[0]["source"]).splitlines()[0]
+            if first.startswith("#"):
+                return first.lstrip("# ").strip()
+        return nb.stem
+
+    rows = "\n".join(
+        f"<li>{html.escape(title(nb))}: "
+        f'<a href="notebooks/index.html?path=notebooks/{html.escape(nb.name)}">notebook</a> · '
+        f'<a href="lab/index.html?path=notebooks/{html.escape(nb.name)}">JupyterLab</a></li>'
+        for nb in notebooks
+    )
+    standalone = "\n".join(
+        f'<li><a href="pages/{html.escape(p.name)}">{html.escape(p.stem.replace("-", " "))}</a>'
+        "</li>"
+        for p in pages
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>tcpviz: the TCP state machine, in your browser</title>
+<style>
+body {{ font: 18px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; }}
+li {{ margin: 0.4rem 0; }}
+</style>
+</head>
+<body>
+<h1>The TCP state machine, in your browser</h1>
+<p>Nothing to install: Python runs inside this browser tab. The first visit downloads about
+30 MB and takes up to a minute before the first cell runs; later visits are faster.
+Your changes stay in this browser only: use <em>File → Download</em> to keep a notebook.</p>
+<h2>Notebooks</h2>
+<ul>
+{rows}
+</ul>
+<h2>Without Python (a single page each)</h2>
+<ul>
+{standalone}
+</ul>
+</body>
+</html>
+"""
+
+
 #: The kernel the site runs every notebook with (jupyterlite-pyodide-kernel's name for it).
 PYODIDE_KERNELSPEC = {"display_name": "Python (Pyodide)", "language": "python", "name": "python"}
 
@@ -543,6 +595,7 @@ def build(output: Path, cache: Path = DEFAULT_CACHE, *, apps: Sequence[str] = ()
         for leftover in site.glob(".jupyterlite.doit.db*"):
             leftover.unlink()
         pages = standalone_pages(site / "pages")
+        (site / "start.html").write_text(landing_page(found, pages), encoding="utf-8")
         check_site(site)
         (site / SITE_MARKER).write_text(
             json.dumps(

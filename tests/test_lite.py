@@ -211,6 +211,27 @@ def test_site_holds_every_notebook_page_and_wheel(site: Path) -> None:
     assert tcpviz["file_name"] in marker["wheels"]
 
 
+def test_start_page_links_every_notebook_and_page(site: Path) -> None:
+    import re
+    import urllib.parse
+
+    start = (site / "start.html").read_text()
+    links = re.findall(r'href="([^"]+)"', start)
+    for link in links:
+        parsed = urllib.parse.urlparse(link)
+        assert not parsed.scheme and not parsed.netloc, link  # relative: works on any host
+        target = site / parsed.path
+        assert target.is_file(), link
+        for path in urllib.parse.parse_qs(parsed.query).get("path", []):
+            assert (site / "files" / path).is_file(), link
+    notebooks = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
+    for name in notebooks:
+        assert f"notebooks/index.html?path=notebooks/{name}" in links
+        assert f"lab/index.html?path=notebooks/{name}" in links
+    assert "pages/tcp-state-machine.html" in links
+    assert "The three-way handshake" in start  # notebook 01's title, not its file name
+
+
 def test_site_loads_nothing_from_another_host(site: Path) -> None:
     build_lite.check_site(site)  # the same check the build ran, on the finished folder
     config = (site / "jupyter-lite.json").read_text()
@@ -287,7 +308,9 @@ def test_notebook_01_runs_in_the_browser_and_a_click_lights_the_state(site, requ
                 ),
             )
             started = time.monotonic()
-            page.goto(f"{url}lab/index.html?path=notebooks/{NOTEBOOK}", timeout=60_000)
+            # As a student: the course page links to start.html; open notebook 01 from there.
+            page.goto(f"{url}start.html", timeout=60_000)
+            page.locator(f'a[href="lab/index.html?path=notebooks/{NOTEBOOK}"]').click()
             page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
             # No "Select Kernel" dialog: the site's copy names the Pyodide kernel.
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
