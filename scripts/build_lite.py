@@ -342,6 +342,36 @@ def fetch_pyodide(cache: Path) -> Path:
     return installed
 
 
+def _unused_in_the_kernel(member: str) -> bool:
+    """Wheel members a kernel never imports: test suites, and ``.data`` (lab extensions and
+    other files for a real environment's ``share/``; the site serves its extensions itself)."""
+    parts = member.split("/")
+    return ".dist-info" not in parts[0] and (
+        parts[0].endswith(".data") or "tests" in parts[1:-1] or "test" in parts[1:-1]
+    )
+
+
+def trim_wheel(source: Path, folder: Path) -> Path:
+    """Copy a wheel into ``folder`` without what the kernel never uses (as Pyodide's own
+    builds unvendor tests); its RECORD is rewritten to match. Deterministic: same input, same
+    bytes (member order and times are kept)."""
+    dest = folder / source.name
+    with zipfile.ZipFile(source) as whl:
+        members = [i for i in whl.infolist() if not _unused_in_the_kernel(i.filename)]
+        if len(members) == len(whl.infolist()):
+            shutil.copy2(source, dest)
+            return dest
+        kept = {i.filename for i in members}
+        with zipfile.ZipFile(dest, "w") as out:
+            for info in members:
+                data = whl.read(info)
+                if info.filename.endswith(".dist-info/RECORD"):
+                    rows = data.decode("utf-8").splitlines(keepends=True)
+                    data = "".join(r for r in rows if r.split(",", 1)[0] in kept).encode()
+                out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    return dest
+
+
 def rewrite_lock(lock: dict, wheels: dict[str, Wheel], extras: dict[str, tuple[str, ...]]) -> dict:
     """Pyodide's lock with one entry per shipped wheel, and nothing else.
 
@@ -550,8 +580,7 @@ def build(output: Path, cache: Path = DEFAULT_CACHE, *, apps: Sequence[str] = ()
             shutil.rmtree(static / "node_modules")
         tcpviz = build_tcpviz_wheel(work / "dist")
         shipped = {**wheels, "tcpviz": tcpviz}
-        for wheel in shipped.values():
-            shutil.copy2(wheel.path, static / wheel.path.name)
+        shipped = {name: Wheel.read(trim_wheel(w.path, static)) for name, w in shipped.items()}
         lock = json.loads((pyodide / "pyodide-lock.json").read_text(encoding="utf-8"))
         new_lock = rewrite_lock(lock, shipped, {"tcpviz": ("widget",)})
         (static / "pyodide-lock.json").write_text(
@@ -703,9 +732,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{len(report.notebooks)} notebooks, {len(report.pages)} standalone pages, "
         f"{len(report.wheels)} wheels"
     )
-    say(
-        f"open {report.output}/lab/index.html?path=notebooks/{report.notebooks[0]} from a web server"
-    )
+    say(f"put {report.output} on any static web host; students open its start.html")
     return 0
 
 

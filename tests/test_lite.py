@@ -85,6 +85,41 @@ def test_lock_names_only_shipped_wheels_with_their_hashes(tmp_path: Path) -> Non
         build_lite.rewrite_lock(lock, wheels, {"beta-pkg": ("more",)})
 
 
+def test_trimmed_wheels_keep_the_code_and_a_true_record(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    path = source / "demo-1.0-py3-none-any.whl"
+    files = {
+        "demo/__init__.py": "x = 1\n",
+        "demo/testing.py": "",  # a module the package imports: kept
+        "demo/tests/test_x.py": "",
+        "demo/sub/tests/__init__.py": "",
+        "demo-1.0.data/data/share/jupyter/labextensions/demo/package.json": "{}",
+        "demo-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+    }
+    record = "".join(f"{name},sha256=x,1\n" for name in files) + "demo-1.0.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(path, "w") as whl:
+        for name, text in {**files, "demo-1.0.dist-info/RECORD": record}.items():
+            whl.writestr(zipfile.ZipInfo(name, (2020, 2, 2, 0, 0, 0)), text)
+    out = [tmp_path / "a", tmp_path / "b"]
+    for folder in out:
+        folder.mkdir()
+        build_lite.trim_wheel(path, folder)
+    one, two = (folder / path.name for folder in out)
+    assert one.read_bytes() == two.read_bytes()  # deterministic
+    with zipfile.ZipFile(one) as whl:
+        names = whl.namelist()
+        kept_record = whl.read("demo-1.0.dist-info/RECORD").decode()
+    assert names == [
+        "demo/__init__.py",
+        "demo/testing.py",
+        "demo-1.0.dist-info/METADATA",
+        "demo-1.0.dist-info/RECORD",
+    ]
+    assert [line.split(",")[0] for line in kept_record.splitlines()] == names
+    assert build_lite.Wheel.read(one).imports == ("demo",)
+
+
 def test_only_pure_wheels_and_well_formed_pins(tmp_path: Path) -> None:
     compiled = tmp_path / "psygnal-0.16.1-cp311-cp311-manylinux_2_28_x86_64.whl"
     compiled.write_bytes(b"")
@@ -206,6 +241,10 @@ def test_site_holds_every_notebook_page_and_wheel(site: Path) -> None:
     assert "numpy" not in lock["packages"]
     with zipfile.ZipFile(site / "static" / "pyodide" / tcpviz["file_name"]) as whl:
         assert "tcpviz/web/static/widget.js" in whl.namelist()  # built from this tree
+    with zipfile.ZipFile(
+        site / "static" / "pyodide" / lock["packages"]["networkx"]["file_name"]
+    ) as whl:
+        assert not [n for n in whl.namelist() if "/tests/" in n]  # trimmed, as Pyodide does
     assert not list(site.rglob("*.map"))
     marker = json.loads((site / build_lite.SITE_MARKER).read_text())
     assert tcpviz["file_name"] in marker["wheels"]
