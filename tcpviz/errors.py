@@ -138,6 +138,8 @@ class InvalidOperation(SimError):
 
 class InvalidSegment(SimError):
     """A segment that cannot exist: an unknown flag, a sequence number outside 32 bits, ..."""
+
+
 class MissingDependency(TcpvizError, ImportError):
     """An optional package that a feature needs is not installed.
 
