@@ -428,6 +428,20 @@ def notebooks() -> list[Path]:
     return sorted((REPO / "notebooks").glob("*.ipynb"))
 
 
+def browser_limit(notebook: Path) -> str | None:
+    """Why a notebook cannot run in the browser, if its metadata says so.
+
+    A notebook that needs what Pyodide has not (sockets, other processes, ``dot``) says so in
+    its metadata, ``"tcpviz": {"browser": false, "why": "it reads this machine's sockets"}``;
+    the site still holds it, and the start page says where to run it instead.
+    """
+    with contextlib.suppress(json.JSONDecodeError, OSError, AttributeError):
+        meta = json.loads(notebook.read_text(encoding="utf-8"))["metadata"].get("tcpviz", {})
+        if meta.get("browser") is False:
+            return str(meta.get("why") or "it uses what a browser cannot do")
+    return None
+
+
 def landing_page(notebooks: Sequence[Path], pages: Sequence[Path]) -> str:
     """``start.html``: one page of links a teacher can put on the course page, or send."""
     import html
@@ -440,10 +454,20 @@ def landing_page(notebooks: Sequence[Path], pages: Sequence[Path]) -> str:
                 return first.lstrip("# ").strip()
         return nb.stem
 
+    def note(nb: Path) -> str:
+        why = browser_limit(nb)
+        if why is None:
+            return ""
+        return (
+            f" <em>(not in the browser: {html.escape(why)}; open it on Binder or with "
+            "<code>./run.sh</code>)</em>"
+        )
+
     rows = "\n".join(
         f"<li>{html.escape(title(nb))}: "
         f'<a href="notebooks/index.html?path=notebooks/{html.escape(nb.name)}">notebook</a> · '
-        f'<a href="lab/index.html?path=notebooks/{html.escape(nb.name)}">JupyterLab</a></li>'
+        f'<a href="lab/index.html?path=notebooks/{html.escape(nb.name)}">JupyterLab</a>'
+        f"{note(nb)}</li>"
         for nb in notebooks
     )
     standalone = "\n".join(

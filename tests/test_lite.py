@@ -164,6 +164,18 @@ def test_a_build_never_replaces_a_folder_it_did_not_build(tmp_path: Path) -> Non
     assert build_lite.main(["-o", str(precious)]) == 1  # one line on stderr, no traceback
 
 
+def test_the_start_page_says_which_notebooks_need_a_real_machine(tmp_path: Path) -> None:
+    plain, live = tmp_path / "01-plain.ipynb", tmp_path / "05-live.ipynb"
+    plain.write_text(json.dumps({"cells": [{"source": ["# 1 · Plain"]}], "metadata": {}}))
+    meta = {"tcpviz": {"browser": False, "why": "it reads <this> machine's sockets"}}
+    live.write_text(json.dumps({"cells": [{"source": ["# 5 · Live"]}], "metadata": meta}))
+    assert build_lite.browser_limit(plain) is None
+    page = build_lite.landing_page([plain, live], [])
+    first, second = (line for line in page.splitlines() if line.startswith("<li>"))
+    assert "not in the browser" not in first
+    assert "not in the browser: it reads &lt;this&gt; machine&#x27;s sockets" in second
+
+
 # -- a real build ---------------------------------------------------------------------------------
 
 
