@@ -371,3 +371,56 @@ def test_the_dot_source_pins_every_position():
 
 def test_formats_listed():
     assert set(LADDER_FORMATS) == {"svg", "png", "pdf", "mermaid"}
+
+
+# -- in a real browser ------------------------------------------------------------------------
+
+MEASURE_JS = """
+() => [...document.querySelectorAll("svg.tcpviz-ladder text")].map((t) => {
+  const r = t.getBoundingClientRect();
+  return {text: t.textContent, group: t.closest("g").id, x: r.x, y: r.y, w: r.width,
+          h: r.height, size: parseFloat(getComputedStyle(t).fontSize)};
+})
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("time", ["logical", "real"])
+def test_rendered_labels_do_not_overlap_and_are_legible(tmp_path, time):
+    from browser_support import artifact_path, launch_options
+    from playwright import sync_api
+
+    ladder = Ladder(simultaneous_close_lost_ack(), time=time)
+    page_file = tmp_path / "ladder.html"
+    page_file.write_text(f"<!doctype html><body style='margin:0'>{ladder.svg()}</body>")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(**launch_options())
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(page_file.as_uri())
+            texts = page.evaluate(MEASURE_JS)
+            page.screenshot(path=artifact_path(f"test_ladder_{time}", "ladder"), full_page=True)
+        finally:
+            browser.close()
+    assert len(texts) >= 9 * 2 + 11
+    assert min(t["size"] for t in texts) >= 13
+    # Rendered boxes: no text runs into another (two lines of one label may touch).
+    for i, a in enumerate(texts):
+        for b in texts[i + 1 :]:
+            if a["group"] == b["group"]:
+                continue
+            apart = (
+                a["x"] + a["w"] <= b["x"]
+                or b["x"] + b["w"] <= a["x"]
+                or a["y"] + a["h"] <= b["y"]
+                or b["y"] + b["h"] <= a["y"]
+            )
+            assert apart, f"{a['text']!r} overlaps {b['text']!r}"
+    # The estimate the layout used is at least the width the browser drew.
+    boxes = {b.ref: b for b in ladder.layout.labels if b.kind == "state"}
+    for t in texts:
+        if t["text"] in boxes:
+            assert t["w"] <= boxes[t["text"]].w + 0.5
+    for t in texts:
+        assert 0 <= t["x"] and t["x"] + t["w"] <= ladder.layout.width
+        assert 0 <= t["y"] and t["y"] + t["h"] <= ladder.layout.height
