@@ -22,6 +22,7 @@ break in the time axis rather than metres of empty paper).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections import defaultdict
@@ -231,6 +232,7 @@ _WIDTHS = {
 }  # fmt: skip
 
 
+@functools.lru_cache(maxsize=8192)
 def text_width(text: str, size: float, weight: str = "normal") -> float:
     """The width of ``text`` at ``size`` px in DejaVu Sans (other characters count as 1 em)."""
     table = _WIDTHS["bold" if weight == "bold" else "normal"]
@@ -411,7 +413,7 @@ def _rows(trace: LadderTrace, time: str, row: float) -> tuple[dict[int, float], 
     last_sub = 0
     for step in trace.steps():
         if ys:
-            y += row * (last_sub + 1) if time == "logical" else row * 0.7 * (last_sub + 1)
+            y += row * (last_sub + 1) if time == "logical" else row * 0.8 * (last_sub + 1)
             if time == "real" and previous is not None:
                 dt = max(0.0, times.get(step, previous) - previous)
                 # Up to 12 s in proportion (RTOs, retries); longer waits get a break in the axis.
@@ -461,7 +463,7 @@ def _layout_once(trace: LadderTrace, time: str, row: float) -> tuple[LadderLayou
     ys, breaks = _rows(trace, time, row)
     steps = sorted(ys)
     step_of_y = [ys[s] for s in steps]
-    sub = row if time == "logical" else row * 0.7
+    sub = row if time == "logical" else row * 0.8
 
     # Horizontal: [lane][bracket] |left timeline| ... arrows ... |right timeline| [bracket][lane]
     lane_texts = [(_STATE, "bold", c.state) for c in trace.states]
@@ -629,23 +631,24 @@ def _layout_once(trace: LadderTrace, time: str, row: float) -> tuple[LadderLayou
         best: tuple[float, Box] | None = None
         fallback: tuple[float, Box] | None = None
         reach = 1.0 if s.fate == "delivered" else 0.9  # a lost arrow's label stays off its cross
+        size = _label_box(0.0, 0.0, lines, _LABEL, weights)
+        lo, hi = x_left + 6.0, x_right - 6.0
         for f in _FRACTIONS:
+            shift = abs(f - 0.5) * 2.0
+            if best is not None and best[0] <= shift:
+                break  # nothing further along can cost less than the best found
             f *= reach
             cx, cy = x1 + (x2 - x1) * f, y1 + (y2 - y1) * f
-            box = _label_box(cx, cy, lines, _LABEL, weights)
-            # Keep the label between the timelines.
-            lo, hi = x_left + 6.0, x_right - 6.0
-            if box.x < lo:
-                box = Box(lo, box.y, box.w, box.h)
-            if box.right > hi:
-                box = Box(hi - box.w, box.y, box.w, box.h)
-            near = [
+            # Centred on the arrow, kept between the timelines.
+            bx = min(max(cx - size.w / 2, lo), hi - size.w)
+            box = Box(bx, cy - size.h / 2, size.w, size.h)
+            near = {
                 line
                 for k in range(int(box.y // band) - 1, int(box.bottom // band) + 2)
                 for line in line_index.get(k, ())
-                if line != (x1, y1, x2, y2)
-            ]
-            cost = _crossings(box, set(near)) * 1.0 + abs(f - 0.5 * reach) * 2.0
+            }
+            near.discard((x1, y1, x2, y2))
+            cost = _crossings(box, near) + shift
             if index.hits(box):
                 overlap = cost + 100.0
                 if fallback is None or overlap < fallback[0]:
@@ -836,7 +839,7 @@ def ladder_style_sheet() -> str:
 
 
 def _num(v: float) -> str:
-    return f"{v:.1f}".rstrip("0").rstrip(".")
+    return f"{v:.1f}"
 
 
 def _arrowhead(line: _Line, size: float = 11.0) -> str:
@@ -866,10 +869,12 @@ def _svg(layout: LadderLayout, theme: str, label: str) -> str:
     colours = _colours(palette)
     bake = theme != "auto"  # auto follows the page's theme through CSS variables alone
 
-    def attrs(role: str) -> str:
-        if not bake:
-            return ""
-        return "".join(f' {k}="{v}"' for k, v in colours[role].items())
+    # Each role's attributes written once (a long connection has thousands of elements).
+    baked = {
+        role: "".join(f' {k}="{v}"' for k, v in values.items()) if bake else ""
+        for role, values in colours.items()
+    }
+    attrs = baked.__getitem__
 
     w, h = _num(layout.width), _num(layout.height)
     out = [
