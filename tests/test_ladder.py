@@ -424,3 +424,23 @@ def test_rendered_labels_do_not_overlap_and_are_legible(tmp_path, time):
     for t in texts:
         assert 0 <= t["x"] and t["x"] + t["w"] <= ladder.layout.width
         assert 0 <= t["y"] and t["y"] + t["h"] <= ladder.layout.height
+
+
+def test_a_window_of_a_long_story_keeps_what_crosses_its_edges():
+    trace = simultaneous_close_lost_ack()
+    part = trace.window(6, 10)
+    ids = {s.id: s for s in part.segments}
+    # Sent before 6 and arriving at 7: starts at the window's top, says when it was sent.
+    assert ids[4].sent_step == 6 and "sent at step 5" in ids[4].note
+    # Sent at 8, delivered at 10: kept; delivered at 12 (after the window): left out, sent later.
+    assert ids[7].fate == "delivered" and 8 not in ids and 3 not in ids
+    # The states the ends are in when the window opens are written at its top.
+    assert {(c.end, c.state) for c in part.states if c.step == 6} == {
+        (0, "FIN-WAIT-1"),
+        (1, "FIN-WAIT-1"),
+    }
+    assert part.steps()[0] == 6 and part.steps()[-1] == 10
+    layout = layout_ladder(part)
+    assert_no_overlaps(layout.labels)
+    with pytest.raises(RenderError, match="the last is before the first"):
+        trace.window(5, 4)

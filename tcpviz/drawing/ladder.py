@@ -27,7 +27,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +190,54 @@ class LadderTrace:
         for item in (*self.states, *self.timers, *self.calls):
             if item.end not in (0, 1):
                 raise RenderError(f"{item!r}: end must be 0 or 1")
+
+    def window(self, first: int, last: int) -> LadderTrace:
+        """The part of the story from step ``first`` to step ``last``: what a widget shows of a
+        long connection, so that drawing it costs the same however long the story is.
+
+        A segment sent before ``first`` and still travelling then starts at ``first`` (its title
+        says when it was really sent); one arriving after ``last`` is shown in flight; a timer
+        is cut the same way. The state each end is in at ``first`` is written there."""
+        if last < first:
+            raise RenderError(f"window from step {first} to {last}: the last is before the first")
+        segments = []
+        for s in self.segments:
+            if s.sent_step > last or (s.end_step is not None and s.end_step < first):
+                continue
+            changes: dict[str, Any] = {}
+            if s.sent_step < first:
+                changes.update(sent_step=first, note=f"sent at step {s.sent_step}. {s.note}")
+            if s.end_step is not None and s.end_step > last:
+                changes.update(fate="in flight", end_step=None, end_time=None)
+            segments.append(replace(s, **changes) if changes else s)
+        states = []
+        for end in (0, 1):
+            before = [c for c in self.states if c.end == end and c.step < first]
+            changes_then = any(c.end == end and c.step == first for c in self.states)
+            if before and not changes_then:
+                states.append(replace(max(before, key=lambda c: c.step), step=first))
+        states += [c for c in self.states if first <= c.step <= last]
+        timers = []
+        for t in self.timers:
+            if t.start_step > last or (t.stop_step is not None and t.stop_step < first):
+                continue
+            changes = {}
+            if t.start_step < first:
+                changes["start_step"] = first
+            if t.stop_step is not None and t.stop_step > last:
+                changes.update(stop_step=None, stop_time=None, outcome="running")
+            timers.append(replace(t, **changes) if changes else t)
+        now = self.now_step if self.now_step is not None else last
+        return LadderTrace(
+            ends=self.ends,
+            segments=tuple(segments),
+            states=tuple(states),
+            timers=tuple(timers),
+            calls=tuple(c for c in self.calls if first <= c.step <= last),
+            now_step=min(max(now, first), last),
+            now_time=self.now_time,
+            title=self.title,
+        )
 
     def steps(self) -> list[int]:
         """Every step something happens at, in order."""
@@ -541,7 +589,7 @@ def _layout_once(trace: LadderTrace, time: str, row: float) -> tuple[LadderLayou
         box = place_in_lane(change.end, y - h / 2, w, h, "state", change.state)
         g = _Group(
             f"ladder_state_{n}",
-            "ladder-state",
+            "node ladder-state",
             f"{trace.ends[change.end]} enters {change.state}"
             + (f": {change.cause}" if change.cause else ""),
             {"end": str(change.end), "step": str(change.step), "state": change.state},
@@ -663,7 +711,9 @@ def _layout_once(trace: LadderTrace, time: str, row: float) -> tuple[LadderLayou
         box = best[1]
         index.add(box)
         labels.append(Box(box.x, box.y, box.w, box.h, "label", str(s.id)))
-        classes = ["ladder-segment", s.fate.replace(" ", "-")]
+        # "edge" and "node" (below) as in the state diagram's SVG: the same structural
+        # comparison (tcpviz.diagrams.signature) then covers the ladders in diagrams/.
+        classes = ["edge", "ladder-segment", s.fate.replace(" ", "-")]
         if s.retransmission:
             classes.append("retransmission")
         if s.duplicate:
