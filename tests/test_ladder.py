@@ -422,8 +422,8 @@ def test_rendered_labels_do_not_overlap_and_are_legible(tmp_path, time):
         if t["text"] in boxes:
             assert t["w"] <= boxes[t["text"]].w + 0.5
     for t in texts:
-        assert 0 <= t["x"] and t["x"] + t["w"] <= ladder.layout.width
-        assert 0 <= t["y"] and t["y"] + t["h"] <= ladder.layout.height
+        assert t["x"] >= 0 and t["x"] + t["w"] <= ladder.layout.width
+        assert t["y"] >= 0 and t["y"] + t["h"] <= ladder.layout.height
 
 
 def test_a_window_of_a_long_story_keeps_what_crosses_its_edges():
