@@ -444,3 +444,70 @@ def test_a_window_of_a_long_story_keeps_what_crosses_its_edges():
     assert_no_overlaps(layout.labels)
     with pytest.raises(RenderError, match="the last is before the first"):
         trace.window(5, 4)
+
+
+# -- from the simulator's trace (events read by their kind, as tcpviz.sim writes them) --------
+
+
+def _event(kind, step, end, time=0.0, **fields):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(kind=kind, step=step, time=time, end=end, **fields)
+
+
+def _segment(flags, seq, ack=0, payload=0):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        flag_text=flags, flags=frozenset(flags.split(",")), seq=seq, ack=ack, payload=payload
+    )
+
+
+def test_trace_from_events_reads_every_kind():
+    from tcpviz.drawing.ladder import trace_from_events
+
+    syn = _segment("SYN", 100)
+    events = [
+        _event("call", 1, "client", call="connect", reason=""),
+        _event("state", 1, "client", previous="CLOSED", state="SYN-SENT", transition=None),
+        _event("sent", 1, "client", segment_id=1, segment=syn),
+        _event("timer-start", 1, "client", timer="retransmit", deadline=1.0),
+        _event("timer-start", 1, "client", timer="user-timeout", deadline=300.0),
+        _event("duplicated", 2, "server", segment_id=1, segment=syn, copy_id=2),
+        _event("dropped", 3, "server", segment_id=1, segment=syn),
+        _event("timer-fire", 4, "client", 1.0, timer="retransmit"),
+        _event("sent", 4, "client", 1.0, segment_id=3, segment=syn, retransmission=True),
+        _event("timer-start", 4, "client", 1.0, timer="retransmit", deadline=3.0),
+        _event(
+            "delivered",
+            5,
+            "server",
+            1.0,
+            segment_id=2,
+            segment=syn,
+            response="ok",
+            reason="a SYN in LISTEN",
+            section="3.10.7.2",
+        ),
+        _event("delayed", 6, "server", 1.0, segment_id=3, segment=syn),
+    ]
+    trace = trace_from_events(events, initial=("CLOSED", "LISTEN"))
+    by_id = {s.id: s for s in trace.segments}
+    assert by_id[1].fate == "dropped" and by_id[1].end_step == 3 and by_id[1].ack is None
+    assert by_id[2].duplicate and by_id[2].sent_step == 1 and by_id[2].fate == "delivered"
+    assert "3.10.7.2" in by_id[2].note
+    assert by_id[3].retransmission and by_id[3].fate == "in flight"
+    assert [(c.end, c.step, c.state) for c in trace.states] == [
+        (0, 0, "CLOSED"),
+        (1, 0, "LISTEN"),
+        (0, 1, "SYN-SENT"),
+    ]
+    assert [(t.name, t.outcome, t.stop_step) for t in trace.timers] == [
+        ("retransmit 1 s", "fired", 4),
+        ("retransmit 2 s", "running", None),
+    ]  # the user timeout is left out by default
+    assert trace.calls[0].call == "connect" and trace.now_step == 6
+    layout = layout_ladder(trace)
+    assert_no_overlaps(layout.labels)
+    with pytest.raises(RenderError, match="the trace names an end 'router'"):
+        trace_from_events([_event("call", 1, "router", call="connect", reason="")])

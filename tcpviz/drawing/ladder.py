@@ -50,6 +50,8 @@ __all__ = [
     "UserCall",
     "layout_ladder",
     "text_width",
+    "trace_from_connection",
+    "trace_from_events",
 ]
 
 #: The clocks a ladder can be drawn by.
@@ -540,7 +542,7 @@ def _layout_once(trace: LadderTrace, time: str, row: float) -> tuple[LadderLayou
 
     last_y = max(ys.values(), default=top)
     now_y = y_of(trace.now_step) if trace.now_step in ys else last_y
-    bottom = max(last_y, now_y) + row * 0.9
+    bottom = max(last_y, now_y) + row * 0.7
 
     groups: list[_Group] = []
     labels: list[Box] = []
@@ -1086,6 +1088,146 @@ def _mermaid(trace: LadderTrace) -> str:
     return "\n".join(out) + "\n"
 
 
+# -- from the simulator's trace ---------------------------------------------------------------
+
+#: Timers a ladder leaves out unless asked: the user timeout runs for a connection's whole life.
+HIDDEN_TIMERS: tuple[str, ...] = ("user-timeout",)
+
+
+def trace_from_events(
+    events: Iterable[Any],
+    *,
+    ends: Sequence[str] = ("client", "server"),
+    initial: Sequence[str] = ("CLOSED", "CLOSED"),
+    now_step: int | None = None,
+    now_time: float | None = None,
+    title: str = "",
+    hide_timers: Iterable[str] = HIDDEN_TIMERS,
+) -> LadderTrace:
+    """The ladder of a simulated connection's trace (:attr:`tcpviz.sim.Connection.trace`).
+
+    Each event is read by its ``kind`` (``sent``, ``delivered``, ``dropped``, ``duplicated``,
+    ``state``, ``call``, ``timer-start``, ``timer-stop``, ``timer-fire``; ``delayed`` draws
+    nothing: a held-back segment shows as arrows crossing). A network duplicate is drawn from
+    where its original left, since it is the same segment. ``initial`` is each end's state
+    before the first event; timers named in ``hide_timers`` are left out (by default the user
+    timeout, which runs for the whole life of a connection and would only add a long bracket)."""
+    names = list(ends)
+    hidden = set(hide_timers)
+    index = {name: i for i, name in enumerate(names)}
+
+    def who(name: str) -> int:
+        if name not in index:
+            raise RenderError(f"the trace names an end {name!r} (the ends are {names})")
+        return index[name]
+
+    segments: dict[int, dict[str, Any]] = {}
+    states: list[StateChange] = []
+    calls: list[UserCall] = []
+    timers: list[TimerSpan] = []
+    running: dict[tuple[int, str], tuple[int, float, float]] = {}
+    first_state: dict[int, str] = {}
+    last_step, last_time = 0, 0.0
+
+    def close_timer(key: tuple[int, str], step: int, time: float, outcome: str) -> None:
+        start_step, start_time, after = running.pop(key)
+        timers.append(
+            TimerSpan(
+                key[0], f"{key[1]} {_seconds(after)} s", start_step, start_time, step, time, outcome
+            )
+        )
+
+    for e in events:
+        kind = getattr(e, "kind", None)
+        step, time = int(e.step), float(e.time)
+        last_step, last_time = max(last_step, step), max(last_time, time)
+        if kind == "sent":
+            seg = e.segment
+            segments[e.segment_id] = {
+                "id": e.segment_id,
+                "sender": who(e.end),
+                "flags": seg.flag_text,
+                "seq": seg.seq,
+                "ack": seg.ack if "ACK" in seg.flags else None,
+                "length": seg.payload,
+                "sent_step": step,
+                "sent_time": time,
+                "retransmission": bool(getattr(e, "retransmission", False)),
+                "note": "injected from outside" if getattr(e, "injected", False) else "",
+            }
+        elif kind == "duplicated":
+            original = segments.get(e.segment_id)
+            if original is not None:
+                segments[e.copy_id] = {
+                    **original,
+                    "id": e.copy_id,
+                    "duplicate": True,
+                    "retransmission": False,
+                    "note": f"a copy of #{e.segment_id} made by the network at step {step}",
+                }
+        elif kind in ("delivered", "dropped"):
+            seg = segments.get(e.segment_id)
+            if seg is None:
+                continue  # sent before the part of the trace given
+            seg["fate"] = "delivered" if kind == "delivered" else "dropped"
+            seg["end_step"], seg["end_time"] = step, time
+            if kind == "delivered":
+                why = f"{e.response}: {e.reason}" if getattr(e, "reason", "") else e.response
+                section = getattr(e, "section", "")
+                seg["note"] = (
+                    seg.get("note", "") + " " + why + (f" ({section})" if section else "")
+                ).strip()
+        elif kind == "state":
+            end = who(e.end)
+            first_state.setdefault(end, e.previous)
+            cause = getattr(getattr(e, "transition", None), "label", "")
+            states.append(StateChange(end, step, e.state, time, cause))
+        elif kind == "call":
+            calls.append(UserCall(who(e.end), step, e.call, time))
+        elif kind in ("timer-start", "timer-stop", "timer-fire") and e.timer in hidden:
+            continue
+        elif kind == "timer-start":
+            key = (who(e.end), e.timer)
+            if key in running:
+                close_timer(key, step, time, "stopped")  # restarted: the old one ends here
+            running[key] = (step, time, float(e.deadline) - time)
+        elif kind in ("timer-stop", "timer-fire"):
+            key = (who(e.end), e.timer)
+            if key in running:
+                close_timer(key, step, time, "fired" if kind == "timer-fire" else "stopped")
+    for (end, name), (start_step, start_time, after) in running.items():
+        timers.append(TimerSpan(end, f"{name} {_seconds(after)} s", start_step, start_time))
+    opening = [StateChange(end, 0, first_state.get(end, initial[end])) for end in (0, 1)]
+    ladder_segments = []
+    for seg in segments.values():
+        seg.setdefault("fate", "in flight")
+        if seg["fate"] != "in flight" and seg["end_step"] <= seg["sent_step"]:
+            # A duplicate delivered in the step it was made: one row later, so it slants.
+            seg["end_step"] = seg["sent_step"] + 1
+        ladder_segments.append(LadderSegment(**seg))
+    return LadderTrace(
+        ends=(names[0], names[1]),
+        segments=tuple(ladder_segments),
+        states=tuple(opening + states),
+        timers=tuple(timers),
+        calls=tuple(calls),
+        now_step=last_step if now_step is None else now_step,
+        now_time=last_time if now_time is None else now_time,
+        title=title,
+    )
+
+
+def trace_from_connection(connection: Any, *, title: str = "") -> LadderTrace:
+    """The ladder of a :class:`tcpviz.sim.Connection` up to where it stands now."""
+    return trace_from_events(
+        connection.trace,
+        ends=tuple(connection.names),
+        now_step=connection.step,
+        now_time=connection.now,
+        title=title,
+    )
+
+
 # -- the public object ----------------------------------------------------------------------------
 
 
@@ -1110,6 +1252,10 @@ def _trace(source: Any) -> LadderTrace:
         trace = convert()
         if isinstance(trace, LadderTrace):
             return trace
+    if hasattr(source, "trace") and hasattr(source, "names") and hasattr(source, "step"):
+        return trace_from_connection(source)  # a tcpviz.sim.Connection
+    if isinstance(source, (list, tuple)) and all(hasattr(e, "kind") for e in source):
+        return trace_from_events(source)  # a Connection's trace
     raise RenderError(
         f"cannot draw a ladder of {type(source).__name__}: give a LadderTrace or a connection "
         "of tcpviz.sim"
