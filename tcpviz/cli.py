@@ -206,6 +206,45 @@ def cmd_html(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- ladder -----------------------------------------------------------------------------------
+
+#: The ladder formats ``-o -`` can write to stdout (text, not binary).
+LADDER_TEXT_FORMATS = ("svg", "mermaid")
+
+
+def cmd_ladder(args: argparse.Namespace) -> int:
+    """Play a connection scenario and draw its ladder (both ends, every segment between them)."""
+    from .drawing import ladder
+    from .teach.connection_scenarios import get_connection_scenario
+
+    scenario = get_connection_scenario(args.scenario)  # UnknownScenario lists the names
+    if args.format:
+        fmt = args.format
+    elif args.output == "-":
+        fmt = "svg"
+    else:
+        suffix = Path(args.output).suffix.lower()
+        if suffix not in ladder.LADDER_SUFFIXES:
+            raise UsageError(
+                f"cannot tell the format from {args.output!r}: give --format, or a file ending "
+                f"in one of {sorted(ladder.LADDER_SUFFIXES)}"
+            )
+        fmt = ladder.LADDER_SUFFIXES[suffix]
+    if args.output == "-" and fmt not in LADDER_TEXT_FORMATS:
+        raise UsageError(f"{fmt} is binary: write it to a file with -o FILE.{fmt}")
+    drawing = ladder.Ladder(
+        ladder.trace_from_connection(scenario.play(), title=scenario.title),
+        time=args.time,
+        theme=args.theme,
+    )
+    if args.output == "-":
+        sys.stdout.write(drawing.pipe(fmt).decode("utf-8"))
+    else:
+        drawing.save(args.output, format=fmt, scale=args.scale)
+        print(f"wrote {args.output}")
+    return 0
+
+
 # -- table ------------------------------------------------------------------------------------
 
 
@@ -613,6 +652,49 @@ def build_parser() -> argparse.ArgumentParser:
     )
     live.add_argument(
         "--theme", choices=render.THEMES, default="light", help="the colours of --svg"
+    )
+
+    lad = command(
+        "ladder",
+        cmd_ladder,
+        "draw the ladder (sequence) diagram of a connection scenario: both ends, every segment",
+        parents=(),
+    )
+    lad.add_argument(
+        "scenario",
+        metavar="SCENARIO",
+        help="a connection scenario: handshake, simultaneous-close, lost-final-ack, ... "
+        "(a wrong name lists them all)",
+    )
+    lad.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        metavar="FILE",
+        help="the file to write: .svg, .png, .pdf, .mmd (default '-': SVG on stdout)",
+    )
+    lad.add_argument(
+        "--format",
+        choices=("svg", "png", "pdf", "mermaid"),
+        help="the file format (default: from the suffix of FILE)",
+    )
+    lad.add_argument(
+        "--time",
+        choices=("logical", "real"),
+        default="logical",
+        help="logical: one row per step (default); real: rows spaced by the simulated clock",
+    )
+    lad.add_argument(
+        "--theme",
+        choices=render.THEMES,
+        default="light",
+        help="colours, as for export (default: light)",
+    )
+    lad.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="PNG pixels per CSS pixel, for slides (default 1; 2 for a sharp projector image)",
     )
     return parser
 

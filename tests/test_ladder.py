@@ -511,3 +511,74 @@ def test_trace_from_events_reads_every_kind():
     assert_no_overlaps(layout.labels)
     with pytest.raises(RenderError, match="the trace names an end 'router'"):
         trace_from_events([_event("call", 1, "router", call="connect", reason="")])
+
+
+# -- with the simulator: every connection scenario, and `tcpviz ladder` ------------------------
+
+
+def scenario_names():
+    from tcpviz.teach.connection_scenarios import CONNECTION_SCENARIOS
+
+    return list(CONNECTION_SCENARIOS)
+
+
+@pytest.mark.parametrize("name", scenario_names())
+@pytest.mark.parametrize("time", ["logical", "real"])
+def test_every_connection_scenario_lays_out_without_overlaps(name, time):
+    from tcpviz.teach.connection_scenarios import get_connection_scenario
+
+    scenario = get_connection_scenario(name)
+    connection = scenario.play()
+    ladder = Ladder(connection, time=time)
+    assert_no_overlaps(ladder.layout.labels)
+    assert_inside(ladder.layout)
+    # Every segment the connection put on the network has its arrow, and the final states are
+    # written on the timelines.
+    assert len(ladder.trace.segments) == connection.counts["sent"]
+    last = {c.end: c.state for c in sorted(ladder.trace.states, key=lambda c: c.step)}
+    assert (last[0], last[1]) == scenario.ends_in
+
+
+def test_lost_final_ack_shows_the_loss_and_the_retransmitted_fin():
+    from tcpviz.teach.connection_scenarios import get_connection_scenario
+
+    trace = Ladder(get_connection_scenario("lost-final-ack").play()).trace
+    assert any(s.fate == "dropped" and s.flags == "ACK" for s in trace.segments)
+    assert any(s.retransmission and "FIN" in s.flags for s in trace.segments)
+    assert any(t.name.startswith("2msl") for t in trace.timers)
+
+
+def run_cli(*argv):
+    from tcpviz.cli import main
+
+    return main(list(argv))
+
+
+def test_cli_ladder_writes_svg_mermaid_and_stdout(tmp_path, capsys):
+    assert run_cli("ladder", "simultaneous-close", "-o", str(tmp_path / "l.svg")) == 0
+    root = parse((tmp_path / "l.svg").read_text().split("?>", 1)[1])
+    assert "Simultaneous close" in root.get("aria-label")
+    assert run_cli("ladder", "handshake", "-o", str(tmp_path / "l.mmd"), "--time", "real") == 0
+    assert (tmp_path / "l.mmd").read_text().startswith("sequenceDiagram")
+    capsys.readouterr()
+    assert run_cli("ladder", "handshake", "--format", "mermaid", "--theme", "dark") == 0
+    assert capsys.readouterr().out.startswith("sequenceDiagram")
+
+
+def test_cli_ladder_errors_name_what_is_right(tmp_path, capsys):
+    assert run_cli("ladder", "handshak", "-o", str(tmp_path / "l.svg")) == 2
+    err = capsys.readouterr().err
+    assert "unknown connection scenario 'handshak'" in err and "'lost-final-ack'" in err
+    assert err.count("\n") == 1 and not (tmp_path / "l.svg").exists()
+    assert run_cli("ladder", "handshake", "-o", str(tmp_path / "l.gif")) == 2
+    assert "'.mmd'" in capsys.readouterr().err
+    assert run_cli("ladder", "handshake", "--format", "png") == 2
+    assert "png is binary" in capsys.readouterr().err
+
+
+@pytest.mark.exe
+def test_cli_ladder_png_and_pdf(tmp_path):
+    assert run_cli("ladder", "lost-syn", "-o", str(tmp_path / "l.png"), "--scale", "2") == 0
+    assert (tmp_path / "l.png").read_bytes()[:4] == b"\x89PNG"
+    assert run_cli("ladder", "lost-syn", "-o", str(tmp_path / "l.pdf")) == 0
+    assert (tmp_path / "l.pdf").read_bytes()[:5] == b"%PDF-"

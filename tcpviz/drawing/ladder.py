@@ -383,6 +383,7 @@ _PAD = 3.0
 _LINE_GAP = 1.25  # line height as a multiple of the font size
 _MARGIN = 14.0
 _BRACKET = 12.0  # from the timeline to a timer's bracket
+_TRACK = 7.0  # between the brackets of two timers running at once
 _LANE_GAP = 10.0  # from the bracket to the state/timer lane
 _GAP = 2.0  # least room between two label boxes
 
@@ -529,9 +530,17 @@ def _layout_once(trace: LadderTrace, time: str, row: float) -> tuple[LadderLayou
     )
     time_axis = 62.0 if time == "real" else 0.0
     middle = max(420.0, 2.3 * label_w)
-    x_left = _MARGIN + time_axis + lane + _LANE_GAP + _BRACKET
+    # Timers running at once on one end get brackets side by side (tracks), so two never merge
+    # into one line; a timer that starts where another stops counts as overlapping it.
+    tracks = _timer_tracks(trace.timers)
+    side = [
+        _BRACKET
+        + _TRACK * max([k for t, k in zip(trace.timers, tracks, strict=True) if t.end == end] + [0])
+        for end in (0, 1)
+    ]
+    x_left = _MARGIN + time_axis + lane + _LANE_GAP + side[0]
     x_right = x_left + middle
-    width = x_right + _BRACKET + _LANE_GAP + lane + _MARGIN
+    width = x_right + side[1] + _LANE_GAP + lane + _MARGIN
     xs = (x_left, x_right)
     top = _MARGIN + _NAME * 1.4 + 18.0
     for step in ys:
@@ -564,8 +573,8 @@ def _layout_once(trace: LadderTrace, time: str, row: float) -> tuple[LadderLayou
     # changes), then timers and calls, each slid down past what is already there.
     def lane_box(end: int, y: float, w: float, h: float) -> Box:
         if end == 0:
-            return Box(xs[0] - _BRACKET - _LANE_GAP - w, y, w, h)
-        return Box(xs[1] + _BRACKET + _LANE_GAP, y, w, h)
+            return Box(xs[0] - side[0] - _LANE_GAP - w, y, w, h)
+        return Box(xs[1] + side[1] + _LANE_GAP, y, w, h)
 
     def place_in_lane(end: int, y: float, w: float, h: float, kind: str, ref: str) -> Box:
         box = lane_box(end, y, w, h)
@@ -623,7 +632,8 @@ def _layout_once(trace: LadderTrace, time: str, row: float) -> tuple[LadderLayou
     for n, timer in enumerate(trace.timers):
         y1 = y_of(timer.start_step)
         y2 = y_of(timer.stop_step) if timer.stop_step in ys else now_y + row * 0.5
-        x = xs[timer.end] + (-_BRACKET if timer.end == 0 else _BRACKET)
+        offset = _BRACKET + _TRACK * tracks[n]
+        x = xs[timer.end] + (-offset if timer.end == 0 else offset)
         inward = 5.0 if timer.end == 0 else -5.0
         text = _timer_text(timer)
         g = _Group(
@@ -794,6 +804,19 @@ def _layout_once(trace: LadderTrace, time: str, row: float) -> tuple[LadderLayou
         height = max(height, box.bottom + _MARGIN)
     layout = LadderLayout(width, height, groups, labels, {s: ys[s] for s in steps})
     return layout, placed_all
+
+
+def _timer_tracks(timers: Sequence[TimerSpan]) -> list[int]:
+    """A track for each timer (by position): the lowest no other timer of its end then uses."""
+    result = [0] * len(timers)
+    busy: dict[int, list[tuple[int, float, int]]] = defaultdict(list)  # end -> (track, until, id)
+    inf = float("inf")
+    for n, t in sorted(enumerate(timers), key=lambda nt: (nt[1].start_step, nt[0])):
+        used = {k for k, until, _ in busy[t.end] if until >= t.start_step}
+        track = next(k for k in range(len(used) + 1) if k not in used)
+        result[n] = track
+        busy[t.end].append((track, inf if t.stop_step is None else t.stop_step, n))
+    return result
 
 
 def _seconds(t: float) -> str:
