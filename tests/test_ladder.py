@@ -582,3 +582,23 @@ def test_cli_ladder_png_and_pdf(tmp_path):
     assert (tmp_path / "l.png").read_bytes()[:4] == b"\x89PNG"
     assert run_cli("ladder", "lost-syn", "-o", str(tmp_path / "l.pdf")) == 0
     assert (tmp_path / "l.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+# -- the ladders in diagrams/ ---------------------------------------------------------------------
+
+
+def test_the_committed_ladders_are_exactly_what_the_code_draws():
+    # The ladder is tcpviz's own drawing (no Graphviz), so its files can be compared byte for
+    # byte, stricter than diagrams' structural check (which also covers them).
+    from pathlib import Path
+
+    from tcpviz.diagrams import SLIDES, slide_files
+
+    root = Path(__file__).resolve().parents[1] / "diagrams"
+    ladders = [s.file for s in SLIDES if s.file.startswith("ladder-")]
+    assert len(ladders) == 6
+    fresh = {f.path.name: f.data for f in slide_files(root)}
+    for name in ladders:
+        assert (root / name).read_bytes() == fresh[name], (
+            f"diagrams/{name} is stale: run `python -m tcpviz.diagrams` and commit what it writes"
+        )

@@ -576,8 +576,16 @@ def _layout_once(trace: LadderTrace, time: str, row: float) -> tuple[LadderLayou
             return Box(xs[0] - side[0] - _LANE_GAP - w, y, w, h)
         return Box(xs[1] + side[1] + _LANE_GAP, y, w, h)
 
-    def place_in_lane(end: int, y: float, w: float, h: float, kind: str, ref: str) -> Box:
+    def place_in_lane(
+        end: int, y: float, w: float, h: float, kind: str, ref: str, beside: Box | None = None
+    ) -> Box:
         box = lane_box(end, y, w, h)
+        if beside is not None and index.hits(box):
+            # No room above: on the state's row, outside its label.
+            x = beside.x - _GAP * 3 - w if end == 0 else beside.right + _GAP * 3
+            box = Box(x, beside.y + (beside.h - h) / 2, w, h)
+            if box.x < _MARGIN or box.right > width - _MARGIN or index.hits(box):
+                box = lane_box(end, y, w, h)
         for _ in range(200):  # bounded: each try moves a quarter line down
             if not index.hits(box):
                 break
@@ -593,11 +601,13 @@ def _layout_once(trace: LadderTrace, time: str, row: float) -> tuple[LadderLayou
             )
         return _Text(box.x + _PAD, box.y + _PAD + size * 0.95, text, size, role, "start", **style)
 
+    state_boxes: list[tuple[Box, StateChange]] = []
     for n, change in enumerate(sorted(trace.states, key=lambda c: (c.step, c.end))):
         y = y_of(change.step)
         w = text_width(change.state, _STATE, "bold") + 2 * _PAD
         h = _STATE * _LINE_GAP + 2 * _PAD
         box = place_in_lane(change.end, y - h / 2, w, h, "state", change.state)
+        state_boxes.append((box, change))
         g = _Group(
             f"ladder_state_{n}",
             "node ladder-state",
@@ -618,7 +628,13 @@ def _layout_once(trace: LadderTrace, time: str, row: float) -> tuple[LadderLayou
         h = _SMALL * _LINE_GAP + 2 * _PAD
         # Just above the state label the call leads to (which sits centred on the row).
         top_of_state = y - (_STATE * _LINE_GAP + 2 * _PAD) / 2
-        box = place_in_lane(call.end, top_of_state - h - _GAP, w, h, "call", call.call)
+        state_box = next(
+            (b for b, c in state_boxes if c.end == call.end and c.step == call.step),
+            None,
+        )
+        box = place_in_lane(
+            call.end, top_of_state - h - _GAP, w, h, "call", call.call, beside=state_box
+        )
         g = _Group(
             f"ladder_call_{n}",
             "ladder-call",
