@@ -602,3 +602,17 @@ def test_the_committed_ladders_are_exactly_what_the_code_draws():
         assert (root / name).read_bytes() == fresh[name], (
             f"diagrams/{name} is stale: run `python -m tcpviz.diagrams` and commit what it writes"
         )
+
+
+def test_the_ladder_slides_are_pictures_with_named_segments_and_no_buttons():
+    from pathlib import Path
+
+    from tcpviz.diagrams import SLIDES
+
+    root = Path(__file__).resolve().parents[1] / "diagrams"
+    for slide in (s for s in SLIDES if s.file.startswith("ladder-")):
+        svg = (root / slide.file).read_bytes()
+        assert b"tabindex" not in svg and b'role="button"' not in svg
+        tree = parse(svg.decode().split("?>", 1)[1])
+        segments = [g for g in tree.iter(f"{NS}g") if "ladder-segment" in g.get("class")]
+        assert segments and all(g.get("role") == "img" and g.get("aria-label") for g in segments)
