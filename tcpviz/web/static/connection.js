@@ -10,8 +10,6 @@
 //
 // The standalone page passes a small model of its own that serves recorded positions.
 
-const SVG_NS = "http://www.w3.org/2000/svg";
-
 function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {

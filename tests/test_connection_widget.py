@@ -1,0 +1,227 @@
+"""The connection widget's Python side: positions, the one-step lookahead (what every button
+leads to must be exactly what clicking it gives), scenarios, history, following a shared
+connection, errors, and the standalone page recorded from it."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tcpviz.errors import SimError, WidgetError
+from tcpviz.sim import Connection
+from tcpviz.teach.connection_scenarios import CONNECTION_SCENARIOS, get_connection_scenario
+from tcpviz.web.connection_page import connection_html, save_connection_html
+from tcpviz.web.connection_widget import ConnectionView, ConnectionWidget, record_scenario
+
+
+def without(position, *keys):
+    return {k: v for k, v in position.items() if k not in keys}
+
+
+def snapshot(connection: Connection):
+    """Everything about a connection a preview must not change."""
+    return (
+        connection.step,
+        tuple(op.label for op in connection.history),
+        tuple(op.label for op in connection.future),
+        tuple(e.text for e in connection.trace),
+        connection.states,
+        tuple(f.label for f in connection.in_flight),
+        connection.now,
+    )
+
+
+def test_a_fresh_view_shows_both_ends_closed_and_what_each_can_do():
+    view = ConnectionView()
+    p = view.position()
+    assert [e["state"] for e in p["ends"]] == ["CLOSED", "CLOSED"]
+    assert p["index"] == 0 and not p["can_undo"] and not p["can_redo"]
+    assert {c["label"] for c in p["ends"][1]["calls"]} >= {"listen", "connect"}
+    assert p["flight"] == [] and p["clock"]["key"] == ""
+    assert dict(p["ends"][0]["tcb"])["ISS"] == "–"
+    assert p["ends"][0]["state_id"] == view.table.state_ids["CLOSED"]
+
+
+def test_handshake_by_hand_cards_tcb_and_why():
+    view = ConnectionView()
+    view.act("op:server listen")
+    view.act("op:client connect")
+    p = view.position()
+    assert [c["label"] for c in p["flight"]] == ["#1 SYN seq=100"]
+    assert set(p["flight"][0]["keys"]) == {"deliver", "drop", "duplicate"}
+    assert p["clock"]["key"] == "op:advance" and "retransmit" in p["clock"]["next"]
+    view.act(p["flight"][0]["keys"]["deliver"])
+    p = view.position()
+    assert p["ends"][1]["state"] == "SYN-RECEIVED"
+    assert dict(p["ends"][1]["tcb"])["IRS"] == "100"
+    assert "SYN" in p["why"] and "3.10.7.2" in p["why"]
+    assert p["ends"][1]["last_edge"] in view.table.edge_ids.values()
+
+
+def handshake_started() -> ConnectionView:
+    view = ConnectionView()
+    for key in ["op:server listen", "op:client connect", "op:deliver 1", "op:deliver 2"]:
+        view.act(key)
+    view.act("undo")  # something to redo, too
+    return view
+
+
+def test_the_preview_of_every_button_is_what_the_click_gives_and_changes_nothing():
+    view = handshake_started()
+    before = snapshot(view.connection)
+    p = view.position()
+    assert snapshot(view.connection) == before  # the lookahead ran on the scratch copy
+    assert {"undo", "redo", "op:deliver 2", "op:drop 2", "op:duplicate 2"} <= set(p["next"])
+    for key, preview in p["next"].items():
+        fresh = handshake_started()
+        fresh.act(key)
+        got = fresh.position(lookahead=False)
+        assert without(got, "history", "next", "error") == without(preview, "history", "error"), key
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(0, 10**6), min_size=1, max_size=25))
+def test_random_clicks_always_land_on_the_previewed_position(choices):
+    view = ConnectionView()
+    for choice in choices:
+        p = view.position()
+        keys = sorted(p["next"])
+        if not keys:
+            break
+        key = keys[choice % len(keys)]
+        expected = p["next"][key]
+        view.act(key)
+        got = view.position(lookahead=False)
+        assert without(got, "history", "next", "error") == without(expected, "history", "error")
+        # Segments are all accounted for, whatever the student did.
+        counts = view.connection.counts
+        assert counts["sent"] == counts["delivered"] + counts["dropped"] + counts["in_flight"]
+
+
+def test_undo_redo_and_goto_keep_the_story():
+    view = ConnectionView()
+    for key in ["op:server listen", "op:client connect", "op:deliver 1", "op:deliver 2"]:
+        view.act(key)
+    view.act("undo")
+    p = view.position()
+    assert p["index"] == 3 and p["can_redo"] and p["total"] == 4
+    assert p["next"]["redo"]["index"] == 4
+    view.act("goto:1")
+    assert view.connection.states == ("CLOSED", "LISTEN")
+    assert [row[1] for row in view.position()["history"]][:3] == [
+        "start",
+        "server listen",
+        "client connect",
+    ]
+    view.act("redo")
+    assert view.connection.step == 2
+
+
+def test_a_scenario_loads_ready_to_step_with_its_reasons():
+    view = ConnectionView()
+    view.act("scenario:simultaneous-close")
+    scenario = get_connection_scenario("simultaneous-close")
+    p = view.position()
+    assert p["index"] == 0 and p["total"] == len(scenario.steps) and p["can_redo"]
+    assert p["why"] == scenario.summary and p["scenario"] == "simultaneous-close"
+    for n, step in enumerate(scenario.steps, start=1):
+        view.act("redo")
+        p = view.position()
+        assert p["index"] == n and step.why in p["why"] and step.section in p["why"]
+    assert tuple(e["state"] for e in p["ends"]) == scenario.ends_in
+    # The ladder is the whole story, drawn once when the scenario loaded.
+    svg = view.ladder_svg()
+    assert svg.count('class="edge ladder-segment') == view.connection.counts["sent"]
+
+
+def test_the_view_follows_a_shared_connection_moved_by_code():
+    connection = Connection()
+    view = ConnectionView(connection)
+    connection.apply("server listen")
+    connection.run("client connect", "deliver 1")
+    assert view.position()["ends"][1]["state"] == "SYN-RECEIVED"
+    connection.undo()
+    p = view.position()
+    assert p["index"] == 2 and p["next"]["redo"]["ends"][1]["state"] == "SYN-RECEIVED"
+    connection.reset()
+    assert view.position()["total"] == 0
+
+
+def test_bad_actions_raise_and_change_nothing():
+    view = ConnectionView()
+    view.act("op:server listen")
+    before = snapshot(view.connection)
+    with pytest.raises(WidgetError, match=r"unknown action 'fly' \(expected op:OPERATION"):
+        view.act("fly")
+    with pytest.raises(WidgetError, match="goto needs a step number"):
+        view.act("goto:x")
+    with pytest.raises(SimError, match="no segment is in flight"):
+        view.act("op:deliver 9")
+    assert snapshot(view.connection) == before
+    with pytest.raises(WidgetError, match="unknown theme"):
+        ConnectionView(theme="neon")
+
+
+def test_the_widget_syncs_positions_and_shows_errors_without_raising():
+    w = ConnectionWidget(scenario="handshake", theme="dark")
+    assert w.diagram.startswith("<svg") and "tcpviz-ladder" in w.ladder
+    assert w.position["index"] == 0 and {s["name"] for s in w.scenarios} == set(
+        CONNECTION_SCENARIOS
+    )
+    w._on_message(w, {"action": "redo"}, [])
+    assert w.position["index"] == 1
+    w._on_message(w, {"action": "op:deliver 42"}, [])
+    assert "no segment is in flight" in w.position["error"] and w.position["index"] == 1
+    assert w.position["can_redo"]  # a refused step keeps what could be redone
+    ladder = w.ladder
+    w.act("undo")
+    assert w.ladder == ladder  # moving in the story does not redraw the ladder
+    w.connection.apply("client connect")  # from a cell: followed
+    assert w.position["ends"][0]["state"] == "SYN-SENT" and w.ladder != ladder
+    w.close()
+
+
+def test_one_step_message_stays_small_in_a_long_session():
+    view = ConnectionView()
+    for key in ["server listen", "client connect", "deliver", "deliver", "deliver"]:
+        view.act(f"op:{key}")
+    sizes = []
+    for _ in range(50):  # data and its ACK, again and again
+        for key in ["client send 1", "deliver", "deliver"]:
+            view.act(f"op:{key}")
+        sizes.append(len(json.dumps(view.position())))
+    # Only the numbers grow (seq and ack get longer): no list grows with the history.
+    assert max(sizes[-10:]) <= max(sizes[:10]) * 1.1
+
+
+# -- the standalone page --------------------------------------------------------------------------
+
+
+def test_recording_has_every_position_and_nothing_to_click_but_time():
+    recording = record_scenario("lost-final-ack", theme="light")
+    scenario = get_connection_scenario("lost-final-ack")
+    positions = recording["positions"]
+    assert len(positions) == len(scenario.steps) + 1
+    assert [p["index"] for p in positions] == list(range(len(positions)))
+    assert all(not e["calls"] for p in positions for e in p["ends"])
+    assert all(not c["keys"] for p in positions for c in p["flight"])
+    assert tuple(e["state"] for e in positions[-1]["ends"]) == scenario.ends_in
+    assert "tcpviz-ladder" in recording["ladder"]
+
+
+def test_the_page_inlines_everything_and_loads_nothing(tmp_path):
+    page = connection_html(record_scenario("handshake"), title="Handshake <homework>")
+    assert page.startswith("<!DOCTYPE html>")
+    assert "http://" not in page and "https://" not in page
+    assert "Handshake &lt;homework&gt;" in page
+    assert len(re.findall(r"<script", page)) == 2
+    path = save_connection_html(tmp_path / "h.html", record_scenario("handshake"))
+    assert path.read_text().count("tcpviz-connection") >= 1
+    from tcpviz.errors import HtmlError
+
+    with pytest.raises(HtmlError, match="needs 'ladder'"):
+        connection_html({"diagram": "", "positions": [], "theme": "auto"})
