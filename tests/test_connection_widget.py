@@ -225,3 +225,213 @@ def test_the_page_inlines_everything_and_loads_nothing(tmp_path):
 
     with pytest.raises(HtmlError, match="needs 'ladder'"):
         connection_html({"diagram": "", "positions": [], "theme": "auto"})
+
+
+# -- in a real browser: the standalone page, and the widget's page code driven by Python -----
+
+MEASURE_JS = """
+() => {
+  const px = (el) => {
+    const svg = el.ownerSVGElement;
+    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    return parseFloat(el.getAttribute("font-size")) * scale;
+  };
+  const visible = (el) => {
+    const r = el.getBoundingClientRect();
+    const pane = el.closest(".tvc-ladder-pane, .tvc-diagram").getBoundingClientRect();
+    return r.width > 0 && r.bottom > pane.top && r.top < pane.bottom &&
+      r.right > pane.left && r.left < pane.right;
+  };
+  const ladder = [...document.querySelectorAll(".tvc-ladder svg text")].filter(visible);
+  const diagram = [...document.querySelectorAll(".tvc-diagram svg g.edge text")].filter(visible);
+  const states = [...document.querySelectorAll(".tvc-diagram svg g.node text")].filter(visible);
+  const buttons = [...document.querySelectorAll(".tcpviz-conn button, .tcpviz-conn select")]
+    .filter((b) => !b.hidden && b.offsetParent);
+  const root = document.querySelector(".tcpviz-conn").getBoundingClientRect();
+  return {
+    ladder: ladder.map(px), diagram: diagram.map(px), states: states.map(px),
+    buttons: buttons.map((b) => parseFloat(getComputedStyle(b).fontSize)),
+    bottom: root.bottom, width: root.width,
+    clientState: document.querySelector('[data-testid="end-client-state"]').textContent,
+    serverState: document.querySelector('[data-testid="end-server-state"]').textContent,
+    cards: document.querySelectorAll('[data-testid="segment-card"]').length,
+    index: Number(document.querySelector(".tcpviz-conn").dataset.index),
+  };
+}
+"""
+
+
+def assert_legible(m):
+    assert m["ladder"] and min(m["ladder"]) >= 12.0, min(m["ladder"] or [0])
+    assert m["diagram"] and min(m["diagram"]) >= 12.0, min(m["diagram"] or [0])
+    assert m["states"] and min(m["states"]) >= 16.0, min(m["states"] or [0])
+    assert min(m["buttons"]) >= 14.0
+
+
+@pytest.mark.browser
+def test_standalone_page_steps_back_and_forth_and_the_ladder_takes_every_view_there(tmp_path):
+    from browser_support import artifact_path, launch_options
+    from playwright import sync_api
+
+    scenario = get_connection_scenario("simultaneous-close")
+    recording = record_scenario(scenario.name, theme="light")
+    page_file = save_connection_html(tmp_path / "page.html", recording)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(**launch_options())
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(page_file.as_uri())
+            page.wait_for_selector('[data-testid="connection-widget"]', timeout=5000)
+            for n in range(1, len(scenario.steps) + 1):
+                page.keyboard.press("ArrowRight")
+                page.wait_for_function(
+                    f"document.querySelector('.tcpviz-conn').dataset.index == {n}", timeout=5000
+                )
+                m = page.evaluate(MEASURE_JS)
+                want = recording["positions"][n]
+                assert [m["clientState"], m["serverState"]] == [e["state"] for e in want["ends"]]
+                assert m["cards"] == len(want["flight"])
+                if n == 7:
+                    assert_legible(m)
+                    page.screenshot(path=artifact_path("connection_page", "crossing-fins"))
+            assert (m["clientState"], m["serverState"]) == scenario.ends_in
+            # A click on the first FIN on the ladder: every view goes to the moment it was sent.
+            fin = page.locator("g.ladder-segment", has_text="FIN,ACK").first
+            step = int(fin.get_attribute("data-sent-step"))
+            fin.click()
+            page.wait_for_function(
+                f"document.querySelector('.tcpviz-conn').dataset.index == {step}", timeout=5000
+            )
+            m = page.evaluate(MEASURE_JS)
+            want = recording["positions"][step]
+            assert [m["clientState"], m["serverState"]] == [e["state"] for e in want["ends"]]
+            assert page.locator("g.ladder-segment.later").count() > 0
+            page.get_by_test_id("undo-button").click()
+            page.wait_for_function(
+                f"document.querySelector('.tcpviz-conn').dataset.index == {step - 1}", timeout=5000
+            )
+            page.screenshot(path=artifact_path("connection_page", "after-ladder-click"))
+            assert errors == []
+        finally:
+            browser.close()
+
+
+BRIDGE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><style>{css}</style></head>
+<body style="margin:0"><div id="w"></div><script type="module">
+{js}
+const traits = JSON.parse(document.getElementById("t").textContent);
+const listeners = {{}};
+const model = {{
+  get: (k) => traits[k],
+  on: (k, f) => (listeners[k] = listeners[k] || []).push(f),
+  off: () => {{}},
+  // Python answers later than a frame, as a kernel does: the page must paint at once anyway.
+  send: (msg) => setTimeout(async () => {{
+    const changed = await window.tcpvizAct(msg.action);
+    for (const [k, v] of Object.entries(changed)) {{ traits[k] = v; (listeners["change:" + k] || []).forEach((f) => f()); }}
+    document.body.dataset.confirmed = String(Number(document.body.dataset.confirmed || 0) + 1);
+  }}, 250),
+}};
+render({{ model, el: document.getElementById("w") }});
+</script><script type="application/json" id="t">{traits}</script></body></html>"""
+
+
+@pytest.mark.browser
+def test_widget_page_clicks_paint_from_the_lookahead_then_python_confirms(tmp_path):
+    from pathlib import Path
+
+    from browser_support import artifact_path, launch_options
+    from playwright import sync_api
+
+    from tcpviz.web.html import json_for_script
+
+    view = ConnectionView(theme="light")
+    static = Path(__file__).resolve().parents[1] / "tcpviz" / "web" / "static"
+
+    def traits():
+        return {
+            "diagram": view.diagram_svg(),
+            "ladder": view.ladder_svg(),
+            "position": view.position(),
+            "scenarios": [
+                {"name": s.name, "title": s.title} for s in CONNECTION_SCENARIOS.values()
+            ],
+            "theme": "light",
+        }
+
+    page_file = tmp_path / "bridge.html"
+    page_file.write_text(
+        BRIDGE_PAGE.format(
+            css=(static / "connection.css").read_text(),
+            js=(static / "connection.js").read_text(),
+            traits=json_for_script(traits()),
+        )
+    )
+
+    def act(action):
+        view.act(action)
+        return {"position": view.position(), "ladder": view.ladder_svg()}
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(**launch_options())
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.expose_function("tcpvizAct", act)
+            page.goto(page_file.as_uri())
+            page.wait_for_selector('[data-testid="connection-widget"]', timeout=5000)
+            confirmed = 0
+
+            def click(locator, expect_client, expect_server):
+                nonlocal confirmed
+                locator.click()
+                # Painted from Python's lookahead before Python has answered (250 ms later).
+                quick = page.evaluate(MEASURE_JS)
+                assert [quick["clientState"], quick["serverState"]] == [
+                    expect_client,
+                    expect_server,
+                ]
+                confirmed += 1
+                page.wait_for_function(
+                    f"document.body.dataset.confirmed == '{confirmed}'", timeout=5000
+                )
+                m = page.evaluate(MEASURE_JS)
+                p = view.position()
+                assert [m["clientState"], m["serverState"]] == [e["state"] for e in p["ends"]]
+                assert m["cards"] == len(p["flight"]) and m["index"] == p["index"]
+                return m
+
+            server = page.get_by_test_id("end-server")
+            client = page.get_by_test_id("end-client")
+            click(server.get_by_role("button", name="listen", exact=True), "CLOSED", "LISTEN")
+            click(client.get_by_role("button", name="connect", exact=True), "SYN-SENT", "LISTEN")
+            click(page.get_by_test_id("drop-button").first, "SYN-SENT", "LISTEN")
+            assert view.connection.counts["dropped"] == 1
+            click(page.get_by_test_id("advance-button"), "SYN-SENT", "LISTEN")  # retransmits
+            click(page.get_by_test_id("deliver-button").first, "SYN-SENT", "SYN-RECEIVED")
+            click(page.get_by_test_id("duplicate-button").first, "SYN-SENT", "SYN-RECEIVED")
+            m = click(page.get_by_test_id("deliver-button").first, "ESTABLISHED", "SYN-RECEIVED")
+            assert_legible(m)
+            assert m["bottom"] <= 800 and m["width"] <= 1280
+            page.screenshot(path=artifact_path("connection_widget", "lost-syn-by-hand"))
+            click(page.get_by_test_id("undo-button"), "SYN-SENT", "SYN-RECEIVED")
+            # The ladder shows the loss and the retransmission Python recorded.
+            assert page.locator("g.ladder-segment.dropped").count() == 1
+            assert page.locator("g.ladder-segment.retransmission").count() == 1
+            page.get_by_test_id("scenarios").select_option("lost-final-ack")
+            confirmed += 1
+            page.wait_for_function(
+                f"document.body.dataset.confirmed == '{confirmed}'", timeout=5000
+            )
+            for _ in range(len(get_connection_scenario("lost-final-ack").steps)):
+                click(
+                    page.get_by_test_id("redo-button"),
+                    *[e["state"] for e in view.position()["next"]["redo"]["ends"]],
+                )
+            page.screenshot(path=artifact_path("connection_widget", "lost-final-ack"))
+            assert errors == []
+        finally:
+            browser.close()

@@ -82,7 +82,7 @@ def assert_inside(layout) -> None:
 def test_no_label_overlaps_another_and_all_fit_in_the_picture(time):
     layout = layout_ladder(simultaneous_close_lost_ack(), time=time)
     kinds = {box.kind for box in layout.labels}
-    assert {"label", "state", "timer", "call", "end"} <= kinds
+    assert {"label", "state", "timer", "call", "end", "loss"} <= kinds
     assert len([b for b in layout.labels if b.kind == "label"]) == 9
     assert_no_overlaps(layout.labels)
     assert_inside(layout)
@@ -616,3 +616,14 @@ def test_the_ladder_slides_are_pictures_with_named_segments_and_no_buttons():
         tree = parse(svg.decode().split("?>", 1)[1])
         segments = [g for g in tree.iter(f"{NS}g") if "ladder-segment" in g.get("class")]
         assert segments and all(g.get("role") == "img" and g.get("aria-label") for g in segments)
+
+
+def test_compact_ladders_are_narrower_and_still_never_overlap():
+    from tcpviz.teach.connection_scenarios import CONNECTION_SCENARIOS
+
+    for scenario in CONNECTION_SCENARIOS.values():
+        connection = scenario.play()
+        wide, narrow = Ladder(connection), Ladder(connection, compact=True)
+        assert narrow.layout.width < wide.layout.width
+        assert_no_overlaps(narrow.layout.labels)
+        assert_inside(narrow.layout)

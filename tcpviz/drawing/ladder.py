@@ -490,7 +490,9 @@ def _times(trace: LadderTrace) -> dict[int, float]:
     return found
 
 
-def layout_ladder(trace: LadderTrace, *, time: str = "logical", _attempts: int = 8) -> LadderLayout:
+def layout_ladder(
+    trace: LadderTrace, *, time: str = "logical", compact: bool = False, _attempts: int = 8
+) -> LadderLayout:
     """Lay ``trace`` out: every line, text and box of the ladder, labels never overlapping.
 
     Arrow labels are tried at points along their arrow (the middle first); a label that finds no
@@ -501,7 +503,7 @@ def layout_ladder(trace: LadderTrace, *, time: str = "logical", _attempts: int =
     row = 56.0
     layout = None
     for attempt in range(1, _attempts + 1):
-        layout, placed_all = _layout_once(trace, time, row)
+        layout, placed_all = _layout_once(trace, time, row, compact)
         layout.attempts = attempt
         if placed_all:
             return layout
@@ -510,7 +512,9 @@ def layout_ladder(trace: LadderTrace, *, time: str = "logical", _attempts: int =
     return layout
 
 
-def _layout_once(trace: LadderTrace, time: str, row: float) -> tuple[LadderLayout, bool]:
+def _layout_once(
+    trace: LadderTrace, time: str, row: float, compact: bool = False
+) -> tuple[LadderLayout, bool]:
     ys, breaks = _rows(trace, time, row)
     steps = sorted(ys)
     step_of_y = [ys[s] for s in steps]
@@ -529,7 +533,9 @@ def _layout_once(trace: LadderTrace, time: str, row: float) -> tuple[LadderLayou
         + [120.0]
     )
     time_axis = 62.0 if time == "real" else 0.0
-    middle = max(420.0, 2.3 * label_w)
+    # Compact (the widget's column): the timelines closer, labels slide along their arrows and
+    # rows grow where they must. The full width gives crossing arrows room on paper.
+    middle = max(300.0, 1.7 * label_w) if compact else max(420.0, 2.3 * label_w)
     # Timers running at once on one end get brackets side by side (tracks), so two never merge
     # into one line; a timer that starts where another stops counts as overlapping it.
     tracks = _timer_tracks(trace.timers)
@@ -700,6 +706,14 @@ def _layout_once(trace: LadderTrace, time: str, row: float) -> tuple[LadderLayou
         for k in range(int(min(line[1], line[3]) // band), int(max(line[1], line[3]) // band) + 1):
             line_index[k].append(line)
 
+    # The crosses of lost segments first: no label may hide one.
+    cross = 7.0  # half the size of a lost segment's cross
+    for s, _, _, x2, y2 in arrows:
+        if s.fate == "dropped":
+            mark = Box(x2 - cross, y2 - cross, 2 * cross, 2 * cross, "loss", str(s.id))
+            index.add(mark)
+            labels.append(mark)
+
     placed_all = True
     for s, x1, y1, x2, y2 in arrows:
         lines = s.label_lines()
@@ -762,10 +776,8 @@ def _layout_once(trace: LadderTrace, time: str, row: float) -> tuple[LadderLayou
         dashed = s.retransmission or s.duplicate or s.fate == "in flight"
         g.lines.append(_Line(x1, y1, x2, y2, "segment", dashed=dashed, head=s.fate != "dropped"))
         if s.fate == "dropped":
-            r = 7.0
-            g.lines.append(_Line(x2 - r, y2 - r, x2 + r, y2 + r, "loss"))
-            g.lines.append(_Line(x2 - r, y2 + r, x2 + r, y2 - r, "loss"))
-            index.add(Box(x2 - r, y2 - r, 2 * r, 2 * r, "loss"))
+            g.lines.append(_Line(x2 - cross, y2 - cross, x2 + cross, y2 + cross, "loss"))
+            g.lines.append(_Line(x2 - cross, y2 + cross, x2 + cross, y2 - cross, "loss"))
         g.backs.append(box)
         line_h = _LABEL * _LINE_GAP
         g.texts.append(
@@ -1313,8 +1325,10 @@ class Ladder:
         ``"logical"`` (one row per moment) or ``"real"`` (rows spaced by the simulated clock).
     theme
         One of :data:`~tcpviz.drawing.THEMES`, as for the state diagram.
-    upto
-        Draw the story only up to this step (later parts are left out), or everything (``None``).
+    title
+        What the ladder shows, for its accessible name (default: the trace's title).
+    compact
+        Timelines closer together, for a column of a widget (labels still never overlap).
 
     Examples
     --------
@@ -1333,8 +1347,10 @@ class Ladder:
         time: str = "logical",
         theme: str = "light",
         title: str | None = None,
+        compact: bool = False,
     ):
         self.trace: LadderTrace = _trace(trace)
+        self.compact: bool = bool(compact)
         self.time: str = _check_time(time)
         self.theme: str = _check_theme(theme)
         self.title: str = self.trace.title if title is None else title
@@ -1344,7 +1360,7 @@ class Ladder:
     def layout(self) -> LadderLayout:
         """Where everything goes (computed once): size, groups and every label's box."""
         if self._layout is None:
-            self._layout = layout_ladder(self.trace, time=self.time)
+            self._layout = layout_ladder(self.trace, time=self.time, compact=self.compact)
         return self._layout
 
     def _label(self) -> str:
@@ -1395,7 +1411,9 @@ class Ladder:
 
     def with_theme(self, theme: str) -> Ladder:
         """The same ladder in another theme (the layout is shared)."""
-        copy = Ladder(self.trace, time=self.time, theme=theme, title=self.title)
+        copy = Ladder(
+            self.trace, time=self.time, theme=theme, title=self.title, compact=self.compact
+        )
         copy._layout = self._layout
         return copy
 

@@ -263,7 +263,7 @@ class ConnectionView:
             events, ends=c.names, initial=initial, now_step=c.step, now_time=c.now
         )
         title = self.scenario.title if self.scenario else "connection"
-        return Ladder(trace, time=self.time, theme=self.theme, title=title).svg()
+        return Ladder(trace, time=self.time, theme=self.theme, title=title, compact=True).svg()
 
     def _sync_at(self, step: int) -> Connection:
         s = self._scratch

@@ -239,6 +239,7 @@ function controlsView(onKey) {
     if (scenarios.value) onKey(`scenario:${scenarios.value}`);
   });
   function setScenarios(list) {
+    scenarios.hidden = !list.length; // the standalone page plays one recorded story
     scenarios.replaceChildren(
       h("option", { value: "", text: "scenario…" }),
       ...list.map((s) => h("option", { value: s.name, text: s.title || s.name })),
