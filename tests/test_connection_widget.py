@@ -172,6 +172,8 @@ def test_the_widget_syncs_positions_and_shows_errors_without_raising():
     assert w.position["index"] == 0 and {s["name"] for s in w.scenarios} == set(
         CONNECTION_SCENARIOS
     )
+    assert w.lookahead["version"] == w.position["version"]
+    assert w.lookahead["next"]["redo"]["index"] == 1
     w._on_message(w, {"action": "redo"}, [])
     assert w.position["index"] == 1
     w._on_message(w, {"action": "op:deliver 42"}, [])
@@ -349,12 +351,21 @@ def test_widget_page_clicks_paint_from_the_lookahead_then_python_confirms(tmp_pa
 
     view = ConnectionView(theme="light")
     static = Path(__file__).resolve().parents[1] / "tcpviz" / "web" / "static"
+    version = 0
+
+    def moment():  # what the widget sends after each step: the position, then its lookahead
+        nonlocal version
+        version += 1
+        return {
+            "position": {**view.position(lookahead=False), "version": version},
+            "lookahead": {"version": version, "next": view.lookahead()},
+        }
 
     def traits():
         return {
             "diagram": view.diagram_svg(),
             "ladder": view.ladder_svg(),
-            "position": view.position(),
+            **moment(),
             "scenarios": [
                 {"name": s.name, "title": s.title} for s in CONNECTION_SCENARIOS.values()
             ],
@@ -372,7 +383,7 @@ def test_widget_page_clicks_paint_from_the_lookahead_then_python_confirms(tmp_pa
 
     def act(action):
         view.act(action)
-        return {"position": view.position(), "ladder": view.ladder_svg()}
+        return {**moment(), "ladder": view.ladder_svg()}
 
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(**launch_options())

@@ -30,16 +30,17 @@ let at = data.start;
 const listeners = {};
 const last = data.positions.length - 1;
 const clamp = (n) => Math.max(0, Math.min(last, n));
-const position = () => {
-  const p = data.positions[at];
+const position = () => ({ ...data.positions[at], version: at });
+const lookahead = () => {
   const next = {};
   if (at > 0) next.undo = data.positions[at - 1];
   if (at < last) next.redo = data.positions[at + 1];
-  return { ...p, next };
+  return { version: at, next };
 };
 const fire = (name) => (listeners[name] || []).forEach((f) => f());
 const model = {
-  get: (name) => (name === "position" ? position() : data[name]),
+  get: (name) =>
+    name === "position" ? position() : name === "lookahead" ? lookahead() : data[name],
   on: (name, f) => (listeners[name] = listeners[name] || []).push(f),
   off: (name, f) => (listeners[name] = (listeners[name] || []).filter((g) => g !== f)),
   send: ({ action }) => {

@@ -282,9 +282,13 @@ class ConnectionView:
         here = self._describe(c, c.step)
         here["history"] = self._history(c.step)
         here["error"] = self.error
-        if not lookahead:
-            here["next"] = {}
-            return here
+        here["next"] = self.lookahead() if lookahead else {}
+        return here
+
+    def lookahead(self) -> dict[str, dict[str, Any]]:
+        """For every button of the current position, the position it leads to (without its own
+        lookahead): worked out on the scratch twin, so the connection itself does not move."""
+        c = self.connection
         nexts: dict[str, dict[str, Any]] = {}
         s = self._sync()
         p = c.step
@@ -305,8 +309,7 @@ class ConnectionView:
             nexts["redo"] = self._describe(s, p + 1)
             self._valid = p + 1
             s.undo()
-        here["next"] = nexts
-        return here
+        return nexts
 
     def _describe(
         self, c: Connection, index: int, story_end: int | None = None, label: str | None = None
@@ -495,6 +498,9 @@ class ConnectionWidget(anywidget.AnyWidget):
     diagram = traitlets.Unicode("").tag(sync=True)  # sent once
     ladder = traitlets.Unicode("").tag(sync=True)  # when the story changes
     position = traitlets.Dict().tag(sync=True)  # every step
+    # Sent just after each position: what every button there leads to. The position is shown
+    # first; the lookahead is ready long before a person clicks again.
+    lookahead = traitlets.Dict().tag(sync=True)
     scenarios = traitlets.List().tag(sync=True)
     theme = traitlets.Unicode("auto").tag(sync=True)
 
@@ -515,6 +521,7 @@ class ConnectionWidget(anywidget.AnyWidget):
         if scenario is not None:
             self.view.play(scenario)
         self._acting = False
+        self._version = 0
         self._refresh()
         # Changes made elsewhere (a cell, another view) show here too.
         self._unsubscribe = self.view.connection.subscribe(self._followed)
@@ -539,6 +546,7 @@ class ConnectionWidget(anywidget.AnyWidget):
             self.view.error = str(error)
         finally:
             self._acting = False
+        self._version = 0
         self._refresh()
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -548,11 +556,13 @@ class ConnectionWidget(anywidget.AnyWidget):
     def _refresh(self) -> None:
         if self.view._quiet:
             return
+        self._version += 1
         with self.hold_sync():
             ladder = self.view.ladder_svg()
             if ladder != self.ladder:
                 self.ladder = ladder
-            self.position = self.view.position()
+            self.position = {**self.view.position(lookahead=False), "version": self._version}
+        self.lookahead = {"version": self._version, "next": self.view.lookahead()}
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

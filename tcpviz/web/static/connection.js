@@ -2,9 +2,9 @@
 // flight, the clock. Python decides everything; this file only draws what Python sent.
 //
 // Python sends, in traits: `diagram` (the laid-out state diagram, once), `ladder` (the ladder
-// SVG of the whole recorded story, when it changes), `position` (where the story stands, with
-// `next`: for every button, the position it leads to, computed by Python one step ahead), and
-// `scenarios`. A click paints `position.next[key]` at once, sends the key, and Python confirms
+// SVG of the whole recorded story, when it changes), `position` (where the story stands),
+// `lookahead` (sent just after it: for every button, the position it leads to, computed by
+// Python one step ahead) and `scenarios`. A click paints `position.next[key]` at once, sends the key, and Python confirms
 // by sending the new position. The page holds no TCP rules: it compares step numbers that
 // Python wrote into the ladder (data-sent-step, data-end-step) with the position's index.
 //
@@ -273,8 +273,10 @@ function render({ model, el }) {
   let pending = false;
   const onKey = (key) => {
     if (pending) return;
-    const next = shown && shown.next ? shown.next[key] : undefined;
-    if (next) paint({ ...next, next: {} }, true); // at once, from Python's lookahead
+    // Python's lookahead for the position shown (sent just after it): what `key` leads to.
+    const ahead = model.get("lookahead") || {};
+    const next = shown && ahead.version === shown.version && ahead.next ? ahead.next[key] : undefined;
+    if (next) paint({ ...next, version: null }, true); // at once, from Python's lookahead
     else pending = true;
     model.send({ action: key });
   };
