@@ -607,13 +607,13 @@ def _layout_once(
             )
         return _Text(box.x + _PAD, box.y + _PAD + size * 0.95, text, size, role, "start", **style)
 
-    state_boxes: list[tuple[Box, StateChange]] = []
+    state_boxes: dict[tuple[int, int], Box] = {}  # (end, step) -> its state label
     for n, change in enumerate(sorted(trace.states, key=lambda c: (c.step, c.end))):
         y = y_of(change.step)
         w = text_width(change.state, _STATE, "bold") + 2 * _PAD
         h = _STATE * _LINE_GAP + 2 * _PAD
         box = place_in_lane(change.end, y - h / 2, w, h, "state", change.state)
-        state_boxes.append((box, change))
+        state_boxes.setdefault((change.end, change.step), box)
         g = _Group(
             f"ladder_state_{n}",
             "node ladder-state",
@@ -634,10 +634,7 @@ def _layout_once(
         h = _SMALL * _LINE_GAP + 2 * _PAD
         # Just above the state label the call leads to (which sits centred on the row).
         top_of_state = y - (_STATE * _LINE_GAP + 2 * _PAD) / 2
-        state_box = next(
-            (b for b, c in state_boxes if c.end == call.end and c.step == call.step),
-            None,
-        )
+        state_box = state_boxes.get((call.end, call.step))
         box = place_in_lane(
             call.end, top_of_state - h - _GAP, w, h, "call", call.call, beside=state_box
         )
@@ -840,7 +837,9 @@ def _timer_tracks(timers: Sequence[TimerSpan]) -> list[int]:
     busy: dict[int, list[tuple[int, float, int]]] = defaultdict(list)  # end -> (track, until, id)
     inf = float("inf")
     for n, t in sorted(enumerate(timers), key=lambda nt: (nt[1].start_step, nt[0])):
-        used = {k for k, until, _ in busy[t.end] if until >= t.start_step}
+        # In start order, a timer over before this one starts is over for every later one too.
+        busy[t.end] = [b for b in busy[t.end] if b[1] >= t.start_step]
+        used = {k for k, _, _ in busy[t.end]}
         track = next(k for k in range(len(used) + 1) if k not in used)
         result[n] = track
         busy[t.end].append((track, inf if t.stop_step is None else t.stop_step, n))
@@ -861,6 +860,8 @@ _FONT = "Helvetica,Arial,sans-serif"
 
 
 def _escape(text: str) -> str:
+    if "&" not in text and "<" not in text and ">" not in text and '"' not in text:
+        return text  # the usual case, and a long ladder has thousands of texts
     return (
         text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     )
