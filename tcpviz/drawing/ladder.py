@@ -405,7 +405,13 @@ class _Index:
         return range(int(box.y // self.band) - 1, int(box.bottom // self.band) + 2)
 
     def hits(self, box: Box, gap: float = _GAP) -> bool:
-        return any(other.overlaps(box, gap) for k in self._keys(box) for other in self.buckets[k])
+        x1, y1, x2, y2 = box.x - gap, box.y - gap, box.x + box.w + gap, box.y + box.h + gap
+        buckets = self.buckets
+        for k in range(int(box.y // self.band) - 1, int((box.y + box.h) // self.band) + 2):
+            for o in buckets.get(k, ()):
+                if o.x < x2 and x1 < o.x + o.w and o.y < y2 and y1 < o.y + o.h:
+                    return True
+        return False
 
     def add(self, box: Box) -> None:
         for k in range(int(box.y // self.band), int(box.bottom // self.band) + 1):
@@ -720,6 +726,14 @@ def _layout_once(
         reach = 1.0 if s.fate == "delivered" else 0.9  # a lost arrow's label stays off its cross
         size = _label_box(0.0, 0.0, lines, _LABEL, weights)
         lo, hi = x_left + 6.0, x_right - 6.0
+        # The other arrows near this one: a label is scored by how many of them it hides.
+        top_y, low_y = min(y1, y2) - size.h, max(y1, y2) + size.h
+        near = {
+            line
+            for k in range(int(top_y // band) - 1, int(low_y // band) + 2)
+            for line in line_index.get(k, ())
+        }
+        near.discard((x1, y1, x2, y2))
         for f in _FRACTIONS:
             shift = abs(f - 0.5) * 2.0
             if best is not None and best[0] <= shift:
@@ -729,18 +743,12 @@ def _layout_once(
             # Centred on the arrow, kept between the timelines.
             bx = min(max(cx - size.w / 2, lo), hi - size.w)
             box = Box(bx, cy - size.h / 2, size.w, size.h)
-            near = {
-                line
-                for k in range(int(box.y // band) - 1, int(box.bottom // band) + 2)
-                for line in line_index.get(k, ())
-            }
-            near.discard((x1, y1, x2, y2))
-            cost = _crossings(box, near) + shift
             if index.hits(box):
-                overlap = cost + 100.0
+                overlap = _crossings(box, near) + shift + 100.0
                 if fallback is None or overlap < fallback[0]:
                     fallback = (overlap, box)
                 continue
+            cost = _crossings(box, near) + shift
             if best is None or cost < best[0]:
                 best = (cost, box)
         if best is None:
