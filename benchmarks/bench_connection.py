@@ -79,6 +79,7 @@ def run(
         _handshake(view)
         _grow(view, length)
         steps, aheads, ladders = [], [], []
+        first = view.connection.step
         clock = time.perf_counter
         for _ in range(samples):
             view.act("op:client send 1")
@@ -96,7 +97,7 @@ def run(
             ladders.append(done - after)
             view.act("op:deliver")  # the ACK, so the next sample starts the same way
         medians[length] = statistics.median(steps)
-        note = f"history of {view.connection.step} steps"
+        note = f"history of {first} to {view.connection.step} steps"
         result.rows.append(row(f"{STEP} ({length} steps)", steps, note))
         result.rows.append(row(f"{LOOKAHEAD} ({length} steps)", aheads, note))
         result.rows.append(row(f"{WIDGET_LADDER} ({length} steps)", ladders, note))
