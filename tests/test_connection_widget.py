@@ -446,3 +446,67 @@ def test_widget_page_clicks_paint_from_the_lookahead_then_python_confirms(tmp_pa
             assert errors == []
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_in_voila_the_widget_steps_a_scenario_and_is_legible_at_1280x800(tmp_path):
+    import nbformat
+    from browser_support import artifact_path, launch_options, voila
+    from playwright import sync_api
+
+    notebook = tmp_path / "both-ends.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from tcpviz.web.connection_widget import ConnectionWidget\n"
+            'ConnectionWidget(scenario="lost-syn", theme="light")'
+        )
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, notebook)
+    scenario = get_connection_scenario("lost-syn")
+    played = ConnectionView()
+    played.play("lost-syn")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(**launch_options())
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            with voila(notebook, tmp_path) as url:
+                page.goto(url, timeout=60_000)
+                page.locator(".tcpviz-conn").wait_for(timeout=60_000)
+                for n in range(1, len(scenario.steps) + 1):
+                    page.get_by_test_id("redo-button").click()
+                    page.wait_for_function(
+                        f"document.querySelector('.tcpviz-conn').dataset.index == {n}"
+                        " && !document.querySelector('.tcpviz-conn').classList.contains('tvc-pending')",
+                        timeout=10_000,
+                    )
+                    played.act("redo")
+                    m = page.evaluate(MEASURE_JS)
+                    want = played.position(lookahead=False)
+                    assert [m["clientState"], m["serverState"]] == [
+                        e["state"] for e in want["ends"]
+                    ]
+                    assert m["cards"] == len(want["flight"])
+                page.evaluate("document.querySelector('.tcpviz-conn').scrollIntoView()")
+                m = page.evaluate(MEASURE_JS)
+                assert_legible(m)
+                page.screenshot(path=artifact_path("connection_voila", "lost-syn-done"))
+                # Keyboard: Enter on the first segment of the ladder goes back to its moment.
+                first = page.locator("g.ladder-segment").first
+                step = int(first.get_attribute("data-sent-step"))
+                first.focus()
+                page.keyboard.press("Enter")
+                page.wait_for_function(
+                    f"document.querySelector('.tcpviz-conn').dataset.index == {step}",
+                    timeout=10_000,
+                )
+            assert errors == []
+        finally:
+            browser.close()

@@ -137,11 +137,20 @@ function ladderView(onKey) {
   el.append(pane);
   let svg = null;
   let rows = {};
-  pane.addEventListener("click", (e) => {
-    const g = e.target.closest("g.ladder-segment, g.ladder-state");
-    if (!g) return;
+  const go = (target) => {
+    const g = target.closest && target.closest("g.ladder-segment, g.ladder-state");
+    if (!g) return false;
     const step = g.dataset.sentStep ?? g.dataset.step;
     if (step !== undefined) onKey(`goto:${step}`);
+    return step !== undefined;
+  };
+  pane.addEventListener("click", (e) => go(e.target));
+  pane.addEventListener("keydown", (e) => {
+    // Enter or Space on a focused segment; stopped here so JupyterLab's shortcuts do not fire.
+    if ((e.key === "Enter" || e.key === " ") && go(e.target)) {
+      e.preventDefault();
+      e.stopPropagation();
+    }
   });
   function setLadder(text) {
     pane.innerHTML = text;
@@ -153,7 +162,7 @@ function ladderView(onKey) {
       svg.style.height = "auto";
       for (const g of svg.querySelectorAll("g.ladder-segment")) {
         g.setAttribute("tabindex", "0");
-        g.setAttribute("role", "button");
+        g.setAttribute("role", "button"); // its aria-label says what it is; a click goes there
       }
     }
   }
