@@ -34,18 +34,20 @@ function endView(root, which, onKey) {
     type: "button",
     "data-testid": `end-${which}-zoom`,
     title: "Show the whole state diagram, or zoom back on the current state",
-    text: "whole diagram",
+    text: "whole",
   });
   const viewport = h("div", { class: "tvc-diagram", "data-testid": `end-${which}-diagram` });
   const tcb = h("dl", { class: "tvc-tcb", "data-testid": `end-${which}-tcb` });
   const timers = h("p", { class: "tvc-timers", "data-testid": `end-${which}-timers` });
   const calls = h("div", { class: "tvc-calls", role: "group", "aria-label": `${which} calls` });
-  el.append(title, viewport, zoom, tcb, timers, calls);
+  // The calls right under the diagram: what a student does next stays in view in a short panel.
+  title.append(zoom);
+  el.append(title, viewport, calls, tcb, timers);
   let whole = false;
   let svg = null;
   zoom.addEventListener("click", () => {
     whole = !whole;
-    zoom.textContent = whole ? "zoom on state" : "whole diagram";
+    zoom.textContent = whole ? "zoom" : "whole";
     place();
   });
 
