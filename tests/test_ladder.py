@@ -403,7 +403,7 @@ def test_rendered_labels_do_not_overlap_and_are_legible(tmp_path, time):
         finally:
             browser.close()
     assert len(texts) >= 9 * 2 + 11
-    assert min(t["size"] for t in texts) >= 13
+    assert min(t["size"] for t in texts) >= 14
     # Rendered boxes: no text runs into another (two lines of one label may touch).
     for i, a in enumerate(texts):
         for b in texts[i + 1 :]:

@@ -377,7 +377,7 @@ class LadderLayout:
 # ladder down to 12/14 of its natural size and still meet the 12 px floor of DESIGN.md, 8.
 _LABEL = 14.0
 _STATE = 16.0
-_SMALL = 13.0
+_SMALL = 14.0
 _NAME = 18.0
 _PAD = 3.0
 _LINE_GAP = 1.25  # line height as a multiple of the font size
