@@ -683,6 +683,7 @@ def _layout_once(
     arrows = []
     sub_used: dict[tuple[int, int], int] = defaultdict(int)
     in_flight_at: dict[tuple[int, int], int] = defaultdict(int)
+    crosses = _Index()  # where lost segments' crosses are
     for s in sorted(trace.segments, key=lambda s: (s.sent_step, s.id)):
         k = sub_used[(s.sent_step, s.sender)]
         sub_used[(s.sent_step, s.sender)] += 1
@@ -693,9 +694,15 @@ def _layout_once(
             x2, y2 = x_to, y_of(s.end_step)
         elif s.fate == "dropped":
             assert s.end_step is not None
-            # Lost on the way: the arrow stops half-way towards where it would have arrived.
+            # Lost on the way: the arrow stops half-way towards where it would have arrived, or
+            # as near half-way as another lost segment's cross leaves room for.
             yt = y_of(s.end_step)
-            x2, y2 = x1 + (x_to - x1) * 0.5, y1 + (yt - y1) * 0.5
+            for f in (0.5, 0.4, 0.6, 0.32, 0.68, 0.25, 0.75):
+                x2, y2 = x1 + (x_to - x1) * f, y1 + (yt - y1) * f
+                spot = Box(x2 - 7.0, y2 - 7.0, 14.0, 14.0)
+                if not crosses.hits(spot):
+                    break
+            crosses.add(spot)
         else:
             j = in_flight_at[(s.sent_step, s.sender)]
             in_flight_at[(s.sent_step, s.sender)] += 1
