@@ -209,7 +209,7 @@ def cmd_html(args: argparse.Namespace) -> int:
 # -- ladder -----------------------------------------------------------------------------------
 
 #: The ladder formats ``-o -`` can write to stdout (text, not binary).
-LADDER_TEXT_FORMATS = ("svg", "mermaid")
+LADDER_TEXT_FORMATS = ("svg", "mermaid", "html")
 
 
 def cmd_ladder(args: argparse.Namespace) -> int:
@@ -224,14 +224,27 @@ def cmd_ladder(args: argparse.Namespace) -> int:
         fmt = "svg"
     else:
         suffix = Path(args.output).suffix.lower()
-        if suffix not in ladder.LADDER_SUFFIXES:
+        suffixes = {**ladder.LADDER_SUFFIXES, ".html": "html", ".htm": "html"}
+        if suffix not in suffixes:
             raise UsageError(
                 f"cannot tell the format from {args.output!r}: give --format, or a file ending "
-                f"in one of {sorted(ladder.LADDER_SUFFIXES)}"
+                f"in one of {sorted(suffixes)}"
             )
-        fmt = ladder.LADDER_SUFFIXES[suffix]
+        fmt = suffixes[suffix]
     if args.output == "-" and fmt not in LADDER_TEXT_FORMATS:
         raise UsageError(f"{fmt} is binary: write it to a file with -o FILE.{fmt}")
+    if fmt == "html":
+        # Both ends, the ladder and every step of the scenario in one page, no Python.
+        from .web.connection_page import connection_html, save_connection_html
+        from .web.connection_widget import record_scenario
+
+        recording = record_scenario(scenario.name, theme=args.theme, time=args.time)
+        if args.output == "-":
+            sys.stdout.write(connection_html(recording))
+        else:
+            save_connection_html(args.output, recording)
+            print(f"wrote {args.output}")
+        return 0
     drawing = ladder.Ladder(
         ladder.trace_from_connection(scenario.play(), title=scenario.title),
         time=args.time,
@@ -671,11 +684,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         default="-",
         metavar="FILE",
-        help="the file to write: .svg, .png, .pdf, .mmd (default '-': SVG on stdout)",
+        help="the file to write: .svg, .png, .pdf, .mmd, or .html (a page stepping through the "
+        "scenario, both ends and the ladder; no Python needed) (default '-': SVG on stdout)",
     )
     lad.add_argument(
         "--format",
-        choices=("svg", "png", "pdf", "mermaid"),
+        choices=("svg", "png", "pdf", "mermaid", "html"),
         help="the file format (default: from the suffix of FILE)",
     )
     lad.add_argument(

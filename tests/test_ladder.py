@@ -627,3 +627,13 @@ def test_compact_ladders_are_narrower_and_still_never_overlap():
         assert narrow.layout.width < wide.layout.width
         assert_no_overlaps(narrow.layout.labels)
         assert_inside(narrow.layout)
+
+
+def test_cli_ladder_writes_the_standalone_page_of_a_scenario(tmp_path, capsys):
+    assert run_cli("ladder", "lost-final-ack", "-o", str(tmp_path / "p.html")) == 0
+    page = (tmp_path / "p.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "tcpviz-ladder" in page
+    assert "http://" not in page
+    capsys.readouterr()
+    assert run_cli("ladder", "handshake", "--format", "html", "--theme", "dark") == 0
+    assert "tcpviz-page-dark" in capsys.readouterr().out

@@ -43,6 +43,7 @@ from ..teach.connection_scenarios import (
     ConnectionScenario,
     get_connection_scenario,
 )
+from .payload import HISTORY_WINDOW
 
 __all__ = ["ConnectionView", "ConnectionWidget", "record_scenario"]
 
@@ -58,7 +59,7 @@ TCB_FIELDS: tuple[tuple[str, str], ...] = (
     ("RCV.WND", "rcv_wnd"),
 )
 _CARD_ACTIONS = ("deliver", "drop", "duplicate")
-_HISTORY_SHOWN = 30  # steps each side of the moment listed in the history menu
+_HISTORY_SHOWN = HISTORY_WINDOW // 2  # steps each side of the moment in the history menu
 
 
 def _seconds(t: float) -> str:
