@@ -53,7 +53,7 @@ def test_handshake_by_hand_cards_tcb_and_why():
     p = view.position()
     assert [c["label"] for c in p["flight"]] == ["#1 SYN seq=100"]
     assert set(p["flight"][0]["keys"]) == {"deliver", "drop", "duplicate"}
-    assert p["clock"]["key"] == "op:advance" and "retransmit" in p["clock"]["next"]
+    assert p["clock"]["key"] == "op:advance" and "RTO timer at 1 s" in p["clock"]["next"]
     view.act(p["flight"][0]["keys"]["deliver"])
     p = view.position()
     assert p["ends"][1]["state"] == "SYN-RECEIVED"
@@ -516,5 +516,82 @@ def test_in_voila_the_widget_steps_a_scenario_and_is_legible_at_1280x800(tmp_pat
                     timeout=10_000,
                 )
             assert errors == []
+        finally:
+            browser.close()
+
+
+def _wait_for_idle_kernel(url: str, timeout: float = 120.0) -> None:
+    """Poll JupyterLab's REST API (bounded) until a kernel is idle with a page connected."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    kernels: object = "no answer yet"
+    while True:  # bounded by the deadline
+        try:
+            with urllib.request.urlopen(f"{url}api/kernels", timeout=5) as response:
+                kernels = json.load(response)
+        except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError) as error:
+            kernels = f"{type(error).__name__}: {error}"
+        else:
+            if any(k["execution_state"] == "idle" and k["connections"] > 0 for k in kernels):
+                return
+        assert time.monotonic() < deadline, (
+            f"no connected, idle kernel after {timeout} s: {kernels}"
+        )
+        time.sleep(0.25)
+
+
+@pytest.mark.browser
+def test_in_jupyterlab_with_the_file_browser_open_the_widget_is_legible(tmp_path):
+    import nbformat
+    from browser_support import artifact_path, jupyterlab, launch_options
+    from playwright import sync_api
+
+    root_dir = tmp_path / "notebooks"
+    root_dir.mkdir()
+    notebook = root_dir / "both-ends.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from tcpviz.web.connection_widget import ConnectionWidget\n"
+            'ConnectionWidget(scenario="simultaneous-close", theme="light")'
+        )
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, notebook)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(**launch_options())
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            with jupyterlab(root_dir, tmp_path) as url:
+                page.goto(f"{url}lab/tree/{notebook.name}", timeout=60_000)
+                cell = page.locator(".jp-Notebook .jp-Cell").first
+                cell.wait_for(timeout=60_000)
+                _wait_for_idle_kernel(url)
+                if not page.locator(".jp-FileBrowser").first.is_visible():
+                    page.keyboard.press("Control+Shift+F")  # show the file browser
+                page.locator(".jp-FileBrowser").first.wait_for(state="visible", timeout=10_000)
+                cell.locator(".jp-InputArea-editor").click()
+                page.keyboard.press("Shift+Enter")
+                widget = page.locator(".tcpviz-conn")
+                widget.wait_for(timeout=60_000)
+                for n in range(1, 8):
+                    widget.get_by_test_id("redo-button").click()
+                    page.wait_for_function(
+                        f"document.querySelector('.tcpviz-conn').dataset.index == {n}"
+                        " && !document.querySelector('.tcpviz-conn').classList.contains('tvc-pending')",
+                        timeout=20_000,
+                    )
+                widget.evaluate("el => el.scrollIntoView()")
+                m = page.evaluate(MEASURE_JS)
+                page.screenshot(path=artifact_path("connection_jupyterlab", "file-browser-open"))
+                assert_legible(m, arrows_shown=False)
+                assert [m["clientState"], m["serverState"]] == ["FIN-WAIT-1", "FIN-WAIT-1"]
         finally:
             browser.close()

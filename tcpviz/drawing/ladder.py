@@ -39,6 +39,7 @@ from .themes import _PALETTES, THEMES, _auto_variables, _check_theme, _Palette
 __all__ = [
     "LADDER_FORMATS",
     "LADDER_SUFFIXES",
+    "TIMER_NAMES",
     "TIMES",
     "Box",
     "Ladder",
@@ -669,7 +670,9 @@ def _layout_once(
         )
         g.lines.append(_Line(x, y1, x, y2, "bracket", dashed=timer.outcome == "running"))
         g.lines.append(_Line(x, y1, x + inward, y1, "bracket"))
-        if timer.outcome != "running":
+        if timer.outcome == "fired":
+            g.lines.append(_Line(x, y2, xs[timer.end], y2, "bracket"))
+        elif timer.outcome == "stopped":
             g.lines.append(_Line(x, y2, x + inward, y2, "bracket"))
         w = text_width(text, _SMALL) + 2 * _PAD
         h = _SMALL * _LINE_GAP + 2 * _PAD
@@ -866,7 +869,9 @@ def _seconds(t: float) -> str:
 
 
 def _timer_text(timer: TimerSpan) -> str:
-    return timer.name + (" fired" if timer.outcome == "fired" else "")
+    # The name only: how the timer ended is drawn (a fired timer's bracket reaches back to the
+    # timeline, to what it set off) and said in its title, not written before it happens.
+    return timer.name
 
 
 # -- writing SVG ----------------------------------------------------------------------------------
@@ -1159,6 +1164,13 @@ def _mermaid(trace: LadderTrace) -> str:
 
 #: Timers a ladder leaves out unless asked: the user timeout runs for a connection's whole life.
 HIDDEN_TIMERS: tuple[str, ...] = ("user-timeout",)
+#: How the simulator's timers are written on a ladder: RFC 6298's RTO, RFC 9293's 2MSL.
+TIMER_NAMES: dict[str, str] = {
+    "retransmit": "RTO",
+    "2msl": "2MSL",
+    "fin-wait-2": "FIN-WAIT-2 timeout",
+    "user-timeout": "user timeout",
+}
 
 
 def trace_from_events(
@@ -1198,11 +1210,8 @@ def trace_from_events(
 
     def close_timer(key: tuple[int, str], step: int, time: float, outcome: str) -> None:
         start_step, start_time, after = running.pop(key)
-        timers.append(
-            TimerSpan(
-                key[0], f"{key[1]} {_seconds(after)} s", start_step, start_time, step, time, outcome
-            )
-        )
+        name = f"{TIMER_NAMES.get(key[1], key[1])} {_seconds(after)} s"
+        timers.append(TimerSpan(key[0], name, start_step, start_time, step, time, outcome))
 
     for e in events:
         kind = getattr(e, "kind", None)
@@ -1263,7 +1272,8 @@ def trace_from_events(
             if key in running:
                 close_timer(key, step, time, "fired" if kind == "timer-fire" else "stopped")
     for (end, name), (start_step, start_time, after) in running.items():
-        timers.append(TimerSpan(end, f"{name} {_seconds(after)} s", start_step, start_time))
+        shown = TIMER_NAMES.get(name, name)
+        timers.append(TimerSpan(end, f"{shown} {_seconds(after)} s", start_step, start_time))
     opening = [StateChange(end, 0, first_state.get(end, initial[end])) for end in (0, 1)]
     ladder_segments = []
     for seg in segments.values():

@@ -33,7 +33,7 @@ import anywidget
 import traitlets
 
 from ..drawing.diagram import THEMES, highlight, layout_svg
-from ..drawing.ladder import TIMES, Ladder, trace_from_events
+from ..drawing.ladder import TIMER_NAMES, TIMES, Ladder, trace_from_events
 from ..errors import SimError, TcpvizError, WidgetError
 from ..model.table import tcp_table
 from ..sim import Connection
@@ -343,7 +343,7 @@ class ConnectionView:
             ]
             rows.append(("unread", str(endpoint.unread)))
             timers = [
-                f"{t.name} at {_seconds(t.deadline)}"
+                f"{TIMER_NAMES.get(t.name, t.name)} at {_seconds(t.deadline)}"
                 for t in c.clock.timers
                 if t.end == endpoint.name
             ]
@@ -382,7 +382,8 @@ class ConnectionView:
             "clock": {
                 "now": _seconds(c.now),
                 "next": (
-                    f"{pending.end}'s {pending.name} timer at {_seconds(pending.deadline)}"
+                    f"{pending.end}'s {TIMER_NAMES.get(pending.name, pending.name)} timer at "
+                    f"{_seconds(pending.deadline)}"
                     if pending
                     else ""
                 ),
@@ -422,7 +423,7 @@ class ConnectionView:
                         f"The network copied {e.segment.label} (the copy is #{e.copy_id})."
                     )
                 elif e.kind == "timer-fire":
-                    parts.append(f"{e.end}'s {e.timer} timer ran out.")
+                    parts.append(f"{e.end}'s {TIMER_NAMES.get(e.timer, e.timer)} timer ran out.")
                 elif e.kind == "call":
                     parts.append(f"{e.end}: {e.call}. {e.reason}".strip())
         return " ".join(parts)
