@@ -559,11 +559,12 @@ class ConnectionWidget(anywidget.AnyWidget):
         if self.view._quiet:
             return
         self._version += 1
-        with self.hold_sync():
-            ladder = self.view.ladder_svg()
-            if ladder != self.ladder:
-                self.ladder = ladder
-            self.position = {**self.view.position(lookahead=False), "version": self._version}
+        # In order of need: the position confirms the click (constant, small); the ladder
+        # (redrawn only when the story changed) and the lookahead for the next click follow.
+        self.position = {**self.view.position(lookahead=False), "version": self._version}
+        ladder = self.view.ladder_svg()
+        if ladder != self.ladder:
+            self.ladder = ladder
         self.lookahead = {"version": self._version, "next": self.view.lookahead()}
 
     def close(self) -> None:
