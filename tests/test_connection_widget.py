@@ -323,6 +323,16 @@ def test_standalone_page_steps_back_and_forth_and_the_ladder_takes_every_view_th
                 f"document.querySelector('.tcpviz-conn').dataset.index == {step - 1}", timeout=5000
             )
             page.screenshot(path=artifact_path("connection_page", f"after-ladder-click-{width}"))
+            # With the focus inside the widget, the arrows are the widget's: one step, not two
+            # (the page's own arrow keys must not act as well).
+            page.get_by_test_id("undo-button").focus()
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function(
+                f"document.querySelector('.tcpviz-conn').dataset.index == {step}", timeout=5000
+            )
+            page.wait_for_timeout(300)
+            index = page.evaluate("document.querySelector('.tcpviz-conn').dataset.index")
+            assert index == str(step)
             assert errors == []
         finally:
             browser.close()

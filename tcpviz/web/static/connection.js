@@ -299,6 +299,20 @@ function render({ model, el }) {
   const bottom = h("div", { class: "tvc-bottom" }, wire.el, controls.el);
   root.append(top, bottom);
   el.append(root);
+  // Keys inside the widget are the widget's: ← and → step back and forward, Enter and Space
+  // press the focused button. Stopped here so JupyterLab's notebook shortcuts (Enter, arrows
+  // move between cells) do not also act on them.
+  root.addEventListener("keydown", (e) => {
+    if (e.target.closest && e.target.closest("select")) return;
+    if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
+      e.preventDefault();
+      e.stopPropagation();
+      const back = e.key === "ArrowLeft";
+      if (shown && (back ? shown.can_undo : shown.can_redo)) onKey(back ? "undo" : "redo");
+    } else if ((e.key === "Enter" || e.key === " ") && e.target.closest("button")) {
+      e.stopPropagation();
+    }
+  });
 
   function paint(position, isPreview) {
     shown = position;
