@@ -237,7 +237,7 @@ def layout_files(layouts_dir: Path = PACKAGE_LAYOUTS) -> list[Expected]:
     version = graphviz_version()
     for layout in LAYOUTS:
         table = layout.table()
-        raw = render.run_dot(render.dot_source(table), "svg")
+        raw = render.raw_layout(table, packaged=False).encode("utf-8")
         files.append(Expected(layouts_dir / layout.file, raw, "layout", table))
         index[layout.file] = {
             "dot_sha256": render.layout_key(table),

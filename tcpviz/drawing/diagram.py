@@ -20,7 +20,7 @@ from ..model.table import Table, Transition, tcp_table
 # Each "from .x import _name as _name" keeps a private name that diagrams.py or the tests reach
 # for importable from here, as it was before drawing was split into modules (the redundant
 # alias marks a deliberate re-export).
-from .dotsource import dot_source
+from .dotsource import dot_source, layout_source
 from .highlighting import _render, highlight
 from .layout import (
     INSTALL_GRAPHVIZ,
@@ -56,6 +56,7 @@ __all__ = [
     "clear_caches",
     "dot_source",
     "highlight",
+    "layout_source",
     "layout_key",
     "layout_svg",
     "packaged_layouts",

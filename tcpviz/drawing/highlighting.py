@@ -71,6 +71,10 @@ def _render(
     if marks.last is not None:
         parts[slot(table.edge_ids[marks.last])] += " last"
     if marks.state is not None:
+        # The rows beyond Figure 5 that leave the current state are shown (see themes).
+        for t in table.transitions:
+            if t.extended and t.source == marks.state:
+                parts[slot(table.edge_ids[t])] += " leaving"
         # The slot sits inside class="...": close it, add the attribute, leave it open again.
         parts[slot(table.state_ids[marks.state])] += ' current" aria-current="true'
     if bake and theme is not None:  # (None was refused above)

@@ -9,7 +9,9 @@ Graphviz's SVG is then given our root class, the style sheet, titles, ids and AR
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -21,7 +23,7 @@ from importlib import resources
 
 from ..errors import GraphvizNotFound, RenderError
 from ..model.table import Table
-from .dotsource import _printable, dot_source
+from .dotsource import _BOLD, _FONT, COPY_PREFIX, _layout_passes, _printable, layout_source
 from .marks import _table
 from .svgtemplate import _SVG_NS, _XLINK_NS, _remember, _Template, _write, clear_templates
 from .themes import _STYLE_SHEET
@@ -50,18 +52,26 @@ The built-in TCP diagrams (tcp_table() and tcp_table(extended=True)) ship laid o
 drawing them, as SVG or DOT, works without Graphviz."""
 
 
-def run_dot(source: str, format: str = "svg", *, timeout: float = 60.0) -> bytes:
-    """Run Graphviz's ``dot`` on ``source`` and return its output in ``format``.
+def run_dot(
+    source: str,
+    format: str = "svg",
+    *,
+    timeout: float = 60.0,
+    engine: str = "dot",
+    options: tuple[str, ...] = (),
+) -> bytes:
+    """Run Graphviz's ``dot`` (or another ``engine`` of Graphviz's, with ``options``) on
+    ``source`` and return its output in ``format``.
 
     Raises :class:`~tcpviz.errors.GraphvizNotFound` (saying how to install Graphviz) when
     ``dot`` is missing, and :class:`RenderError` when it fails.
     """
-    executable = shutil.which("dot")
+    executable = shutil.which(engine)
     if executable is None:
         raise GraphvizNotFound(INSTALL_GRAPHVIZ)
     try:
         completed = subprocess.run(
-            [executable, f"-T{format}"],
+            [executable, *options, f"-T{format}"],
             input=source.encode("utf-8"),
             capture_output=True,
             timeout=timeout,
@@ -82,8 +92,9 @@ def run_dot(source: str, format: str = "svg", *, timeout: float = 60.0) -> bytes
 
 
 def layout_key(table: Table | None = None) -> str:
-    """The key a table's layout is cached under: the SHA-256 of its neutral DOT source."""
-    return hashlib.sha256(dot_source(_table(table)).encode("utf-8")).hexdigest()
+    """The key a table's layout is cached under: the SHA-256 of the DOT source it is laid out
+    from (:func:`~tcpviz.drawing.dotsource.layout_source`)."""
+    return hashlib.sha256(layout_source(_table(table)).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -145,7 +156,7 @@ def clear_caches() -> None:
 def raw_layout(table: Table | None = None, *, packaged: bool = True) -> str:
     """Graphviz's own SVG for ``table``: shipped with tcpviz, cached, or made by ``dot``."""
     table = _table(table)
-    source = dot_source(table)
+    source = layout_source(table)
     key = hashlib.sha256(source.encode("utf-8")).hexdigest()
     if packaged:
         layout = _packaged_index().get(key)
@@ -155,12 +166,27 @@ def raw_layout(table: Table | None = None, *, packaged: bool = True) -> str:
         if key in _RAW_LAYOUTS:
             _RAW_LAYOUTS.move_to_end(key)
             return _RAW_LAYOUTS[key]
-    svg = run_dot(source, "svg").decode("utf-8")
+    svg = _lay_out(table)
     with _LAYOUT_LOCK:
         _RAW_LAYOUTS[key] = svg
         while len(_RAW_LAYOUTS) > _RAW_LIMIT:
             _RAW_LAYOUTS.popitem(last=False)
     return svg
+
+
+def _lay_out(table: Table) -> str:
+    """Graphviz's SVG of ``table``: one dot run, or for a TCP table with rows beyond Figure 5
+    two passes (the figure by dot, then those rows routed by neato around its fixed boxes)."""
+    first, rows = _layout_passes(table)
+    if not rows:
+        return run_dot(first, "svg").decode("utf-8")
+    laid = run_dot(first, "dot").decode("utf-8").rstrip()
+    if not laid.endswith("}"):
+        raise RenderError("dot -Tdot produced a graph that does not end with '}'")
+    # -n2: every node and every edge with a position stays where dot put it; the new edges
+    # are routed as splines around the boxes.
+    second = laid[:-1] + "\n  graph [splines=true];\n" + "\n".join(rows) + "\n}\n"
+    return run_dot(second, "svg", engine="neato", options=("-n2",)).decode("utf-8")
 
 
 def layout_svg(table: Table | None = None) -> str:
@@ -211,6 +237,180 @@ def _set_title(group: ET.Element, text: str) -> None:
     title.text = text
 
 
+def _merge_copies(graph: ET.Element, table: Table) -> None:
+    """Move the shapes of a state's second box (``copy_<id>``, CLOSED in Figure 5) into the
+    state's own ``<g>``: one state, one element, highlighted and clicked as one."""
+    ids = set(table.state_ids.values())
+    groups = {g.get("id", ""): g for g in graph.iter(_G)}
+    for parent in list(graph.iter()):
+        for child in list(parent):
+            copy_id = child.get("id", "") if child.tag == _G else ""
+            if not copy_id.startswith(COPY_PREFIX):
+                continue
+            primary = groups.get(copy_id.removeprefix(COPY_PREFIX))
+            if primary is None or primary.get("id") not in ids:
+                continue
+            parent.remove(child)
+            for shape in child:
+                if shape.tag != _TITLE:
+                    primary.append(shape)
+
+
+_BOLD_FAMILY = _FONT + _BOLD
+
+
+def _regular_weight_centred(graph: ET.Element) -> None:
+    """Text laid out in bold (to leave room for the bold highlight) is shown regular, and
+    centred in the space laid out, so that bold grows evenly on both sides and stays inside.
+
+    Graphviz sets the text of an HTML-like label from its left edge; a label with a rule under
+    its event has that rule's ends as the width of its cell, whose middle is the text's."""
+    text_tag = _tag("text")
+    for group in graph.iter(_G):
+        rule = None
+        for polygon in group.findall(_POLYGON):
+            points = [p.split(",") for p in polygon.get("points", "").split()]
+            if len(points) >= 2 and len({y for _, y in points}) == 1:
+                xs = [float(x) for x, _ in points]
+                rule = (min(xs) + max(xs)) / 2
+        for text in group.findall(text_tag):
+            if text.get("font-family") == _BOLD_FAMILY:
+                text.set("font-family", _FONT)
+            if text.get("font-weight") == "bold":
+                del text.attrib["font-weight"]
+            if text.get("text-anchor") == "start" and rule is not None:
+                text.set("text-anchor", "middle")
+                text.set("x", f"{rule:.2f}")
+
+
+# Text extents, in units of the font size: DejaVu Sans Bold (wider than Helvetica, Arial and
+# the regular weight), the widest face a diagram's text is likely shown in.
+_CHAR_WIDTH = 0.64
+_ASCENT, _DESCENT = 0.8, 0.25
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+_Box = tuple[float, float, float, float]
+
+
+def _text_box(x: float, y: float, anchor: str, text: str, size: float) -> _Box:
+    width = len(text) * _CHAR_WIDTH * size
+    left = x - width / 2 if anchor == "middle" else x - width if anchor == "end" else x
+    return (left, y - _ASCENT * size, left + width, y + _DESCENT * size)
+
+
+def _overlaps(a: _Box, b: _Box, gap: float = 1.0) -> bool:
+    return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap
+
+
+def _points(element: ET.Element) -> list[tuple[float, float]]:
+    """The coordinates in a path's ``d`` or a polygon's ``points``."""
+    numbers = [float(n) for n in _NUMBER.findall(element.get("d") or element.get("points") or "")]
+    return list(zip(numbers[::2], numbers[1::2], strict=False))
+
+
+def _place_row_labels(graph: ET.Element, sources: dict[str, str]) -> None:
+    """Place the label of each row beyond Figure 5 beside its own arrow, clear of every box,
+    every Figure 5 label and the labels of the other rows leaving the same state.
+
+    Those rows are routed after the figure (neato puts each label at its arrow's middle,
+    wherever that is); one state's rows are shown at a time, so they must be clear of the
+    figure and of each other, not of the rows of other states."""
+    text_tag, path_tag = _tag("text"), _tag("path")
+    fixed: list[_Box] = []
+    rows: list[tuple[ET.Element, str]] = []
+    for group in graph.iter(_G):
+        classes = _classes(group)
+        if "node" in classes:
+            points = [p for shape in group.findall(path_tag) for p in _points(shape)]
+            if points:
+                xs, ys = [x for x, _ in points], [y for _, y in points]
+                fixed.append((min(xs), min(ys), max(xs), max(ys)))
+        elif "edge" in classes:
+            if "extended" in classes:
+                rows.append((group, sources.get(group.get("id", ""), "")))
+                continue
+            for text in group.findall(text_tag):
+                fixed.append(_text_box(*_text_place(text), text.text or "", _size(text)))
+    background = graph.find(_POLYGON)
+    frame = None
+    if background is not None and _points(background):
+        xs, ys = zip(*_points(background), strict=True)
+        frame = (min(xs), min(ys), max(xs), max(ys))
+    placed: dict[str, list[_Box]] = {}
+    for group, source in rows:
+        text, path = group.find(text_tag), group.find(path_tag)
+        route = [] if path is None else _points(path)
+        if text is None or not route:
+            continue
+        size, words = _size(text), text.text or ""
+        width, height = len(words) * _CHAR_WIDTH * size, (_ASCENT + _DESCENT) * size
+        mine = placed.setdefault(source, [])
+        best = _clear_place(route, width, height, [*fixed, *mine], frame)
+        if best is None:
+            continue  # nowhere clear: leave neato's place (the browser test would say so)
+        mine.append(best)
+        text.set("text-anchor", "middle")
+        text.set("x", f"{(best[0] + best[2]) / 2:.2f}")
+        text.set("y", f"{best[1] + _ASCENT * size:.2f}")
+
+
+def _clear_place(
+    route: list[tuple[float, float]],
+    width: float,
+    height: float,
+    taken: list[_Box],
+    frame: _Box | None,
+    reach: float = 90.0,
+    step: float = 6.0,
+) -> _Box | None:
+    """The box of ``width`` x ``height`` nearest the first half of ``route`` (where the arrow
+    leaves its state) that overlaps nothing in ``taken`` and stays inside ``frame``."""
+    near = _along(route[: max(2, len(route) // 2 + 1)])
+    xs, ys = [x for x, _ in near], [y for _, y in near]
+    candidates = []
+    x = min(xs) - reach
+    while x <= max(xs) + reach:
+        y = min(ys) - reach
+        while y <= max(ys) + reach:
+            distance = min((x - px) ** 2 + (y - py) ** 2 for px, py in near[::2])
+            candidates.append((distance, x, y))
+            y += step
+        x += step
+    for _, cx, cy in sorted(candidates):
+        box = (cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
+        if frame is not None and not (
+            frame[0] <= box[0] and box[2] <= frame[2] and frame[1] <= box[1] and box[3] <= frame[3]
+        ):
+            continue
+        if not any(_overlaps(box, other, 2.0) for other in taken):
+            return box
+    return None
+
+
+def _text_place(text: ET.Element) -> tuple[float, float, str]:
+    return float(text.get("x", 0)), float(text.get("y", 0)), text.get("text-anchor", "start")
+
+
+def _size(text: ET.Element) -> float:
+    try:
+        return float(text.get("font-size", "14"))
+    except ValueError:
+        return 14.0
+
+
+def _along(route: list[tuple[float, float]], steps: int = 24) -> list[tuple[float, float]]:
+    """Points along a route, from its middle outwards (where a label reads best first),
+    leaving out its ends (the boxes it joins)."""
+    points = []
+    for (x0, y0), (x1, y1) in itertools.pairwise(route):
+        points.extend((x0 + (x1 - x0) * k / 4, y0 + (y1 - y0) * k / 4) for k in range(4))
+    points.append(route[-1])
+    inner = points[len(points) // 6 : len(points) - len(points) // 6] or points
+    middle = len(inner) // 2
+    order = sorted(range(len(inner)), key=lambda i: abs(i - middle))
+    return [inner[i] for i in order][: steps * 4]
+
+
 def _postprocess(raw: str, table: Table) -> str:
     """Make Graphviz's SVG inlinable and accessible: our root class, titles, ARIA, no prolog."""
     return _postprocessed(raw, table)[0]
@@ -253,6 +453,9 @@ def _postprocessed(raw: str, table: Table) -> tuple[str, _Template | None]:
     if background is not None:
         background.set("class", "tcpviz-background")
 
+    _merge_copies(graph, table)
+    _regular_weight_centred(graph)
+    _place_row_labels(graph, {i: t.source for i, t in edges.items()})
     strangers = False
     for group in list(graph.iter(_G)):
         classes = _classes(group)
