@@ -144,8 +144,10 @@ def test_dot_has_one_node_and_one_edge_per_table_entry(any_table):
         assert len(re.findall(rf"^  {state_id} \[id={state_id}, ", source, re.M)) == 1, state
     for t, edge_id in any_table.edge_ids.items():
         assert source.count(f"[id={edge_id},") == 1, t.label
-    # Exactly one CLOSED node, even though the textbook figure draws CLOSED twice.
-    assert len(re.findall(r"label=<CLOSED>", source)) == 1
+    # The textbook figure draws CLOSED twice: one state node, and one second box, which the
+    # layout merges into the state's own <g> (see test_closed_is_one_state_drawn_twice).
+    assert len(re.findall(r"^  state_CLOSED \[", source, re.M)) == 1
+    assert re.findall(r"^  (copy_\w+) \[", source, re.M) == ["copy_state_CLOSED"]
 
 
 def test_dot_lays_states_out_like_the_textbook_figure(classic):
@@ -159,9 +161,12 @@ def test_dot_lays_states_out_like_the_textbook_figure(classic):
         [f"{ids['ESTABLISHED']};"],
         [f"{ids['FIN-WAIT-1']};", f"{ids['CLOSE-WAIT']};"],
         [f"{ids['FIN-WAIT-2']};", f"{ids['CLOSING']};", f"{ids['LAST-ACK']};"],
-        [f"{ids['TIME-WAIT']};"],
+        [f"{ids['TIME-WAIT']};", f"copy_{ids['CLOSED']};"],
     ]
     assert "rankdir=TB" in source
+    # The closing rows end at CLOSED's second box, bottom right, as in Figure 5.
+    assert "state_LAST_ACK -> copy_state_CLOSED [id=edge_LAST_ACK__rcv_ack_of_fin" in source
+    assert "state_TIME_WAIT -> copy_state_CLOSED [id=edge_TIME_WAIT__timeout_2msl" in source
 
 
 def test_dot_classes_and_rfc_labels(extended):
@@ -173,13 +178,14 @@ def test_dot_classes_and_rfc_labels(extended):
         assert ("extended" in classes) == t.extended
         assert ("style=dashed" in line) == t.extended
         assert ("weight=0" in line) == t.extended
-        assert f"<TD>{t.event}</TD>" in line
         if t.effect and not t.extended:
-            # Event on one line, a rule, the action (t.effect) under it.
-            assert f"<HR/><TR><TD>{t.effect}</TD>" in line
+            # Event on one line, a rule, the actions under it, one a line (as Figure 5).
+            actions = "".join(f"<TR><TD>{a}</TD></TR>" for a in t.effect.split(", "))
+            assert f"<TD>{t.event}</TD></TR><HR/>{actions}</TABLE>" in line
         else:
             # Rows beyond Figure 5 show the event only; their full label is the title.
             assert "<HR/>" not in line
+            assert f'label="{t.event}"' in line or f"label={t.event}," in line
 
 
 def test_dot_bundles_extended_rows_of_one_event_into_one_arrowhead(extended):
@@ -234,12 +240,12 @@ def test_dot_rejects_bad_theme_and_state():
 
 def test_dot_escapes_hostile_labels():
     source = dot_source(hostile_table())
-    # HTML-like labels: markup characters become entities, backslashes are doubled so that
-    # Graphviz does not expand \N, \E, \l.
-    assert "label=<A &lt;b&gt;&amp;amp; &quot;q&quot; \\\\N ] { ü>" in source
-    assert "label=<B\\\\n&#x27;x&#x27;\\\\>" in source
+    # State names are plain labels: quotes escaped, backslashes doubled so that Graphviz does
+    # not expand \N, \E, \l. HTML-like labels: markup characters become entities as well.
+    assert 'label="A <b>&amp;amp; \\"q\\" \\\\N ] { ü"' in source
+    assert "label=\"B\\\\n'x'\\\\\"" in source
     assert "go &lt;i&gt; &amp; &quot;now&quot; \\\\l ] {x} é \\\\E" in source
-    assert "a\\\\b &lt;c&gt;, snd SYN&amp;&quot;ACK&quot;" in source
+    assert "<TD>a\\\\b &lt;c&gt;</TD></TR><TR><TD>snd SYN&amp;&quot;ACK&quot;</TD>" in source
 
 
 # -- the laid-out SVG ---------------------------------------------------------------------------
@@ -271,7 +277,8 @@ def test_states_are_titled_focusable_buttons(classic):
         assert group.get("aria-label") == title(group)
         assert group.get("tabindex") == "0"
         assert group.get("role") == "button"
-        assert texts(group) == [state]
+        # CLOSED is drawn twice, as in Figure 5: both boxes in its one <g>.
+        assert texts(group) == [state] * (2 if state == "CLOSED" else 1)
 
 
 def test_transitions_are_titled_with_the_rfc_label(extended):
@@ -283,7 +290,7 @@ def test_transitions_are_titled_with_the_rfc_label(extended):
         assert group.get("aria-label") == f"{t.label}, from {t.source} to {t.target}"
         assert group.get("role") == "img"  # read once, by its label
         if t.effect and not t.extended:
-            assert texts(group) == [t.event, t.effect]
+            assert texts(group) == [t.event, *t.effect.split(", ")]
         else:
             assert texts(group) == [t.event]
         assert ("extended" in group.get("class").split()) == t.extended
@@ -379,10 +386,35 @@ def test_the_built_in_layout_looks_like_the_textbook_figure(any_table):
     assert x["left"][0] < x["middle"][0] < x["right"][0]
 
 
-def test_the_extended_layout_fits_a_slide(extended):
-    _, _, width, height = (float(v) for v in parse(layout_svg(extended)).get("viewBox").split())
-    # About 16:9: much flatter and, fitted to a slide's width, its labels would shrink.
-    assert 1.5 < width / height < 2.0
+def test_the_extended_figure_is_the_classic_figure_plus_its_rows(classic, extended):
+    # The rows beyond Figure 5 are routed after the figure: no state moves when they are
+    # shown, so the two figures can be compared (and toggled) without the eye hunting.
+    def relative(table):  # to CLOSED (the band under the extended figure adds height)
+        at = node_centres(layout_svg(table))
+        x0, y0 = at["CLOSED"]
+        return {state: (round(x - x0, 1), round(y - y0, 1)) for state, (x, y) in at.items()}
+
+    assert relative(extended) == relative(classic)
+    for table in (classic, extended):
+        _, _, width, height = (float(v) for v in parse(layout_svg(table)).get("viewBox").split())
+        # Near-square: it fills what a 4:3 or 16:9 screen leaves beside the widget's panel.
+        assert 1.0 < width / height < 1.4, (width, height)
+
+
+def test_closed_is_one_state_drawn_twice(any_table):
+    root = parse(layout_svg(any_table))
+    closed = [g for g in groups(root, "node") if g.get("data-state") == "CLOSED"]
+    assert len(closed) == 1  # one state, one element: highlighted, clicked and named as one
+    boxes = closed[0].findall(f"{NS}path")
+    assert len(boxes) == 2
+    top, bottom = (
+        min(float(n) for n in re.findall(r"-?\d+\.?\d*", b.get("d"))[1::2]) for b in boxes
+    )
+    assert top < bottom  # one on top, one at the bottom (the closing rows end there)
+    assert "copy_" not in layout_svg(any_table)
+    assert with_class(highlight(layout_svg(any_table), any_table, state="CLOSED"), "current") == [
+        "state_CLOSED"
+    ]
 
 
 def arrow_tips(group: ET.Element) -> set[tuple[int, int]]:
@@ -393,20 +425,6 @@ def arrow_tips(group: ET.Element) -> set[tuple[int, int]]:
         rounded = [round(v) for v in numbers]
         tips.update(zip(rounded[0::2], rounded[1::2], strict=True))
     return tips
-
-
-def test_extended_rows_of_one_event_meet_at_one_arrowhead(extended):
-    root = parse(layout_svg(extended))
-    by_id = {v: k for k, v in extended.edge_ids.items()}
-    shared: dict[str, set[tuple[int, int]]] = {}
-    for group in groups(root, "edge"):
-        t = by_id[group.get("id")]
-        if t.extended:
-            points = arrow_tips(group)
-            shared[t.event] = points if t.event not in shared else shared[t.event] & points
-    # Every arrow of one event shares a point with all the others: one arrowhead per event.
-    assert set(shared) == {"rcv RST", "ABORT", "user timeout"}
-    assert all(shared.values()), shared
 
 
 def test_built_in_tables_need_no_graphviz(no_graphviz, any_table):
@@ -464,7 +482,7 @@ def test_hostile_labels_come_out_right_in_the_svg():
     assert title(nodes[HOSTILE_STATE]) == f'{HOSTILE_STATE}: first <&> "state"'
     edge = next(g for g in groups(root, "edge") if g.get("data-event") == HOSTILE_EVENT)
     effect = f"{HOSTILE_ACTION}, snd {HOSTILE_SENT}"
-    assert texts(edge) == [HOSTILE_EVENT, effect]
+    assert texts(edge) == [HOSTILE_EVENT, *effect.split(", ")]
     assert title(edge) == f"{HOSTILE_EVENT} / {effect}"
     marked = highlight(svg, table, state=HOSTILE_OTHER, last=table.transitions[0])
     assert with_class(marked, "current") == [table.state_ids[HOSTILE_OTHER]]

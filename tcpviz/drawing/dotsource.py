@@ -75,10 +75,16 @@ COPY_PREFIX = "copy_"
 
 def _copies(table: Table, places: Mapping[str, tuple[int, str]]) -> dict[str, tuple[int, str]]:
     """The second place of every state of ``table`` drawn twice (CLOSED, in Figure 5)."""
-    return {state: _COPIES[canonical_state(state)] for state in places if canonical_state(state) in _COPIES}
+    return {
+        state: _COPIES[canonical_state(state)]
+        for state in places
+        if canonical_state(state) in _COPIES
+    }
 
 
-def _ends_at_copy(t: Transition, places: Mapping[str, tuple[int, str]], copies: Mapping[str, tuple[int, str]]) -> bool:
+def _ends_at_copy(
+    t: Transition, places: Mapping[str, tuple[int, str]], copies: Mapping[str, tuple[int, str]]
+) -> bool:
     """Whether ``t`` is drawn into its target's second box (it leaves a closing row)."""
     return t.target in copies and t.source in places and places[t.source][0] >= _COPY_FROM_ROW
 
@@ -121,7 +127,7 @@ def _edge_label(transition: Transition, bold: bool) -> str:
     leaves room for the bold highlight (the layout then shows it in the regular weight).
     """
     if not transition.effect or transition.extended:
-        return _quoted(transition.event)
+        return _plain_label(transition.event)
     b, unb = ("<B>", "</B>") if bold else ("", "")
     # One action a line, as Figure 5 writes "create TCB" over "snd SYN": narrower labels.
     # ("snd SYN,ACK", without a space, is one segment.)
@@ -133,6 +139,12 @@ def _edge_label(transition: Transition, bold: bool) -> str:
     ]
     table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
     return f"<{table}{''.join(rows)}</TABLE>>"
+
+
+def _plain_label(text: str) -> str:
+    """A plain DOT label showing ``text`` as is: Graphviz decodes HTML entities even in plain
+    labels, so ``&`` is written ``&amp;``."""
+    return _quoted(text.replace("&", "&amp;"))
 
 
 def _quoted(text: str) -> str:
@@ -295,7 +307,7 @@ def _source(
 
     looks = _DOT_LOOKS[palette_name]
     for name in table.states:
-        attributes = {"id": ids[name], "class": "state", "label": _quoted(name)}
+        attributes = {"id": ids[name], "class": "state", "label": _plain_label(name)}
         if name in places:
             attributes["group"] = places[name][1]
             if canonical_state(name) in _ORDERED:

@@ -452,6 +452,8 @@ def _postprocessed(raw: str, table: Table) -> tuple[str, _Template | None]:
     background = graph.find(_POLYGON)
     if background is not None:
         background.set("class", "tcpviz-background")
+    for band in graph.findall(_tag("text")):  # the graph's own label: the band under the figure
+        band.set("class", "tcpviz-band")
 
     _merge_copies(graph, table)
     _regular_weight_centred(graph)

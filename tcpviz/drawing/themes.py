@@ -181,7 +181,7 @@ def _rules(scope: str, palette: _Palette) -> list[str]:
         rules.append(f"{selectors} {{ {body} }}")
     rules.append(f"{scope} g.node:focus-visible {{ outline-color: {palette.focus}; }}")
     # The band naming the rows beyond Figure 5 (the graph's own label).
-    rules.append(f"{scope} g.graph > text {{ fill: {palette.muted}; }}")
+    rules.append(f"{scope} text.tcpviz-band {{ fill: {palette.muted}; }}")
     return rules
 
 
