@@ -23,6 +23,7 @@ from collections.abc import Mapping
 
 from ..errors import RenderError
 from ..model.table import Table
+from .dotsource import STATE_FONT_SIZE
 from .marks import _table
 
 __all__ = ["HEAT_FILLS", "heat_level", "heat_map"]
@@ -36,7 +37,7 @@ HEAT_FILLS: tuple[tuple[str, str], ...] = (
     ("#08519c", "#ffffff"),
 )
 _BADGE_FILL, _BADGE_TEXT, _BADGE_RING = "#08306b", "#ffffff", "#ffffff"
-_BADGE_FONT = 14.0  # the size of the state names in the packaged layouts (SVG units)
+_BADGE_FONT = float(STATE_FONT_SIZE)  # as the state names in the packaged layouts (SVG units)
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
 _SHAPE = re.compile(r"<(path|polygon|ellipse)\b[^>]*>")
