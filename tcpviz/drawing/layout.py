@@ -316,7 +316,10 @@ def _place_row_labels(graph: ET.Element, sources: dict[str, str]) -> None:
     wherever that is); one state's rows are shown at a time, so they must be clear of the
     figure and of each other, not of the rows of other states."""
     text_tag, path_tag = _tag("text"), _tag("path")
-    fixed: list[_Box] = []
+    fixed: list[_Box] = [
+        _text_box(*_text_place(band), band.text or "", _size(band))
+        for band in graph.findall(_tag("text"))  # the band under the figure
+    ]
     rows: list[tuple[ET.Element, str]] = []
     for group in graph.iter(_G):
         classes = _classes(group)
@@ -345,13 +348,22 @@ def _place_row_labels(graph: ET.Element, sources: dict[str, str]) -> None:
         size, words = _size(text), text.text or ""
         width, height = len(words) * _CHAR_WIDTH * size, (_ASCENT + _DESCENT) * size
         mine = placed.setdefault(source, [])
-        best = _clear_place(route, width, height, [*fixed, *mine], frame)
+        best = None
+        for reach in (90.0, 180.0):  # near the arrow first, then farther
+            best = _clear_place(route, width, height, [*fixed, *mine], frame, reach)
+            if best is not None:
+                break
         if best is None:
-            continue  # nowhere clear: leave neato's place (the browser test would say so)
+            # Nowhere clear (the browser test would say so): neato's place.
+            _UNPLACED.append(group.get("id", ""))
+            continue
         mine.append(best)
         text.set("text-anchor", "middle")
         text.set("x", f"{(best[0] + best[2]) / 2:.2f}")
         text.set("y", f"{best[1] + _ASCENT * size:.2f}")
+
+
+_UNPLACED: list[str] = []  # row labels left where neato put them (for the tests' messages)
 
 
 def _clear_place(
