@@ -321,13 +321,17 @@ def _place_row_labels(graph: ET.Element, sources: dict[str, str]) -> None:
         for band in graph.findall(_tag("text"))  # the band under the figure
     ]
     rows: list[tuple[ET.Element, str]] = []
+    state_boxes: dict[str, list[_Box]] = {}
     for group in graph.iter(_G):
         classes = _classes(group)
         if "node" in classes:
-            points = [p for shape in group.findall(path_tag) for p in _points(shape)]
-            if points:
-                xs, ys = [x for x, _ in points], [y for _, y in points]
-                fixed.append((min(xs), min(ys), max(xs), max(ys)))
+            for shape in group.findall(path_tag):  # each box (CLOSED has two)
+                points = _points(shape)
+                if points:
+                    xs, ys = [x for x, _ in points], [y for _, y in points]
+                    box = (min(xs), min(ys), max(xs), max(ys))
+                    fixed.append(box)
+                    state_boxes.setdefault(group.get("id", ""), []).append(box)
         elif "edge" in classes:
             if "extended" in classes:
                 rows.append((group, sources.get(group.get("id", ""), "")))
@@ -349,8 +353,9 @@ def _place_row_labels(graph: ET.Element, sources: dict[str, str]) -> None:
         width, height = len(words) * _CHAR_WIDTH * size, (_ASCENT + _DESCENT) * size
         mine = placed.setdefault(source, [])
         best = None
+        home = (state_boxes.get(source) or [None])[0]
         for reach in (90.0, 180.0):  # near the arrow first, then farther
-            best = _clear_place(route, width, height, [*fixed, *mine], frame, reach)
+            best = _clear_place(route, width, height, [*fixed, *mine], frame, reach, home)
             if best is not None:
                 break
         if best is None:
@@ -373,11 +378,24 @@ def _clear_place(
     taken: list[_Box],
     frame: _Box | None,
     reach: float = 90.0,
+    home: _Box | None = None,
     step: float = 6.0,
 ) -> _Box | None:
-    """The box of ``width`` x ``height`` nearest the first half of ``route`` (where the arrow
-    leaves its state) that overlaps nothing in ``taken`` and stays inside ``frame``."""
-    near = _along(route[: max(2, len(route) // 2 + 1)])
+    """The box of ``width`` x ``height`` that overlaps nothing in ``taken``, stays inside
+    ``frame``, and is nearest where the arrow leaves its state's box ``home`` (the labels of
+    one state's rows gather by it, where its dashed arrows start), or nearest the route."""
+    if home is not None:
+        # The end of the route at the state's box (a reversed edge starts at its target).
+        start, end = route[0], route[-1]
+
+        def gap(p: tuple[float, float]) -> float:
+            dx = max(home[0] - p[0], 0, p[0] - home[2])
+            dy = max(home[1] - p[1], 0, p[1] - home[3])
+            return dx * dx + dy * dy
+
+        if gap(end) < gap(start):
+            route = route[::-1]
+    near = _along(route[: max(2, len(route) // 3 + 1)])
     xs, ys = [x for x, _ in near], [y for _, y in near]
     candidates = []
     x = min(xs) - reach
@@ -469,7 +487,7 @@ def _postprocessed(raw: str, table: Table) -> tuple[str, _Template | None]:
 
     _merge_copies(graph, table)
     _regular_weight_centred(graph)
-    _place_row_labels(graph, {i: t.source for i, t in edges.items()})
+    _place_row_labels(graph, {i: table.state_ids[t.source] for i, t in edges.items()})
     strangers = False
     for group in list(graph.iter(_G)):
         classes = _classes(group)
