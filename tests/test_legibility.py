@@ -193,7 +193,9 @@ def highlighted(extended: bool) -> dict[str, Diagram]:
             machine.fire(step.event)
             cases[f"{scenario.name} step {number}"] = Diagram.from_machine(machine)
     if not extended:
-        cases.update({slide.file: slide.diagram() for slide in SLIDES if "extended" not in slide.file})
+        cases.update(
+            {slide.file: slide.diagram() for slide in SLIDES if "extended" not in slide.file}
+        )
     else:
         cases.update({slide.file: slide.diagram() for slide in SLIDES if "extended" in slide.file})
     return cases
@@ -220,15 +222,22 @@ def test_every_export_and_highlight_is_legible(chromium, extended, request) -> N
             }}""",
             files,
         )
-        page.evaluate("(svg) => { document.body.innerHTML = svg.replace(/^<\\?xml[^>]*>/, ''); }",
-                      files["at ESTABLISHED"])
+        page.evaluate(
+            "(svg) => { document.body.innerHTML = svg.replace(/^<\\?xml[^>]*>/, ''); }",
+            files["at ESTABLISHED"],
+        )
         page.screenshot(path=artifact_path(request.node.name, "at-ESTABLISHED"), full_page=True)
         # The full set of rows, one toggle away: clipped by nothing (their labels may meet:
         # that is why they are shown one state at a time).
-        full = cases["plain"].pipe("svg").decode("utf-8").replace(
-            'class="tcpviz-diagram', 'class="tcpviz-diagram tcpviz-all-rows', 1
+        full = (
+            cases["plain"]
+            .pipe("svg")
+            .decode("utf-8")
+            .replace('class="tcpviz-diagram', 'class="tcpviz-diagram tcpviz-all-rows', 1)
         )
-        page.evaluate("(svg) => { document.body.innerHTML = svg.replace(/^<\\?xml[^>]*>/, ''); }", full)
+        page.evaluate(
+            "(svg) => { document.body.innerHTML = svg.replace(/^<\\?xml[^>]*>/, ''); }", full
+        )
         all_rows = page.evaluate(f"() => ({MEASURE_JS})(document.body)")
         if extended:
             page.screenshot(path=artifact_path(request.node.name, "all-rows"), full_page=True)
@@ -263,9 +272,24 @@ WIDGET_JS = """
 
 # A path through every state of the classic machine: handshake, close, simultaneous ones.
 TOUR = [
-    "passive open", "rcv SYN", "rcv ACK of SYN", "rcv FIN", "CLOSE", "rcv ACK of FIN",
-    "active open", "rcv SYN", "rcv ACK of SYN", "CLOSE", "rcv FIN", "rcv ACK of FIN",
-    "timeout 2MSL", "active open", "rcv SYN,ACK", "CLOSE", "rcv ACK of FIN", "rcv FIN",
+    "passive open",
+    "rcv SYN",
+    "rcv ACK of SYN",
+    "rcv FIN",
+    "CLOSE",
+    "rcv ACK of FIN",
+    "active open",
+    "rcv SYN",
+    "rcv ACK of SYN",
+    "CLOSE",
+    "rcv FIN",
+    "rcv ACK of FIN",
+    "timeout 2MSL",
+    "active open",
+    "rcv SYN,ACK",
+    "CLOSE",
+    "rcv ACK of FIN",
+    "rcv FIN",
 ]
 
 
@@ -278,12 +302,13 @@ def step_and_measure(page, root, table, events, request, shots: set[str]) -> lis
             edge = expected.fire(event)
             root.locator(f'[data-testid="event-button"][data-edge="{edge}"]').click()
         page.wait_for_function(
-            "(id) => document.querySelector(`g[id='${id}']`)?.classList.contains('current')",
-            arg=expected.state_id,
+            "([el, id]) => el.querySelector(`g[id='${id}']`)?.classList.contains('current')",
+            arg=[root.element_handle(), expected.state_id],
             timeout=WAIT_MS,
         )
-        page.wait_for_function(
-            "() => document.getAnimations().every((a) => a.playState !== 'running')",
+        page.wait_for_function(  # the widget's own (JupyterLab animates things of its own)
+            "(el) => el.getAnimations({ subtree: true }).every((a) => a.playState !== 'running')",
+            arg=root.element_handle(),
             timeout=WAIT_MS,
         )
         # The widget's top at the window's top, as a teacher scrolls it.
@@ -300,12 +325,16 @@ def step_and_measure(page, root, table, events, request, shots: set[str]) -> lis
 
 def widget_problems(results: list[dict]) -> list[str]:
     found = []
-    heights = {round(m["widget"]["widget"]["bottom"] - m["widget"]["widget"]["top"]) for m in results}
+    heights = {
+        round(m["widget"]["widget"]["bottom"] - m["widget"]["widget"]["top"]) for m in results
+    }
     if len(heights) != 1:
         found.append(f"the widget changes height while stepping: {sorted(heights)} px")
     for m in results:
         w = m["widget"]
-        below = [b for b in [w["description"], *w["buttons"]] if b["bottom"] > w["window"] + TOLERANCE]
+        below = [
+            b for b in [w["description"], *w["buttons"]] if b["bottom"] > w["window"] + TOLERANCE
+        ]
         if below:
             found.append(f"in {m['state']}: description or event buttons below the fold")
         found.extend(f"in {m['state']}: {p}" for p in problems(m))
@@ -326,8 +355,10 @@ def test_standalone_page_at_1024x768(chromium, tmp_path: Path, extended, request
         results = step_and_measure(page, root, table, events, request, shots)
     finally:
         context.close()
-    print(f"1024x768 standalone {'extended' if extended else 'classic'}: smallest (label, row label,"
-          f" state) px = {min(smallest(m) for m in results)}")
+    print(
+        f"1024x768 standalone {'extended' if extended else 'classic'}: smallest (label, row label,"
+        f" state) px = {min(smallest(m) for m in results)}"
+    )
     found = widget_problems(results)
     assert not found, found
 
@@ -351,6 +382,10 @@ def run_widget_notebook(page, url: str, name: str) -> object:
     page.keyboard.press("Shift+Enter")
     root = page.locator(".tcpviz-widget")
     root.wait_for(timeout=30_000)
+    try:
+        root.locator("svg g.node.current").wait_for(timeout=30_000)  # a cold kernel
+    finally:
+        page.screenshot(path=artifact_path("test_jupyterlab_at_projector_sizes", "started"))
     return root
 
 
@@ -359,7 +394,11 @@ def test_jupyterlab_at_projector_sizes(chromium, tmp_path: Path, request) -> Non
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     notebook.cells = [nbformat.v4.new_code_cell(NOTEBOOK)]
     nbformat.write(notebook, notebooks / "legible.ipynb")
     summary = {}
@@ -369,14 +408,17 @@ def test_jupyterlab_at_projector_sizes(chromium, tmp_path: Path, request) -> Non
             root = run_widget_notebook(page, url, "legible.ipynb")
             browser_open = page.locator("#filebrowser").is_visible()
             if not browser_open:
-                page.keyboard.press("Control+Shift+F")  # show the file browser
+                page.locator(
+                    '.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="filebrowser"]'
+                ).click()
                 page.locator("#filebrowser").wait_for(state="visible")
-            big = step_and_measure(page, root, tcp_table(), TOUR[:6], request, {"CLOSED", "ESTABLISHED"})
+            big = step_and_measure(
+                page, root, tcp_table(), TOUR[:6], request, {"CLOSED", "ESTABLISHED"}
+            )
             page.set_viewport_size({"width": 1024, "height": 768})
-            page.locator("body").click(position={"x": 5, "y": 5})
-            page.keyboard.press("Control+b")  # hide the left side bar
+            # Clicking the open side-bar tab closes the file browser.
+            page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()
             page.locator("#filebrowser").wait_for(state="hidden")
-            request.node.name  # noqa: B018 (screenshots below go to this test's folder)
             small = step_and_measure(page, root, tcp_table(), TOUR[6:12], request, {"FIN-WAIT-1"})
         finally:
             context.close()

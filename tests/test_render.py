@@ -160,7 +160,14 @@ def test_dot_lays_states_out_like_the_textbook_figure(classic):
         [f"{ids['SYN-RECEIVED']};", f"{ids['SYN-SENT']};"],
         [f"{ids['ESTABLISHED']};"],
         [f"{ids['FIN-WAIT-1']};", f"{ids['CLOSE-WAIT']};"],
-        [f"{ids['FIN-WAIT-2']};", f"{ids['CLOSING']};", f"{ids['LAST-ACK']};"],
+        # An invisible room for the label of Note 2's FIN-WAIT-1 -> TIME-WAIT arrow, which
+        # passes it on the right (no S-bend around FIN-WAIT-2 or CLOSING).
+        [
+            f"{ids['FIN-WAIT-2']};",
+            "room_edge_FIN_WAIT_1__rcv_fin_ack;",
+            f"{ids['CLOSING']};",
+            f"{ids['LAST-ACK']};",
+        ],
         [f"{ids['TIME-WAIT']};", f"copy_{ids['CLOSED']};"],
     ]
     assert "rankdir=TB" in source

@@ -68,6 +68,10 @@ _EDGE_ORDER = (
 # Arrows whose label dot places beside the line after the layout (xlabel) rather than in a
 # column of its own, which bent FIN-WAIT-1 -> TIME-WAIT into an S between two rows.
 _BESIDE = frozenset({("FIN-WAIT-1", "TIME-WAIT")})
+# Room for such a label: an invisible box as wide as the label, in a row of the figure right
+# after a state (FIN-WAIT-2, between it and CLOSING), which the arrow passes by.
+_ROOM = {("FIN-WAIT-1", "TIME-WAIT"): "FIN-WAIT-2"}
+ROOM_PREFIX = "room_"
 #: The DOT node id (and Graphviz's SVG id) of a state's second box: ``copy_`` + its id. Only a
 #: TCP state drawn twice has one; the layout then moves its shapes into the state's own <g>.
 COPY_PREFIX = "copy_"
@@ -159,8 +163,8 @@ def _attributes(pairs: Mapping[str, str]) -> str:
 # Type sizes in points (the SVG's user units). The figure is about 620 units wide: shown
 # 560 CSS px wide or more (a projector at 1024x768 with the panel beside it), an arrow label
 # is 12 px or more and a state name 16 px or more (DESIGN.md, decision 8).
-STATE_FONT_SIZE = 17
-LABEL_FONT_SIZE = 13.5
+STATE_FONT_SIZE = 19
+LABEL_FONT_SIZE = 14
 EXTENDED_FONT_SIZE = 12
 _BOLD = " bold"  # appended to a Pango font name: measure (and draw) the bold face
 
@@ -187,7 +191,7 @@ def _dot_header(palette: _Palette, extended: bool) -> tuple[str, ...]:
             {
                 "rankdir": "TB",
                 "newrank": "true",
-                "nodesep": "0.18",
+                "nodesep": "0.08",
                 "ranksep": "0.32",
                 "pad": "0.1",
                 "bgcolor": _quoted(palette.background),
@@ -207,7 +211,7 @@ def _dot_header(palette: _Palette, extended: bool) -> tuple[str, ...]:
                 "fontname": _quoted(_FONT),
                 "fontsize": str(STATE_FONT_SIZE),
                 "penwidth": palette.node_width,
-                "margin": '"0.14,0.06"',
+                "margin": '"0.09,0.06"',
             }
         )
         + "];",
@@ -323,7 +327,19 @@ def _source(
             second = {**attributes, "id": COPY_PREFIX + ids[name], "group": copies[name][1]}
             lines.append(f"  {COPY_PREFIX}{ids[name]} [{_attributes(second)}];")
 
-    lines.extend(_figure_hints(table, places, copies))
+    rooms = {}  # the DOT node of an invisible room -> the state it follows in its row
+    room_sources: dict[str, set[str]] = {}
+    for t in table.transitions:
+        after = _ROOM.get(_pair(t, places))  # type: ignore[arg-type]
+        if after is not None and not t.extended:
+            room = ROOM_PREFIX + table.edge_ids[t]
+            label = _edge_label(t, bold)
+            lines.append(
+                f"  {room} [label={label}, style=invis, margin=0, fontsize={LABEL_FONT_SIZE}];"
+            )
+            rooms[room] = next(s for s in places if canonical_state(s) == after)
+            room_sources[room] = {t.source}
+    lines.extend(_figure_hints(table, places, copies, rooms))
 
     shared_heads = _shared_heads(table, places)
     taken_before = set(marks.taken)
@@ -365,6 +381,11 @@ def _source(
             attributes["dir"] = "back"
         line = f"  {tail} -> {head} [{_attributes(attributes)}];"
         (rows if rows is not None and t.extended else lines).append(line)
+        for room, after in rooms.items():
+            if not t.extended and t.target == after and t.source in room_sources[room]:
+                # Next among the source's ordered arrows: the room, then the arrow passing it
+                # on the right with its label in the room (no S-bend around it).
+                lines.append(f"  {ids[t.source]} -> {room} [style=invis];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -374,6 +395,12 @@ def _pair(t: Transition, places: Mapping[str, tuple[int, str]]) -> tuple[str, st
     if t.source not in places or t.target not in places:
         return None
     return canonical_state(t.source), canonical_state(t.target)
+
+
+def _beside_ids(table: Table) -> frozenset[str]:
+    """The edge ids whose label is an xlabel (see ``_BESIDE``): the layout places it again."""
+    places = _figure_places(table)
+    return frozenset(table.edge_ids[t] for t in table.transitions if _pair(t, places) in _BESIDE)
 
 
 def _drawing_order(table: Table, places: Mapping[str, tuple[int, str]]) -> list[Transition]:
@@ -469,6 +496,7 @@ def _figure_hints(
     table: Table,
     places: Mapping[str, tuple[int, str]],
     copies: Mapping[str, tuple[int, str]] | None = None,
+    rooms: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Rows (rank=same, ordered left to right) and straight columns for the textbook figure;
     a state drawn twice takes both of its places."""
@@ -485,6 +513,9 @@ def _figure_hints(
         rows.setdefault(row, []).append(node)
     for row in sorted(rows):
         members = sorted(rows[row], key=lambda n: _COLUMNS.index(boxes[n][1]))
+        for room, after in (rooms or {}).items():
+            if ids[after] in members:
+                members.insert(members.index(ids[after]) + 1, room)
         lines.append("  { rank=same; " + " ".join(f"{n};" for n in members) + " }")
         # Invisible edges inside a row fix its left-to-right order; they draw nothing.
         lines.extend(f"  {a} -> {b} [style=invis];" for a, b in _pairs(members))

@@ -23,7 +23,15 @@ from importlib import resources
 
 from ..errors import GraphvizNotFound, RenderError
 from ..model.table import Table
-from .dotsource import _BOLD, _FONT, COPY_PREFIX, _layout_passes, _printable, layout_source
+from .dotsource import (
+    _BOLD,
+    _FONT,
+    COPY_PREFIX,
+    _beside_ids,
+    _layout_passes,
+    _printable,
+    layout_source,
+)
 from .marks import _table
 from .svgtemplate import _SVG_NS, _XLINK_NS, _remember, _Template, _write, clear_templates
 from .themes import _STYLE_SHEET
@@ -308,7 +316,9 @@ def _points(element: ET.Element) -> list[tuple[float, float]]:
     return list(zip(numbers[::2], numbers[1::2], strict=False))
 
 
-def _place_row_labels(graph: ET.Element, sources: dict[str, str]) -> None:
+def _place_row_labels(
+    graph: ET.Element, sources: dict[str, str], beside: frozenset[str] = frozenset()
+) -> None:
     """Place the label of each row beyond Figure 5 beside its own arrow, clear of every box,
     every Figure 5 label and the labels of the other rows leaving the same state.
 
@@ -322,6 +332,8 @@ def _place_row_labels(graph: ET.Element, sources: dict[str, str]) -> None:
     ]
     rows: list[tuple[ET.Element, str]] = []
     state_boxes: dict[str, list[_Box]] = {}
+    lines: list[tuple[float, float]] = []  # points along every Figure 5 arrow
+    moved: list[ET.Element] = []
     for group in graph.iter(_G):
         classes = _classes(group)
         if "node" in classes:
@@ -336,6 +348,12 @@ def _place_row_labels(graph: ET.Element, sources: dict[str, str]) -> None:
             if "extended" in classes:
                 rows.append((group, sources.get(group.get("id", ""), "")))
                 continue
+            path = group.find(path_tag)
+            if path is not None:
+                lines.extend(_dense(_points(path)))
+            if group.get("id", "") in beside:
+                moved.append(group)
+                continue
             for text in group.findall(text_tag):
                 fixed.append(_text_box(*_text_place(text), text.text or "", _size(text)))
     background = graph.find(_POLYGON)
@@ -343,6 +361,8 @@ def _place_row_labels(graph: ET.Element, sources: dict[str, str]) -> None:
     if background is not None and _points(background):
         xs, ys = zip(*_points(background), strict=True)
         frame = (min(xs), min(ys), max(xs), max(ys))
+    for group in moved:
+        fixed.extend(_move_label(group, fixed, lines, frame))
     placed: dict[str, list[_Box]] = {}
     for group, source in rows:
         text, path = group.find(text_tag), group.find(path_tag)
@@ -369,6 +389,83 @@ def _place_row_labels(graph: ET.Element, sources: dict[str, str]) -> None:
 
 
 _UNPLACED: list[str] = []  # row labels left where neato put them (for the tests' messages)
+
+
+def _dense(route: list[tuple[float, float]], every: float = 4.0) -> list[tuple[float, float]]:
+    """Points along ``route`` (a path's points joined by straight lines) ``every`` units apart."""
+    points = route[:1]
+    for (x0, y0), (x1, y1) in itertools.pairwise(route):
+        n = max(1, int(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 / every))
+        points.extend((x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n) for k in range(1, n + 1))
+    return points
+
+
+def _move_label(
+    group: ET.Element, taken: list[_Box], lines: list[tuple[float, float]], frame: _Box | None
+) -> list[_Box]:
+    """Move an arrow's label (its lines and rule) to the clear place nearest its arrow's middle:
+    clear of ``taken`` and of every arrow's line. Returns its box (where it ended up)."""
+    text_tag = _tag("text")
+    texts = group.findall(text_tag)
+    boxes = [_text_box(*_text_place(t), t.text or "", _size(t)) for t in texts]
+    if not boxes:
+        return []
+    left, top = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    right, bottom = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    path = group.find(_tag("path"))
+    route = [] if path is None else _points(path)
+    if not route:
+        return [(left, top, right, bottom)]
+    width, height = right - left, bottom - top
+    own = _dense(route)
+    middle = own[len(own) // 2]
+    others = [p for p in lines if p not in set(own)]
+
+    def nearest(x: float, y: float, points: list[tuple[float, float]]) -> float:
+        return min((x - px) ** 2 + (y - py) ** 2 for px, py in points) if points else 1e18
+
+    best = None
+    for cx, cy in _ring(middle, 150.0, 3.0):
+        box = (cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
+        if frame is not None and not (
+            frame[0] <= box[0] and box[2] <= frame[2] and frame[1] <= box[1] and box[3] <= frame[3]
+        ):
+            continue
+        if any(_overlaps(box, other, 2.0) for other in taken):
+            continue
+        if any(box[0] - 2 <= x <= box[2] + 2 and box[1] - 2 <= y <= box[3] + 2 for x, y in lines):
+            continue
+        # Read as this arrow's: nearer its own line than any other (its nearest edge, too).
+        corners = [(box[0], cy), (box[2], cy), (cx, box[1]), (cx, box[3])]
+        if min(nearest(x, y, own) for x, y in corners) > min(
+            nearest(x, y, others) for x, y in corners
+        ):
+            continue
+        best = box
+        break
+    if best is None:
+        return [(left, top, right, bottom)]
+    dx, dy = best[0] - left, best[1] - top
+    for text in texts:
+        text.set("x", f"{float(text.get('x', 0)) + dx:.2f}")
+        text.set("y", f"{float(text.get('y', 0)) + dy:.2f}")
+    for polygon in group.findall(_POLYGON):
+        points = _points(polygon)
+        if len(points) >= 2 and len({y for _, y in points}) == 1:  # the rule, not the arrowhead
+            polygon.set("points", " ".join(f"{x + dx:.2f},{y + dy:.2f}" for x, y in points))
+    return [best]
+
+
+def _ring(centre: tuple[float, float], reach: float, step: float) -> list[tuple[float, float]]:
+    """Grid points within ``reach`` of ``centre``, nearest first."""
+    x0, y0 = centre
+    count = int(reach / step)
+    points = [
+        (x0 + i * step, y0 + j * step)
+        for i in range(-count, count + 1)
+        for j in range(-count, count + 1)
+    ]
+    return sorted(points, key=lambda p: (p[0] - x0) ** 2 + (p[1] - y0) ** 2)
 
 
 def _clear_place(
@@ -487,7 +584,9 @@ def _postprocessed(raw: str, table: Table) -> tuple[str, _Template | None]:
 
     _merge_copies(graph, table)
     _regular_weight_centred(graph)
-    _place_row_labels(graph, {i: table.state_ids[t.source] for i, t in edges.items()})
+    _place_row_labels(
+        graph, {i: table.state_ids[t.source] for i, t in edges.items()}, _beside_ids(table)
+    )
     strangers = False
     for group in list(graph.iter(_G)):
         classes = _classes(group)
