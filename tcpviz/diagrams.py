@@ -84,6 +84,7 @@ def _both_handshake_sides() -> Diagram:
     server = Machine()
     server.run("passive OPEN", "rcv SYN", "rcv ACK of SYN")
     return Diagram(
+        theme="light",
         state="ESTABLISHED",
         visited=(*client.visited, *server.visited),
         taken=(*client.history, *server.history),
@@ -95,7 +96,7 @@ SLIDES: tuple[Slide, ...] = (
         "tcp-state-diagram.svg",
         "The TCP connection state diagram, RFC 9293 Figure 5 (with the FIN-WAIT-1 -> TIME-WAIT "
         "arrow its Note 2 leaves out).",
-        lambda: Diagram(),
+        lambda: Diagram(theme="light"),
     ),
     Slide(
         "tcp-state-diagram-dark.svg",
@@ -150,7 +151,7 @@ SLIDES: tuple[Slide, ...] = (
         "The extended machine: Figure 5 plus what RFC 9293 section 3.10 adds (RST, ABORT, user "
         "timeout), dashed and lighter, in Figure 5's layout; the arrows of one event into CLOSED "
         "share one arrowhead.",
-        lambda: Diagram(extended=True),
+        lambda: Diagram(extended=True, theme="light"),
     ),
 )
 

@@ -88,6 +88,7 @@ def no_graphviz(monkeypatch):
         raise AssertionError(f"Graphviz was run: {args!r}")
 
     render.clear_caches()
+    monkeypatch.setattr(render, "_rasterize", lambda *args: None)  # no CairoSVG either
     monkeypatch.setattr(subprocess, "run", forbidden)
     monkeypatch.setattr(subprocess, "Popen", forbidden)
     monkeypatch.setattr(graphviz.backend.execute, "run_check", forbidden)
@@ -750,10 +751,14 @@ def test_diagram_errors_are_tcpviz_errors_listing_valid_values():
 def test_jupyter_display():
     d = Diagram(state="LISTEN")
     bundle = d._repr_mimebundle_()
-    assert list(bundle) == ["image/svg+xml"]
+    assert list(bundle) == ["text/html", "image/svg+xml"]
     assert bundle["image/svg+xml"] == d.svg() == d._repr_svg_()
-    assert d._repr_mimebundle_(include=["text/html"]) == {}
-    assert d._repr_mimebundle_(exclude=["image/svg+xml"]) == {}
+    # Inline, so the auto theme reads the front end's colours, and never wider than the output.
+    assert d.theme == "auto" and "tcpviz-theme-auto" in bundle["text/html"]
+    assert '<svg style="max-width:100%;height:auto" ' in bundle["text/html"]
+    assert bundle["text/html"] == d._repr_html_()
+    assert list(d._repr_mimebundle_(include=["text/html"])) == ["text/html"]
+    assert d._repr_mimebundle_(exclude=["image/svg+xml", "text/html"]) == {}
     assert "LISTEN" in repr(d)
 
 
@@ -814,6 +819,13 @@ def bake_with_elementtree(svg: str, theme: str) -> str:
             # Nothing in a file acts on a state: it is an image, not a focusable button.
             del group.attrib["tabindex"]
             group.set("role", "img")
+        if "extended" in classes and not classes & {"enabled", "leaving", "last", "taken"}:
+            # A row beyond Figure 5 the page hides: hidden for programs that ignore CSS too
+            # (the attribute right after the class, where the splice puts it).
+            attributes = list(group.attrib.items())
+            at = [name for name, _ in attributes].index("class") + 1
+            group.attrib.clear()
+            group.attrib.update([*attributes[:at], ("display", "none"), *attributes[at:]])
         flags = [f for f in ("visited", "current", "extended", "taken", "last") if f in classes]
         for role, properties in render._overlay(styles, kind, flags).items():
             for tag in render._ROLES[role]:
@@ -984,7 +996,10 @@ def test_missing_dot_says_how_to_install_it(empty_path):
     assert isinstance(caught.value, RuntimeError) and isinstance(caught.value, TcpvizError)
 
 
-def test_without_dot_the_built_in_diagram_still_works_but_png_does_not(empty_path, tmp_path):
+def test_without_dot_the_built_in_diagram_still_works_but_png_does_not(
+    empty_path, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(render, "_rasterize", lambda *args: None)  # nor CairoSVG
     d = Diagram(state="LISTEN")
     assert with_class(d.svg(), "current") == ["state_LISTEN"]
     with pytest.raises(GraphvizNotFound, match="brew install graphviz"):
@@ -1007,6 +1022,7 @@ def test_dot_failing_midway_leaves_the_old_file(tmp_path, monkeypatch):
         bin_dir, "cat > /dev/null\nprintf '\\211PNG partial'\necho 'out of memory' >&2\nexit 3\n"
     )
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setattr(render, "_rasterize", lambda *args: None)  # dot draws the PNG
     out = tmp_path / "out"
     out.mkdir()
     target = out / "slide.png"
@@ -1036,3 +1052,63 @@ def test_the_drawing_modules_do_not_shadow_the_package_exports():
     for name in tcpviz.__all__:
         assert not isinstance(getattr(tcpviz, name), type(tcpviz)), name
     assert tcpviz.highlight is highlight
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data.startswith(PNG)
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+@pytest.mark.parametrize("via", ["cairosvg", "dot"])
+def test_png_at_a_chosen_resolution(tmp_path, via, monkeypatch):
+    if via == "cairosvg":
+        pytest.importorskip("cairosvg")
+    else:
+        if shutil.which("dot") is None:
+            pytest.skip("Graphviz's dot is not installed")
+        monkeypatch.setattr(render, "_rasterize", lambda *args: None)
+    d = Diagram(state="ESTABLISHED")
+    width, height = png_size(d.pipe("png"))
+    assert png_size(d.pipe("png", scale=2)) == pytest.approx((2 * width, 2 * height), abs=2)
+    assert png_size(d.pipe("png", dpi=288)) == pytest.approx((3 * width, 3 * height), abs=3)
+    path = d.save(tmp_path / "slide.png", dpi=192)
+    assert png_size(path.read_bytes()) == pytest.approx((2 * width, 2 * height), abs=2)
+
+
+def test_png_from_the_svg_needs_no_graphviz(tmp_path, monkeypatch):
+    pytest.importorskip("cairosvg")
+    d = Diagram(extended=True, state="ESTABLISHED", theme="dark")
+    monkeypatch.setattr(shutil, "which", lambda *a, **k: None)  # no dot
+    assert d.pipe("png").startswith(PNG)
+    assert d.pipe("pdf").startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"dpi": 96, "scale": 2}, "dpi or scale, not both"),
+        ({"dpi": 5}, "dpi must be a number from 24 to 1200, not 5"),
+        ({"scale": float("nan")}, "scale must be a number from 0.25 to 12.5"),
+        ({"scale": "big"}, "scale must be a number"),
+    ],
+)
+def test_png_resolution_errors_name_the_bad_value(options, message):
+    with pytest.raises(RenderError, match=re.escape(message)):
+        Diagram().pipe("png", **options)
+    with pytest.raises(RenderError, match="svg is a vector format"):
+        Diagram().pipe("svg", dpi=300)
+
+
+def test_exports_hide_the_rows_the_page_hides():
+    # In the file as on the page: the current state's rows beyond Figure 5, no others.
+    root = parse(Diagram(extended=True, state="ESTABLISHED").pipe("svg"))
+    shown = {
+        g.get("id")
+        for g in groups(root, "edge")
+        if "extended" in g.get("class").split() and g.get("display") != "none"
+    }
+    assert shown == {
+        "edge_ESTABLISHED__rcv_rst",
+        "edge_ESTABLISHED__abort",
+        "edge_ESTABLISHED__user_timeout",
+    }

@@ -289,6 +289,23 @@ def _layout_passes(table: Table) -> tuple[str, list[str]]:
     return _source(table, "light", marks, True, rows), rows
 
 
+def _export_passes(table: Table, theme: str, marks: _Marks) -> tuple[str, list[str]]:
+    """:func:`dot_source` in the two passes of :func:`_layout_passes`, for an export drawn by
+    Graphviz itself (PNG, PDF): the rows beyond Figure 5 that a page shows (the current
+    state's, the last and those taken), the others left out as the page hides them."""
+    places = _figure_places(table)
+    if not places or not any(t.extended for t in table.transitions):
+        return _source(table, theme, marks, False), []
+    rows: list[str] = []
+    first = _source(table, theme, marks, False, rows)
+    shown = {
+        table.edge_ids[t]
+        for t in table.transitions
+        if t.extended and (t.source == marks.state or t == marks.last or t in marks.taken)
+    }
+    return first, [line for line in rows if re.search(r"\[id=(\w+),", line).group(1) in shown]
+
+
 def _source(
     table: Table, theme: str, marks: _Marks, bold: bool, rows: list[str] | None = None
 ) -> str:

@@ -28,6 +28,8 @@ from .themes import (
 __all__ = ["highlight"]
 
 _FLAGS = {"node": _NODE_FLAGS, "edge": _EDGE_FLAGS}
+# A row beyond Figure 5 with one of these classes is shown (see the style sheet in themes).
+_SHOWN_ROWS = frozenset({"enabled", "leaving", "last", "taken"})
 
 
 def _render(
@@ -163,6 +165,10 @@ def _bake(template: _Template, parts: list[str], theme: str) -> None:
         owner_looks.append(looks[owner.kind, flags])
         if owner.index >= 0:
             parts[owner.index + 1] = _inert(parts[owner.index + 1])
+            if "extended" in classes and not classes & _SHOWN_ROWS:
+                # Hidden as the style sheet hides it, for programs that ignore CSS.
+                after = parts[owner.index + 1]
+                parts[owner.index + 1] = after[:1] + ' display="none"' + after[1:]
     background = _BACKGROUNDS[palette]
     fine = template.fine
     for shape in template.shapes:

@@ -185,16 +185,21 @@ def raw_layout(table: Table | None = None, *, packaged: bool = True) -> str:
 def _lay_out(table: Table) -> str:
     """Graphviz's SVG of ``table``: one dot run, or for a TCP table with rows beyond Figure 5
     two passes (the figure by dot, then those rows routed by neato around its fixed boxes)."""
-    first, rows = _layout_passes(table)
+    return _two_passes(*_layout_passes(table), "svg").decode("utf-8")
+
+
+def _two_passes(first: str, rows: list[str], format: str, options: tuple[str, ...] = ()) -> bytes:
+    """``first`` laid out by dot, then ``rows`` (DOT edge lines) routed by neato around its
+    boxes without moving them, drawn in ``format``; without rows, one dot run."""
     if not rows:
-        return run_dot(first, "svg").decode("utf-8")
+        return run_dot(first, format, options=options)
     laid = run_dot(first, "dot").decode("utf-8").rstrip()
     if not laid.endswith("}"):
         raise RenderError("dot -Tdot produced a graph that does not end with '}'")
     # -n2: every node and every edge with a position stays where dot put it; the new edges
     # are routed as splines around the boxes.
     second = laid[:-1] + "\n  graph [splines=true];\n" + "\n".join(rows) + "\n}\n"
-    return run_dot(second, "svg", engine="neato", options=("-n2",)).decode("utf-8")
+    return run_dot(second, format, engine="neato", options=("-n2", *options))
 
 
 def layout_svg(table: Table | None = None) -> str:
