@@ -427,3 +427,46 @@ def test_jupyterlab_at_projector_sizes(chromium, tmp_path: Path, request) -> Non
     print(f"JupyterLab smallest (label, row label, state) px: {summary}")
     found = widget_problems(big) + widget_problems(small)
     assert not found, found
+
+
+# -- the presentation view ---------------------------------------------------------------------------
+
+
+def test_present_zoom_and_all_rows(chromium, tmp_path: Path, request) -> None:
+    """Present fills the screen (the diagram grows), − and + size it, All rows shows every
+    row beyond Figure 5 and hides them again."""
+    path = save_html(tmp_path / "tcp.html", extended=True, theme="light")
+    context, page = new_tab(chromium, 1024, 768)
+    try:
+        page.goto(path.as_uri())
+        root = page.locator(".tcpviz-widget")
+        root.wait_for()
+        rows = "(el) => [...el.querySelectorAll('svg g.edge.extended')].filter((g) => g.getBoundingClientRect().width > 0).length"
+        assert root.evaluate(rows) == 0  # CLOSED: no row leaves it
+        root.locator('[data-testid="all-rows"]').check()
+        assert root.evaluate(rows) == 26
+        page.screenshot(path=artifact_path(request.node.name, "all-rows"))
+        root.locator('[data-testid="all-rows"]').uncheck()
+        assert root.evaluate(rows) == 0
+
+        before = smallest(root.evaluate(MEASURE_JS))
+        width = root.evaluate("(el) => el.querySelector('svg').getBoundingClientRect().width")
+        root.locator('[data-testid="zoom-in"]').click()
+        wider = root.evaluate("(el) => el.querySelector('svg').getBoundingClientRect().width")
+        assert wider == pytest.approx(1.25 * width, rel=0.02)
+        root.locator('[data-testid="zoom-out"]').click()
+        root.locator('[data-testid="zoom-out"]').click()
+        assert root.evaluate("(el) => el.querySelector('output').textContent") == "75%"
+        root.locator('[data-testid="zoom-in"]').click()
+
+        root.locator('[data-testid="present"]').click()
+        page.wait_for_function("() => document.fullscreenElement !== null", timeout=WAIT_MS)
+        assert root.locator('[data-testid="present"]').get_attribute("aria-pressed") == "true"
+        presented = root.evaluate(MEASURE_JS)
+        page.screenshot(path=artifact_path(request.node.name, "presented"))
+        assert smallest(presented)[2] >= before[2]  # at least as large as in the page
+        assert not problems(presented)
+        root.locator('[data-testid="present"]').click()
+        page.wait_for_function("() => document.fullscreenElement === null", timeout=WAIT_MS)
+    finally:
+        context.close()
