@@ -1112,3 +1112,9 @@ def test_exports_hide_the_rows_the_page_hides():
         "edge_ESTABLISHED__abort",
         "edge_ESTABLISHED__user_timeout",
     }
+
+
+def test_every_row_label_of_the_extended_figure_found_a_clear_place():
+    table = tcp_table(extended=True)
+    layout._postprocess(layout.raw_layout(table), table)
+    assert layout._UNPLACED == []

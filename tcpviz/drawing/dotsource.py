@@ -1,8 +1,12 @@
 """The DOT source of a table, laid out like RFC 9293 Figure 5: labels, escaping, layout hints.
 
-States that are TCP's take their textbook row and column; rows beyond Figure 5 are dashed and
-have no say in where the states go. Highlight becomes Graphviz colour attributes here, for
-exports that cannot use CSS (PNG, PDF); the SVG shown in notebooks is highlighted by class.
+States that are TCP's take their textbook row and column, and CLOSED is drawn twice as in the
+figure (a second box bottom right, where the closing rows end; the layout makes both one
+state's <g>). Labels follow the RFC's "event, rule, action", one action a line, measured in
+bold so that the bold highlight always fits. Rows beyond Figure 5 are dashed, have no say in
+where the states go, and are laid out in a second pass around the figure's boxes. Highlight
+becomes Graphviz colour attributes here, for exports drawn by Graphviz (PNG, PDF without
+CairoSVG); the SVG shown in notebooks is highlighted by class.
 """
 
 from __future__ import annotations

@@ -347,6 +347,7 @@ def _place_row_labels(
     wherever that is); one state's rows are shown at a time, so they must be clear of the
     figure and of each other, not of the rows of other states."""
     text_tag, path_tag = _tag("text"), _tag("path")
+    _UNPLACED.clear()  # what this layout could not place, nothing older
     fixed: list[_Box] = [
         _text_box(*_text_place(band), band.text or "", _size(band))
         for band in graph.findall(_tag("text"))  # the band under the figure
@@ -413,7 +414,8 @@ def _place_row_labels(
         text.set("y", f"{best[1] + _ASCENT * size:.2f}")
 
 
-_UNPLACED: list[str] = []  # row labels left where neato put them (for the tests' messages)
+#: The row labels the last layout left where neato put them (a test checks it stays empty).
+_UNPLACED: list[str] = []
 
 
 def _dense(route: list[tuple[float, float]], every: float = 4.0) -> list[tuple[float, float]]:
