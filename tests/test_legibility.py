@@ -366,8 +366,25 @@ def test_standalone_page_at_1024x768(chromium, tmp_path: Path, extended, request
 # -- JupyterLab ---------------------------------------------------------------------------------------
 
 NOTEBOOK = """\
-from tcpviz import TCPWidget
+from tcpviz import Diagram, TCPWidget
+display(Diagram(state="ESTABLISHED"))
 TCPWidget(theme="light")
+"""
+
+# A static Diagram's output: its width against the output area's, and the colour of its
+# background as drawn (the auto theme reads JupyterLab's variables).
+STATIC_JS = """
+() => {
+  const svg = document.querySelector(".jp-OutputArea-output .tcpviz-static svg");
+  const area = svg.closest(".jp-OutputArea-output").getBoundingClientRect();
+  const background = svg.querySelector("polygon.tcpviz-background");
+  return {
+    width: svg.getBoundingClientRect().width,
+    area: area.width,
+    fill: getComputedStyle(background).fill,
+    page: getComputedStyle(document.body).getPropertyValue("--jp-layout-color0").trim(),
+  };
+}
 """
 
 
@@ -406,6 +423,7 @@ def test_jupyterlab_at_projector_sizes(chromium, tmp_path: Path, request) -> Non
         context, page = new_tab(chromium, 1280, 800)
         try:
             root = run_widget_notebook(page, url, "legible.ipynb")
+            static = page.evaluate(STATIC_JS)
             browser_open = page.locator("#filebrowser").is_visible()
             if not browser_open:
                 page.locator(
@@ -427,6 +445,10 @@ def test_jupyterlab_at_projector_sizes(chromium, tmp_path: Path, request) -> Non
     print(f"JupyterLab smallest (label, row label, state) px: {summary}")
     found = widget_problems(big) + widget_problems(small)
     assert not found, found
+    # The static diagram fits the output (it once rendered 1253 px wide and was cut off), and
+    # is drawn in the page's own background colour (white here: JupyterLab Light).
+    assert static["width"] <= static["area"] + TOLERANCE, static
+    assert static["fill"] in {"rgb(255, 255, 255)", "#ffffff"}, static
 
 
 # -- the presentation view ---------------------------------------------------------------------------
@@ -470,3 +492,35 @@ def test_present_zoom_and_all_rows(chromium, tmp_path: Path, request) -> None:
         page.wait_for_function("() => document.fullscreenElement === null", timeout=WAIT_MS)
     finally:
         context.close()
+
+
+def test_static_diagram_follows_voila_dark_theme(chromium, tmp_path: Path) -> None:
+    """No white slab in a dark front end: the auto theme reads its colours."""
+    from browser_support import voila
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    notebook.cells = [
+        nbformat.v4.new_code_cell('from tcpviz import Diagram\nDiagram(state="LISTEN")')
+    ]
+    path = tmp_path / "static.ipynb"
+    nbformat.write(notebook, path)
+    with voila(path, tmp_path, theme="dark") as url:
+        context, page = new_tab(chromium, 1024, 768)
+        try:
+            page.goto(url, timeout=60_000)
+            svg = page.locator(".tcpviz-static svg")
+            svg.wait_for(timeout=60_000)
+            fill = svg.evaluate(
+                "(s) => getComputedStyle(s.querySelector('polygon.tcpviz-background')).fill"
+            )
+            width = svg.evaluate("(s) => s.getBoundingClientRect().width")
+        finally:
+            context.close()
+    red, green, blue = (int(v) for v in fill.removeprefix("rgb(").removesuffix(")").split(","))
+    assert max(red, green, blue) < 80, fill  # dark, as Voila's dark theme
+    assert width <= 1024
