@@ -28,7 +28,7 @@ from tcpviz.drawing.diagram import (
     packaged_layouts,
     style_sheet,
 )
-from tcpviz.errors import GraphvizNotFound, TcpvizError, UnknownState
+from tcpviz.errors import GraphvizNotFound, TableError, TcpvizError, UnknownState
 from tcpviz.model.machine import Machine
 from tcpviz.model.table import FIGURE_5, SECTION_3_10, TCP_EVENTS, Table, Transition, tcp_table
 
@@ -500,9 +500,12 @@ def test_hostile_labels_come_out_right_in_the_svg():
 
 @exe
 def test_control_characters_cannot_break_the_xml():
-    table = Table([Transition("A\x01", "go\x1b", "B"), Transition("B", "back", "A\x01")])
-    root = parse(layout_svg(table))
-    assert [title(g) for g in groups(root, "node")] == ["A\ufffd", "B"]
+    # The table refuses them at its edge; the drawing would still never write one.
+    with pytest.raises(TableError, match="U\\+0001"):
+        Table([Transition("A\x01", "go\x1b", "B"), Transition("B", "back", "A\x01")])
+    from tcpviz.drawing.dotsource import _printable
+
+    assert _printable("A\x01 go\x1b") == "A\ufffd go\ufffd"
 
 
 # -- highlight ----------------------------------------------------------------------------------
