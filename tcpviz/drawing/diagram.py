@@ -24,9 +24,11 @@ from ..model.table import Table, Transition, tcp_table
 from .dotsource import _export_passes, dot_source, layout_source
 from .highlighting import _render, highlight
 from .layout import (
+    DOT_TIMEOUT,
     INSTALL_GRAPHVIZ,
     PackagedLayout,
     _two_passes,
+    check_timeout,
     clear_caches,
     layout_key,
     layout_svg,
@@ -48,6 +50,7 @@ from .themes import _overlay as _overlay
 from .themes import _styles as _styles
 
 __all__ = [
+    "DOT_TIMEOUT",
     "FORMATS",
     "INSTALL_GRAPHVIZ",
     "SUFFIXES",
@@ -156,8 +159,11 @@ class Diagram:
         last: Transition | str | None = None,
         visited: Iterable[str] = (),
         taken: Iterable[Transition | str] = (),
+        timeout: float = DOT_TIMEOUT,
     ):
         self.table: Table = tcp_table(extended) if table is None else _table(table)
+        #: Seconds Graphviz may take to lay the diagram out (see :func:`run_dot`).
+        self.timeout: float = check_timeout(timeout)
         self.theme: str = _check_theme(theme)
         marks = _marks(self.table, state, last, visited, taken)
         self.state: str | None = marks.state
@@ -198,7 +204,9 @@ class Diagram:
     def svg(self) -> str:
         """The themed, highlighted SVG, ready to inline in HTML (no Graphviz needed for the
         built-in tables)."""
-        return highlight(layout_svg(self.table), self.table, **self._options())
+        return highlight(
+            layout_svg(self.table, timeout=self.timeout), self.table, **self._options()
+        )
 
     @property
     def dot(self) -> str:
@@ -224,7 +232,12 @@ class Diagram:
             # A standalone file: the highlight of svg() with the theme's colours also written
             # as attributes and the states no longer buttons (nothing in a file acts on them),
             # in the same splice.
-            svg = _render(layout_svg(self.table), self.table, **self._options(), bake=True)
+            svg = _render(
+                layout_svg(self.table, timeout=self.timeout),
+                self.table,
+                **self._options(),
+                bake=True,
+            )
             return (_PROLOG + svg + "\n").encode("utf-8")
         if format == "dot":
             return self.dot.encode("utf-8")
@@ -239,8 +252,8 @@ class Diagram:
             self.table, "light" if self.theme == "auto" else self.theme, marks
         )
         if not rows:
-            return run_dot(first, format, options=options)
-        return _two_passes(first, rows, format, options)
+            return run_dot(first, format, options=options, timeout=self.timeout)
+        return _two_passes(first, rows, format, options, timeout=self.timeout)
 
     def save(
         self,

@@ -8,12 +8,17 @@ Graphviz's SVG is then given our root class, the style sheet, titles, ids and AR
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import itertools
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 import weakref
 import xml.etree.ElementTree as ET
@@ -37,6 +42,7 @@ from .svgtemplate import _SVG_NS, _XLINK_NS, _remember, _Template, _write, clear
 from .themes import _STYLE_SHEET
 
 __all__ = [
+    "DOT_TIMEOUT",
     "INSTALL_GRAPHVIZ",
     "PackagedLayout",
     "clear_caches",
@@ -60,43 +66,120 @@ The built-in TCP diagrams (tcp_table() and tcp_table(extended=True)) ship laid o
 drawing them, as SVG or DOT, works without Graphviz."""
 
 
+#: How long :func:`run_dot` lets Graphviz lay a diagram out, in seconds, unless told otherwise.
+#: The TCP tables take well under a second; a table of 100 states and 1,000 transitions takes
+#: minutes (``timeout=`` in Python, ``--dot-timeout`` on the command line).
+DOT_TIMEOUT = 60.0
+
+
+def check_timeout(timeout: object) -> float:
+    """``timeout`` as seconds for :func:`run_dot`: a positive, finite number."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise RenderError(f"the dot time limit must be a number of seconds, not {timeout!r}")
+    if not 0 < timeout < float("inf"):
+        raise RenderError(f"the dot time limit must be more than 0 seconds, not {timeout!r}")
+    return float(timeout)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child, between fork and exec
+    # PR_SET_PDEATHSIG: the kernel sends dot SIGKILL when the thread that started it dies, even
+    # of kill -9, which no handler of ours could see. If we died before this line, the child
+    # was already re-parented: stop at once rather than run on for nobody.
+    _PRCTL(1, 9)  # PR_SET_PDEATHSIG = 1, SIGKILL = 9
+    if os.getppid() != _PARENT[0]:
+        os._exit(1)
+
+
+def _linux_prctl():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:  # resolved here, in the parent: the child only calls it
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _linux_prctl()
+_PARENT = [0]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Kill ``process`` and anything it started (its own process group), and reap it."""
+    with contextlib.suppress(OSError):
+        if os.name == "posix":
+            os.killpg(process.pid, signal.SIGKILL)
+        else:  # pragma: no cover - Windows
+            process.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+
+
 def run_dot(
     source: str,
     format: str = "svg",
     *,
-    timeout: float = 60.0,
+    timeout: float = DOT_TIMEOUT,
     engine: str = "dot",
     options: tuple[str, ...] = (),
 ) -> bytes:
     """Run Graphviz's ``dot`` (or another ``engine`` of Graphviz's, with ``options``) on
     ``source`` and return its output in ``format``.
 
+    ``dot`` runs for at most ``timeout`` seconds, in a process group of its own: when the time
+    is up, when tcpviz is interrupted (Ctrl-C) or fails, and on Linux even when tcpviz is
+    killed, ``dot`` is killed too rather than left running.
+
     Raises :class:`~tcpviz.errors.GraphvizNotFound` (saying how to install Graphviz) when
-    ``dot`` is missing, and :class:`RenderError` when it fails.
+    ``dot`` is missing, and :class:`RenderError` when it fails or runs out of time.
     """
+    timeout = check_timeout(timeout)
     executable = shutil.which(engine)
     if executable is None:
         raise GraphvizNotFound(INSTALL_GRAPHVIZ)
+    popen: dict = {}
+    if os.name == "posix":
+        popen["start_new_session"] = True  # its own process group, killed as one
+        if _PRCTL is not None and threading.current_thread() is threading.main_thread():
+            # preexec_fn is only safe without other threads forking at the same time; a
+            # notebook kernel has threads, and there dot is still killed by _stop below.
+            _PARENT[0] = os.getpid()
+            popen["preexec_fn"] = _die_with_parent
     try:
-        completed = subprocess.run(
+        process = subprocess.Popen(
             [executable, *options, f"-T{format}"],
-            input=source.encode("utf-8"),
-            capture_output=True,
-            timeout=timeout,
-            check=False,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            **popen,
         )
     except FileNotFoundError:
         raise GraphvizNotFound(INSTALL_GRAPHVIZ) from None
-    except subprocess.TimeoutExpired:
-        raise RenderError(f"{executable} -T{format} did not finish within {timeout} s") from None
     except OSError as error:
         raise RenderError(f"could not run {executable}: {error}") from None
-    if completed.returncode != 0:
-        message = completed.stderr.decode("utf-8", "replace").strip()
+    try:
+        output, errors = process.communicate(source.encode("utf-8"), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _stop(process)
         raise RenderError(
-            f"{executable} -T{format} failed with exit status {completed.returncode}: {message}"
+            f"Graphviz's dot did not finish within {timeout:g} s: a large table takes longer to "
+            "lay out. Allow more time (--dot-timeout SECONDS on the command "
+            "line, timeout= in Python), or draw fewer states and transitions"
+        ) from None
+    except BaseException:  # Ctrl-C, a signal turned into an exception: never leave dot running
+        _stop(process)
+        raise
+    finally:
+        for stream in (process.stdin, process.stdout, process.stderr):
+            with contextlib.suppress(OSError):
+                if stream is not None:
+                    stream.close()
+    if process.returncode != 0:
+        # dot's message spans lines ("Error: ...", "in label of edge ..."): one line here.
+        message = " ".join(errors.decode("utf-8", "replace").split())
+        raise RenderError(
+            f"{executable} -T{format} failed with exit status {process.returncode}: {message}"
         )
-    return completed.stdout
+    return output
 
 
 def layout_key(table: Table | None = None) -> str:
@@ -161,8 +244,11 @@ def clear_caches() -> None:
     clear_templates()  # the cuts of the SVGs just forgotten
 
 
-def raw_layout(table: Table | None = None, *, packaged: bool = True) -> str:
-    """Graphviz's own SVG for ``table``: shipped with tcpviz, cached, or made by ``dot``."""
+def raw_layout(
+    table: Table | None = None, *, packaged: bool = True, timeout: float = DOT_TIMEOUT
+) -> str:
+    """Graphviz's own SVG for ``table``: shipped with tcpviz, cached, or made by ``dot`` (given
+    ``timeout`` seconds, see :func:`run_dot`)."""
     table = _table(table)
     source = layout_source(table)
     key = hashlib.sha256(source.encode("utf-8")).hexdigest()
@@ -174,7 +260,7 @@ def raw_layout(table: Table | None = None, *, packaged: bool = True) -> str:
         if key in _RAW_LAYOUTS:
             _RAW_LAYOUTS.move_to_end(key)
             return _RAW_LAYOUTS[key]
-    svg = _lay_out(table)
+    svg = _lay_out(table, timeout)
     with _LAYOUT_LOCK:
         _RAW_LAYOUTS[key] = svg
         while len(_RAW_LAYOUTS) > _RAW_LIMIT:
@@ -182,27 +268,34 @@ def raw_layout(table: Table | None = None, *, packaged: bool = True) -> str:
     return svg
 
 
-def _lay_out(table: Table) -> str:
+def _lay_out(table: Table, timeout: float = DOT_TIMEOUT) -> str:
     """Graphviz's SVG of ``table``: one dot run, or for a TCP table with rows beyond Figure 5
     two passes (the figure by dot, then those rows routed by neato around its fixed boxes)."""
-    return _two_passes(*_layout_passes(table), "svg").decode("utf-8")
+    return _two_passes(*_layout_passes(table), "svg", timeout=timeout).decode("utf-8")
 
 
-def _two_passes(first: str, rows: list[str], format: str, options: tuple[str, ...] = ()) -> bytes:
+def _two_passes(
+    first: str,
+    rows: list[str],
+    format: str,
+    options: tuple[str, ...] = (),
+    *,
+    timeout: float = DOT_TIMEOUT,
+) -> bytes:
     """``first`` laid out by dot, then ``rows`` (DOT edge lines) routed by neato around its
     boxes without moving them, drawn in ``format``; without rows, one dot run."""
     if not rows:
-        return run_dot(first, format, options=options)
-    laid = run_dot(first, "dot").decode("utf-8").rstrip()
+        return run_dot(first, format, options=options, timeout=timeout)
+    laid = run_dot(first, "dot", timeout=timeout).decode("utf-8").rstrip()
     if not laid.endswith("}"):
         raise RenderError("dot -Tdot produced a graph that does not end with '}'")
     # -n2: every node and every edge with a position stays where dot put it; the new edges
     # are routed as splines around the boxes.
     second = laid[:-1] + "\n  graph [splines=true];\n" + "\n".join(rows) + "\n}\n"
-    return run_dot(second, format, engine="neato", options=("-n2", *options))
+    return run_dot(second, format, engine="neato", options=("-n2", *options), timeout=timeout)
 
 
-def layout_svg(table: Table | None = None) -> str:
+def layout_svg(table: Table | None = None, *, timeout: float = DOT_TIMEOUT) -> str:
     """The laid-out SVG of ``table``, without highlight or theme, ready to inline in HTML.
 
     The built-in TCP tables come from package data (no Graphviz needed); other tables run
@@ -218,7 +311,7 @@ def layout_svg(table: Table | None = None) -> str:
     cached = _SVGS.get(id(table))
     if cached is not None and cached[0]() is table:
         return cached[1]
-    svg, template = _postprocessed(raw_layout(table), table)
+    svg, template = _postprocessed(raw_layout(table, timeout=timeout), table)
     if template is not None:  # written and cut in one pass: highlight needs no scan
         _remember(svg, template)
     with _LAYOUT_LOCK:

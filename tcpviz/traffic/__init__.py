@@ -1,6 +1,15 @@
 """Real traffic: packet capture replay and this machine's live sockets."""
 
-from .live import SOURCES, LiveView, Snapshot, Socket, format_table, process_owners, read_sockets
+from .live import (
+    SOURCES,
+    LiveView,
+    Snapshot,
+    Socket,
+    StateChange,
+    format_table,
+    process_owners,
+    read_sockets,
+)
 from .recorder import Sighting, StateRecorder
 from .sockdiag import (
     KERNEL_STATES,
@@ -22,6 +31,7 @@ __all__ = [
     "Sighting",
     "Snapshot",
     "Socket",
+    "StateChange",
     "StateRecorder",
     "format_table",
     "parse_inet_diag",
