@@ -30,6 +30,7 @@ def _modules() -> dict[str, ModuleType]:
     """Each benchmark's module: its ``run(**counts)`` has the full counts as defaults, and its
     ``QUICK`` holds the small ones."""
     import bench_browser
+    import bench_connection
     import bench_export
     import bench_live
     import bench_step
@@ -39,6 +40,7 @@ def _modules() -> dict[str, ModuleType]:
         "export": bench_export,
         "browser": bench_browser,
         "live": bench_live,
+        "connection": bench_connection,
     }
 
 
