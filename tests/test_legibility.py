@@ -192,12 +192,11 @@ def highlighted(extended: bool) -> dict[str, Diagram]:
         for number, step in enumerate(scenario.steps, 1):
             machine.fire(step.event)
             cases[f"{scenario.name} step {number}"] = Diagram.from_machine(machine)
-    if not extended:
-        cases.update(
-            {slide.file: slide.diagram() for slide in SLIDES if "extended" not in slide.file}
-        )
-    else:
-        cases.update({slide.file: slide.diagram() for slide in SLIDES if "extended" in slide.file})
+    # The state-diagram slides (the ladders in diagrams/ are another kind of picture).
+    for slide in SLIDES:
+        drawn = slide.diagram()
+        if isinstance(drawn, Diagram) and drawn.table == table:
+            cases[slide.file] = drawn
     return cases
 
 
