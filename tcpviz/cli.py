@@ -18,18 +18,33 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import NoReturn
 
 from . import drawing as render
 from ._version import __version__
-from .errors import NoPath, TableError, TcpvizError, UnknownEvent, UnknownState, UsageError
+from .errors import (
+    NoPath,
+    TableError,
+    TcpvizError,
+    UnknownEvent,
+    UnknownScenario,
+    UnknownState,
+    UsageError,
+)
 from .model.graph import shortest_events, side_path
 from .model.machine import Machine
 from .model.table import Table, Transition, tcp_table, text_problem
-from .model.tablefile import dumps_table, load_table
-from .teach.scenarios import SCENARIOS, UnknownScenario, get_scenario
 
 __all__ = ["build_parser", "main"]
+
+
+def _scenarios() -> ModuleType:
+    """The scenarios module, imported when a command needs it (the CLI starts faster)."""
+    from .teach import scenarios
+
+    return scenarios
+
 
 #: The formats ``-o -`` can write to stdout (text, not binary).
 TEXT_FORMATS = ("svg", "dot")
@@ -47,6 +62,8 @@ TERMINAL_ROWS = 8
 def _table(args: argparse.Namespace) -> Table:
     """The table the command works on: the built-in one, or ``--table FILE``."""
     if getattr(args, "table", None) is not None:  # --table "" is a mistake, not "no table"
+        from .model.tablefile import load_table  # the parsers load only when a file is read
+
         table = load_table(args.table)
         try:
             return table.subset(extended=args.extended)
@@ -156,6 +173,8 @@ def _highlights(args: argparse.Namespace, table: Table) -> dict[str, object]:
             for transition in path:
                 machine.fire(transition)
         else:
+            from .teach import get_scenario
+
             get_scenario(args.path).play(machine)
         return {
             "state": machine.state,
@@ -289,6 +308,8 @@ def cmd_table(args: argparse.Namespace) -> int:
         ]
         print(_columns(rows))
     else:
+        from .model.tablefile import dumps_table
+
         sys.stdout.write(dumps_table(table, fmt))
     return 0
 
@@ -406,11 +427,12 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     if not args.name:
         rows = [["scenario", "table", "title"]]
         rows += [
-            [s.name, "extended" if s.extended else "classic", s.title] for s in SCENARIOS.values()
+            [s.name, "extended" if s.extended else "classic", s.title]
+            for s in _scenarios().SCENARIOS.values()
         ]
         print(_columns(rows))
         return 0
-    scenario = get_scenario(args.name)
+    scenario = _scenarios().get_scenario(args.name)
     table = tcp_table(extended=args.extended or scenario.extended)
     print(scenario.title)
     print(_wrap(scenario.summary, ""))

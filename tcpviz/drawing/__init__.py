@@ -2,6 +2,8 @@
 class, themes, and :class:`Diagram` with its exports; the ladder of a connection
 (:class:`Ladder`). Knows the model and the simulator's records, never the widget."""
 
+from typing import TYPE_CHECKING
+
 from .diagram import (
     DOT_TIMEOUT,
     FORMATS,
@@ -22,18 +24,47 @@ from .diagram import (
     style_sheet,
 )
 from .heat import BADGE_COLOURS, HEAT_FILLS, heat_level, heat_map, heat_marks
-from .ladder import (
-    LADDER_FORMATS,
-    LADDER_SUFFIXES,
-    TIMES,
-    Ladder,
-    LadderSegment,
-    LadderTrace,
-    StateChange,
-    TimerSpan,
-    UserCall,
-    layout_ladder,
-)
+
+if TYPE_CHECKING:
+    from .ladder import (
+        LADDER_FORMATS,
+        LADDER_SUFFIXES,
+        TIMES,
+        Ladder,
+        LadderSegment,
+        LadderTrace,
+        StateChange,
+        TimerSpan,
+        UserCall,
+        layout_ladder,
+    )
+
+# Loaded on first use: they bring in the connection simulator, which a diagram does not need
+# (and `tcpviz export` should not pay for).
+_LAZY = {
+    "LADDER_FORMATS": "ladder",
+    "LADDER_SUFFIXES": "ladder",
+    "TIMES": "ladder",
+    "Ladder": "ladder",
+    "LadderSegment": "ladder",
+    "LadderTrace": "ladder",
+    "StateChange": "ladder",
+    "TimerSpan": "ladder",
+    "UserCall": "ladder",
+    "layout_ladder": "ladder",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BADGE_COLOURS",

@@ -1,11 +1,7 @@
 """Teaching: named scenarios with a reason for every step (one end, and both ends), and the quiz."""
 
-from .connection_scenarios import (
-    CONNECTION_SCENARIOS,
-    ConnectionScenario,
-    ConnectionStep,
-    get_connection_scenario,
-)
+from typing import TYPE_CHECKING
+
 from .quiz import DEFAULT_LENGTH, MAX_LENGTH, Feedback, Question, Quiz, QuizError, QuizFinished
 from .scenarios import (
     SCENARIOS,
@@ -17,6 +13,35 @@ from .scenarios import (
     scenario_payload,
     why,
 )
+
+if TYPE_CHECKING:
+    from .connection_scenarios import (
+        CONNECTION_SCENARIOS,
+        ConnectionScenario,
+        ConnectionStep,
+        get_connection_scenario,
+    )
+
+# Loaded on first use: they bring in the connection simulator, which a diagram does not need
+# (and `tcpviz export` should not pay for).
+_LAZY = {
+    "CONNECTION_SCENARIOS": "connection_scenarios",
+    "ConnectionScenario": "connection_scenarios",
+    "ConnectionStep": "connection_scenarios",
+    "get_connection_scenario": "connection_scenarios",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CONNECTION_SCENARIOS",
