@@ -594,7 +594,7 @@ def test_the_committed_ladders_are_exactly_what_the_code_draws():
 
     from tcpviz.diagrams import SLIDES, slide_files
 
-    root = Path(__file__).resolve().parents[1] / "diagrams"
+    root = Path(__file__).resolve().parents[2] / "diagrams"
     ladders = [s.file for s in SLIDES if s.file.startswith("ladder-")]
     assert len(ladders) == 6
     fresh = {f.path.name: f.data for f in slide_files(root)}
@@ -609,7 +609,7 @@ def test_the_ladder_slides_are_pictures_with_named_segments_and_no_buttons():
 
     from tcpviz.diagrams import SLIDES
 
-    root = Path(__file__).resolve().parents[1] / "diagrams"
+    root = Path(__file__).resolve().parents[2] / "diagrams"
     for slide in (s for s in SLIDES if s.file.startswith("ladder-")):
         svg = (root / slide.file).read_bytes()
         assert b"tabindex" not in svg and b'role="button"' not in svg

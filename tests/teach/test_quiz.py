@@ -404,7 +404,7 @@ def test_notebook_03_prints_no_answer_of_the_class_quiz_above_it():
     import re
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "notebooks" / "03-explore-the-state-machine.ipynb"
+    path = Path(__file__).resolve().parents[2] / "notebooks" / "03-explore-the-state-machine.ipynb"
     cells = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"]]
     code = "\n".join(cells)
     (class_seed,) = re.findall(r"start_quiz\(seed=(\d+)\)", code)

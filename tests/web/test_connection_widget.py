@@ -368,7 +368,7 @@ def test_widget_page_clicks_paint_from_the_lookahead_then_python_confirms(tmp_pa
     from tcpviz.web.html import json_for_script
 
     view = ConnectionView(theme="light")
-    static = Path(__file__).resolve().parents[1] / "tcpviz" / "web" / "static"
+    static = Path(__file__).resolve().parents[2] / "tcpviz" / "web" / "static"
     version = 0
 
     def moment():  # what the widget sends after each step: the position, then its lookahead

@@ -19,7 +19,7 @@ from tcpviz.model.machine import Machine
 from tcpviz.model.table import Table, tcp_table
 from tcpviz.model.tablefile import FORMATS, dump_table, dumps_table, load_table, parse_table
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def same(a: Table, b: Table) -> None:
