@@ -551,7 +551,7 @@ class Inference:
         end = self.endpoints[index]
         # Several copies of one segment: the receiver answered the last one before its answer.
         copies: dict[tuple[int, int], int] = {}
-        for i, (s, sh) in enumerate(items):
+        for i, (_s, sh) in enumerate(items):
             if sh.flags & (SYN | FIN) or sh.length:
                 copies[(sh.seq, sh.flags & (SYN | FIN | ACK))] = i
         for i, (s, sh) in enumerate(items):

@@ -142,9 +142,8 @@ class ZeekSummary:
                     peer.set(CLOSED)  # the peer sent a FIN and then a RST: a normal close
             if rst:
                 endpoint.set(RESET)
-        elif state == CLOSED:
-            if rst and peer.state != CLOSED:
-                endpoint.set(RESET)
+        elif state == CLOSED and rst and peer.state != CLOSED:
+            endpoint.set(RESET)
         # RESET: nothing moves it any more.
 
     def _inactive(self, endpoint: _Side, peer: _Side, is_orig: bool, flags: int, length: int):
