@@ -328,6 +328,7 @@ examples:
   tcpviz export --path handshake-client --theme dark -o handshake.png
   tcpviz table --format toml > my.toml          edit it, then: tcpviz step --table my.toml ...
   tcpviz html -o tcp.html                       a page that steps on its own, no Python needed
+  tcpviz replay capture.pcap --conn 1           both ends' states in a real capture
 """
 
 
@@ -450,7 +451,143 @@ def build_parser() -> argparse.ArgumentParser:
     scenarios.add_argument(
         "--extended", action="store_true", help="play on the extended table (implied when needed)"
     )
+
+    replay = command(
+        "replay",
+        cmd_replay,
+        "read a packet capture (pcap, pcapng) and show both ends' states per TCP connection",
+        parents=(),
+    )
+    replay.add_argument("file", metavar="FILE", help="a capture, e.g. from tcpdump -w FILE")
+    replay.add_argument(
+        "--conn", type=int, metavar="N", help="only connection N (numbered from 1), in detail"
+    )
+    replay.add_argument(
+        "--json",
+        action="store_true",
+        help="per connection the two endpoints (address, port, role) and each one's states",
+    )
     return parser
+
+
+# -- replay -----------------------------------------------------------------------------------
+
+#: Above this many connections, replay lists them one line each unless --conn picks one.
+REPLAY_DETAIL = 10
+
+
+def _replay_time(value: float | None, start: float) -> str:
+    return "" if value is None else f"{value - start:.6f}"
+
+
+def _print_connection_detail(connection, start: float) -> None:
+    from .traffic import CONN_STATES
+
+    ends = connection.endpoints
+    names = [f"{e.role} {e.address}:{e.port}" for e in ends]
+    print(
+        f"connection {connection.number}: {connection.describe()}   {connection.conn_state} "
+        f"({CONN_STATES[connection.conn_state]})   history {connection.history}"
+    )
+    if connection.self_connect:
+        print("   a self-connect: one socket connected to its own address and port")
+    print("   segments (seq and ack relative to each end's first sequence number):")
+    who = [e.role for e in ends] if len(ends) == 2 else ["self", "self"]
+    rows = [["#", "time", "from", "flags", "seq", "ack", "len", ""]]
+    for s in connection.segments:
+        rows.append(
+            [
+                str(s.index),
+                _replay_time(s.time, start),
+                who[s.sender],
+                s.flag_text,
+                str(s.seq),
+                str(s.ack) if s.flags & 0x10 else "",
+                str(s.length),
+                "" if s.kind == "new" else s.kind,
+            ]
+        )
+    print(textwrap.indent(_columns(rows), "   "))
+    if connection.unlisted:
+        print(f"   ... and {connection.unlisted} more segments (replayed, not listed)")
+    for end, name in zip(ends, names):
+        print(f"   {name} states:")
+        rows = [["time", "state", "event", "cause", "", "why"]]
+        for c in end.changes:
+            rows.append(
+                [
+                    _replay_time(c.time, start) if c.time is not None else "-",
+                    c.state,
+                    c.event or "",
+                    f"#{c.cause}" if c.cause is not None else "",
+                    f"seen (#{c.proof})" if c.seen and c.proof else "seen" if c.seen else "inferred",
+                    c.note,
+                ]
+            )
+        print(textwrap.indent(_columns(rows), "     "))
+        for note in end.notes:
+            print(_wrap(f"note: {note}", "     "))
+    print()
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from .traffic import replay
+
+    progress = sys.stderr.isatty() and not args.json
+    result = replay(args.file, progress=progress)
+    connections = result.connections
+    if args.conn is not None:
+        if not 1 <= args.conn <= len(connections):
+            raise UsageError(
+                f"no connection {args.conn} in {args.file}: it has "
+                + (f"connections 1 to {len(connections)}" if connections else "no connection")
+            )
+        connections = [result.connection(args.conn)]
+    start = min((c.first for c in result.connections), default=0.0)
+    if args.json:
+        data = {
+            "file": result.name,
+            "packets": result.packets,
+            "tcp_segments": result.tcp,
+            "skipped": result.skipped,
+            "start": start,
+            "problems": [str(p) for p in result.problems],
+            "connections": [c.as_dict(segments=args.conn is not None) for c in connections],
+        }
+        print(json.dumps(data, indent=2))
+    else:
+        count = len(result.connections)
+        print(
+            f"{result.name}: {result.packets} packets, {result.tcp} TCP segments, "
+            f"{count} connection{'' if count == 1 else 's'}"
+        )
+        if result.skipped:
+            print(
+                "   not TCP: " + ", ".join(f"{n} {why}" for why, n in sorted(result.skipped.items()))
+            )
+        rows = [["#", "originator", "responder", "packets", "bytes", "summary", "states"]]
+        for c in connections:
+            rows.append(
+                [
+                    str(c.number),
+                    f"{c.addresses[0]}:{c.ports[0]}",
+                    f"{c.addresses[1]}:{c.ports[1]}",
+                    str(sum(c.packets)),
+                    str(sum(c.payload)),
+                    c.conn_state,
+                    "  |  ".join(" > ".join(e.states) for e in c.endpoints),
+                ]
+            )
+        print(_columns(rows))
+        print()
+        if args.conn is not None or len(connections) <= REPLAY_DETAIL:
+            for c in connections:
+                _print_connection_detail(c, start)
+        else:
+            print(f"(tcpviz replay {args.file} --conn N shows one connection in detail)")
+    for problem in result.problems:
+        print(f"tcpviz replay: error: {problem}", file=sys.stderr)
+    return 1 if result.problems else 0
 
 
 # -- running ----------------------------------------------------------------------------------
