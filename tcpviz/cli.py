@@ -510,7 +510,7 @@ def _print_connection_detail(connection, start: float) -> None:
     print(textwrap.indent(_columns(rows), "   "))
     if connection.unlisted:
         print(f"   ... and {connection.unlisted} more segments (replayed, not listed)")
-    for end, name in zip(ends, names):
+    for end, name in zip(ends, names, strict=True):
         print(f"   {name} states:")
         rows = [["time", "state", "event", "cause", "", "why"]]
         for c in end.changes:
@@ -520,7 +520,11 @@ def _print_connection_detail(connection, start: float) -> None:
                     c.state,
                     c.event or "",
                     f"#{c.cause}" if c.cause is not None else "",
-                    f"seen (#{c.proof})" if c.seen and c.proof else "seen" if c.seen else "inferred",
+                    f"seen (#{c.proof})"
+                    if c.seen and c.proof
+                    else "seen"
+                    if c.seen
+                    else "inferred",
                     c.note,
                 ]
             )
@@ -563,7 +567,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         )
         if result.skipped:
             print(
-                "   not TCP: " + ", ".join(f"{n} {why}" for why, n in sorted(result.skipped.items()))
+                "   not TCP: "
+                + ", ".join(f"{n} {why}" for why, n in sorted(result.skipped.items()))
             )
         rows = [["#", "originator", "responder", "packets", "bytes", "summary", "states"]]
         for c in connections:
