@@ -22,6 +22,13 @@ fi
 if [ "$want_test" = 1 ] && [ ! -x /usr/bin/chromium ]; then
     packages+=(chromium)
 fi
+# The replay tests capture their own loopback traffic with tcpdump and read sockets with ss.
+if [ "$want_test" = 1 ] && ! command -v tcpdump >/dev/null 2>&1; then
+    packages+=(tcpdump)
+fi
+if [ "$want_test" = 1 ] && ! command -v ss >/dev/null 2>&1; then
+    packages+=(iproute2)
+fi
 
 if [ "${#packages[@]}" -gt 0 ]; then
     if command -v apt-get >/dev/null 2>&1; then

@@ -55,6 +55,8 @@ CLOSED_LINGER = 240.0
 IDLE_TIMEOUT = 3 * 3600.0
 #: Finished connections held back so that they come out in the order they started.
 REORDER_LIMIT = 10_000
+#: Packets between two looks for connections that are over.
+_SWEEP_EVERY = 1 << 16
 #: Files larger than this get a progress bar (when tqdm is installed and asked for).
 PROGRESS_BYTES = 4 << 20
 
@@ -244,20 +246,28 @@ class _Tracker:
         entry = self.flows.get(key)
         if entry is not None:
             connection, sender, directions = entry
-            if h.flags & SYN and not h.flags & ACK and self._reused(connection, directions, h):
+            if (
+                h.flags & SYN
+                and not h.flags & ACK
+                and self._reused(connection, directions[sender], directions, h)
+            ):
                 self._retire(connection)
                 entry = None
         if entry is None:
             connection, sender, directions = self._open(frame, time, h)
         self._segment(connection, sender, directions, frame, time, h)
 
-    def _reused(self, connection: Connection, directions: list[_Direction], h: Header) -> bool:
+    def _reused(self, connection: Connection, mine: _Direction, directions, h: Header) -> bool:
         """A SYN on a known 4-tuple: a new connection only when both ends have closed."""
         assert connection.inference is not None
-        return connection.inference.both_closed() and (h.seq, 0) not in (
-            directions[0].syn,
-            directions[1].syn,
-        )
+        if (h.seq, 0) in (directions[0].syn, directions[1].syn):
+            return False  # a SYN seen before: a retransmission, or the other end's
+        if not mine.packets:
+            return False  # the first segment of this end: a simultaneous open
+        # A SYN with a new sequence number: its sender is done with the old connection, so
+        # what was on its way has arrived (or never will).
+        connection.inference.settle()
+        return connection.inference.both_closed()
 
     def _open(self, frame: int, time: float, h: Header):
         self.count += 1
@@ -364,8 +374,12 @@ class _Tracker:
         for connection, _sender, _directions in self.flows.values():
             assert connection.inference is not None
             idle = now - connection.last
-            if idle > IDLE_TIMEOUT or (idle > CLOSED_LINGER and connection.inference.both_closed()):
+            if idle > IDLE_TIMEOUT:
                 done.append(connection)
+            elif idle > CLOSED_LINGER:
+                connection.inference.settle()  # quiet this long: what was sent has arrived
+                if connection.inference.both_closed():
+                    done.append(connection)
         for connection in dict.fromkeys(done):
             self._retire(connection)
 
@@ -418,7 +432,8 @@ def iter_connections(
     skipped = replay.skipped
     unsupported = replay.unsupported
     packets = tcp = 0
-    next_sweep = 1 << 16
+    every = _SWEEP_EVERY
+    next_sweep = every
     try:
         with reader:
             try:
@@ -442,7 +457,7 @@ def iter_connections(
                     tcp += 1
                     tracker.add(number, time, h)  # type: ignore[arg-type]
                     if packets >= next_sweep:
-                        next_sweep = packets + (1 << 16)
+                        next_sweep = packets + every
                         tracker.sweep(time)
                         yield from tracker.drain(everything=False)
                         if bar is not None:

@@ -212,11 +212,8 @@ class Inference:
             self._deliver(receiver_index, [pending.pop(0)], None, "")
         return len(self.endpoints[0].changes) + len(self.endpoints[-1].changes) != before
 
-    def finish(self, time: float) -> None:
-        """The capture has nothing more for this connection: deliver what is still on its way."""
-        if self.finished:
-            return
-        self.finished = True
+    def settle(self) -> None:
+        """Deliver what is still on its way: nothing later will show whether it arrived."""
         for index, pending in enumerate(self.pending):
             if pending:
                 items = list(pending)
@@ -224,6 +221,13 @@ class Inference:
                 self._deliver(
                     index, items, None, "no later segment of this end shows whether it arrived"
                 )
+
+    def finish(self, time: float) -> None:
+        """The capture has nothing more for this connection: deliver what is still on its way."""
+        if self.finished:
+            return
+        self.finished = True
+        self.settle()
         for end in self.endpoints:
             if not end.changes:
                 end.changes.append(
@@ -315,6 +319,8 @@ class Inference:
     def _confirm(self, end: EndpointStates, segment: CapturedSegment) -> None:
         """The endpoint's own segment proves the state it is in: mark the entry seen."""
         last = end.changes[-1] if end.changes else None
+        if last is not None and last.previous is None and last.state == ESTABLISHED:
+            return  # the guess of a capture that starts mid-connection (CLOSE-WAIT sends too)
         if last is not None and not last.seen and last.state == end.state:
             end.changes[-1] = StateChange(
                 last.state,
@@ -379,17 +385,21 @@ class Inference:
         if end.state in (CLOSED, LISTEN):
             # A RST from an end with no connection: a SYN to a closed port, or a segment for a
             # connection this end no longer has (RFC 9293 3.10.7.1). It proves the state.
-            if not end.changes:
-                self._start(end, s, s.time)
+            self._start(end, s, s.time)
+            last = end.changes[-1]
+            if not last.seen:
                 end.changes[-1] = StateChange(
-                    end.state,
-                    None,
-                    None,
-                    s.time,
-                    None,
+                    last.state,
+                    last.previous,
+                    last.event,
+                    last.time,
+                    last.cause,
                     True,
                     s.index,
-                    "no connection on this port: it answers with a RST (connection refused)",
+                    "no connection on this port: it answers with a RST (connection refused)"
+                    if len(end.changes) == 1
+                    else last.note,
+                    last.transition,
                 )
             return
         if end.state == SYN_SENT and self._answering_bad_ack(index, h):
