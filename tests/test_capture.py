@@ -12,8 +12,8 @@ from capture_support import Conversation, handshake_and_close
 from tcpviz.cli import main
 from tcpviz.errors import (
     CorruptCapture,
-    NoTcpInCapture,
     NotACapture,
+    NoTcpInCapture,
     TruncatedCapture,
     UnsupportedLinkType,
 )
@@ -328,7 +328,9 @@ def test_unanswered_syn(tmp_path):
 @pytest.mark.parametrize("v6", [False, True])
 @pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
 def test_link_types_ipv6_and_pcapng(tmp_path, linktype, v6, fmt):
-    conv = Conversation(client="2001:db8::1", server="2001:db8::2", v6=True) if v6 else Conversation()
+    conv = (
+        Conversation(client="2001:db8::1", server="2001:db8::2", v6=True) if v6 else Conversation()
+    )
     path = handshake_and_close(conv).write(tmp_path / f"c.{fmt}", linktype=linktype, fmt=fmt)
     c = only(path)
     assert c.addresses == (("2001:db8::1", "2001:db8::2") if v6 else ("10.0.0.1", "10.0.0.2"))
@@ -360,7 +362,9 @@ def test_pcapng_interfaces_each_with_their_own_link_type_and_clock(tmp_path):
 
     def epb(iface: int, ticks: int, data: bytes) -> bytes:
         return _block(
-            6, struct.pack("<IIIII", iface, ticks >> 32, ticks & 0xFFFFFFFF, len(data), len(data)) + data
+            6,
+            struct.pack("<IIIII", iface, ticks >> 32, ticks & 0xFFFFFFFF, len(data), len(data))
+            + data,
         )
 
     isb = _block(5, struct.pack("<III", 0, 0, 0))  # statistics: skipped
@@ -512,7 +516,11 @@ def test_segment_limit_keeps_memory_bounded(tmp_path):
 def test_file_object_and_progress_callback(tmp_path):
     path = handshake_and_close(Conversation()).write(tmp_path / "hs.pcap")
     calls = []
-    result = replay(io.BytesIO(path.read_bytes()), name="memory.pcap", progress=lambda d, t: calls.append((d, t)))
+    result = replay(
+        io.BytesIO(path.read_bytes()),
+        name="memory.pcap",
+        progress=lambda d, t: calls.append((d, t)),
+    )
     assert result.name == "memory.pcap" and len(result.connections) == 1
     assert calls and calls[-1][0] == -1
 

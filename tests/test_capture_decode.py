@@ -30,8 +30,9 @@ port = st.integers(1, 65535)
 )
 def test_decode_matches_dpkt(v6, linktype, sport, dport, seq, ack, flags, data, window):
     if v6:
-        src, dst = socket.inet_pton(socket.AF_INET6, "fe80::1"), socket.inet_pton(
-            socket.AF_INET6, "2001:db8::ff"
+        src, dst = (
+            socket.inet_pton(socket.AF_INET6, "fe80::1"),
+            socket.inet_pton(socket.AF_INET6, "2001:db8::ff"),
         )
     else:
         src, dst = bytes([192, 168, 1, 1]), bytes([10, 9, 8, 7])
@@ -83,7 +84,9 @@ def test_frames_that_are_not_tcp_say_why(linktype, data, reason):
 
 
 def test_names():
-    assert flag_names(0x12) == "SYN,ACK" and flag_names(0x11) == "FIN,ACK" and flag_names(0) == "none"
+    assert (
+        flag_names(0x12) == "SYN,ACK" and flag_names(0x11) == "FIN,ACK" and flag_names(0) == "none"
+    )
     assert format_address(bytes([127, 0, 0, 1])) == "127.0.0.1"
     assert format_address(bytes(15) + b"\x01") == "::1"
     assert 276 in LINKTYPES and 113 in LINKTYPES
