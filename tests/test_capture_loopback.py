@@ -130,9 +130,9 @@ class Capture:
         if not ready.wait(10):
             self.stop()
             message = b"".join(lines).decode(errors="replace").strip()
-            if "permission" in message.lower() or "not permitted" in message.lower():
-                if not os.environ.get("CI"):
-                    pytest.skip(f"tcpdump may not capture here: {message}")
+            denied = "permission" in message.lower() or "not permitted" in message.lower()
+            if denied and not os.environ.get("CI"):
+                pytest.skip(f"tcpdump may not capture here: {message}")
             pytest.fail(f"tcpdump did not start within 10 s: {message}")
         return self
 
