@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from ..errors import CaptureError, NoTcpInCapture, UnsupportedLinkType
 from .decode import (
@@ -61,8 +61,7 @@ _SWEEP_EVERY = 1 << 16
 PROGRESS_BYTES = 4 << 20
 
 
-@dataclass(frozen=True, slots=True)
-class CapturedSegment:
+class CapturedSegment(NamedTuple):
     """One TCP segment of a connection, as captured.
 
     ``sender`` is 0 or 1, the index of the endpoint that sent it in ``Connection.endpoints``.

@@ -27,8 +27,7 @@ nothing (SYN-RECEIVED -> ESTABLISHED, FIN-WAIT-1 -> FIN-WAIT-2, LAST-ACK -> CLOS
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..model import Machine, Table, Transition, tcp_table
 from .decode import ACK, FIN, RST, SYN, Header
@@ -62,6 +61,10 @@ _FIN_SENT = frozenset({FIN_WAIT_1, FIN_WAIT_2, CLOSING, LAST_ACK, TIME_WAIT})
 
 _MASK = 0xFFFFFFFF
 _HALF = 0x80000000
+_CONTROL = SYN | FIN | RST
+# States a segment without control bits never moves an end out of: their ACK arrows are for
+# the ACK of our SYN or FIN, which these states have no more (or not yet) to wait for.
+_QUIET = frozenset({"ESTABLISHED", "CLOSE-WAIT", "FIN-WAIT-2", "TIME-WAIT"})
 # A receiver that never answers must not hold back deliveries without bound.
 _PENDING_LIMIT = 256
 
@@ -75,8 +78,7 @@ def _at_or_after(a: int, b: int) -> bool:
     return ((a - b) & _MASK) < _HALF
 
 
-@dataclass(frozen=True, slots=True)
-class StateChange:
+class StateChange(NamedTuple):
     """One state an endpoint entered, when, and what the capture says about it.
 
     ``cause`` is the index of the segment (in ``Connection.segments`` order, from 1) that made
@@ -182,6 +184,7 @@ class Inference:
 
     def __init__(self, connection: Connection, table: Table | None = None):
         self.table = table if table is not None else tcp_table(extended=True)
+        self._arrows = _arrows(self.table)
         self.connection = connection
         a = EndpointStates(connection.addresses[0], connection.ports[0], self.table)
         if connection.self_connect:
@@ -198,19 +201,28 @@ class Inference:
 
     def add(self, segment: CapturedSegment, h: Header) -> bool:
         """Take one captured segment into account; ``True`` if some state changed."""
-        sender_index = 0 if len(self.endpoints) == 1 else segment.sender
-        receiver_index = 0 if len(self.endpoints) == 1 else 1 - segment.sender
+        one = len(self.endpoints) == 1
+        sender_index = 0 if one else segment.sender
+        receiver_index = 0 if one else 1 - sender_index
         sender = self.endpoints[sender_index]
-        before = len(self.endpoints[0].changes) + len(self.endpoints[-1].changes)
+        receiver = self.endpoints[receiver_index]
+        before = len(sender.changes) + len(receiver.changes)
         # First what the sender's segment shows it had received, then what it shows of itself.
-        self._flush(sender_index, segment, h)
+        if self.pending[sender_index]:
+            self._flush(sender_index, segment, h)
         if segment.kind == "new":
             self._evidence(sender, sender_index, segment, h)
         pending = self.pending[receiver_index]
-        pending.append((segment, h))
-        if len(pending) > _PENDING_LIMIT:
-            self._deliver(receiver_index, [pending.pop(0)], None, "")
-        return len(self.endpoints[0].changes) + len(self.endpoints[-1].changes) != before
+        if not pending and not h.flags & _CONTROL and receiver.state in _QUIET:
+            # A segment without SYN, FIN or RST cannot move an end in these states (3.10.7.4),
+            # whenever it arrives: take it in now rather than hold it back.
+            if segment.kind == "new" or not self._seen_before(receiver, h):
+                self._receive(receiver, segment, h, None, "")
+        else:
+            pending.append((segment, h))
+            if len(pending) > _PENDING_LIMIT:
+                self._deliver(receiver_index, [pending.pop(0)], None, "")
+        return len(sender.changes) + len(receiver.changes) != before
 
     def settle(self) -> None:
         """Deliver what is still on its way: nothing later will show whether it arrived."""
@@ -262,8 +274,8 @@ class Inference:
     # -- moving an endpoint along the table ------------------------------------------------
 
     def _transition(self, end: EndpointStates, event: str) -> Transition | None:
-        for t in self.table.outgoing(end.state):
-            if t.event == event and (t.via is None or t.via == end.entered_from):
+        for t in self._arrows.get((end.state, event), ()):
+            if t.via is None or t.via == end.entered_from:
                 return t
         return None
 
@@ -322,17 +334,7 @@ class Inference:
         if last is not None and last.previous is None and last.state == ESTABLISHED:
             return  # the guess of a capture that starts mid-connection (CLOSE-WAIT sends too)
         if last is not None and not last.seen and last.state == end.state:
-            end.changes[-1] = StateChange(
-                last.state,
-                last.previous,
-                last.event,
-                last.time,
-                last.cause,
-                True,
-                segment.index,
-                last.note,
-                last.transition,
-            )
+            end.changes[-1] = StateChange(*last[:5], True, segment.index, *last[7:])
 
     # -- the sender's evidence --------------------------------------------------------------
 
@@ -559,6 +561,11 @@ class Inference:
     def _deliver(self, index: int, items: list, answer: CapturedSegment | None, note: str) -> None:
         """Segments arrive at endpoint ``index``, in order; ``answer`` is its reply, if known."""
         end = self.endpoints[index]
+        if len(items) == 1:
+            s, sh = items[0]
+            if s.kind == "new" or not self._seen_before(end, sh):
+                self._receive(end, s, sh, answer, note)
+            return
         # Several copies of one segment: the receiver answered the last one before its answer.
         copies: dict[tuple[int, int], int] = {}
         for i, (_s, sh) in enumerate(items):
@@ -595,6 +602,12 @@ class Inference:
         """RFC 9293 3.10 SEGMENT ARRIVES, the parts that decide the state."""
         flags = h.flags
         state = end.state
+        if not flags & _CONTROL and state in _QUIET and end.rcv_nxt is not None:
+            # The common case, data and ACKs on an open connection: only RCV.NXT moves.
+            span_end = (h.seq + h.length) & _MASK
+            if 0 < ((span_end - end.rcv_nxt) & _MASK) < _HALF:
+                end.rcv_nxt = span_end
+            return
         time = s.time
         if end.pristine and state == CLOSED and not end.changes:
             if flags & SYN and not flags & ACK:
@@ -719,6 +732,21 @@ class Inference:
             a.role, b.role = "server", "client"
         else:
             a.role, b.role = "originator", "responder"
+
+
+_ARROWS: dict[int, tuple[Table, dict[tuple[str, str], tuple[Transition, ...]]]] = {}
+
+
+def _arrows(table: Table) -> dict[tuple[str, str], tuple[Transition, ...]]:
+    """The table's rows by (source state, event), made once per table (a lookup per step)."""
+    cached = _ARROWS.get(id(table))
+    if cached is None or cached[0] is not table:
+        index: dict[tuple[str, str], list[Transition]] = {}
+        for t in table.transitions:
+            index.setdefault((t.source, t.event), []).append(t)
+        cached = (table, {key: tuple(rows) for key, rows in index.items()})
+        _ARROWS[id(table)] = cached
+    return cached[1]
 
 
 _LISTEN_NOTE = (
