@@ -534,65 +534,112 @@ def _print_connection_detail(connection, start: float) -> None:
     print()
 
 
-def cmd_replay(args: argparse.Namespace) -> int:
-    from .traffic import replay
+def _replay_row(c) -> list[str]:
+    return [
+        str(c.number),
+        f"{c.addresses[0]}:{c.ports[0]}",
+        f"{c.addresses[1]}:{c.ports[1]}",
+        str(sum(c.packets)),
+        str(sum(c.payload)),
+        c.conn_state,
+        "  |  ".join(" > ".join(e.states) for e in c.endpoints),
+    ]
 
-    progress = sys.stderr.isatty() and not args.json
-    result = replay(args.file, progress=progress)
-    connections = result.connections
-    if args.conn is not None:
-        if not 1 <= args.conn <= len(connections):
-            raise UsageError(
-                f"no connection {args.conn} in {args.file}: it has "
-                + (f"connections 1 to {len(connections)}" if connections else "no connection")
-            )
-        connections = [result.connection(args.conn)]
-    start = min((c.first for c in result.connections), default=0.0)
+
+_REPLAY_HEADER = ["#", "originator", "responder", "packets", "bytes", "summary", "states"]
+# Column widths once the list is too long to align at the end (IPv4 address and port fit).
+_REPLAY_WIDTHS = (6, 22, 22, 8, 10, 7)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    # The capture is read once and each connection handed on when it is over, so a capture of
+    # any size is listed in bounded memory: rows are printed as they come once there are more
+    # than REPLAY_DETAIL, and only --conn's connection (or the first few) is kept in full.
+    from .traffic import Replay, iter_connections
+
+    summary = Replay(args.file)
+    progress = sys.stderr.isatty()
+    connections = iter_connections(args.file, replay=summary, progress=progress)
+    found = False
     if args.json:
-        data = {
-            "file": result.name,
-            "packets": result.packets,
-            "tcp_segments": result.tcp,
-            "skipped": result.skipped,
-            "start": start,
-            "problems": [str(p) for p in result.problems],
-            "connections": [c.as_dict(segments=args.conn is not None) for c in connections],
-        }
-        print(json.dumps(data, indent=2))
+        out = sys.stdout
+        out.write("{\n" + f'  "file": {json.dumps(args.file)},\n  "connections": [')
+        first = True
+        for c in connections:
+            if args.conn is not None and c.number != args.conn:
+                continue
+            found = True
+            text = json.dumps(c.as_dict(segments=args.conn is not None), indent=2)
+            out.write(("\n" if first else ",\n") + textwrap.indent(text, "    "))
+            first = False
+        out.write(
+            ("\n  ],\n" if not first else "],\n")
+            + f'  "packets": {summary.packets},\n  "tcp_segments": {summary.tcp},\n'
+            + f'  "skipped": {json.dumps(summary.skipped)},\n'
+            + f'  "problems": {json.dumps([str(p) for p in summary.problems])}\n'
+            + "}\n"
+        )
     else:
-        count = len(result.connections)
-        print(
-            f"{result.name}: {result.packets} packets, {result.tcp} TCP segments, "
+        kept = []
+        streaming = False
+        count = 0
+        start = None
+        for c in connections:
+            count += 1
+            start = c.first if start is None else min(start, c.first)
+            if args.conn is not None:
+                if c.number == args.conn:
+                    kept.append(c)
+                continue
+            if streaming:
+                print(_fixed_row(_replay_row(c)))
+                continue
+            kept.append(c)
+            if len(kept) > REPLAY_DETAIL:
+                streaming = True
+                print(_fixed_row(_REPLAY_HEADER))
+                for k in kept:
+                    print(_fixed_row(_replay_row(k)))
+                kept = []
+        found = bool(kept)
+        totals = (
+            f"{summary.name}: {summary.packets} packets, {summary.tcp} TCP segments, "
             f"{count} connection{'' if count == 1 else 's'}"
         )
-        if result.skipped:
-            print(
-                "   not TCP: "
-                + ", ".join(f"{n} {why}" for why, n in sorted(result.skipped.items()))
+        skipped = ""
+        if summary.skipped:
+            skipped = "   not TCP: " + ", ".join(
+                f"{n} {why}" for why, n in sorted(summary.skipped.items())
             )
-        rows = [["#", "originator", "responder", "packets", "bytes", "summary", "states"]]
-        for c in connections:
-            rows.append(
-                [
-                    str(c.number),
-                    f"{c.addresses[0]}:{c.ports[0]}",
-                    f"{c.addresses[1]}:{c.ports[1]}",
-                    str(sum(c.packets)),
-                    str(sum(c.payload)),
-                    c.conn_state,
-                    "  |  ".join(" > ".join(e.states) for e in c.endpoints),
-                ]
-            )
-        print(_columns(rows))
-        print()
-        if args.conn is not None or len(connections) <= REPLAY_DETAIL:
-            for c in connections:
-                _print_connection_detail(c, start)
-        else:
+        if streaming:
+            print()
+            print(totals)
+            if skipped:
+                print(skipped)
             print(f"(tcpviz replay {args.file} --conn N shows one connection in detail)")
-    for problem in result.problems:
+        else:
+            print(totals)
+            if skipped:
+                print(skipped)
+            if kept:
+                print(_columns([_REPLAY_HEADER] + [_replay_row(c) for c in kept]))
+                print()
+            for c in kept:
+                _print_connection_detail(c, start if start is not None else c.first)
+    for problem in summary.problems:
         print(f"tcpviz replay: error: {problem}", file=sys.stderr)
-    return 1 if result.problems else 0
+    if args.conn is not None and not found:
+        seen = summary.connections_seen
+        raise UsageError(
+            f"no connection {args.conn} in {args.file}: it has "
+            + (f"connections 1 to {seen}" if seen else "no connection")
+        )
+    return 1 if summary.problems else 0
+
+
+def _fixed_row(cells: list[str]) -> str:
+    head = [cell.ljust(width) for cell, width in zip(cells, _REPLAY_WIDTHS, strict=False)]
+    return "  ".join([*head, *cells[len(_REPLAY_WIDTHS) :]]).rstrip()
 
 
 # -- running ----------------------------------------------------------------------------------

@@ -563,3 +563,26 @@ def test_cli_conn_out_of_range(tmp_path, capsys):
 def test_cli_missing_file(tmp_path, capsys):
     assert main(["replay", str(tmp_path / "nope.pcap")]) == 1
     assert "nope.pcap" in capsys.readouterr().err
+
+
+def test_cli_long_captures_are_listed_as_they_are_read(tmp_path, capsys):
+    conv = Conversation()
+    for i in range(15):
+        conv.client = (conv.client[0], 30000 + i)
+        handshake_and_close(conv)
+    path = conv.write(tmp_path / "fifteen.pcap")
+    assert main(["replay", str(path)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].startswith("#") and "originator" in lines[0]
+    assert sum(1 for line in lines if line.split()[:1] and line.split()[0].isdigit()) == 15
+    assert "135 packets, 135 TCP segments, 15 connections" in out
+    assert "--conn N shows one connection in detail" in out
+    assert "segments (seq and ack" not in out
+    assert main(["replay", str(path), "--conn", "15"]) == 0
+    out = capsys.readouterr().out
+    assert "connection 15: 10.0.0.1:30014 -> 10.0.0.2:80" in out
+    assert main(["replay", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [c["number"] for c in data["connections"]] == list(range(1, 16))
+    assert data["packets"] == 135 and data["problems"] == []

@@ -218,6 +218,8 @@ class Replay:
     unsupported: dict[int, int] = field(default_factory=dict)
     #: What went wrong, one sentence each naming the file; empty when all of it was read.
     problems: list[CaptureError] = field(default_factory=list)
+    #: How many connections the capture held (all of them, even when not kept).
+    connections_seen: int = 0
 
     def connection(self, number: int) -> Connection:
         """The connection numbered ``number`` (from 1, in order of their first segment)."""
@@ -466,6 +468,7 @@ def iter_connections(
     finally:
         replay.packets += packets
         replay.tcp += tcp
+        replay.connections_seen += tracker.count
         if bar is not None:
             bar(reader.size or reader.position, reader.size or 0)
             bar(-1, 0)
