@@ -30,10 +30,14 @@ __all__ = [
     "TransitionsSetup",
     "count_processes",
     "handshake_and_close",
+    "paired_processes",
     "percentile",
+    "python_statemachine",
     "row",
     "time_calls",
     "transitions_machine",
+    "tree_table",
+    "walk",
 ]
 
 
@@ -231,10 +235,142 @@ def transitions_machine(table: Table | None = None) -> TransitionsSetup:
         transitions=transitions,
         initial=table.initial,
         auto_transitions=False,
-        graph_engine="graphviz",
+        # No graph_engine: the default, pygraphviz (in-process libgraphviz) when installed, as
+        # `pip install transitions[diagrams]` gives; the subprocess engine is ~3x slower.
         title=table.name,
     )
     return TransitionsSetup(machine, model, triggers)
+
+
+def transitions_svg(model: Any) -> bytes:
+    """What a transitions user calls to see the current state: ``get_graph().draw(...)``
+    (pygraphviz engine) or ``get_graph().pipe(...)`` (graphviz engine)."""
+    graph = model.get_graph()
+    if hasattr(graph, "draw"):
+        return graph.draw(format="svg", prog="dot")
+    return graph.pipe(format="svg")
+
+
+def transitions_engine(model: Any) -> str:
+    """The engine transitions picked: 'pygraphviz' (in-process) or 'graphviz' (runs dot)."""
+    return "pygraphviz" if hasattr(model.get_graph(), "draw") else "graphviz"
+
+
+def python_statemachine(table: Table | None = None) -> tuple[Any, dict[str, str]]:
+    """The same states and transitions as a python-statemachine ``StateMachine``.
+
+    Returns the machine (started in the initial state) and the event name -> event id mapping
+    (ids must be identifiers, like transitions' triggers). A user shows the current state in a
+    notebook with ``sm._repr_svg_()``, which builds pydot's graph and runs ``dot``.
+    """
+    from statemachine import State, StateMachine
+    from statemachine.factory import StateMachineMetaclass
+
+    table = tcp_table() if table is None else table
+    ids = {state: f"s_{table.state_ids[state]}" for state in table.states}
+    attrs: dict[str, Any] = {
+        ids[state]: State(name=state, value=state, initial=state == table.initial)
+        for state in table.states
+    }
+    # Prefixed: an event called "send" (the SEND call) would hide StateMachine.send itself.
+    events = {event: f"e_{table.event_ids[event]}" for event in table.events}
+    for event, event_id in events.items():
+        group = None
+        for t in table.transitions:
+            if t.event != event:
+                continue
+            edge = attrs[ids[t.source]].to(attrs[ids[t.target]])
+            group = edge if group is None else group | edge
+        if group is not None:
+            attrs[event_id] = group
+    machine_class = StateMachineMetaclass("TCPMachine", (StateMachine,), attrs)
+    return machine_class(allow_event_without_transition=False), events
+
+
+def tree_table(n: int) -> Table:
+    """A table of ``n`` states for scaling runs: a binary tree (``left``, ``right``) with an
+    ``up`` arrow back to each parent, so every state is reachable and a walk never stops.
+    dot lays a tree out far faster than a ring of the same size (6.5 s against over 60 s at
+    2,000 states here), and a teacher's large table is more tree than ring."""
+    if n < 2:
+        raise ValueError(f"a tree table needs at least 2 states, not {n}")
+    rows = []
+    for i in range(n):
+        for event, child in (("left", 2 * i + 1), ("right", 2 * i + 2)):
+            if child < n:
+                rows.append(Transition(f"S{i}", event, f"S{child}", kind="user"))
+        if i:
+            rows.append(Transition(f"S{i}", "up", f"S{(i - 1) // 2}", kind="user"))
+    return Table(rows, name=f"tree of {n} states")
+
+
+def walk(table: Table, steps: int, seed: int = 9293) -> list[Transition]:
+    """A reproducible random walk of ``steps`` transitions from the initial state."""
+    import random
+
+    chooser = random.Random(seed)
+    here, entered_from, path = table.initial, None, []
+    for _ in range(steps):
+        choices = table.enabled(here, entered_from)
+        step = choices[chooser.randrange(len(choices))]
+        path.append(step)
+        here, entered_from = step.target, here
+    return path
+
+
+# -- whole processes --------------------------------------------------------------------------
+
+
+@dataclass
+class ProcessTimes:
+    """Wall-clock and CPU seconds of each run of two commands run in turn, A B A B ..."""
+
+    a_wall: list[float] = field(default_factory=list)
+    b_wall: list[float] = field(default_factory=list)
+    a_cpu: list[float] = field(default_factory=list)
+    b_cpu: list[float] = field(default_factory=list)
+
+    def wall_ratios(self) -> list[float]:
+        """A/B pair by pair: each pair ran back to back, so both saw the same machine."""
+        return [a / b for a, b in zip(self.a_wall, self.b_wall, strict=True)]
+
+
+def _run_once(command: Sequence[str], cwd: str | None) -> tuple[float, float]:
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    # wait4 gives the finished child's own CPU accounting (user + system).
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    if process.stderr:
+        process.stderr.close()
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {stderr.strip()}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def paired_processes(
+    a: Sequence[str], b: Sequence[str], n: int, *, warmup: int = 1, cwd: str | None = None
+) -> ProcessTimes:
+    """Run commands ``a`` and ``b`` as whole processes in turn, ``n`` counted pairs after
+    ``warmup`` uncounted ones; every run must exit 0."""
+    times = ProcessTimes()
+    for number in range(warmup + n):
+        wall_a, cpu_a = _run_once(a, cwd)
+        wall_b, cpu_b = _run_once(b, cwd)
+        if number >= warmup:
+            times.a_wall.append(wall_a)
+            times.a_cpu.append(cpu_a)
+            times.b_wall.append(wall_b)
+            times.b_cpu.append(cpu_b)
+    return times
 
 
 def run_alone(module: ModuleType, argv: Sequence[str] | None = None) -> int:
@@ -248,3 +384,69 @@ def run_alone(module: ModuleType, argv: Sequence[str] | None = None) -> int:
 
     print_results([result])
     return 0 if all(c.ok for c in result.checks) else 1
+
+
+# -- a real kernel ----------------------------------------------------------------------------
+
+
+class KernelWidget:
+    """A widget living in a real IPython kernel, driven the way the page drives it.
+
+    The page's message goes to the kernel as JSON over ZeroMQ (a ``comm_msg``, signed by the
+    session), ipywidgets dispatches it to the widget, and the kernel answers with its
+    ``update`` messages; a step is over when the kernel reports itself idle after handling
+    that message (its ``status: idle`` is published after every reply). What comes back is
+    measured too: the bytes of the comm messages the step sent to the page.
+    """
+
+    def __init__(self, setup: str, timeout: float = 60.0):
+        from jupyter_client.manager import start_new_kernel
+
+        self.timeout = timeout
+        self.manager, self.client = start_new_kernel(kernel_name="python3", startup_timeout=timeout)
+        reply = self.execute(setup + "\nprint(widget.comm.comm_id)")
+        self.comm_id = reply.strip().splitlines()[-1]
+
+    def execute(self, code: str) -> str:
+        """Run ``code`` in the kernel; return what it printed (raise on an error)."""
+        msg_id = self.client.execute(code)
+        printed = []
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            msg = self.client.get_iopub_msg(timeout=self.timeout)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                printed.append(content["text"])
+            elif kind == "error":
+                raise RuntimeError(f"kernel error: {content['ename']}: {content['evalue']}")
+            elif kind == "status" and content["execution_state"] == "idle":
+                return "".join(printed)
+        raise TimeoutError(f"the kernel did not finish {code!r} within {self.timeout} s")
+
+    def send(self, content: dict[str, Any]) -> tuple[float, int, int]:
+        """Send the page's message; (seconds until the kernel is idle again, bytes the page's
+        message took as JSON, bytes of the comm messages sent back)."""
+        import json
+
+        data = {"method": "custom", "content": content}
+        msg = self.client.session.msg("comm_msg", {"comm_id": self.comm_id, "data": data})
+        sent = len(json.dumps(data))
+        start = time.perf_counter()
+        self.client.session.send(self.client.shell_channel.socket, msg)
+        back = 0
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            reply = self.client.get_iopub_msg(timeout=self.timeout)
+            if reply["parent_header"].get("msg_id") != msg["header"]["msg_id"]:
+                continue
+            if reply["msg_type"] == "comm_msg":
+                back += len(json.dumps(reply["content"]))
+            elif reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle":
+                return time.perf_counter() - start, sent, back
+        raise TimeoutError(f"no answer to {content!r} within {self.timeout} s")
+
+    def close(self) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)

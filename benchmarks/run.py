@@ -31,9 +31,15 @@ def _modules() -> dict[str, ModuleType]:
     ``QUICK`` holds the small ones."""
     import bench_browser
     import bench_export
+    import bench_replay
     import bench_step
 
-    return {"step": bench_step, "export": bench_export, "browser": bench_browser}
+    return {
+        "step": bench_step,
+        "export": bench_export,
+        "browser": bench_browser,
+        "replay": bench_replay,
+    }
 
 
 def run_all(names: Sequence[str] | None = None, *, quick: bool = False) -> list[Result]:

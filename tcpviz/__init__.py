@@ -6,21 +6,23 @@
 'LISTEN'
 """
 
-from .errors import (
-    GraphvizNotFound,
-    InvalidTransition,
-    NothingToUndo,
-    TableError,
-    TcpvizError,
-    UnknownEvent,
-    UnknownState,
-)
+from typing import TYPE_CHECKING
+
+from . import errors
+from ._version import __version__ as __version__
+from .errors import *  # noqa: F403  (every error is part of the interface)
 from .model.graph import reachable, shortest_events, side_path, to_networkx
 from .model.machine import Change, Machine
 from .model.states import DESCRIPTIONS, STATES, canonical_state
 from .model.table import Event, Table, Transition, tcp_table
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:  # what an editor and a type checker see; at run time these load on first use
+    from .drawing import Diagram, highlight, layout_svg
+    from .model.tablefile import dump_table, load_table
+    from .teach.quiz import Quiz
+    from .teach.scenarios import SCENARIOS, get_scenario
+    from .web.html import save_html, standalone_html
+    from .web.widget import TCPWidget, show
 
 # Drawing, widgets and files are imported on first use, so that `import tcpviz` (and the CLI)
 # stays fast and the model works where ipywidgets or Graphviz are absent.
@@ -62,18 +64,11 @@ __all__ = [
     "Change",
     "Diagram",
     "Event",
-    "GraphvizNotFound",
-    "InvalidTransition",
     "Machine",
-    "NothingToUndo",
     "Quiz",
     "TCPWidget",
     "Table",
-    "TableError",
-    "TcpvizError",
     "Transition",
-    "UnknownEvent",
-    "UnknownState",
     "canonical_state",
     "dump_table",
     "get_scenario",
@@ -89,3 +84,4 @@ __all__ = [
     "tcp_table",
     "to_networkx",
 ]
+__all__ += errors.__all__

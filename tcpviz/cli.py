@@ -18,11 +18,9 @@ import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import networkx as nx
-
-from . import __version__
 from . import drawing as render
-from .errors import TableError, TcpvizError, UnknownEvent, UnknownState
+from ._version import __version__
+from .errors import NoPath, TableError, TcpvizError, UnknownEvent, UnknownState, UsageError
 from .model.graph import shortest_events, side_path
 from .model.machine import Machine
 from .model.table import Table, Transition, tcp_table
@@ -37,10 +35,6 @@ TEXT_FORMATS = ("svg", "dot")
 SIDE_PATHS = ("client", "server")
 TABLE_FORMATS = ("text", "json", "csv", "toml")
 WIDTH = 88
-
-
-class UsageError(TcpvizError, ValueError):
-    """Options that make no sense together, or a value the command cannot use (exit 2)."""
 
 
 # -- helpers shared by the subcommands --------------------------------------------------------
@@ -214,7 +208,7 @@ def cmd_path(args: argparse.Namespace) -> int:
     source, target = table.state(args.source), table.state(args.target)
     try:
         path = shortest_events(source, target, table)
-    except nx.NetworkXNoPath:
+    except NoPath:
         return _error("tcpviz path", f"no sequence of events leads from {source} to {target}", 1)
     if not path:
         print(f"{source} is {target}: no event needed")

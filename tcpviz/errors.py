@@ -6,17 +6,30 @@ __all__ = [
     "CaptureError",
     "CorruptCapture",
     "GraphvizNotFound",
+    "HtmlError",
+    "InvalidFilter",
+    "InvalidOperation",
+    "InvalidSegment",
     "InvalidTransition",
+    "NoPath",
     "NoTcpInCapture",
     "NotACapture",
     "NothingToUndo",
+    "QuizError",
+    "QuizFinished",
     "RenderError",
+    "ScenarioError",
+    "SimError",
+    "SocketsUnavailable",
     "TableError",
     "TcpvizError",
     "TruncatedCapture",
     "UnknownEvent",
+    "UnknownScenario",
     "UnknownState",
     "UnsupportedLinkType",
+    "UsageError",
+    "WidgetError",
 ]
 
 
@@ -42,6 +55,13 @@ class UnknownEvent(InvalidTransition):
 
 class NothingToUndo(TcpvizError, IndexError):
     """Undo with an empty history, redo with nothing undone, or a jump out of range."""
+
+
+class NoPath(TcpvizError, LookupError):
+    """No sequence of events leads from one state to another.
+
+    The instances :func:`tcpviz.shortest_events` raises are also networkx's ``NetworkXNoPath``.
+    """
 
 
 class TableError(TcpvizError, ValueError):
@@ -98,3 +118,58 @@ class UnsupportedLinkType(CaptureError):
 
 class NoTcpInCapture(CaptureError):
     """A readable capture without a single TCP segment."""
+
+
+class UnknownScenario(TcpvizError, ValueError):
+    """A scenario name that is not one of :data:`tcpviz.teach.scenarios.SCENARIOS`."""
+
+
+class ScenarioError(TcpvizError, ValueError):
+    """A scenario that cannot be played as asked: not on this table, not chosen, or finished."""
+
+
+class QuizError(TcpvizError, ValueError):
+    """A quiz that cannot be set up as asked (a bad length, a scenario the table lacks)."""
+
+
+class QuizFinished(TcpvizError, RuntimeError):
+    """An answer given after the last question."""
+
+
+class HtmlError(TcpvizError, ValueError):
+    """A page that cannot be written as asked (an unknown theme)."""
+
+
+class WidgetError(TcpvizError, ValueError):
+    """A value the widget cannot take (an unknown theme, mode or scenario, a bad message)."""
+
+
+class InvalidFilter(TcpvizError, ValueError):
+    """A bad filter or setting for the live socket view: a port out of range, an empty process
+    name, an unknown socket source, an interval that is not a positive number."""
+
+
+class SocketsUnavailable(TcpvizError, OSError):
+    """This machine's TCP sockets cannot be read: no sock_diag, no /proc/net/tcp, no psutil."""
+
+
+class UsageError(TcpvizError, ValueError):
+    """Command-line options that make no sense together, or a value a command cannot use."""
+
+
+class SimError(TcpvizError, ValueError):
+    """Base class of the connection simulator's errors (:mod:`tcpviz.sim`).
+
+    Whatever raised it, the endpoint or connection is left exactly as it was.
+    """
+
+
+class InvalidOperation(SimError):
+    """A user call, a delivery, a timer advance or a profile that is not possible now.
+
+    The message names what was asked and lists what is possible instead.
+    """
+
+
+class InvalidSegment(SimError):
+    """A segment that cannot exist: an unknown flag, a sequence number outside 32 bits, ..."""

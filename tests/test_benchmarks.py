@@ -124,19 +124,44 @@ def test_transitions_machine_has_the_same_arrows(classic):
 
 @needs_dot
 def test_bench_step_runs_and_tcpviz_starts_no_program():
-    result = bench_step.run(steps=24, graphviz_steps=3, rounds=2)
-    check_well_formed(result, "step", {"steps": 24, "graphviz_steps": 3})
-    assert result.row(bench_step.TCPVIZ).n == 24
-    assert result.row(bench_step.TRANSITIONS).n == 3
+    result = bench_step.run(rounds={"TCP": 3, "10 states": 2}, fast_per_round=4)
+    check_well_formed(result, "step", {"tcp": 12, "tree": 8, "tcp rounds": 3, "tree rounds": 2})
+    assert result.row(f"{bench_step.TCPVIZ} (TCP)").n == 12
+    assert result.row(f"{bench_step.TRANSITIONS} (TCP)").n == 3
+    assert result.row(f"{bench_step.STATEMACHINE} (10 states)").n == 2
     assert check_named(result, "programs started by tcpviz while stepping").ok
-    assert "transitions started dot 3 times in 3 steps" in " ".join(result.notes)
+    notes = " ".join(result.notes)
+    assert "python-statemachine started dot 3 times in 3 steps" in notes
+    # transitions is measured with the engine its users get: pygraphviz, in-process.
+    assert "pygraphviz engine" in notes
+
+
+def test_the_other_libraries_take_the_same_steps(classic):
+    sm, events = common.python_statemachine(classic)
+    machine = Machine(classic)
+    for transition in common.handshake_and_close(classic):
+        sm.send(events[transition.event])
+        machine.fire(transition)
+        assert {s.name for s in sm.configuration} == {machine.state}
+    tree = common.tree_table(200)
+    assert len(tree.states) == 200
+    path = common.walk(tree, 50)
+    assert path == common.walk(tree, 50)  # seeded: the same walk every run
+    machine = Machine(tree)
+    assert [machine.fire(t).target for t in path] == [t.target for t in path]
 
 
 @needs_dot
 def test_bench_export_runs_dot_once_per_custom_save():
-    result = bench_export.run(repeats=2, rounds=1)
+    result = bench_export.run(repeats=2, rounds=1, process_pairs=2)
     check_well_formed(result, "export", {"repeats": 2})
     assert check_named(result, "Graphviz runs per custom-table save").ok
+    # Whole processes are compared with whole processes, and import time is measured.
+    assert (
+        result.row(bench_export.PROCESS_BUILTIN).n == result.row(bench_export.PROCESS_BUILTIN_DOT).n
+    )
+    assert check_named(result, "import tcpviz in a fresh interpreter (paired difference)")
+    assert any("whole processes" in label for label in result.ratios)
     custom = bench_export.custom_table()
     assert custom != tcp_table() and len(custom) > len(tcp_table())
 
@@ -153,14 +178,20 @@ def test_bench_browser_clicks_and_widget_steps_start_no_program():
         "long_widget_steps": 2,
         "long_widget_history": 13,
         "graphviz_steps": 2,
+        "kernel_steps": 3,
     }
     result = bench_browser.run(**counts)
     check_well_formed(result, "browser", counts)
     assert result.row(bench_browser.PAINT).n == 3
+    # The browser's own account of the frame a student sees, one entry per click.
+    assert result.row(bench_browser.PRESENTED).n == 3
     assert result.row(f"{bench_browser.PAINT}, after 13 steps").n == 2
     assert result.row(f"{bench_browser.WIDGET}, after 13 steps").n == 2
     assert check_named(result, "programs started while clicking").ok
     assert check_named(result, "programs started by widget steps").ok
+    # Through a real kernel: the page's message has one size however long the session.
+    assert result.row(bench_browser.KERNEL).n == 3
+    assert check_named(result, "page -> Python step message, bytes (short and long sessions)").ok
     # The class change comes before the frame that paints it.
     paint, handler = result.row(bench_browser.PAINT), result.row(bench_browser.HANDLER)
     assert handler.median_ms <= paint.median_ms

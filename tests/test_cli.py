@@ -520,7 +520,8 @@ def test_a_write_failure_keeps_the_old_file(
     monkeypatch.setattr(files.os, "replace", full)
     status, out, err = run(capsys, "export", "--highlight", "LISTEN", "-o", str(path))
     assert (status, out) == (1, "")
-    assert err == "tcpviz export: error: No space left on device\n"
+    # The error names the file the user asked for, never a temporary one.
+    assert err == f"tcpviz export: error: {path}: No space left on device\n"
     assert [p.name for p in tmp_path.iterdir()] == ["tcp.svg"]  # no temporary file left
     assert path.read_text() == "the old diagram"
 

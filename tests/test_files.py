@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
 
@@ -172,3 +177,155 @@ def test_a_directory_in_the_way_is_an_error_and_leaves_nothing(tmp_path):
         write_atomic(tmp_path / "taken.svg", "x")
     assert (tmp_path / "taken.svg").is_dir()
     assert leftovers(tmp_path) == []
+
+
+# -- what is not a regular file is written to, not replaced (issue 8, items 1 and 8) -----------
+
+
+def test_a_fifo_is_written_to_not_replaced(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+
+    def read() -> None:
+        with open(fifo, "rb") as reader:
+            received.append(reader.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    write_atomic(fifo, "<svg/>")
+    reader.join(timeout=10)
+    assert received == [b"<svg/>"]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_a_character_device_is_written_to_not_replaced(tmp_path):
+    # As root (Docker, Colab), replacing /dev/null with a regular file would break the system;
+    # a device node of our own in tmp_path shows the same without risking the real one.
+    null = tmp_path / "null"
+    try:
+        os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        with open(null, "wb") as probe:
+            probe.write(b"")
+    except OSError as error:
+        pytest.skip(f"cannot make or open a device node here: {error}")
+    write_atomic(null, b"x" * 10_000)
+    assert stat.S_ISCHR(os.lstat(null).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["null"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd (Linux)")
+@pytest.mark.parametrize("name", ["fd", "symlink"])
+def test_a_file_descriptors_name_is_written_to_not_replaced(tmp_path, name):
+    # What /dev/stdout is: a symlink to /proc/self/fd/1. A pipe of our own stands in for stdout.
+    read_end, write_end = os.pipe()
+    try:
+        if name == "fd":
+            target = f"/dev/fd/{write_end}"
+        else:
+            target = tmp_path / "stdout"
+            target.symlink_to(f"/proc/self/fd/{write_end}")
+        write_atomic(target, "<svg/>")
+        os.close(write_end)
+        write_end = -1
+        with os.fdopen(read_end, "rb") as reader:
+            read_end = -1
+            assert reader.read() == b"<svg/>"
+    finally:
+        for fd in (read_end, write_end):
+            if fd >= 0:
+                os.close(fd)
+    if name == "symlink":
+        assert target.is_symlink()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["stdout"]
+
+
+def test_a_symlinks_target_is_replaced_not_the_link(tmp_path):
+    (tmp_path / "real").mkdir()
+    real = tmp_path / "real" / "slide.svg"
+    real.write_text("old")
+    real.chmod(0o640)
+    link = tmp_path / "slide.svg"
+    link.symlink_to(real)
+    write_atomic(link, "new")
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_text() == "new"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert leftovers(tmp_path) == [] and leftovers(tmp_path / "real") == []
+
+
+def test_a_dangling_symlink_creates_its_target(tmp_path):
+    link = tmp_path / "slide.svg"
+    link.symlink_to("made.svg")
+    write_atomic(link, "new")
+    assert link.is_symlink()
+    assert (tmp_path / "made.svg").read_text() == "new"
+
+
+@pytest.mark.parametrize("length", [242, 250, 255])
+def test_names_up_to_the_file_systems_limit_can_be_written(tmp_path, length):
+    target = tmp_path / ("d" * (length - 4) + ".svg")
+    assert len(target.name.encode()) == length
+    write_atomic(target, "<svg/>")
+    assert target.read_text() == "<svg/>"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_a_directory_is_named_as_the_target_not_the_temporary_file(tmp_path):
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(IsADirectoryError) as caught:
+        write_atomic(tmp_path / "adir", "x")
+    message = str(caught.value)
+    assert "is a directory" in message and str(tmp_path / "adir") in message
+    assert ".tmp" not in message
+    assert caught.value.filename == str(tmp_path / "adir")
+
+
+def test_errors_name_the_target_not_the_temporary_file(tmp_path, monkeypatch):
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device", args[0])
+
+    monkeypatch.setattr(files.os, "replace", fail)
+    target = tmp_path / "slide.svg"
+    with pytest.raises(OSError, match="No space left") as caught:
+        write_atomic(target, "x")
+    assert caught.value.filename == str(target)
+    assert ".tmp" not in str(caught.value)
+
+
+_SLOW_WRITER = """
+import os, sys, time
+from tcpviz import files
+real = os.write
+def slow(fd, data):
+    time.sleep(0.05)
+    return real(fd, bytes(data[:100]))
+files.os.write = slow
+print("writing", flush=True)
+files.write_atomic(sys.argv[1], b"x" * 1_000_000)
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="kill -9 is POSIX")
+def test_kill_9_during_a_write_leaves_no_temporary_file(tmp_path):
+    # On Linux the data goes to an unnamed file (O_TMPFILE) that gets a name only once it is
+    # complete, so a process killed while writing leaves nothing behind.
+    target = tmp_path / "slide.svg"
+    target.write_text("old")
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_WRITER, str(target)], stdout=subprocess.PIPE
+    )
+    try:
+        assert child.stdout.readline() == b"writing\n"
+        time.sleep(0.3)  # well into the write: 100 bytes every 50 ms
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.stdout.close()
+    assert target.read_text() == "old"
+    if not files._UNNAMED_TEMPORARIES:
+        pytest.skip("this system has no unnamed temporary files (O_TMPFILE)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slide.svg"]

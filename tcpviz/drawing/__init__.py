@@ -18,9 +18,11 @@ from .diagram import (
     run_dot,
     style_sheet,
 )
+from .heat import HEAT_FILLS, heat_level, heat_map
 
 __all__ = [
     "FORMATS",
+    "HEAT_FILLS",
     "INSTALL_GRAPHVIZ",
     "SUFFIXES",
     "THEMES",
@@ -28,6 +30,8 @@ __all__ = [
     "PackagedLayout",
     "clear_caches",
     "dot_source",
+    "heat_level",
+    "heat_map",
     "highlight",
     "layout_key",
     "layout_svg",

@@ -3,6 +3,8 @@
 Everything else in tcpviz is derived from a :class:`Table`; nothing here knows it is drawn.
 """
 
+from typing import TYPE_CHECKING
+
 from .graph import edge_key, reachable, shortest_events, side_path, to_networkx
 from .machine import Change, Machine, Observer
 from .states import ALIASES, DESCRIPTIONS, PROC_NET_TCP_CODES, STATES, canonical_state, state_key
@@ -18,8 +20,22 @@ from .table import (
     event_key,
     tcp_table,
 )
-from .tablefile import FORMATS as TABLE_FORMATS
-from .tablefile import ROW_KEYS, dump_table, dumps_table, load_table, parse_table
+
+if TYPE_CHECKING:
+    from .tablefile import FORMATS as TABLE_FORMATS
+    from .tablefile import ROW_KEYS, dump_table, dumps_table, load_table, parse_table
+
+# Table files (TOML, JSON, CSV parsers) are loaded on first use: most programs never read one.
+_TABLEFILE = {"ROW_KEYS", "TABLE_FORMATS", "dump_table", "dumps_table", "load_table", "parse_table"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _TABLEFILE:
+        from . import tablefile
+
+        return getattr(tablefile, "FORMATS" if name == "TABLE_FORMATS" else name)
+    raise AttributeError(f"module 'tcpviz.model' has no attribute {name!r}")
+
 
 __all__ = [
     "ALIASES",

@@ -6,10 +6,16 @@ Nodes are the states' display names; each edge is one transition, keyed by its e
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
 
-from ..errors import UnknownState
+from ..errors import NoPath, UnknownState
 from .table import SIDES, Table, Transition, tcp_table
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+# networkx is imported by to_networkx only: the path questions walk the table's own rows, so
+# `import tcpviz` and the CLI stay fast (networkx alone takes over 100 ms to import).
 
 __all__ = ["edge_key", "reachable", "shortest_events", "side_path", "to_networkx"]
 
@@ -26,6 +32,8 @@ def to_networkx(table: Table | None = None) -> nx.MultiDiGraph:
     field of the row (``event``, ``sent``, ``action``, ``kind``, ``side``, ``section``, ``via``,
     ``extended``, ``note``), plus ``label`` (RFC notation), ``id`` and ``transition``.
     """
+    import networkx as nx
+
     table = tcp_table() if table is None else table
     graph = nx.MultiDiGraph(name=table.name, initial=table.initial)
     for state in table.states:
@@ -51,19 +59,46 @@ def to_networkx(table: Table | None = None) -> nx.MultiDiGraph:
     return graph
 
 
-def _graph_and_table(where: Table | nx.MultiDiGraph | None) -> tuple[nx.MultiDiGraph, Table | None]:
-    if isinstance(where, nx.MultiDiGraph):
-        return where, None
-    table = tcp_table() if where is None else where
-    return to_networkx(table), table
+class _Rows:
+    """What the path questions need of a table or of a graph made by :func:`to_networkx`."""
+
+    def __init__(self, where: Table | nx.MultiDiGraph | None):
+        if isinstance(where, Table) or where is None:
+            self.table: Table | None = tcp_table() if where is None else where
+            self.rows: tuple[Transition, ...] = self.table.transitions
+            self.states: tuple[str, ...] = self.table.states
+            self.initial = self.table.initial
+        else:
+            self.table = None
+            self.rows = tuple(d["transition"] for _, _, d in where.edges(data=True))
+            self.states = tuple(where.nodes)
+            self.initial = where.graph.get("initial") or next(iter(where.nodes))
+        self.out: dict[str, list[Transition]] = {state: [] for state in self.states}
+        for t in self.rows:
+            self.out[t.source].append(t)
+
+    def node(self, name: str) -> str:
+        if self.table is not None:
+            return self.table.state(name)
+        if name not in self.out:
+            raise UnknownState(f"unknown state: {name!r} (must be one of {list(self.states)})")
+        return name
 
 
-def _node(graph: nx.MultiDiGraph, table: Table | None, name: str) -> str:
-    if table is not None:
-        return table.state(name)
-    if name not in graph:
-        raise UnknownState(f"unknown state: {name!r} (must be one of {list(graph.nodes)})")
-    return name
+_no_path_class: type[NoPath] | None = None
+
+
+def _no_path(message: str) -> NoPath:
+    """A :class:`~tcpviz.errors.NoPath` that is also networkx's ``NetworkXNoPath``, so code
+    written against networkx keeps catching it; networkx is imported only when one is raised."""
+    global _no_path_class
+    if _no_path_class is None:
+        import networkx as nx
+
+        _no_path_class = type(
+            "NoPath", (NoPath, nx.NetworkXNoPath), {"__module__": NoPath.__module__}
+        )
+    return _no_path_class(message)
 
 
 def shortest_events(
@@ -78,15 +113,16 @@ def shortest_events(
     The path can really be fired: ``via`` conditions count, so a machine in ``source`` that
     entered it from ``entered_from`` (``None``: it started there) accepts the events in order.
     Of two rows linking the same states (CLOSE and ABORT) the first in table order is taken.
-    Raises :class:`networkx.NetworkXNoPath` if no sequence of events reaches ``target``.
+    Raises :class:`~tcpviz.errors.NoPath` (also a ``networkx.NetworkXNoPath``) if no sequence
+    of events reaches ``target``.
 
     >>> [t.event for t in shortest_events("CLOSED", "ESTABLISHED")]
     ['active OPEN', 'rcv SYN,ACK']
     """
-    graph, table = _graph_and_table(where)
-    source, target = _node(graph, table, source), _node(graph, table, target)
+    rows = _Rows(where)
+    source, target = rows.node(source), rows.node(target)
     if entered_from is not None:
-        entered_from = _node(graph, table, entered_from)
+        entered_from = rows.node(entered_from)
     if source == target:
         return []
     # Breadth-first over (state, state it was entered from): Note 1 of RFC 9293 Figure 5
@@ -98,10 +134,9 @@ def shortest_events(
     while frontier:
         following = []
         for here in frontier:
-            for _, _, data in graph.out_edges(here[0], data=True):
-                if data["via"] is not None and data["via"] != here[1]:
+            for step in rows.out[here[0]]:
+                if step.via is not None and step.via != here[1]:
                     continue
-                step: Transition = data["transition"]
                 there = (step.target, here[0])
                 if there == start or there in came_by:
                     continue
@@ -114,17 +149,24 @@ def shortest_events(
                     return path[::-1]
                 following.append(there)
         frontier = following
-    raise nx.NetworkXNoPath(f"no sequence of events leads from {source} to {target}")
+    raise _no_path(f"no sequence of events leads from {source} to {target}")
 
 
 def reachable(source: str, where: Table | nx.MultiDiGraph | None = None) -> set[str]:
     """Every state that some sequence of events leads to from ``source`` (not ``source`` itself,
     unless a cycle returns there)."""
-    graph, table = _graph_and_table(where)
-    source = _node(graph, table, source)
-    found = set(nx.descendants(graph, source))
-    if any(graph.has_edge(state, source) for state in found | {source}):
-        found.add(source)  # a cycle leads back here
+    rows = _Rows(where)
+    source = rows.node(source)
+    found: set[str] = set()
+    frontier = [source]
+    while frontier:  # bounded: each state is added to `found` once
+        following = []
+        for here in frontier:
+            for t in rows.out[here]:
+                if t.target not in found:
+                    found.add(t.target)
+                    following.append(t.target)
+        frontier = following
     return found
 
 
@@ -137,13 +179,9 @@ def side_path(side: str, where: Table | nx.MultiDiGraph | None = None) -> list[T
     """
     if side not in SIDES[:2]:
         raise ValueError(f"unknown side: {side!r} (must be one of {list(SIDES[:2])})")
-    graph, _ = _graph_and_table(where)
-    start = graph.graph.get("initial") or next(iter(graph.nodes))
-    marked = [
-        d["transition"]
-        for _, _, d in graph.edges(data=True)
-        if d["side"] == side and not d["extended"]
-    ]
+    rows = _Rows(where)
+    start = rows.initial
+    marked = [t for t in rows.rows if t.side == side and not t.extended]
     best: list[Transition] = []
     # Depth-first over simple paths; each path visits a state at most once, so the search is
     # bounded by the (small) number of marked arrows.

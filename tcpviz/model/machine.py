@@ -129,9 +129,11 @@ class Machine:
                 f"unknown event: {event!r} in {self.state} (allowed: {allowed}; "
                 f"every event of this table: {list(self.table.events)})"
             ) from None
-        for transition in self.enabled():
-            if transition.event in candidates:
-                return transition
+        enabled = self.enabled()
+        for name in candidates:  # in the table's order of preference: an event's own name first
+            for transition in enabled:
+                if transition.event == name:
+                    return transition
         raise InvalidTransition(f"event {event!r} not allowed in {self.state} (allowed: {allowed})")
 
     # -- moving -------------------------------------------------------------------------------

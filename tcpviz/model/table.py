@@ -288,8 +288,8 @@ class Table:
         for name in self.events:
             for alias in self.events[name].aliases:
                 key = event_key(alias)
-                if key in names:  # an event's own name always wins over another's alias
-                    continue
+                # An event's own name comes first: it wins wherever it is enabled, and another
+                # event's alias of the same spelling only applies where it is not.
                 if name not in index.get(key, ()):
                     index[key] = (*index.get(key, ()), name)
         # Rows sharing a state and an event must differ in 'via'; otherwise two rows could
@@ -422,7 +422,15 @@ TCP_EVENTS: tuple[Event, ...] = (
     Event(
         RCV_SYN_ACK, "segment", "receive SYN+ACK", ("SYN,ACK", "SYN+ACK", "SYNACK", "rcv SYNACK")
     ),
-    Event(RCV_ACK_OF_SYN, "segment", "receive ACK of our SYN", ("ACK of SYN", "ACK", "rcv ACK")),
+    # In SYN-RECEIVED after a simultaneous open, the segment on the wire that acknowledges our
+    # SYN is the other end's SYN,ACK (its SYN we already have): it means "ACK of SYN" there
+    # (RFC 9293 3.10.7.4, Figure 7 line 6). The name "rcv SYN,ACK" still wins where it is enabled.
+    Event(
+        RCV_ACK_OF_SYN,
+        "segment",
+        "receive ACK of our SYN",
+        ("ACK of SYN", "ACK", "rcv ACK", "SYN,ACK", "rcv SYN,ACK"),
+    ),
     Event(RCV_FIN, "segment", "receive FIN", ("FIN",)),
     Event(
         RCV_FIN_ACK,

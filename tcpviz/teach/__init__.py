@@ -1,5 +1,11 @@
-"""Teaching: named scenarios with a reason for every step, and the quiz."""
+"""Teaching: named scenarios with a reason for every step (one end, and both ends), and the quiz."""
 
+from .connection_scenarios import (
+    CONNECTION_SCENARIOS,
+    ConnectionScenario,
+    ConnectionStep,
+    get_connection_scenario,
+)
 from .quiz import DEFAULT_LENGTH, MAX_LENGTH, Feedback, Question, Quiz, QuizError, QuizFinished
 from .scenarios import (
     SCENARIOS,
@@ -13,10 +19,13 @@ from .scenarios import (
 )
 
 __all__ = [
+    "CONNECTION_SCENARIOS",
     "DEFAULT_LENGTH",
     "MAX_LENGTH",
     "SCENARIOS",
     "STEP_SIDES",
+    "ConnectionScenario",
+    "ConnectionStep",
     "Feedback",
     "Question",
     "Quiz",
@@ -25,6 +34,7 @@ __all__ = [
     "Scenario",
     "Step",
     "UnknownScenario",
+    "get_connection_scenario",
     "get_scenario",
     "scenario_payload",
     "why",

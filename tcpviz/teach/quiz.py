@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import TcpvizError
+from ..errors import QuizError, QuizFinished, TcpvizError
 from ..model.machine import Machine
 from ..model.table import Table, Transition, tcp_table
 from .scenarios import Scenario, get_scenario, why
@@ -47,14 +47,6 @@ DEFAULT_LENGTH = 10
 MAX_LENGTH = 200
 #: Wrong states offered beside the right one (fewer when the table has fewer states).
 WRONG_CHOICES = 3
-
-
-class QuizError(TcpvizError, ValueError):
-    """A quiz that cannot be set up as asked (a bad length, a scenario the table lacks)."""
-
-
-class QuizFinished(TcpvizError, RuntimeError):
-    """An answer given after the last question."""
 
 
 @dataclass(frozen=True)
@@ -197,10 +189,28 @@ class Quiz:
                 f"answer to question {number!r}, but the current question is "
                 f"{self._question.number}; nothing was graded"
             )
-        given = self.table.state(state)  # raises UnknownState before anything changes
+        feedback = self.grade(state)  # raises UnknownState before anything changes
+        self._history.append(feedback)
+        # The connection goes where the table says, whatever the answer was.
+        self._machine.fire(feedback.transition)
+        self._ask()
+        return feedback
+
+    def grade(self, state: str) -> Feedback:
+        """The feedback answering the current question with ``state`` would get, without answering.
+
+        Raises :class:`QuizFinished` after the last question and
+        :class:`~tcpviz.errors.UnknownState` for a name that is not a state.
+        """
+        if self._question is None or self._transition is None:
+            right, asked = self.score
+            raise QuizFinished(
+                f"the quiz is finished ({right} of {asked} right); call reset() to start again"
+            )
+        given = self.table.state(state)
         question, transition = self._question, self._transition
         correct = given == transition.target
-        feedback = Feedback(
+        return Feedback(
             correct,
             transition.target,
             given,
@@ -208,11 +218,44 @@ class Quiz:
             question,
             transition,
         )
-        self._history.append(feedback)
-        # The connection goes where the table says, whatever the answer was.
-        self._machine.fire(transition)
-        self._ask()
-        return feedback
+
+    def played_out(self) -> list[dict[str, object]]:
+        """Every question of this quiz, from its first, with what each possible answer would get.
+
+        The questions do not depend on the answers (the walk follows the table), so a page with
+        no Python can show the whole quiz from this data and grade by looking up. For each
+        question: the question (:meth:`Question.as_dict`), the ``expected`` state, the ``edge``
+        id and RFC ``label`` of its arrow, the explanation of the ``right`` answer, and for a
+        wrong answer ``not[state] + " " + wrong``, where ``not`` has every state of the table
+        but the right one (a student may click any state). This quiz itself does not move.
+
+        >>> script = Quiz(seed=1, length=2).played_out()
+        >>> len(script), script[0]["question"]["number"]
+        (2, 1)
+        """
+        copy = Quiz(self.table, seed=self.seed, scenario=self.scenario, length=self.length)
+        script: list[dict[str, object]] = []
+        while copy._question is not None and copy._transition is not None:  # bounded: length
+            question, transition = copy._question, copy._transition
+            right = transition.target
+            wrong_parts = copy._wrong_tail(question, transition)
+            script.append(
+                {
+                    "question": question.as_dict(),
+                    "expected": right,
+                    "edge": self.table.edge_ids[transition],
+                    "label": transition.label,
+                    "right": copy._explain(question, transition, right, True),
+                    "wrong": " ".join(wrong_parts),
+                    "not": {
+                        state: f"Not {state}: {copy._why_not(question, state)}"
+                        for state in self.table.states
+                        if state != right
+                    },
+                }
+            )
+            copy.answer(right)
+        return script
 
     def reset(self, seed: int | None = None) -> None:
         """Start again: the same questions, or new ones with a new ``seed``."""
@@ -358,28 +401,35 @@ class Quiz:
     def _explain(
         self, question: Question, transition: Transition, given: str, correct: bool
     ) -> str:
-        here, right = question.state, transition.target
-        where = f"In {here}"
+        if correct:
+            happens = self._happens(question, transition)
+            reason = self._reason(question, transition)
+            return " ".join(part for part in (f"Right. {happens}", reason) if part)
+        why_not = f"Not {given}: {self._why_not(question, given)}"
+        return " ".join((why_not, *self._wrong_tail(question, transition)))
+
+    @staticmethod
+    def _happens(question: Question, transition: Transition) -> str:
+        """The sentence saying what the arrow does: where it starts, what it sends, where it goes."""
+        where = f"In {question.state}"
         if transition.via is not None:
             where += f" (entered from {question.entered_from})"
         sent = f"sends {transition.sent}" if transition.sent else "sends nothing"
-        happens = (
-            f'{where}, the arrow is "{transition.label}": this end {sent} and goes to {right}.'
+        return (
+            f'{where}, the arrow is "{transition.label}": this end {sent} and goes to '
+            f"{transition.target}."
         )
-        reason = self._reason(question, transition)
-        if correct:
-            return " ".join(part for part in (f"Right. {happens}", reason) if part)
+
+    def _wrong_tail(self, question: Question, transition: Transition) -> list[str]:
+        """What follows "Not X: why not" in the explanation of any wrong answer."""
+        right = transition.target
         description = self.table.descriptions.get(right, "")
-        return " ".join(
-            part
-            for part in (
-                f"Not {given}: {self._why_not(question, given)}",
-                happens,
-                reason,
-                f"{right}: {description}" if description else "",
-            )
-            if part
+        parts = (
+            self._happens(question, transition),
+            self._reason(question, transition),
+            f"{right}: {description}" if description else "",
         )
+        return [part for part in parts if part]
 
     def _reason(self, question: Question, transition: Transition) -> str:
         """One sentence on why the transition happens: a scenario's, or the table's note."""

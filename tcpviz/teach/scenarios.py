@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import InvalidTransition, TcpvizError
+from ..errors import InvalidTransition, TcpvizError, UnknownScenario
 from ..model.machine import Machine
 from ..model.states import (
     CLOSE_WAIT,
@@ -74,10 +74,6 @@ _SYNCHRONIZED = (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_
 STEP_SIDES: tuple[str, ...] = ("", "client", "server")
 
 
-class UnknownScenario(TcpvizError, ValueError):
-    """A scenario name that is not one of :data:`SCENARIOS`."""
-
-
 @dataclass(frozen=True)
 class Step:
     """One event of a scenario and, in one sentence, why the connection moves as it does."""
@@ -103,12 +99,23 @@ class Scenario:
     steps: tuple[Step, ...]
     extended: bool = False
     start: str = "CLOSED"
+    #: How many of the first steps only set the scene: a player takes them at once, so the
+    #: class watches what the scenario is about (a simultaneous close need not replay the
+    #: handshake first). A quiz still asks every step.
+    lead: int = 0
 
     def __post_init__(self) -> None:
         # Accept a list for convenience but keep the scenario immutable (and hashable).
         object.__setattr__(self, "steps", tuple(self.steps))
         if not self.steps:
             raise ValueError(f"scenario {self.name!r} has no steps")
+        if isinstance(self.lead, bool) or not isinstance(self.lead, int):
+            raise ValueError(f"lead must be a whole number of steps, not {self.lead!r}")
+        if not 0 <= self.lead < len(self.steps):
+            raise ValueError(
+                f"scenario {self.name!r}: lead must be from 0 to {len(self.steps) - 1} "
+                f"(it has {len(self.steps)} steps), not {self.lead}"
+            )
 
     @property
     def events(self) -> tuple[str, ...]:
@@ -168,6 +175,7 @@ class Scenario:
             "extended": self.extended,
             "start": transitions[0].source,
             "side": self.side,
+            "lead": self.lead,
             "steps": [
                 {
                     "event": step.event,
@@ -260,8 +268,10 @@ _LAST_ACK = Step(
 )
 
 
-def _scenario(name: str, title: str, summary: str, *steps: Step, extended: bool = False):
-    return Scenario(name, title, summary, steps, extended)
+def _scenario(
+    name: str, title: str, summary: str, *steps: Step, extended: bool = False, lead: int = 0
+) -> Scenario:
+    return Scenario(name, title, summary, steps, extended, lead=lead)
 
 
 _ALL: tuple[Scenario, ...] = (
@@ -350,6 +360,7 @@ _ALL: tuple[Scenario, ...] = (
             "client",
         ),
         _TIME_WAIT_OVER,
+        lead=2,  # the handshake only sets the scene
     ),
     _scenario(
         "fin-ack-shortcut",
@@ -367,6 +378,7 @@ _ALL: tuple[Scenario, ...] = (
             "client",
         ),
         _TIME_WAIT_OVER,
+        lead=2,
     ),
     _scenario(
         "connection-refused",
@@ -397,6 +409,7 @@ _ALL: tuple[Scenario, ...] = (
             "client",
         ),
         extended=True,
+        lead=2,
     ),
     _scenario(
         "listen-reset",

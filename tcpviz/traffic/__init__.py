@@ -2,30 +2,54 @@
 
 ``replay(path)`` reads a pcap or pcapng file, splits it into TCP connections and infers each
 endpoint's RFC 9293 state sequence, marking what the capture shows (``seen``) and what it can
-only infer.
+only infer. ``read_sockets()`` and ``LiveView`` show this machine's sockets by state.
 """
 
 from .capture import CapturedSegment, Connection, Replay, iter_connections, replay
 from .decode import LINKTYPES, Header, decode, flag_names
 from .infer import EndpointStates, Inference, StateChange
+from .live import SOURCES, LiveView, Snapshot, Socket, format_table, process_owners, read_sockets
 from .pcapfile import CaptureReader, Packet
+from .sockdiag import (
+    KERNEL_STATES,
+    TIMERS,
+    RawSocket,
+    parse_inet_diag,
+    parse_proc_net_tcp,
+    read_proc_net_tcp,
+    read_sock_diag,
+)
 from .summary import CONN_STATES, ZeekSummary
 
 __all__ = [
     "CONN_STATES",
+    "KERNEL_STATES",
     "LINKTYPES",
+    "SOURCES",
+    "TIMERS",
     "CaptureReader",
     "CapturedSegment",
     "Connection",
     "EndpointStates",
     "Header",
     "Inference",
+    "LiveView",
     "Packet",
+    "RawSocket",
     "Replay",
+    "Snapshot",
+    "Socket",
     "StateChange",
     "ZeekSummary",
     "decode",
     "flag_names",
+    "format_table",
     "iter_connections",
+    "parse_inet_diag",
+    "parse_proc_net_tcp",
+    "process_owners",
+    "read_proc_net_tcp",
+    "read_sock_diag",
+    "read_sockets",
     "replay",
 ]

@@ -3,8 +3,9 @@
 The page inlines everything it needs (the laid-out SVG, the table payload, the widget's CSS
 and its JavaScript module), loads nothing from the network and runs from ``file://``: a
 teacher can mail it, put it on a USB stick, or open it on a locked-down lab machine. The same
-``widget.js`` that draws the notebook widget runs here with a local model that steps from the
-table itself (history, undo and redo, scenarios and a quiz).
+``widget.js`` that draws the notebook widget runs here with a local model that looks up what
+Python wrote into the page (where each arrow leads, the scenarios, quizzes played out in
+advance): history, undo and redo, scenarios and the quiz work with no Python behind them.
 
 >>> page = standalone_html()
 >>> page.startswith("<!DOCTYPE html>") and "http://" not in page
@@ -20,10 +21,10 @@ import re
 from pathlib import Path
 
 from ..drawing.diagram import THEMES, highlight, layout_svg
-from ..errors import TcpvizError
+from ..errors import HtmlError
 from ..files import write_atomic
 from ..model.table import Table, tcp_table
-from .payload import scenarios_payload, table_payload
+from .payload import moves_payload, quizzes_payload, scenarios_payload, table_payload
 
 __all__ = ["DEFAULT_TITLE", "HtmlError", "json_for_script", "save_html", "standalone_html"]
 
@@ -98,10 +99,6 @@ _XML_PROLOG = re.compile(r"\A\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE[^>]*>\s*)?(<!--.*
 _NAMESPACES = re.compile(r'\s+xmlns(:xlink)?="http://www\.w3\.org/(2000/svg|1999/xlink)"')
 
 
-class HtmlError(TcpvizError, ValueError):
-    """A page that cannot be written as asked (an unknown theme)."""
-
-
 def json_for_script(data: object) -> str:
     """``data`` as JSON that is safe inside an HTML ``<script>`` element.
 
@@ -136,7 +133,7 @@ def standalone_html(
     ``theme`` is one of :data:`tcpviz.drawing.diagram.THEMES` (``"auto"`` follows the reader's
     light or dark system setting).
     """
-    from .. import __version__  # here, not at import: the package imports its modules first
+    from .._version import __version__
 
     if theme not in THEMES:
         raise HtmlError(f"unknown theme: {theme!r} (must be one of {sorted(THEMES)})")
@@ -147,7 +144,9 @@ def standalone_html(
     svg = _NAMESPACES.sub("", _XML_PROLOG.sub("", svg, count=1), count=2)
     data = {
         "table": table_payload(table),
+        "moves": moves_payload(table),
         "scenarios": scenarios_payload(table),
+        "quizzes": quizzes_payload(table),
         "theme": theme,
     }
     script = _inline_script((_STATIC / "widget.js").read_text(encoding="utf-8"))

@@ -1,9 +1,14 @@
 """The JSON the page needs: a table, a machine's position and the scenarios, as plain data.
 
-One payload serves the notebook widget and the standalone HTML page. The table travels once;
-with it the page can step on its own (instantly in a notebook, with no Python at all in the
-standalone page), so every field the page shows (button labels, what was sent or received)
-is written here, once, from the table.
+One payload serves the notebook widget and the standalone HTML page. Python decides, the page
+looks up (DESIGN.md, decision 7): the table travels once, with everything the page needs to
+respond at once, computed here by the model itself. For each position the page can reach (a
+state, and the state it was entered from where the ``via`` rule makes that matter) the enabled
+arrows and where each leads (:func:`moves_payload`); how event names are spelled
+(:func:`event_lookup`); the scenarios with the way to their start (:func:`scenarios_payload`);
+quizzes played out in advance, with the explanation of every answer (:func:`quizzes_payload`).
+The page keeps no stepping rule, no search and no quiz logic, so it cannot disagree with
+Python; every field it shows (button labels, what was sent or received) is written here.
 """
 
 from __future__ import annotations
@@ -11,15 +16,22 @@ from __future__ import annotations
 from ..errors import TcpvizError
 from ..model.machine import Change, Machine
 from ..model.table import Table, Transition
+from ..teach.player import lead_in
+from ..teach.quiz import Quiz
 from ..teach.scenarios import SCENARIOS
 
 __all__ = [
     "HISTORY_WINDOW",
+    "QUIZ_SEEDS",
     "MachineTracker",
     "button_label",
+    "event_lookup",
     "history_item",
     "machine_payload",
+    "moves_payload",
     "narration",
+    "quizzes_payload",
+    "refusal",
     "scenarios_payload",
     "table_payload",
 ]
@@ -229,8 +241,11 @@ def machine_payload(machine: Machine, window: int = HISTORY_WINDOW) -> dict[str,
 def scenarios_payload(table: Table) -> list[dict[str, object]]:
     """The scenarios that play on ``table``, each step carrying the edge id it takes there.
 
-    A scenario is left out when ``table`` lacks one of its states or events (an extended
-    scenario on the classic figure, any scenario on an unrelated custom table).
+    ``lead_in`` lists the edges from the table's initial state to the scenario's start (empty
+    when it starts there; the way is found by :func:`tcpviz.teach.player.lead_in`); the first
+    ``lead`` steps only set the scene. A scenario is left out when ``table`` lacks one of its
+    states or events (an extended scenario on the classic figure, any scenario on an
+    unrelated custom table), or its start cannot be reached.
     """
     payload = []
     for scenario in SCENARIOS.values():
@@ -239,7 +254,151 @@ def scenarios_payload(table: Table) -> list[dict[str, object]]:
             transitions = scenario.transitions(table)
         except TcpvizError:
             continue
+        way = lead_in(table, table.initial, scenario.start)
+        if way is None:
+            continue
         for step, transition in zip(data["steps"], transitions, strict=True):  # type: ignore[arg-type]
             step["edge"] = table.edge_ids[transition]
+        data["lead_in"] = [table.edge_ids[t] for t in way]
         payload.append(data)
     return payload
+
+
+def refusal(table: Table, transition: Transition, state: str) -> str:
+    """Why the arrow ``transition`` cannot be taken now, in ``state`` (where it is not enabled)."""
+    if transition.source != state:
+        return (
+            f"That arrow starts in {transition.source}, but the connection is in {state}: "
+            f"only arrows leaving {state} can be taken."
+        )
+    words = table.events[transition.event].text
+    because = (
+        transition.note or f"this arrow needs {transition.source} entered from {transition.via}"
+    )
+    return f'"{words}" is not possible now: {because}.'
+
+
+def moves_payload(table: Table) -> dict[str, object]:
+    """Every position the page can reach, what can happen there and where each arrow leads.
+
+    A position is a state together with what the ``via`` rule needs to know (the state it was
+    entered from); positions that allow the same arrows are one. The page looks up, and never
+    works out, where it is and what it may do:
+
+    - ``positions``: a list; each has its ``state``, the ``enabled`` edge ids (in table order,
+      as :meth:`tcpviz.model.table.Table.enabled` gives them) and, for the arrows leaving the
+      state that are not enabled there, why not (``refused``, edge id -> sentence);
+    - ``start``: state -> the position of a machine started in that state;
+    - ``after``: edge id -> the position the arrow leads to;
+    - ``elsewhere``: edge id -> why the arrow cannot be taken from any other state, with
+      ``{state}`` standing for the current state;
+    - ``events``: how event names are read (:func:`event_lookup`).
+
+    >>> moves = moves_payload(Machine().table)
+    >>> here = moves["positions"][moves["start"]["CLOSED"]]
+    >>> here["enabled"]
+    ['edge_CLOSED__passive_open', 'edge_CLOSED__active_open']
+    >>> moves["positions"][moves["after"]["edge_CLOSED__passive_open"]]["state"]
+    'LISTEN'
+    """
+    edge_ids = table.edge_ids
+    positions: list[dict[str, object]] = []
+    numbers: dict[tuple[str, tuple[Transition, ...]], int] = {}
+
+    def position(state: str, entered_from: str | None) -> int:
+        enabled = table.enabled(state, entered_from)
+        key = (state, enabled)
+        if key not in numbers:
+            numbers[key] = len(positions)
+            positions.append(
+                {
+                    "state": state,
+                    "enabled": [edge_ids[t] for t in enabled],
+                    "refused": {
+                        edge_ids[t]: refusal(table, t, state)
+                        for t in table.outgoing(state)
+                        if t not in enabled
+                    },
+                }
+            )
+        return numbers[key]
+
+    start = {state: position(state, None) for state in table.states}
+    after = {edge_ids[t]: position(t.target, t.source) for t in table.transitions}
+    marker = "\x00"  # a state name that cannot occur, replaced by the page's {state}
+    elsewhere = {
+        edge_ids[t]: refusal(table, t, marker).replace(marker, "{state}") for t in table.transitions
+    }
+    return {
+        "positions": positions,
+        "start": start,
+        "after": after,
+        "elsewhere": elsewhere,
+        "events": event_lookup(table),
+    }
+
+
+def event_lookup(table: Table) -> dict[str, list[str]]:
+    """How the page reads an event name: each spelling, lower case, -> the events it may mean.
+
+    The spellings are every event's name, its words on the page and its aliases that Python
+    accepts, each as written and in the reduced form Python matches (``'rcv syn ack'``), so
+    ``"listen"`` or ``"SYN,ACK"`` mean on the page what they mean to
+    :meth:`tcpviz.model.machine.Machine.fire`; a spelling Python refuses is not listed. Which of
+    the events may fire is then a look-up in :func:`moves_payload`.
+
+    >>> event_lookup(Machine().table)["listen"]
+    ['passive OPEN']
+    """
+    from ..errors import UnknownEvent
+    from ..model.table import event_key
+
+    lookup: dict[str, list[str]] = {}
+    for name, event in table.events.items():
+        for spelling in (name, event.text, *event.aliases):
+            try:
+                candidates = list(table.event_candidates(spelling))
+            except UnknownEvent:
+                continue
+            for form in (spelling, event_key(spelling)):
+                key = " ".join(str(form).lower().split())
+                lookup.setdefault(key, candidates)
+    return lookup
+
+
+#: The quizzes a standalone page carries, played out in advance: "New quiz" goes to the next.
+#: Fixed seeds, so a class opening the same page gets the same quizzes (and Python,
+#: ``Quiz(seed=...)``, the same questions).
+QUIZ_SEEDS: tuple[int, ...] = (1, 2, 3, 4, 5)
+
+
+def quizzes_payload(table: Table, seeds: tuple[int, ...] = QUIZ_SEEDS) -> dict[str, object]:
+    """Quizzes on ``table``, one per seed, played out (:meth:`tcpviz.teach.quiz.Quiz.played_out`).
+
+    Each quiz: its ``seed``, ``total`` questions and the ``questions`` with what every answer
+    gets, so a page with no Python grades by looking up. The explanations repeat from quiz to
+    quiz, so each is sent once, in ``texts``; a question's ``right``, ``wrong`` and ``not``
+    values are indexes into it.
+    """
+    texts: dict[str, int] = {}
+
+    def text(value: object) -> int:
+        return texts.setdefault(str(value), len(texts))
+
+    quizzes = []
+    for seed in seeds:
+        quiz = Quiz(table, seed=seed)
+        questions = []
+        for played in quiz.played_out():
+            not_ = played["not"]
+            assert isinstance(not_, dict)
+            questions.append(
+                {
+                    **played,
+                    "right": text(played["right"]),
+                    "wrong": text(played["wrong"]),
+                    "not": {state: text(why) for state, why in not_.items()},
+                }
+            )
+        quizzes.append({"seed": seed, "total": quiz.length, "questions": questions})
+    return {"texts": list(texts), "quizzes": quizzes}

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +26,16 @@ import anywidget
 import traitlets
 
 from ..drawing.diagram import THEMES, layout_svg
-from ..errors import InvalidTransition, TcpvizError
+from ..errors import InvalidTransition, ScenarioError, TcpvizError, WidgetError
 from ..model.machine import Change, Machine
 from ..model.table import Table, Transition
+from ..teach.player import ScenarioPlayer
 from ..teach.quiz import Feedback, Quiz
 from .payload import (
     HISTORY_WINDOW,
     MachineTracker,
     history_item,
+    moves_payload,
     scenarios_payload,
     table_payload,
 )
@@ -50,38 +52,8 @@ SPEEDS: tuple[float, float] = (0.25, 4.0)
 _SCENARIO_ACTIONS = ("pause", "play", "select", "speed", "step")
 
 
-class WidgetError(TcpvizError, ValueError):
-    """A value the widget cannot take (an unknown theme, mode or scenario, a bad message)."""
-
-
 def _idle_scenario(speed: float = 1.0) -> dict[str, Any]:
     return {"name": "", "index": 0, "total": 0, "playing": False, "speed": speed, "on_track": True}
-
-
-class _Play:
-    """A scenario being played on the machine: where it starts in the history, and its steps."""
-
-    def __init__(self, data: dict[str, Any], table: Table):
-        self.data = data
-        by_id = {edge: t for t, edge in table.edge_ids.items()}
-        self.steps: tuple[Transition, ...] = tuple(by_id[s["edge"]] for s in data["steps"])
-        self.base = 0  # the history length when the scenario started
-        self.prefix: tuple[Transition, ...] = ()  # the history then
-
-    def index(self, history: Sequence[Transition]) -> int | None:
-        """The steps taken so far, or ``None`` when ``history`` has left the scenario's path.
-
-        Only the scenario's own stretch of the history is compared, so this costs the same
-        after a long session.
-        """
-        taken = len(history) - self.base
-        if not 0 <= taken <= len(self.steps):
-            return None
-        if tuple(history[: self.base]) != self.prefix:
-            return None
-        if tuple(history[self.base :]) != self.steps[:taken]:
-            return None
-        return taken
 
 
 class TCPWidget(anywidget.AnyWidget):
@@ -105,6 +77,9 @@ class TCPWidget(anywidget.AnyWidget):
     svg = traitlets.Unicode("").tag(sync=True)
     table = traitlets.Dict().tag(sync=True)
     scenarios = traitlets.List().tag(sync=True)
+    #: Where each arrow leads and what is enabled where (see payload.moves_payload), so the
+    #: page paints a click at once by looking it up.
+    moves = traitlets.Dict().tag(sync=True)
     # Small, sent on every change.
     theme = traitlets.Unicode("auto").tag(sync=True)
     mode = traitlets.Unicode("explore").tag(sync=True)
@@ -153,11 +128,12 @@ class TCPWidget(anywidget.AnyWidget):
         self._tracker = MachineTracker(machine, self.history_window)
         t = machine.table
         self._edges: dict[str, Transition] = {edge: tr for tr, edge in t.edge_ids.items()}
-        self._play: _Play | None = None
+        self._player = ScenarioPlayer(machine)
         self._quiz: Quiz | None = None
         super().__init__(
             svg=layout_svg(t),
             table=table_payload(t),
+            moves=moves_payload(t),
             scenarios=scenarios_payload(t),
             theme=theme,
             **kwargs,
@@ -291,77 +267,40 @@ class TCPWidget(anywidget.AnyWidget):
         """Take the scenario's next step and return it (``None`` when it only got back on track)."""
         return self._guard(self._scenario_step)
 
+    @property
+    def player(self) -> ScenarioPlayer:
+        """The scenario player stepping this widget's machine (shared by its views)."""
+        return self._player
+
     def _select(self, name: str, *, playing: bool) -> None:
-        names = [s["name"] for s in self.scenarios]
-        data = next((s for s in self.scenarios if s["name"] == _scenario_key(name)), None)
-        if data is None:
-            raise WidgetError(
-                f"unknown scenario for this table: {name!r} (must be one of {sorted(names)})"
-            )
-        self._play = _Play(data, self._machine.table)
-        self.mode = "scenario"
-        self._restart()
-        self.scenario = self._scenario_trait(playing=playing)
-
-    def _restart(self) -> None:
-        """Reset, then take the way to the scenario's start if the machine starts elsewhere."""
-        assert self._play is not None
-        start = self._play.data["start"]
-        path = _path(self._machine.table, self._machine.start, start)
-        if path is None:
-            raise WidgetError(
-                f"scenario {self._play.data['name']!r} starts in {start}, which cannot be "
-                f"reached from {self._machine.start}"
-            )
-        # Set before moving, so the observers already see the scenario on its track.
-        self._play.base, self._play.prefix = len(path), tuple(path)
         with self.hold_sync():
-            self._machine.reset()
-            if path:
-                self._machine.run(*path)
+            self._players(lambda: self._player.select(name))
+            self.mode = "scenario"
+            self.scenario = self._scenario_trait(playing=playing)
 
-    def _recover(self) -> None:
-        """Bring a machine that left the scenario's path back onto it."""
-        assert self._play is not None
-        play, history = self._play, self._tracker.history
-        if tuple(history[: play.base]) != play.prefix:
-            self._restart()
-            return
-        k = 0
-        while k < len(play.steps) and play.base + k < len(history):  # bounded by the steps
-            if history[play.base + k] != play.steps[k]:
-                break
-            k += 1
-        self._machine.jump(play.base + k)
+    @staticmethod
+    def _players(action: Callable[[], Any]) -> Any:
+        """Run a player ``action``; its error becomes the widget's (same message)."""
+        try:
+            return action()
+        except ScenarioError as error:
+            raise WidgetError(str(error)) from None
 
     def _scenario_step(self, expected: int | None = None) -> Transition | None:
-        if self._play is None:
-            raise WidgetError("no scenario chosen: call play(name) first")
-        index = self._play.index(self._tracker.history)
-        if expected is not None and expected != index:
-            return None  # a second view's timer, late: this step was taken already
-        if index is None:
-            self._recover()
-            return None
-        if index >= len(self._play.steps):
-            raise WidgetError(
-                f"scenario {self._play.data['name']!r} is finished; play it again with "
-                "play() or the Play button"
-            )
-        return self._machine.fire(self._play.steps[index])
+        with self.hold_sync():
+            return self._players(lambda: self._player.step(expected))
 
     def _scenario_trait(self, **changes: Any) -> dict[str, Any]:
         speed = changes.pop("speed", self.scenario.get("speed", 1.0))
-        if self._play is None:
+        status = self._player.status()
+        if not status["name"]:
             return _idle_scenario(speed)
-        index = self._play.index(self._tracker.history)
-        total = len(self._play.steps)
+        index, total, on_track = status["index"], status["total"], status["on_track"]
         playing = changes.pop("playing", self.scenario.get("playing", False))
-        on_track = index is not None
         if not on_track or index >= total:
             playing = False
         return {
-            "name": self._play.data["name"],
+            "name": status["name"],
             "index": index if on_track else self.scenario.get("index", 0),
             "total": total,
             "playing": bool(playing),
@@ -387,14 +326,14 @@ class TCPWidget(anywidget.AnyWidget):
             self.scenario = self._scenario_trait(speed=float(value))
         elif action == "pause":
             self.pause()
-        elif self._play is None:
+        elif self._player.scenario is None:
             raise WidgetError("choose a scenario first")
         elif action == "play":
-            index = self._play.index(self._tracker.history)
+            index = self._player.index()
             if index is None:
-                self._recover()
-            elif index >= len(self._play.steps):
-                self._restart()
+                self._player.recover()
+            elif index >= len(self._player.steps):
+                self._player.restart()
             self.mode = "scenario"
             self.scenario = self._scenario_trait(playing=True)
         else:  # step
@@ -570,30 +509,6 @@ def _follow(widget: TCPWidget, machine: Machine) -> Callable[[], None]:
     unsubscribe = machine.subscribe(observe)
     weakref.finalize(widget, unsubscribe)
     return unsubscribe
-
-
-def _scenario_key(name: str) -> str:
-    from ..teach.scenarios import get_scenario
-
-    try:
-        return get_scenario(name).name
-    except TcpvizError:
-        return str(name)
-
-
-def _path(table: Table, start: str, goal: str) -> list[Transition] | None:
-    """The fewest transitions that can really fire (``via`` respected) from ``start`` to ``goal``."""
-    queue: list[tuple[str, str | None, list[Transition]]] = [(start, None, [])]
-    seen = {(start, None)}
-    while queue:  # bounded: each (state, entered_from) pair is queued once
-        state, entered_from, path = queue.pop(0)
-        if state == goal:
-            return path
-        for t in table.enabled(state, entered_from):
-            if (t.target, t.source) not in seen:
-                seen.add((t.target, t.source))
-                queue.append((t.target, t.source, [*path, t]))
-    return None
 
 
 def show(

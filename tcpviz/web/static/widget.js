@@ -1,23 +1,32 @@
 // tcpviz: the interactive TCP state diagram.
 //
 // One ES module serves the Jupyter widget (anywidget calls render({ model, el })) and the
-// standalone HTML page (which passes localModel(data), a model that steps from the table
-// payload itself). In a notebook Python is the authority: a click is painted at once from the
-// table payload, sent to Python, and the synced traits that come back win.
+// standalone HTML page (which passes localModel(data), a model that answers from the data
+// Python wrote into the page). Python decides, the page looks up (DESIGN.md, decision 7):
+// where each arrow leads, what is enabled where, the way to a scenario's start and every
+// quiz answer come from Python (tcpviz/web/payload.py). This file holds no stepping rule, no
+// search and no quiz logic, only look-ups, the history as a list, and the drawing. In a
+// notebook Python is the authority: a click is painted at once from the looked-up data, sent
+// to Python, and the synced traits that come back win.
 //
 // The SVG is inserted once; every later change only toggles classes on its <g> elements.
+//
+// Sections: looking up (indexTable ... refusalAt), the local model (localModel), the view:
+// DOM helpers, the skeleton, the diagram, the panels (now, events, scenario, quiz, history),
+// painting, keys, and the transport to Python (render wires them together).
 
 const BASE_DELAY_MS = 1800; // one scenario step at speed 1
 // The standalone page keeps every step but lists only the last (and next) this many, so that a
 // very long session stays as quick as a short one. Python sends fewer (HISTORY_WINDOW in
-// tcpviz/payload.py), as each step travels to the page.
+// tcpviz/web/payload.py), as each step travels to the page.
 const LOCAL_WINDOW = 500;
 const ANSWER_TIMEOUT_MS = 5000; // after this, an unanswered message is reported, not lost
 const PREVIEW = "tv-preview";
 
-// ---- the table payload: stepping without Python ------------------------------------------
+// ---- looking up what Python sent -----------------------------------------------------------
 
-function indexTable(table) {
+// The table and the moves (tcpviz.web.payload.moves_payload), indexed for look-ups by id.
+function indexTable(table, moves) {
   const edges = new Map();
   const byName = new Map();
   const byId = new Map();
@@ -26,21 +35,16 @@ function indexTable(table) {
     byId.set(s.id, s);
   }
   for (const t of table.transitions) edges.set(t.id, t);
-  return { table, edges, byName, byId };
+  const none = { positions: [], start: {}, after: {}, elsewhere: {}, events: {} };
+  return { table, edges, byName, byId, moves: moves || none };
 }
 
-// RFC 9293 Figure 5, Note 1: an arrow with `via` leaves only a state entered from `via`.
-const enabledIn = (ix, state, from) =>
-  ix.table.transitions.filter((t) => t.source === state && (t.via == null || t.via === from));
-
-const eventKey = (name) =>
-  String(name).toLowerCase().replace(/[^0-9a-z]+/g, " ").trim();
 const pyList = (items) => `[${items.map((x) => `'${x}'`).join(", ")}]`;
 const unique = (items) => [...new Set(items)];
 
 class StepError extends Error {}
-// The page cannot tell where a step leads (it would need steps Python did not send): it waits
-// for Python's answer instead of painting the step at once.
+// The page cannot tell where a step leads (it would need steps Python did not send, or moves
+// it was not given): it waits for Python's answer instead of painting the step at once.
 class Unknowable extends Error {}
 
 // A position: the start state; `hist`, the transitions taken (oldest first) after `offset`
@@ -57,17 +61,41 @@ function positionOf(ix, v) {
   };
 }
 
-function hereOf(pos) {
+// Where a position stands, looked up: the state, the position's number in moves.positions
+// (what is enabled there), and the last transition.
+function hereOf(ix, pos) {
   const last = pos.hist[pos.hist.length - 1];
   if (!last && pos.offset) throw new Unknowable("the step before this window was not sent");
-  return { state: last ? last.target : pos.start, from: last ? last.source : null, last };
+  const number = last ? ix.moves.after[last.id] : ix.moves.start[pos.start];
+  const at = ix.moves.positions[number];
+  if (!at) throw new Unknowable("Python sent no moves for this position");
+  return { state: at.state, at, last };
+}
+
+// Why the arrow `edgeId` cannot be taken at `at` (a position of moves.positions), as Python said.
+function refusalAt(ix, at, edgeId) {
+  if (at.refused[edgeId]) return at.refused[edgeId];
+  const elsewhere = ix.moves.elsewhere[edgeId];
+  return elsewhere ? elsewhere.split("{state}").join(at.state) : `unknown transition: '${edgeId}'`;
+}
+
+// The arrow an event name means at `at`, through Python's spellings (payload.event_lookup).
+function resolveEvent(ix, at, name) {
+  const candidates = ix.moves.events[String(name).trim().toLowerCase().split(/\s+/).join(" ")];
+  const allowed = pyList(at.enabled.map((id) => ix.edges.get(id).event));
+  if (!candidates) {
+    throw new StepError(`unknown event: '${name}' in ${at.state} (allowed: ${allowed})`);
+  }
+  const id = at.enabled.find((e) => candidates.includes(ix.edges.get(e).event));
+  if (!id) throw new StepError(`event '${name}' not allowed in ${at.state} (allowed: ${allowed})`);
+  return ix.edges.get(id);
 }
 
 // The machine's synced traits for a position (the same keys and values Python sends), listing
 // at most `window` steps each way. With every step at hand `visited` and `taken` are exact;
 // otherwise they extend `before` (the traits Python sent), and Python's answer corrects them.
 function viewOf(ix, pos, before = null, window = Infinity) {
-  const { state, from, last } = hereOf(pos);
+  const { state, at, last } = hereOf(ix, pos);
   const exact = !pos.offset || !before;
   const visited = unique([
     ...(exact ? [ix.byName.get(pos.start).id] : before.visited),
@@ -89,48 +117,39 @@ function viewOf(ix, pos, before = null, window = Infinity) {
     history_hidden: pos.offset + pos.hist.length - shown.length,
     future_shown: next.map((t) => t.id),
     future_hidden: pos.more + pos.fut.length - next.length,
-    enabled: enabledIn(ix, state, from).map((t) => t.id),
+    enabled: at.enabled.slice(),
   };
 }
 
 // Apply one machine message to a position; returns the new position, or null when `msg` is
-// not a machine message. Errors read like the Python machine's.
+// not a machine message. A fire is checked against the enabled arrows Python listed for the
+// position; the rest is keeping a list (undo, redo, jump).
 function move(ix, pos, msg) {
   let hist = pos.hist.slice();
   let fut = pos.fut.slice();
   let { offset, more } = pos;
   if (msg.type === "fire") {
-    const { state, from } = hereOf(pos);
-    const options = enabledIn(ix, state, from);
-    const allowed = pyList(options.map((t) => t.event));
+    const { at } = hereOf(ix, pos);
     let t;
     if (msg.edge != null) {
-      t = options.find((o) => o.id === msg.edge);
-      const known = ix.edges.get(msg.edge);
-      if (!t && known) {
-        throw new StepError(
-          `transition '${known.label}' from ${known.source} not allowed in ${state} (allowed: ${allowed})`,
-        );
-      }
-      if (!t) throw new StepError(`unknown transition: '${msg.edge}'`);
+      if (!at.enabled.includes(msg.edge)) throw new StepError(refusalAt(ix, at, msg.edge));
+      t = ix.edges.get(msg.edge);
     } else {
-      const key = eventKey(msg.event);
-      t = options.find((o) => eventKey(o.event) === key || eventKey(o.words) === key);
-      if (!t) throw new StepError(`event '${msg.event}' not allowed in ${state} (allowed: ${allowed})`);
+      t = resolveEvent(ix, at, msg.event);
     }
     hist.push(t);
     fut = [];
     more = 0;
   } else if (msg.type === "undo") {
     if (!hist.length) {
-      const { state } = hereOf(pos);
-      throw new StepError(`nothing to undo: ${state} is where the machine started`);
+      if (offset) throw new Unknowable("the step before this window was not sent");
+      throw new StepError(`nothing to undo: ${pos.start} is where the machine started`);
     }
     fut.unshift(hist.pop());
   } else if (msg.type === "redo") {
     if (!fut.length) {
       if (more) throw new Unknowable("the next step to redo was not sent");
-      const { state } = hereOf(pos);
+      const { state } = hereOf(ix, pos);
       throw new StepError(`nothing to redo in ${state}: no step was undone since the last fire`);
     }
     hist.push(fut.shift());
@@ -151,215 +170,104 @@ function move(ix, pos, msg) {
     return null;
   }
   const moved = { start: pos.start, offset, hist, fut, more };
-  hereOf(moved); // throws Unknowable when the step before the window would be needed
+  hereOf(ix, moved); // throws Unknowable when the step before the window would be needed
   return moved;
-}
-
-// The fewest enabled transitions from `start` to `goal` (a scenario may start elsewhere).
-function pathTo(ix, start, goal) {
-  const queue = [[start, null, []]];
-  const seen = new Set([`${start}|`]);
-  while (queue.length) {
-    const [state, from, path] = queue.shift();
-    if (state === goal) return path;
-    for (const t of enabledIn(ix, state, from)) {
-      const key = `${t.target}|${t.source}`;
-      if (!seen.has(key)) {
-        seen.add(key);
-        queue.push([t.target, t.source, [...path, t]]);
-      }
-    }
-  }
-  return null;
-}
-
-// ---- the quiz, for the standalone page (in a notebook, tcpviz.quiz.Quiz grades) ----------
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffle(rng, list) {
-  for (let i = list.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [list[i], list[j]] = [list[j], list[i]];
-  }
-  return list;
-}
-
-const orList = (items) =>
-  items.length === 1 ? items[0] : `${items.slice(0, -1).join(", ")} or ${items[items.length - 1]}`;
-
-class LocalQuiz {
-  constructor(ix, whys, seed, length = 10) {
-    Object.assign(this, { ix, whys, seed, length });
-    this.rng = mulberry32(seed);
-    this.here = ix.table.initial;
-    this.from = null;
-    this.asked = new Map();
-    this.history = [];
-    this.ask();
-  }
-
-  ask() {
-    const number = this.history.length + 1;
-    const t = number <= this.length ? this.next() : null;
-    this.transition = t;
-    this.question = t && {
-      state: t.source,
-      event: t.event,
-      event_words: t.words,
-      choices: this.choices(t),
-      number,
-      total: this.length,
-      entered_from: this.from,
-    };
-  }
-
-  next() {
-    const ix = this.ix;
-    let options = enabledIn(ix, this.here, this.from);
-    if (!options.length) {
-      [this.here, this.from] = [ix.table.initial, null]; // a dead end: a new connection
-      options = enabledIn(ix, this.here, this.from);
-      if (!options.length) return null;
-    }
-    const prev = this.history.length ? this.history[this.history.length - 1].t : null;
-    if (prev && options.length > 1) {
-      const fresh = options.filter((t) => !(t.source === prev.source && t.event === prev.event));
-      if (fresh.length) options = fresh;
-    }
-    // Least asked first, then arrows into states not shown yet (as tcpviz.quiz does).
-    const shown = new Set([...this.history.map((f) => f.question.state), this.here]);
-    const dullness = (t) => 2 * (this.asked.get(t.id) || 0) + (shown.has(t.target) ? 1 : 0);
-    const best = Math.min(...options.map(dullness));
-    const pool = options.filter((t) => dullness(t) === best);
-    return pool[Math.floor(this.rng() * pool.length)];
-  }
-
-  choices(t) {
-    const all = this.ix.table.transitions;
-    const tiers = [
-      all.filter((o) => o.event === t.event).map((o) => o.target),
-      all.filter((o) => o.source === t.source).map((o) => o.target),
-      [
-        t.source,
-        ...all.filter((o) => o.source === t.target).map((o) => o.target),
-        ...all.filter((o) => o.target === t.target).map((o) => o.source),
-      ],
-      this.ix.table.states.map((s) => s.name),
-    ].map((tier) => shuffle(this.rng, [...new Set(tier)].filter((s) => s !== t.target)));
-    const wrong = [];
-    const plausible = tiers.slice(0, -1);
-    while (wrong.length < 3 && plausible.some((p) => p.length)) {
-      for (const pool of plausible) {
-        while (pool.length && wrong.includes(pool[0])) pool.shift();
-        if (pool.length && wrong.length < 3) wrong.push(pool.shift());
-      }
-    }
-    wrong.push(...tiers[3].filter((s) => !wrong.includes(s)).slice(0, 3 - wrong.length));
-    return shuffle(this.rng, [t.target, ...wrong]);
-  }
-
-  answer(given) {
-    if (!this.question) {
-      throw new StepError("the quiz is finished; start a new one to play again");
-    }
-    if (!this.ix.byName.has(given)) {
-      const names = this.ix.table.states.map((s) => s.name);
-      throw new StepError(`unknown state: '${given}' (must be one of ${pyList(names)})`);
-    }
-    const [question, t] = [this.question, this.transition];
-    const correct = given === t.target;
-    this.history.push({ correct, given, question, t, text: this.explain(question, t, given, correct) });
-    [this.here, this.from] = [t.target, t.source];
-    this.asked.set(t.id, (this.asked.get(t.id) || 0) + 1);
-    this.ask();
-  }
-
-  explain(q, t, given, correct) {
-    const where = `In ${q.state}${t.via ? ` (entered from ${q.entered_from})` : ""}`;
-    const sent = t.sent ? `sends ${t.sent}` : "sends nothing";
-    const happens = `${where}, the arrow is "${t.label}": this end ${sent} and goes to ${t.target}.`;
-    const note = t.note ? `${t.note[0].toUpperCase()}${t.note.slice(1)}.` : "";
-    const reason = this.whys.get(`${t.source}|${t.event}`) || note;
-    if (correct) return [`Right. ${happens}`, reason].filter(Boolean).join(" ");
-    const description = this.ix.byName.get(t.target).description;
-    return [
-      `Not ${given}: ${this.whyNot(q, given)}`,
-      happens,
-      reason,
-      description ? `${t.target}: ${description}` : "",
-    ]
-      .filter(Boolean)
-      .join(" ");
-  }
-
-  whyNot(q, given) {
-    const all = this.ix.table.transitions;
-    if (given === q.state) return `the connection does not stay in ${q.state} on ${q.event}.`;
-    const others = enabledIn(this.ix, q.state, q.entered_from).filter((t) => t.target === given);
-    if (others.length) {
-      return `${q.state} goes to ${given} on ${orList(others.map((t) => t.event))}, not on ${q.event}.`;
-    }
-    const cond = all.find((t) => t.source === q.state && t.target === given && t.via);
-    if (cond) {
-      return `${cond.event} leads from ${q.state} to ${given} only when ${q.state} was entered from ${cond.via}, and this time it was entered from ${q.entered_from}.`;
-    }
-    const sources = [
-      ...new Set(all.filter((t) => t.event === q.event && t.target === given).map((t) => t.source)),
-    ];
-    if (sources.length) return `${q.event} leads to ${given} only from ${orList(sources)}.`;
-    const into = all.filter((t) => t.target === given);
-    if (!into.length) return `no event leads to ${given} at all.`;
-    const ways = into.slice(0, 3).map((t) => `from ${t.source} on ${t.event}`);
-    const more = into.length > 3 ? `, and ${into.length - 3} more ways` : "";
-    return `no single event leads from ${q.state} to ${given} (${given} is reached ${ways.join(", ")}${more}).`;
-  }
-
-  payload() {
-    const last = this.history[this.history.length - 1];
-    return {
-      question: this.question,
-      score: [this.history.filter((f) => f.correct).length, this.history.length],
-      total: this.length,
-      finished: !this.question,
-      scenario: null,
-      seed: this.seed,
-      last: last && {
-        correct: last.correct,
-        expected: last.t.target,
-        given: last.given,
-        explanation: last.text,
-        number: last.question.number,
-        state: last.question.state,
-        event: last.question.event,
-        label: last.t.label,
-        edge: last.t.id,
-      },
-    };
-  }
 }
 
 // ---- a model without Python, for the standalone page -------------------------------------
 
 const IDLE_SCENARIO = { name: "", index: 0, total: 0, playing: false, speed: 1, on_track: true };
 
+// A scenario on the page: its way from the table's start (Python found it), then its steps.
+// Where it stands is a comparison of the history with that list.
+function scenarioPlay(ix, data) {
+  const path = [...data.lead_in, ...data.steps.map((s) => s.edge)];
+  const base = data.lead_in.length;
+  const play = {
+    data,
+    // The steps taken, or null when the history has left the scenario's path.
+    index(pos) {
+      const k = pos.hist.length - base;
+      if (pos.offset || k < 0 || k > data.steps.length) return null;
+      return pos.hist.every((t, i) => t.id === path[i]) ? k : null;
+    },
+    // Back to the start, the lead steps (those that only set the scene) taken.
+    restart(pos) {
+      const hist = path.slice(0, base + (data.lead || 0)).map((id) => ix.edges.get(id));
+      return { start: pos.start, offset: 0, hist, fut: [], more: 0 };
+    },
+    // Back onto the path as far as the history follows it.
+    recover(pos) {
+      const hist = pos.hist;
+      if (hist.length < base || hist.slice(0, base).some((t, i) => t.id !== path[i])) {
+        return play.restart(pos);
+      }
+      let k = base;
+      while (k < path.length && k < hist.length && hist[k].id === path[k]) k++;
+      return move(ix, pos, { type: "jump", index: k });
+    },
+  };
+  return play;
+}
+
+// A quiz played out by Python (payload.quizzes_payload): the page only keeps its place.
+function scriptedQuiz(ix, texts, script) {
+  const given = []; // the states answered, one per question so far
+  const feedback = []; // what each answer got, as Python wrote it
+  const quiz = {
+    seed: script.seed,
+    payload() {
+      const q = script.questions[given.length];
+      const fb = feedback[feedback.length - 1];
+      return {
+        question: q ? q.question : null,
+        score: [feedback.filter((f) => f.correct).length, feedback.length],
+        total: script.total,
+        finished: !q,
+        scenario: null,
+        seed: script.seed,
+        last: fb || null,
+      };
+    },
+    answer(state) {
+      const q = script.questions[given.length];
+      if (!q) {
+        const [right, asked] = quiz.payload().score;
+        throw new StepError(`the quiz is finished (${right} of ${asked} right); call reset() to start again`);
+      }
+      if (!ix.byName.has(state)) {
+        throw new StepError(`unknown state: '${state}' (must be one of ${pyList(ix.table.states.map((s) => s.name))})`);
+      }
+      const correct = state === q.expected;
+      given.push(state);
+      feedback.push({
+        correct,
+        expected: q.expected,
+        given: state,
+        explanation: correct ? texts[q.right] : `${texts[q.not[state]]} ${texts[q.wrong]}`,
+        number: q.question.number,
+        state: q.question.state,
+        event: q.question.event,
+        label: q.label,
+        edge: q.edge,
+      });
+    },
+  };
+  return quiz;
+}
+
 /** A model with anywidget's interface (get/set/on/off/send/save_changes) that does in the page
- * what tcpviz.widget.TCPWidget does in Python: the machine, scenarios and the quiz. */
+ * what tcpviz.web.widget.TCPWidget does in Python, from what Python wrote into the page: the
+ * history, scenarios and the quizzes. */
 export function localModel(data) {
-  const ix = indexTable(data.table);
+  const ix = indexTable(data.table, data.moves);
   // The whole position (nothing travels here): every step is kept, the last LOCAL_WINDOW listed.
   let pos = { start: data.table.initial, offset: 0, hist: [], fut: [], more: 0 };
+  const quizzes = data.quizzes || { texts: [], quizzes: [] };
   const traits = {
     svg: data.svg,
     table: data.table,
+    moves: data.moves,
     scenarios: data.scenarios || [],
     theme: data.theme || "auto",
     mode: "explore",
@@ -369,32 +277,17 @@ export function localModel(data) {
     ...viewOf(ix, pos, null, LOCAL_WINDOW),
   };
   const listeners = new Map();
-  const whys = new Map();
-  for (const sc of traits.scenarios) {
-    for (const s of sc.steps) if (!whys.has(`${s.source}|${s.event}`)) whys.set(`${s.source}|${s.event}`, s.why);
-  }
-  let play = null; // the scenario being played: { data, base, prefix }
-  let quiz = null;
+  let play = null; // the scenario being played (scenarioPlay)
+  let quiz = null; // the quiz being played (scriptedQuiz)
+  let round = -1; // which of the page's quizzes it is
 
   const emit = (name, ...args) => {
     for (const cb of [...(listeners.get(name) || [])]) cb(...args);
   };
 
-  // The steps of the scenario taken so far, or null off its path. Only the scenario's own
-  // stretch of the history is compared, so this costs the same after a long session.
-  function scenarioIndex(pos) {
-    if (!play) return null;
-    const steps = play.data.steps;
-    const k = pos.hist.length - play.base;
-    if (k < 0 || k > steps.length) return null;
-    if (play.prefix.some((id, i) => pos.hist[i].id !== id)) return null;
-    for (let i = 0; i < k; i++) if (pos.hist[play.base + i].id !== steps[i].edge) return null;
-    return k;
-  }
-
-  function scenarioTrait(pos, extra = {}) {
+  function scenarioTrait(at, extra = {}) {
     if (!play) return { ...IDLE_SCENARIO, speed: traits.scenario.speed, ...extra };
-    const k = scenarioIndex(pos);
+    const k = play.index(at);
     const s = { ...traits.scenario, ...extra, name: play.data.name, total: play.data.steps.length };
     s.on_track = k !== null;
     if (k !== null) s.index = k;
@@ -402,58 +295,38 @@ export function localModel(data) {
     return s;
   }
 
-  // Back to the scenario's start: reset, then (if the machine starts elsewhere) the way there.
-  function restart() {
-    const start = pos.start;
-    const path = pathTo(ix, start, play.data.start);
-    if (!path) throw new StepError(`scenario '${play.data.name}' starts in ${play.data.start}, which cannot be reached from ${start}`);
-    play.base = path.length;
-    play.prefix = path.map((t) => t.id);
-    return { start, offset: 0, hist: path, fut: [], more: 0 };
-  }
-
-  // Put a scenario that left its track back on it; returns the position.
-  function recover(pos) {
-    const hist = pos.hist;
-    if (hist.length < play.base || play.prefix.some((id, i) => hist[i].id !== id)) return restart();
-    const steps = play.data.steps;
-    let k = 0;
-    while (k < steps.length && play.base + k < hist.length && hist[play.base + k].id === steps[k].edge) k++;
-    return move(ix, pos, { type: "jump", index: play.base + k });
-  }
-
   function handleScenario(msg) {
     let at = pos;
     const action = msg.action;
-    if (action === "select" || action === "play" && msg.name) {
-      const data = traits.scenarios.find((s) => s.name === msg.name);
-      if (!data) {
-        throw new StepError(`unknown scenario: '${msg.name}' (must be one of ${pyList(traits.scenarios.map((s) => s.name).sort())})`);
+    if (action === "select" || (action === "play" && msg.name)) {
+      const found = traits.scenarios.find((s) => s.name === msg.name);
+      if (!found) {
+        const names = pyList(traits.scenarios.map((s) => s.name).sort());
+        throw new StepError(`unknown scenario for this table: '${msg.name}' (must be one of ${names})`);
       }
-      play = { data, base: 0, prefix: [] };
-      at = restart();
-      return { pos: at, mode: "scenario", scenario: { playing: action === "play" } };
+      play = scenarioPlay(ix, found);
+      return { pos: play.restart(at), mode: "scenario", scenario: { playing: action === "play" } };
     }
     if (action === "speed") {
       const value = Number(msg.value);
-      if (!(value >= 0.25 && value <= 4)) throw new StepError(`speed must be from 0.25 to 4, not ${msg.value}`);
+      if (!(value >= 0.25 && value <= 4)) throw new StepError(`speed must be from 0.25 to 4.0, not ${msg.value}`);
       return { pos: at, scenario: { speed: value } };
     }
     if (action === "pause") return { pos: at, scenario: { playing: false } };
     if (!play) throw new StepError("choose a scenario first");
-    const k = scenarioIndex(at);
+    const k = play.index(at);
     if (action === "play") {
-      if (k === null) at = recover(at);
-      else if (k >= play.data.steps.length) at = restart();
+      if (k === null) at = play.recover(at);
+      else if (k >= play.data.steps.length) at = play.restart(at);
       return { pos: at, mode: "scenario", scenario: { playing: true } };
     }
     if (action === "step") {
       // A timer's step carries the index it saw: a second view of the same model must not
       // step twice.
       if (msg.index != null && msg.index !== k) return { pos: at };
-      if (k === null) return { pos: recover(at) };
+      if (k === null) return { pos: play.recover(at) };
       if (k >= play.data.steps.length) {
-        throw new StepError(`scenario '${play.data.name}' is finished; press Play to watch it again`);
+        throw new StepError(`scenario '${play.data.name}' is finished; play it again with play() or the Play button`);
       }
       return { pos: move(ix, at, { type: "fire", edge: play.data.steps[k].edge }) };
     }
@@ -473,6 +346,22 @@ export function localModel(data) {
     return { patch: other(msg) };
   }
 
+  function startQuiz(seed) {
+    const list = quizzes.quizzes;
+    if (!list.length) throw new StepError("this page carries no quiz");
+    if (Number.isInteger(seed)) {
+      const found = list.findIndex((q) => q.seed === seed);
+      if (found < 0) {
+        throw new StepError(`this page carries the quizzes of seeds ${JSON.stringify(list.map((q) => q.seed))}, not ${seed}`);
+      }
+      round = found;
+    } else {
+      round = (round + 1) % list.length; // "New quiz": the next one the page carries
+    }
+    quiz = scriptedQuiz(ix, quizzes.texts, list[round]);
+    return quiz.payload();
+  }
+
   function other(msg) {
     if (msg.type === "mode") {
       if (!["explore", "scenario", "quiz"].includes(msg.mode)) {
@@ -480,19 +369,12 @@ export function localModel(data) {
       }
       const patch = { mode: msg.mode };
       if (msg.mode !== "scenario") patch.scenario = { ...traits.scenario, playing: false };
-      if (msg.mode === "quiz" && !quiz) {
-        quiz = new LocalQuiz(ix, whys, Math.floor(Math.random() * 2 ** 32));
-        patch.quiz = quiz.payload();
-      }
+      if (msg.mode === "quiz" && !quiz) patch.quiz = startQuiz(null);
       return patch;
     }
-    if (msg.type === "quiz_start") {
-      const seed = Number.isInteger(msg.seed) ? msg.seed : Math.floor(Math.random() * 2 ** 32);
-      quiz = new LocalQuiz(ix, whys, seed);
-      return { mode: "quiz", quiz: quiz.payload() };
-    }
+    if (msg.type === "quiz_start") return { mode: "quiz", quiz: startQuiz(msg.seed) };
     if (msg.type === "quiz_answer") {
-      if (!quiz) throw new StepError("no quiz is running: start one first");
+      if (!quiz) throw new StepError("no quiz is running: call start_quiz() first");
       quiz.answer(msg.state);
       return { quiz: quiz.payload() };
     }
@@ -523,7 +405,7 @@ export function localModel(data) {
         if (r.to) pos = r.to;
         patch = { ...r.patch, error: "" };
       } catch (error) {
-        if (!(error instanceof StepError)) console.error(error);
+        if (!(error instanceof StepError || error instanceof Unknowable)) console.error(error);
         patch = { error: error.message };
       }
       for (const [key, value] of Object.entries(patch)) traits[key] = value;
@@ -574,7 +456,7 @@ let viewCount = 0;
 
 function render({ model, el }) {
   const viewId = `tv${++viewCount}-${Math.random().toString(36).slice(2, 8)}`;
-  let ix = indexTable(model.get("table"));
+  let ix = indexTable(model.get("table"), model.get("moves"));
   let nodes = new Map(); // state id -> <g>
   let edges = new Map(); // edge id -> <g>
   let pending = null; // the optimistic view, until Python answers
@@ -901,10 +783,13 @@ function render({ model, el }) {
     if (v.enabled.includes(t.id)) {
       act({ type: "fire", edge: t.id });
     } else {
-      localError =
-        t.source === v.state
-          ? `"${t.words}" is not possible now: ${t.note || `this arrow needs ${t.source} entered from ${t.via}`}.`
-          : `That arrow starts in ${t.source}, but the connection is in ${v.state}: only arrows leaving ${v.state} can be taken.`;
+      // Why not, as Python wrote it for this position (the `via` rule, or another state).
+      try {
+        localError = refusalAt(ix, hereOf(ix, positionOf(ix, v)).at, t.id);
+      } catch (error) {
+        if (!(error instanceof Unknowable)) throw error;
+        localError = `That arrow cannot be taken in ${v.state} now.`;
+      }
       paint();
     }
   }
@@ -1377,7 +1262,7 @@ function render({ model, el }) {
     schedule();
   };
   const onTable = () => {
-    ix = indexTable(model.get("table"));
+    ix = indexTable(model.get("table"), model.get("moves"));
     insertSvg();
     for (const key of Object.keys(rendered)) delete rendered[key];
     for (const li of historyEntries.values()) li.remove(); // their text came from the old table
@@ -1394,6 +1279,7 @@ function render({ model, el }) {
     ["msg:custom", onAck],
     ["change:svg", onSvg],
     ["change:table", onTable],
+    ["change:moves", onTable],
     ["change:scenarios", schedule],
     ["change:history_shown", onMove],
     ...VIEW_KEYS.map((key) => [`change:${key}`, schedule]),

@@ -1,0 +1,1004 @@
+"""One end of a TCP connection: what a user call, an arriving segment or a timer does to it.
+
+This module is the one place that decides what a segment means for an endpoint, following
+RFC 9293 section 3.10 (event processing) state by state: OPEN, SEND, RECEIVE, CLOSE, ABORT
+(3.10.1-3.10.5), SEGMENT ARRIVES (3.10.7.1 CLOSED, 3.10.7.2 LISTEN, 3.10.7.3 SYN-SENT, 3.10.7.4
+the other states: the acceptability test of the four cases, RST and SYN handled with the RFC 5961
+challenge ACK, the ACK checks, data, FIN) and the timeouts (3.10.8).
+
+It is sans-IO, like h11's ``Connection``: segments in, segments and state changes out. There is
+no socket and no clock: an endpoint asks for timers as data (:class:`~tcpviz.sim.clock.Timer`)
+and is told when one ran out (:meth:`Endpoint.timeout`). The simulated connection and the
+capture replay both call it, so they agree by construction.
+
+Every state change is a row of the transition table fired through a
+:class:`~tcpviz.model.Machine` (the extended table, with RFC 9293 3.10's RST, ABORT and user
+timeout arrows), so the diagram, the table and the connection can never disagree. A segment
+that fits no arrow is answered (ACK, RST) or dropped as section 3.10 says, and the
+:class:`Outcome` gives the reason with its section number. A call that is not possible raises
+:class:`~tcpviz.errors.InvalidOperation` and changes nothing.
+
+What is left out, on purpose: windows stay fixed (no flow or congestion control), no MSS
+option, no urgent data, no security/compartment check, out-of-order segments are not held
+(RFC 9293 lets a receiver drop them; it then acknowledges what it expects), and data on a SYN is
+not taken (no TCP Fast Open): the sender sends it again.
+
+>>> server = Endpoint("server", peer="client", iss=300)
+>>> _ = server.listen()
+>>> out = server.receive(Segment("client", "server", seq=100, flags="SYN"))
+>>> [s.label for s in out.sent], out.transitions[0].target
+(['SYN,ACK seq=300 ack=101'], 'SYN-RECEIVED')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..errors import InvalidOperation
+from ..model import Machine, Table, Transition, tcp_table
+from .clock import RFC, Profile, Timer, get_profile
+from .segment import Segment, seq_add, seq_diff, seq_gt, seq_le, seq_lt
+
+__all__ = ["CALLS", "RESPONSES", "TCB", "Endpoint", "Outcome"]
+
+# The states, by their display names in the table.
+CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED = "CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED"
+ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2 = "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2"
+CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT = "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT"
+
+# The table's events this module fires (checked against the table below, at import).
+_EVENTS = {
+    "passive": "passive OPEN",
+    "active": "active OPEN",
+    "send": "SEND",
+    "close": "CLOSE",
+    "abort": "ABORT",
+    "syn": "rcv SYN",
+    "syn_ack": "rcv SYN,ACK",
+    "ack_of_syn": "rcv ACK of SYN",
+    "fin": "rcv FIN",
+    "fin_ack": "rcv FIN,ACK",
+    "ack_of_fin": "rcv ACK of FIN",
+    "rst": "rcv RST",
+    "2msl": "timeout 2MSL",
+    "user_timeout": "user timeout",
+}
+assert set(_EVENTS.values()) <= set(tcp_table(extended=True).events), "table events renamed"
+
+#: The user calls an endpoint takes (RFC 9293 3.9.1: OPEN passive and active, SEND, RECEIVE,
+#: CLOSE, ABORT; ``shutdown`` is CLOSE without the reset for unread data of ``close``).
+CALLS: tuple[str, ...] = ("listen", "connect", "send", "read", "close", "shutdown", "abort")
+
+#: What an endpoint did with an arriving segment (``'ok'`` for calls and timers).
+RESPONSES: tuple[str, ...] = ("accepted", "ack", "challenge-ack", "rst", "dropped", "ok")
+
+_SYNCHRONIZED = (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT)
+
+
+@dataclass(frozen=True)
+class TCB:
+    """The variables of RFC 9293 3.3.1 that the state machine needs (``None``: not chosen yet).
+
+    ``snd_wnd`` and ``rcv_wnd`` stay fixed: the simulator models no flow control.
+    """
+
+    iss: int | None = None
+    irs: int | None = None
+    snd_una: int | None = None
+    snd_nxt: int | None = None
+    snd_wnd: int = 65535
+    rcv_nxt: int | None = None
+    rcv_wnd: int = 65535
+
+    def as_dict(self) -> dict[str, int | None]:
+        """The variables under the RFC's names: ``{'ISS': 100, 'SND.UNA': 100, ...}``."""
+        return {
+            "ISS": self.iss,
+            "IRS": self.irs,
+            "SND.UNA": self.snd_una,
+            "SND.NXT": self.snd_nxt,
+            "SND.WND": self.snd_wnd,
+            "RCV.NXT": self.rcv_nxt,
+            "RCV.WND": self.rcv_wnd,
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one call, arriving segment or timer did to an endpoint.
+
+    Attributes
+    ----------
+    end
+        The endpoint's name.
+    cause
+        What happened: a call (``'connect'``, ``'send 5'``), a segment's label, ``'timeout 2msl'``.
+    sent
+        The segments it sends, in order (retransmissions carry the note ``'retransmission'``).
+    transitions
+        The table rows fired through its machine, in order (none, one, or two: a SYN-RECEIVED
+        end that gets an ACK carrying a FIN goes to ESTABLISHED and on to CLOSE-WAIT).
+    started, stopped
+        Timers to start (or restart) and to stop: apply ``stopped`` first, then ``started``.
+    response
+        For an arriving segment one of :data:`RESPONSES`; ``'ok'`` for a call or a timer.
+    reason
+        One sentence, starting with its RFC section: ``'3.10.7.4: unacceptable segment, ACK sent'``.
+    section
+        That section number alone, e.g. ``'3.10.7.4'``.
+    delivered
+        Octets of data accepted for the application by this segment.
+    """
+
+    end: str
+    cause: str
+    sent: tuple[Segment, ...] = ()
+    transitions: tuple[Transition, ...] = ()
+    started: tuple[Timer, ...] = ()
+    stopped: tuple[str, ...] = ()
+    response: str = "ok"
+    reason: str = ""
+    section: str = ""
+    delivered: int = 0
+
+    @property
+    def state(self) -> str | None:
+        """The state the endpoint ended in, if it changed (else ``None``)."""
+        return self.transitions[-1].target if self.transitions else None
+
+
+@dataclass(frozen=True)
+class _Data:
+    """Everything about an endpoint besides its machine: immutable, so a snapshot is free."""
+
+    tcb: TCB
+    unread: int = 0  # octets received, not yet read by the application
+    queued: int = 0  # octets the application sent before the connection was ESTABLISHED
+    close_pending: bool = False  # CLOSE in SYN-RECEIVED with data queued (3.10.4)
+    orphaned: bool = False  # close() was called: no more reads (3.6.1), Linux's FIN-WAIT-2 timer
+    fin_seq: int | None = None  # the sequence number of our FIN, once sent
+    rexmit: tuple[Segment, ...] = ()  # the retransmission queue: sent, not fully acknowledged
+    retries: int = 0  # how many times the head of the queue was retransmitted
+    running: frozenset[str] = frozenset()  # the timers running
+    incarnation: int = 0  # ISSs chosen so far (each new one is iss + incarnation * iss_step)
+    next_iss: int | None = None  # an ISS imposed for the next connection (capture replay)
+
+
+class _Work:
+    """The scratch pad of one event: the changes it makes, committed only if all goes well."""
+
+    def __init__(self, endpoint: Endpoint, cause: str):
+        self.endpoint = endpoint
+        self.d: _Data = endpoint._data
+        self.cause = cause
+        self.state: str = endpoint.machine.state
+        self.entered_from: str | None = endpoint.machine.entered_from
+        self.fired: list[Transition] = []
+        self.sent: list[Segment] = []
+        self.starts: dict[str, Timer] = {}
+        self.stops: set[str] = set()
+        self.response = "ok"
+        self.section = ""
+        self.clauses: list[str] = []
+        self.delivered = 0
+
+    @property
+    def tcb(self) -> TCB:
+        return self.d.tcb
+
+    def set(self, **changes: object) -> None:
+        self.d = replace(self.d, **changes)
+
+    def set_tcb(self, **changes: object) -> None:
+        self.d = replace(self.d, tcb=replace(self.d.tcb, **changes))
+
+    def go(self, key: str) -> Transition:
+        """Take the table's row for event ``key`` from where this event has got to."""
+        event = _EVENTS[key]
+        table = self.endpoint.machine.table
+        for t in table.enabled(self.state, self.entered_from):
+            if t.event == event:
+                self.fired.append(t)
+                self.entered_from, self.state = self.state, t.target
+                return t
+        # The rules below only take arrows the table has; reaching here is a bug in them.
+        raise AssertionError(f"no {event!r} arrow from {self.state} in {table!r}")
+
+    def say(self, section: str, clause: str, response: str | None = None) -> None:
+        if not self.section:
+            self.section = section
+        self.clauses.append(clause)
+        if response is not None:
+            self.response = response
+
+    def headline(self, section: str, clause: str, response: str) -> None:
+        """What matters most about this event: its section leads the reason."""
+        self.section = section
+        self.clauses.insert(0, clause)
+        self.response = response
+
+    def start(self, name: str, after: float) -> None:
+        self.starts[name] = Timer(name, after)
+        self.stops.discard(name)
+        self.set(running=self.d.running | {name})
+
+    def stop(self, name: str) -> None:
+        self.starts.pop(name, None)
+        if name in self.endpoint._data.running:
+            self.stops.add(name)
+        self.set(running=self.d.running - {name})
+
+    def outcome(self) -> Outcome:
+        reason = "; ".join(self.clauses)
+        return Outcome(
+            end=self.endpoint.name,
+            cause=self.cause,
+            sent=tuple(self.sent),
+            transitions=tuple(self.fired),
+            started=tuple(self.starts.values()),
+            stopped=tuple(sorted(self.stops)),
+            response=self.response,
+            reason=f"{self.section}: {reason}" if self.section else reason,
+            section=self.section,
+            delivered=self.delivered,
+        )
+
+
+class Endpoint:
+    """One end of a TCP connection: a TCB, a machine on the extended table, and the 3.10 rules.
+
+    Parameters
+    ----------
+    name
+        This end's name, written as the source of what it sends (``'client'``, an address).
+    peer
+        The other end's name, the destination of what it sends.
+    iss
+        The initial send sequence number of its first connection. RFC 9293 3.4.1 picks it from
+        a clock and a secret; a fixed one keeps a lesson reproducible.
+    iss_step
+        How far the ISS moves on for each later connection of this end (RFC 9293 Figure 8 uses
+        100: an old duplicate SYN meets a new connection numbered 100 further on).
+    window
+        RCV.WND (and the SND.WND it assumes of the other end); fixed.
+    profile
+        The timer values: :data:`~tcpviz.sim.clock.RFC` (default), ``LINUX``, or a name.
+    table
+        The transition table; by default the extended TCP table, whose rows include the RST,
+        ABORT and user timeout arrows of section 3.10.
+
+    Examples
+    --------
+    >>> client = Endpoint("client", peer="server", iss=100)
+    >>> [s.label for s in client.connect().sent], client.state
+    (['SYN seq=100'], 'SYN-SENT')
+    >>> out = client.receive(Segment("server", "client", seq=300, ack=101, flags="SYN,ACK"))
+    >>> out.reason
+    '3.10.7.3: our SYN is acknowledged: ESTABLISHED, ACK sent'
+    >>> client.tcb.snd_una, client.tcb.rcv_nxt
+    (101, 301)
+    """
+
+    def __init__(
+        self,
+        name: str = "client",
+        *,
+        peer: str = "server",
+        iss: int = 100,
+        iss_step: int = 100,
+        window: int = 65535,
+        profile: str | Profile = RFC,
+        table: Table | None = None,
+    ):
+        for label, value in (("iss", iss), ("iss_step", iss_step)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
+                raise InvalidOperation(
+                    f"{label} must be an integer from 0 to 2**32 - 1, not {value!r}"
+                )
+        if isinstance(window, bool) or not isinstance(window, int) or not 0 <= window < 2**16:
+            raise InvalidOperation(f"window must be an integer from 0 to 65535, not {window!r}")
+        self.name = str(name)
+        self.peer = str(peer)
+        self.iss_base = iss
+        self.iss_step = iss_step
+        self.window = window
+        self.profile: Profile = get_profile(profile)
+        self.machine: Machine = Machine(tcp_table(extended=True) if table is None else table)
+        self._data = _Data(TCB(snd_wnd=window, rcv_wnd=window))
+
+    # -- what it holds ------------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """The current state (the machine's)."""
+        return self.machine.state
+
+    @property
+    def tcb(self) -> TCB:
+        """The send and receive sequence variables."""
+        return self._data.tcb
+
+    @property
+    def unread(self) -> int:
+        """Octets received and acknowledged that the application has not read yet."""
+        return self._data.unread
+
+    @property
+    def queued(self) -> int:
+        """Octets the application sent before the connection was established, not yet sent."""
+        return self._data.queued
+
+    @property
+    def retransmission_queue(self) -> tuple[Segment, ...]:
+        """The segments sent and not yet fully acknowledged, oldest first."""
+        return self._data.rexmit
+
+    @property
+    def timers(self) -> frozenset[str]:
+        """The names of the timers it has asked to run and not stopped."""
+        return self._data.running
+
+    def allowed_calls(self) -> list[str]:
+        """The user calls possible now, in the order of :data:`CALLS`."""
+        return [call for call in CALLS if self._refusal(call) is None]
+
+    def _refusal(self, call: str, length: int = 1) -> str | None:
+        """Why ``call`` is not possible now (with its RFC section), or ``None`` if it is."""
+        state, d = self.state, self._data
+        if call in ("listen", "connect"):
+            return None if state == CLOSED else "3.10.1: connection already exists"
+        if call == "abort":
+            return "3.10.5: connection does not exist" if state == CLOSED else None
+        if call == "read":
+            if state == CLOSED:
+                return "3.10.3: connection does not exist"
+            if d.orphaned:
+                return "3.6.1: the application closed the connection and reads no more"
+            return None if d.unread else "3.10.3: nothing received is waiting to be read"
+        if call == "send":
+            if state == CLOSED:
+                return "3.10.2: connection does not exist"
+            if state not in (LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, CLOSE_WAIT):
+                return "3.10.2: connection closing (this end has sent its FIN)"
+            if d.close_pending:
+                return "3.10.2: connection closing (a CLOSE is queued)"
+            free = self._send_space()
+            if length > free:
+                return f"only {free} octets fit in the send window of {d.tcb.snd_wnd} now"
+            return None
+        if call in ("close", "shutdown"):
+            if state == CLOSED:
+                return "3.10.4: connection does not exist"
+            if state in (LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, CLOSE_WAIT):
+                return "3.10.4: connection closing (a CLOSE is queued)" if d.close_pending else None
+            return "3.10.4: connection closing (this end has sent its FIN)"
+        raise InvalidOperation(f"unknown call {call!r} (must be one of {list(CALLS)})")
+
+    def _send_space(self) -> int:
+        d = self._data
+        outstanding = sum(s.payload for s in d.rexmit)
+        return max(0, d.tcb.snd_wnd - outstanding - d.queued)
+
+    def _check(self, call: str, length: int = 1) -> None:
+        why = self._refusal(call, length)
+        if why is not None:
+            raise InvalidOperation(
+                f"cannot {call} in {self.state} ({why}); possible now: {self.allowed_calls()}"
+            )
+
+    # -- user calls ---------------------------------------------------------------------------
+
+    def call(self, name: str, length: int | None = None) -> Outcome:
+        """Make the user call ``name`` (one of :data:`CALLS`); ``length`` for send and read."""
+        if name not in CALLS:
+            raise InvalidOperation(
+                f"unknown call {name!r} (must be one of {list(CALLS)}); "
+                f"possible now: {self.allowed_calls()}"
+            )
+        if name == "send":
+            return self.send(1 if length is None else length)
+        if name == "read":
+            return self.read(length)
+        if length is not None:
+            raise InvalidOperation(
+                f"{name} takes no length (only send and read do), got {length!r}"
+            )
+        return getattr(self, name)()
+
+    def listen(self) -> Outcome:
+        """OPEN, passive (3.10.1): wait in LISTEN for a connection request."""
+        self._check("listen")
+        w = _Work(self, "listen")
+        w.go("passive")
+        w.say("3.10.1", "passive OPEN: waiting for a SYN")
+        return self._commit(w)
+
+    def connect(self) -> Outcome:
+        """OPEN, active (3.10.1): choose an ISS, send a SYN, go to SYN-SENT."""
+        self._check("connect")
+        w = _Work(self, "connect")
+        self._open_active(w)
+        w.go("active")
+        w.say("3.10.1", "active OPEN: SYN sent")
+        return self._commit(w)
+
+    def send(self, data: int | bytes | str = 1) -> Outcome:
+        """SEND (3.10.2) ``data`` (a number of octets, or bytes/str whose length counts).
+
+        In LISTEN this turns the open into an active one (the table's SEND arrow); before the
+        connection is established the data is queued; after that it goes out at once as one
+        segment per call.
+        """
+        if isinstance(data, str):
+            data = data.encode()
+        length = len(data) if isinstance(data, bytes | bytearray) else data
+        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+            raise InvalidOperation(f"send needs at least one octet, not {data!r}")
+        self._check("send", length)
+        w = _Work(self, f"send {length}")
+        if w.state == LISTEN:
+            self._open_active(w)
+            w.go("send")
+            w.set(queued=w.d.queued + length)
+            w.say(
+                "3.10.2", f"SEND in LISTEN makes the open active: SYN sent, {length} octets queued"
+            )
+        elif w.state in (SYN_SENT, SYN_RECEIVED):
+            w.set(queued=w.d.queued + length)
+            w.say("3.10.2", f"{length} octets queued until the connection is ESTABLISHED")
+        else:
+            self._send_data(w, length)
+            w.say("3.10.2", f"{length} octets sent")
+        return self._commit(w)
+
+    def read(self, length: int | None = None) -> Outcome:
+        """RECEIVE (3.10.3): the application reads ``length`` octets (default: all unread)."""
+        self._check("read")
+        unread = self._data.unread
+        if length is None:
+            length = unread
+        if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= unread:
+            raise InvalidOperation(f"read takes 1 to {unread} octets (unread now), not {length!r}")
+        w = _Work(self, f"read {length}")
+        w.set(unread=unread - length)
+        w.say("3.10.3", f"the application read {length} octets")
+        return self._commit(w)
+
+    def close(self) -> Outcome:
+        """CLOSE (3.10.4) by an application that will read no more (the socket ``close()``).
+
+        With received data still unread this sends a RST instead of a FIN, to show that data
+        was lost (3.6.1): the table's ABORT arrow.
+        """
+        return self._close("close")
+
+    def shutdown(self) -> Outcome:
+        """CLOSE (3.10.4) of the sending half only (``shutdown(SHUT_WR)``): always a FIN."""
+        return self._close("shutdown")
+
+    def abort(self) -> Outcome:
+        """ABORT (3.10.5): send a RST if the other end may still be talking; delete the TCB."""
+        self._check("abort")
+        w = _Work(self, "abort")
+        self._abort(w)
+        return self._commit(w)
+
+    def use_iss(self, iss: int) -> None:
+        """Make the next connection this end opens (actively, or on a SYN in LISTEN) use ``iss``.
+
+        For replaying a capture, where the ISS is the one the capture shows. It changes no state
+        and sends nothing; it applies once.
+        """
+        if isinstance(iss, bool) or not isinstance(iss, int) or not 0 <= iss < 2**32:
+            raise InvalidOperation(f"an ISS is an integer from 0 to 2**32 - 1, not {iss!r}")
+        self._data = replace(self._data, next_iss=iss)
+
+    # -- timers -------------------------------------------------------------------------------
+
+    def timeout(self, name: str) -> Outcome:
+        """The timer ``name`` (one it asked for and did not stop) ran out."""
+        if name not in self._data.running:
+            raise InvalidOperation(
+                f"timer {name!r} of {self.name} is not running "
+                f"(running: {sorted(self._data.running)})"
+            )
+        w = _Work(self, f"timeout {name}")
+        w.set(running=w.d.running - {name})
+        if name == "retransmit":
+            self._retransmit(w)
+        elif name == "user-timeout":
+            w.say("3.10.8", "user timeout: what we sent was not acknowledged in time; aborted")
+            w.go("user_timeout")
+            self._delete_tcb(w)
+        elif name == "2msl":
+            w.say("3.10.8", "2MSL timeout: no old segment can still be around; TCB deleted")
+            w.go("2msl")
+            self._delete_tcb(w)
+        else:  # "fin-wait-2", Linux's tcp_fin_timeout for an end that called close()
+            w.say(
+                "3.10.5",
+                f"Linux tcp_fin_timeout ({self.profile.fin_wait_2:g} s in FIN-WAIT-2 after "
+                "close()): the connection is reset (the table's ABORT arrow)",
+            )
+            self._abort(w)
+        return self._commit(w)
+
+    def _retransmit(self, w: _Work) -> None:
+        d, profile = w.d, self.profile
+        if not d.rexmit:  # cannot happen: the timer stops when the queue empties
+            w.say("RFC 6298 5.2", "nothing left to retransmit")
+            return
+        head = d.rexmit[0]
+        done = d.retries  # retransmissions of the head so far
+        if "SYN" in head.flags and "ACK" not in head.flags and profile.syn_waits is not None:
+            limit: int | None = len(profile.syn_waits) - 1
+        elif head.has("SYN") and profile.synack_retransmissions is not None:
+            limit = profile.synack_retransmissions
+        else:
+            limit = profile.max_retransmissions
+        if limit is not None and done >= limit:
+            w.say(
+                "3.10.8",
+                f"{head.flag_text} retransmitted {done} times without an acknowledgement: "
+                "the connection is abandoned (user timeout)",
+            )
+            w.go("user_timeout")
+            self._delete_tcb(w)
+            return
+        again = head
+        if "ACK" in head.flags and d.tcb.rcv_nxt is not None:
+            again = replace(head, ack=d.tcb.rcv_nxt)  # acknowledge what has arrived since
+        w.sent.append(replace(again, note="retransmission"))
+        w.set(retries=done + 1)
+        w.start("retransmit", self._wait(head, done + 1))
+        w.say(
+            "RFC 6298 5.4",
+            f"retransmission timeout: the oldest unacknowledged segment ({head.flag_text}) "
+            f"sent again, next wait {self._wait(head, done + 1):g} s",
+        )
+
+    def _wait(self, segment: Segment, retransmissions: int) -> float:
+        """How long to wait for the ACK of ``segment`` after that many retransmissions."""
+        waits = self.profile.syn_waits
+        if waits is not None and "SYN" in segment.flags and "ACK" not in segment.flags:
+            return waits[min(retransmissions, len(waits) - 1)]
+        return self.profile.rto(retransmissions)
+
+    # -- segment arrives ----------------------------------------------------------------------
+
+    def receive(self, segment: Segment) -> Outcome:
+        """SEGMENT ARRIVES (3.10.7): what ``segment`` does to this end.
+
+        Returns the :class:`Outcome`: the segments sent in reply, the transitions fired, the
+        timers, and what was done with the segment (``response``) and why (``reason``).
+        """
+        if not isinstance(segment, Segment):
+            raise InvalidOperation(f"receive takes a Segment, not {type(segment).__name__}")
+        w = _Work(self, segment.label)
+        if w.state == CLOSED:
+            self._arrive_closed(w, segment)
+        elif w.state == LISTEN:
+            self._arrive_listen(w, segment)
+        elif w.state == SYN_SENT:
+            self._arrive_syn_sent(w, segment)
+        else:
+            self._arrive_synchronized(w, segment)
+        return self._commit(w)
+
+    def _reply(self, w: _Work, to: Segment, flags: str, seq: int, ack: int = 0, note="") -> None:
+        w.sent.append(Segment(self.name, to.src, seq, ack, flags, window=self.window, note=note))
+
+    def _arrive_closed(self, w: _Work, seg: Segment) -> None:
+        if seg.has("RST"):
+            w.say("3.10.7.1", "no connection: an arriving RST is discarded", "dropped")
+        elif seg.has("ACK"):
+            self._reply(w, seg, "RST", seg.ack)
+            w.say("3.10.7.1", "no connection here: RST sent (seq = the segment's ACK)", "rst")
+        else:
+            self._reply(w, seg, "RST,ACK", 0, seq_add(seg.seq, seg.length))
+            w.say("3.10.7.1", "no connection here: RST sent (acknowledging the segment)", "rst")
+
+    def _arrive_listen(self, w: _Work, seg: Segment) -> None:
+        if seg.has("RST"):
+            w.say("3.10.7.2", "a RST in LISTEN is ignored", "dropped")
+        elif seg.has("ACK"):
+            self._reply(w, seg, "RST", seg.ack)
+            w.say("3.10.7.2", "nothing was sent that an ACK could acknowledge: RST sent", "rst")
+        elif seg.has("SYN"):
+            iss = self._next_iss(w)
+            rcv_nxt = seq_add(seg.seq, 1)
+            w.set_tcb(iss=iss, irs=seg.seq, rcv_nxt=rcv_nxt, snd_una=iss, snd_nxt=seq_add(iss, 1))
+            self._queue(w, Segment(self.name, seg.src, iss, rcv_nxt, "SYN,ACK", window=self.window))
+            w.go("syn")
+            w.say("3.10.7.2", "a connection request: SYN,ACK sent", "accepted")
+            if seg.payload:
+                w.say("3.10.7.2", "the data on the SYN is not taken (no TCP Fast Open)")
+        else:
+            w.say("3.10.7.2", "neither SYN, ACK nor RST: discarded", "dropped")
+
+    def _arrive_syn_sent(self, w: _Work, seg: Segment) -> None:
+        tcb = w.tcb
+        ack_ok = False
+        if seg.has("ACK"):
+            if seq_le(seg.ack, tcb.iss) or seq_gt(seg.ack, tcb.snd_nxt):
+                if seg.has("RST"):
+                    w.say("3.10.7.3", "a RST whose ACK is not for our SYN: discarded", "dropped")
+                else:
+                    self._reply(w, seg, "RST", seg.ack)
+                    w.say(
+                        "3.10.7.3",
+                        f"the ACK ({seg.ack}) is not for our SYN ({tcb.iss}): RST sent",
+                        "rst",
+                    )
+                return
+            ack_ok = True
+        if seg.has("RST"):
+            if ack_ok:
+                w.go("rst")
+                self._delete_tcb(w)
+                w.say("3.10.7.3", "connection refused: the RST acknowledges our SYN", "accepted")
+            else:
+                w.say("3.10.7.3", "a RST that does not acknowledge our SYN: discarded", "dropped")
+            return
+        if not seg.has("SYN"):
+            w.say("3.10.7.3", "neither SYN nor RST: discarded", "dropped")
+            return
+        rcv_nxt = seq_add(seg.seq, 1)
+        w.set_tcb(irs=seg.seq, rcv_nxt=rcv_nxt)
+        if ack_ok:
+            self._acknowledged(w, seg.ack)
+            w.go("syn_ack")
+            self._reply(w, seg, "ACK", w.tcb.snd_nxt, rcv_nxt)
+            w.say("3.10.7.3", "our SYN is acknowledged: ESTABLISHED, ACK sent", "accepted")
+            self._established(w)
+        else:
+            # Simultaneous open: the other end's SYN crossed ours. We answer SYN,ACK with our
+            # ISS again, and that SYN,ACK replaces the SYN in the retransmission queue.
+            synack = Segment(self.name, seg.src, tcb.iss, rcv_nxt, "SYN,ACK", window=self.window)
+            w.set(rexmit=(synack, *w.d.rexmit[1:]))
+            w.sent.append(synack)
+            w.go("syn")
+            w.say(
+                "3.10.7.3",
+                "simultaneous open: the other end's SYN crossed ours; SYN,ACK sent",
+                "accepted",
+            )
+
+    def _acceptable(self, seg: Segment, tcb: TCB) -> bool:
+        """The four cases of RFC 9293 3.10.7.4's sequence number check."""
+        nxt, wnd, seq, length = tcb.rcv_nxt, tcb.rcv_wnd, seg.seq, seg.length
+
+        def in_window(n: int) -> bool:
+            return seq_le(nxt, n) and seq_lt(n, seq_add(nxt, wnd))
+
+        if length == 0:
+            return seq == nxt if wnd == 0 else in_window(seq)
+        if wnd == 0:
+            return False
+        return in_window(seq) or in_window(seq_add(seq, length - 1))
+
+    def _arrive_synchronized(self, w: _Work, seg: Segment) -> None:
+        tcb, section = w.tcb, "3.10.7.4"
+        old_syn = False
+        # First, the sequence number. After a simultaneous open the other end's SYN,ACK
+        # carries the SYN we already have: trimmed of it (the RFC's "idealized segment that
+        # begins at RCV.NXT"), it is an acceptable ACK of our SYN (Figure 7, line 6).
+        if (
+            w.state == SYN_RECEIVED
+            and seg.has("SYN")
+            and seg.has("ACK")
+            and not seg.has("RST")
+            and seg.seq == tcb.irs
+        ):
+            old_syn = True
+        elif not self._acceptable(seg, tcb):
+            if seg.has("RST"):
+                w.say(section, "a RST outside the receive window: discarded", "dropped")
+            elif w.state == TIME_WAIT and seg.has("FIN") and seg.end == tcb.rcv_nxt:
+                self._reply(w, seg, "ACK", tcb.snd_nxt, tcb.rcv_nxt)
+                w.start("2msl", self.profile.time_wait_duration)
+                w.say(
+                    section,
+                    "the other end's FIN again (our ACK was lost): acknowledged again, "
+                    "2MSL timer restarted",
+                    "ack",
+                )
+            else:
+                self._reply(w, seg, "ACK", tcb.snd_nxt, tcb.rcv_nxt)
+                w.say(
+                    section,
+                    f"unacceptable segment (seq {seg.seq}, length {seg.length}; expected "
+                    f"{tcb.rcv_nxt} within a window of {tcb.rcv_wnd}): ACK sent",
+                    "ack",
+                )
+            return
+        ahead = seq_gt(seg.seq, tcb.rcv_nxt)  # out of order: starts after what we expect
+        skip = 0 if ahead else seq_diff(tcb.rcv_nxt, seg.seq)  # old octets at its front
+        syn = int(seg.has("SYN"))
+        new_text = 0 if ahead else max(0, seg.payload - max(0, skip - syn))
+        new_fin = seg.has("FIN") and not ahead and skip <= syn + seg.payload
+
+        # Second, RST (RFC 5961 3.2: only a RST exactly at RCV.NXT resets).
+        if seg.has("RST"):
+            if seg.seq == tcb.rcv_nxt:
+                passive = w.state == SYN_RECEIVED and w.entered_from == LISTEN
+                refused = w.state == SYN_RECEIVED and not passive
+                w.go("rst")
+                if passive:
+                    self._back_to_listen(w)
+                    w.say(section, "RST at RCV.NXT: back to LISTEN (opened passively)", "accepted")
+                else:
+                    self._delete_tcb(w)
+                    what = "connection refused" if refused else "connection reset"
+                    w.say(section, f"RST at RCV.NXT: {what}", "accepted")
+            else:
+                self._reply(w, seg, "ACK", tcb.snd_nxt, tcb.rcv_nxt, note="challenge ACK")
+                w.say(
+                    section,
+                    f"a RST in the window but not at RCV.NXT ({tcb.rcv_nxt}): challenge ACK "
+                    "sent (RFC 5961 3.2)",
+                    "challenge-ack",
+                )
+            return
+
+        # Fourth, SYN: in a synchronized state any SYN gets a challenge ACK (RFC 5961 4.2).
+        if seg.has("SYN") and not old_syn:
+            self._reply(w, seg, "ACK", tcb.snd_nxt, tcb.rcv_nxt, note="challenge ACK")
+            w.say(
+                section,
+                f"a SYN in {w.state}: challenge ACK sent, segment dropped (RFC 5961 4.2)",
+                "challenge-ack",
+            )
+            return
+
+        # Fifth, ACK.
+        if not seg.has("ACK"):
+            w.say(section, "no ACK bit: discarded", "dropped")
+            return
+        if w.state == SYN_RECEIVED:
+            if not (seq_lt(tcb.snd_una, seg.ack) and seq_le(seg.ack, tcb.snd_nxt)):
+                self._reply(w, seg, "RST", seg.ack)
+                w.say(section, f"the ACK ({seg.ack}) is not for our SYN: RST sent", "rst")
+                return
+            self._acknowledged(w, seg.ack)
+            w.go("ack_of_syn")
+            w.say(section, "our SYN is acknowledged: ESTABLISHED", "accepted")
+            self._established(w)
+        tcb = w.tcb
+        if seq_gt(seg.ack, tcb.snd_nxt):
+            self._reply(w, seg, "ACK", tcb.snd_nxt, tcb.rcv_nxt)
+            w.say(section, f"the ACK ({seg.ack}) is for something not yet sent: ACK sent", "ack")
+            return
+        if seq_lt(seg.ack, seq_add(tcb.snd_una, -tcb.snd_wnd)):
+            self._reply(w, seg, "ACK", tcb.snd_nxt, tcb.rcv_nxt)
+            w.say(section, f"the ACK ({seg.ack}) is too old (RFC 5961 5.2): ACK sent", "ack")
+            return
+        advanced = seq_gt(seg.ack, tcb.snd_una)
+        if advanced:
+            self._acknowledged(w, seg.ack)
+            if not w.fired:
+                w.say(section, f"acknowledges up to {seg.ack}", "accepted")
+        fin_acked = w.d.fin_seq is not None and seq_gt(w.tcb.snd_una, w.d.fin_seq)
+        if fin_acked and w.state == FIN_WAIT_1 and not new_fin:
+            w.go("ack_of_fin")
+            w.say(section, "our FIN is acknowledged: FIN-WAIT-2", "accepted")
+            if self.profile.fin_wait_2 is not None and w.d.orphaned:
+                w.start("fin-wait-2", self.profile.fin_wait_2)
+        elif fin_acked and w.state == CLOSING:
+            w.go("ack_of_fin")
+            self._time_wait(w)
+            w.say(section, "our FIN is acknowledged: TIME-WAIT", "accepted")
+        elif fin_acked and w.state == LAST_ACK:
+            w.go("ack_of_fin")
+            self._delete_tcb(w)
+            w.say(section, "our FIN is acknowledged: CLOSED", "accepted")
+            return
+
+        # Seventh, the data; eighth, the FIN.
+        if ahead and (seg.payload or seg.has("FIN")):
+            self._reply(w, seg, "ACK", w.tcb.snd_nxt, w.tcb.rcv_nxt)
+            w.say(
+                section,
+                f"out of order (starts at {seg.seq}, {w.tcb.rcv_nxt} expected): not held, "
+                "ACK sent for what is expected",
+                "ack" if w.response == "ok" else None,
+            )
+            return
+        need_ack = False
+        if new_text:
+            if w.state in (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2):
+                if w.d.orphaned:
+                    # 3.6.1: data arriving after close() is lost: tell the other end.
+                    w.headline("3.6.1", "data arrived after close(): RST sent, data lost", "rst")
+                    self._abort(w, quiet=True)
+                    return
+                w.set_tcb(rcv_nxt=seq_add(w.tcb.rcv_nxt, new_text))
+                w.set(unread=w.d.unread + new_text)
+                w.delivered = new_text
+                need_ack = True
+                w.say(section, f"{new_text} octets of data accepted", "accepted")
+            else:
+                w.say(section, f"data after the other end's FIN is ignored ({w.state})")
+        if new_fin:
+            w.set_tcb(rcv_nxt=seq_add(w.tcb.rcv_nxt, 1))
+            need_ack = True
+            if w.state == ESTABLISHED:
+                w.go("fin")
+                w.say(section, "the other end's FIN: CLOSE-WAIT", "accepted")
+            elif w.state == FIN_WAIT_1 and fin_acked:
+                w.go("fin_ack")
+                self._time_wait(w)
+                w.say(section, "the other end's FIN with the ACK of ours: TIME-WAIT", "accepted")
+            elif w.state == FIN_WAIT_1:
+                w.go("fin")
+                w.say(
+                    section,
+                    "the other end's FIN crossed ours (simultaneous close): CLOSING",
+                    "accepted",
+                )
+            elif w.state == FIN_WAIT_2:
+                w.go("fin")
+                self._time_wait(w)
+                w.say(section, "the other end's FIN: TIME-WAIT", "accepted")
+        if need_ack:
+            self._reply(w, seg, "ACK", w.tcb.snd_nxt, w.tcb.rcv_nxt)
+            w.clauses[-1] += ", ACK sent"
+        if w.response == "ok":
+            w.say(section, "nothing new in it (a duplicate ACK): ignored", "dropped")
+
+    # -- the pieces ---------------------------------------------------------------------------
+
+    def _next_iss(self, w: _Work) -> int:
+        iss = w.d.next_iss
+        if iss is None:
+            iss = seq_add(self.iss_base, w.d.incarnation * self.iss_step)
+        w.set(incarnation=w.d.incarnation + 1, next_iss=None)
+        return iss
+
+    def _open_active(self, w: _Work) -> None:
+        iss = self._next_iss(w)
+        w.set_tcb(iss=iss, snd_una=iss, snd_nxt=seq_add(iss, 1))
+        self._queue(w, Segment(self.name, self.peer, iss, 0, "SYN", window=self.window))
+
+    def _queue(self, w: _Work, segment: Segment) -> None:
+        """Send ``segment``, which occupies sequence space, and keep it until acknowledged."""
+        w.sent.append(segment)
+        if not w.d.rexmit:
+            w.set(retries=0)
+            w.start("retransmit", self._wait(segment, 0))
+            if self.profile.user_timeout is not None:
+                w.start("user-timeout", self.profile.user_timeout)
+        w.set(rexmit=(*w.d.rexmit, segment))
+
+    def _send_data(self, w: _Work, length: int) -> None:
+        tcb = w.tcb
+        self._queue(
+            w,
+            Segment(self.name, self.peer, tcb.snd_nxt, tcb.rcv_nxt, "PSH,ACK", length, self.window),
+        )
+        w.set_tcb(snd_nxt=seq_add(tcb.snd_nxt, length))
+
+    def _send_fin(self, w: _Work) -> None:
+        tcb = w.tcb
+        self._queue(
+            w,
+            Segment(self.name, self.peer, tcb.snd_nxt, tcb.rcv_nxt, "FIN,ACK", window=self.window),
+        )
+        w.set(fin_seq=tcb.snd_nxt)
+        w.set_tcb(snd_nxt=seq_add(tcb.snd_nxt, 1))
+
+    def _acknowledged(self, w: _Work, ack: int) -> None:
+        """SND.UNA moves to ``ack``: drop what it covers from the queue, restart the timers."""
+        w.set_tcb(snd_una=ack)
+        left = tuple(s for s in w.d.rexmit if not seq_le(s.end, ack))
+        if len(left) == len(w.d.rexmit):
+            return
+        w.set(rexmit=left, retries=0)
+        if left:  # RFC 6298 5.3: restart the timer for what is still outstanding
+            w.start("retransmit", self._wait(left[0], 0))
+            if self.profile.user_timeout is not None:
+                w.start("user-timeout", self.profile.user_timeout)
+        else:  # RFC 6298 5.2: all acknowledged
+            w.stop("retransmit")
+            w.stop("user-timeout")
+
+    def _established(self, w: _Work) -> None:
+        """Just ESTABLISHED: send what the application queued, and a CLOSE it queued."""
+        if w.d.queued:
+            queued = w.d.queued
+            w.set(queued=0)
+            self._send_data(w, queued)
+            w.say("3.10.2", f"the {queued} queued octets sent")
+        if w.d.close_pending:
+            w.set(close_pending=False)
+            self._send_fin(w)
+            w.go("close")
+            w.say("3.10.4", "the queued CLOSE: FIN sent, FIN-WAIT-1")
+
+    def _time_wait(self, w: _Work) -> None:
+        for name in ("retransmit", "user-timeout", "fin-wait-2"):
+            w.stop(name)
+        w.start("2msl", self.profile.time_wait_duration)
+
+    def _close(self, call: str) -> Outcome:
+        self._check(call)
+        w = _Work(self, call)
+        state = w.state
+        if call == "close":
+            w.set(orphaned=True)
+        if state in (LISTEN, SYN_SENT):
+            w.go("close")
+            self._delete_tcb(w)
+            w.say("3.10.4", "CLOSE before any connection: TCB deleted")
+        elif call == "close" and w.d.unread and state in (ESTABLISHED, CLOSE_WAIT):
+            unread = w.d.unread
+            w.say("3.6.1", f"close() with {unread} octets unread: RST sent to show data was lost")
+            self._abort(w, quiet=True)
+        elif state == SYN_RECEIVED and w.d.queued:
+            w.set(close_pending=True)
+            w.say("3.10.4", "CLOSE queued: the queued data goes first, once ESTABLISHED")
+        else:
+            self._send_fin(w)
+            w.go("close")
+            w.say("3.10.4", f"CLOSE: FIN sent, {w.state}")
+        return self._commit(w)
+
+    def _abort(self, w: _Work, *, quiet: bool = False) -> None:
+        taken = w.go("abort")
+        if "RST" in taken.sent:
+            self._reply_rst(w)
+        if not quiet:
+            sent = "RST sent, " if "RST" in taken.sent else ""
+            w.say("3.10.5", f"ABORT: {sent}TCB deleted")
+        self._delete_tcb(w)
+
+    def _reply_rst(self, w: _Work) -> None:
+        w.sent.append(Segment(self.name, self.peer, w.tcb.snd_nxt, 0, "RST", window=self.window))
+
+    def _delete_tcb(self, w: _Work) -> None:
+        for name in sorted(w.d.running):
+            w.stop(name)
+        w.d = _Data(
+            TCB(snd_wnd=self.window, rcv_wnd=self.window),
+            incarnation=w.d.incarnation,
+            next_iss=w.d.next_iss,
+        )
+
+    def _back_to_listen(self, w: _Work) -> None:
+        self._delete_tcb(w)
+
+    # -- committing, snapshots ----------------------------------------------------------------
+
+    def _commit(self, w: _Work) -> Outcome:
+        """Fire the transitions through the machine, then keep the new data: all or nothing."""
+        if len(w.fired) == 1:
+            self.machine.fire(w.fired[0])
+        elif w.fired:
+            self.machine.run(*w.fired)  # all or nothing; observers hear of it once
+        self._data = w.d
+        return w.outcome()
+
+    def _snapshot(self) -> tuple[_Data, int]:
+        return self._data, len(self.machine.history)
+
+    def _restore(self, snapshot: tuple[_Data, int]) -> None:
+        data, steps = snapshot
+        self.machine.jump(steps)
+        self._data = data
+
+    def describe(self) -> dict[str, object]:
+        """Everything a view shows of this end, as JSON-ready data."""
+        d = self._data
+        return {
+            "name": self.name,
+            "state": self.state,
+            "tcb": d.tcb.as_dict(),
+            "unread": d.unread,
+            "queued": d.queued,
+            "retransmission_queue": [s.label for s in d.rexmit],
+            "timers": sorted(d.running),
+            "calls": self.allowed_calls(),
+        }
+
+    def __repr__(self) -> str:
+        return f"<Endpoint {self.name} {self.state} {self.tcb.as_dict()}>"
