@@ -356,6 +356,15 @@ class Inference:
                         self._move(end, "active OPEN", s, s.time, seen=True)
                     else:
                         self._reconcile(end, index, s, SYN_SENT)
+                elif end.iss is not None and h.seq != end.iss:
+                    # Its own SYN is unanswered and this one has another ISN: an old duplicate
+                    # from an earlier connection (RFC 9293 Figure 8), not this end's evidence.
+                    end.notes.append(
+                        f"segment {s.index}: a SYN from this end's address and port with "
+                        "another initial sequence number while its own SYN is unanswered: an "
+                        "old duplicate of an earlier connection (RFC 9293 3.5, Figure 8)"
+                    )
+                    return
                 else:
                     self._confirm(end, s)
             end.iss = h.seq
@@ -492,6 +501,28 @@ class Inference:
         if not pending:
             return
         receiver = self.endpoints[receiver_index]
+        if t.kind == "retransmission":
+            # The receiver sends again what it sent before: whatever acknowledged that, on
+            # its way to it, never arrived (lost between the capture point and the receiver).
+            span = h.length + (1 if h.flags & SYN else 0) + (1 if h.flags & FIN else 0)
+            sent_to = (h.seq + span) & _MASK
+            keep = []
+            for s, sh in pending:
+                if sh.flags & ACK and not sh.flags & RST and _at_or_after(sh.ack, sent_to):
+                    receiver.notes.append(
+                        f"segment {s.index} was lost on its way to this end: it retransmitted "
+                        f"what that segment acknowledged (segment {t.index})"
+                    )
+                else:
+                    keep.append((s, sh))
+            pending[:] = keep
+        if h.flags & SYN and not h.flags & RST and any(sh.flags & RST for _, sh in pending):
+            # The receiver opens anew (a SYN, or a SYN,ACK with a new ISN): the RSTs sent to it
+            # before had arrived and closed what it had (RFC 9293 Figure 8: an old duplicate
+            # SYN's SYN,ACK answered with a RST sends the server back to LISTEN).
+            resets = [item for item in pending if item[1].flags & RST]
+            pending[:] = [item for item in pending if not item[1].flags & RST]
+            self._deliver(receiver_index, resets, t, "")
         if h.flags & ACK:
             # The ACK covers a segment's sequence space: it arrived. A segment that adds no
             # new sequence space (a SYN,ACK repeating its SYN in a simultaneous open, a pure
@@ -499,19 +530,31 @@ class Inference:
             ack = h.ack
             top = receiver.rcv_nxt
             last = -1
+            waiting = []  # SYNs this ACK does not answer: still on their way
             for i, (s, sh) in enumerate(pending):
                 span = sh.length + (1 if sh.flags & SYN else 0) + (1 if sh.flags & FIN else 0)
                 if not span:
                     continue
                 end = (sh.seq + span) & _MASK
+                if sh.flags & SYN and not sh.flags & ACK:
+                    # The ACK of a SYN names exactly that SYN: another one (an old duplicate,
+                    # another ISN) has not arrived, whatever comes before or after it.
+                    if ack == end:
+                        last = i
+                        if top is None or _after(end, top):
+                            top = end
+                    else:
+                        waiting.append(i)
+                    continue
                 fresh = top is None or _after(end, top)
                 if fresh:
                     top = end
                 if _at_or_after(ack, end) and (fresh or s.kind != "new"):
                     last = i
             if last >= 0:
-                items = pending[: last + 1]
-                del pending[: last + 1]
+                items = [item for i, item in enumerate(pending[: last + 1]) if i not in waiting]
+                rest = [pending[i] for i in waiting if i <= last] + pending[last + 1 :]
+                pending[:] = rest
                 self._deliver(receiver_index, items, t, "")
         # Pending RSTs before a segment that is not itself a RST: the receiver went on, so it
         # did not accept them (a challenge ACK, RFC 5961 3.2), or they had not arrived yet.
@@ -586,9 +629,9 @@ class Inference:
 
     def _seen_before(self, end: EndpointStates, sh: Header) -> bool:
         # A retransmission whose first copy this end already received moves nothing.
-        if end.rcv_nxt is None:
-            return False
-        span = sh.length + (1 if sh.flags & (SYN | FIN) else 0)
+        span = sh.length + (1 if sh.flags & SYN else 0) + (1 if sh.flags & FIN else 0)
+        if end.rcv_nxt is None or not span:
+            return False  # an ACK moves nothing twice: the rules see to that on their own
         return not _after((sh.seq + span) & _MASK, end.rcv_nxt)
 
     def _receive(
