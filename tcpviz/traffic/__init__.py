@@ -5,7 +5,14 @@ endpoint's RFC 9293 state sequence, marking what the capture shows (``seen``) an
 only infer. ``read_sockets()`` and ``LiveView`` show this machine's sockets by state.
 """
 
-from .capture import CapturedSegment, Connection, Replay, iter_connections, replay
+from .capture import (
+    CapturedSegment,
+    Connection,
+    Replay,
+    example_capture,
+    iter_connections,
+    replay,
+)
 from .decode import LINKTYPES, Header, decode, flag_names
 from .infer import EndpointStates, Inference, StateChange
 from .live import SOURCES, LiveView, Snapshot, Socket, format_table, process_owners, read_sockets
@@ -42,6 +49,7 @@ __all__ = [
     "StateChange",
     "ZeekSummary",
     "decode",
+    "example_capture",
     "flag_names",
     "format_table",
     "iter_connections",

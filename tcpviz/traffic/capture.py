@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from ..errors import CaptureError, NoTcpInCapture, UnsupportedLinkType
@@ -40,6 +41,7 @@ __all__ = [
     "CapturedSegment",
     "Connection",
     "Replay",
+    "example_capture",
     "iter_connections",
     "replay",
 ]
@@ -538,6 +540,19 @@ def replay(
         )
     )
     return result
+
+
+def example_capture() -> Path:
+    """The capture shipped with tcpviz: real Linux TCP on 127.0.0.1, five connections.
+
+    A request and reply closed by the client first, the same closed by the server first, a
+    connection refused, an abort with SO_LINGER 0, and a close with unread data (recorded by
+    ``scripts/record-loopback-capture.py``).
+
+    >>> [c.conn_state for c in replay(example_capture()).connections]
+    ['SF', 'SF', 'REJ', 'RSTO', 'RSTR']
+    """
+    return Path(__file__).resolve().parent / "data" / "loopback.pcap"
 
 
 def _progress_bar(reader: CaptureReader, progress) -> Callable[[int, int], None] | None:
