@@ -17,8 +17,8 @@ from tcpviz.errors import (
     TruncatedCapture,
     UnsupportedLinkType,
 )
+from tcpviz.traffic import Replay, iter_connections, replay
 from tcpviz.traffic import capture as capture_module
-from tcpviz.traffic import iter_connections, replay
 
 
 def states(end):
@@ -586,3 +586,23 @@ def test_cli_long_captures_are_listed_as_they_are_read(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert [c["number"] for c in data["connections"]] == list(range(1, 16))
     assert data["packets"] == 135 and data["problems"] == []
+
+
+def test_shards_by_flow_hash_split_the_connections_between_processes(tmp_path):
+    conv = Conversation()
+    for i in range(30):
+        conv.client = (conv.client[0], 31000 + i)
+        handshake_and_close(conv)
+    path = conv.write(tmp_path / "thirty.pcap")
+    whole = replay(path)
+    seen = []
+    for k in range(3):
+        part = Replay(str(path))
+        connections = list(iter_connections(path, replay=part, shard=(k, 3)))
+        assert part.tcp == sum(sum(c.packets) for c in connections)
+        seen += [(c.ports, tuple(tuple(e.states) for e in c.endpoints)) for c in connections]
+    assert sorted(seen) == sorted(
+        (c.ports, tuple(tuple(e.states) for e in c.endpoints)) for c in whole.connections
+    )
+    with pytest.raises(ValueError, match="shard"):
+        list(iter_connections(path, shard=(3, 3)))

@@ -14,6 +14,7 @@ retransmission, a simultaneous open, or an old duplicate the endpoints answer as
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ __all__ = [
     "Connection",
     "Replay",
     "example_capture",
+    "flow_hash",
     "iter_connections",
     "replay",
 ]
@@ -234,7 +236,10 @@ class Replay:
 class _Tracker:
     """The running replay: open connections by 4-tuple, and those finished, to hand on."""
 
-    def __init__(self, name: str, segment_limit: int, replay: Replay):
+    def __init__(
+        self, name: str, segment_limit: int, replay: Replay, shard: tuple[int, int] | None = None
+    ):
+        self.shard = shard
         self.name = name
         self.segment_limit = segment_limit
         self.replay = replay
@@ -244,9 +249,13 @@ class _Tracker:
         self.keys: dict[int, tuple[tuple, ...]] = {}
         self.count = 0
 
-    def add(self, frame: int, time: float, h: Header) -> None:
+    def add(self, frame: int, time: float, h: Header) -> bool:
         key = h[:4]
         entry = self.flows.get(key)
+        if entry is None and self.shard is not None:
+            number, shards = self.shard
+            if flow_hash(h) % shards != number:
+                return False  # another worker's connection
         if entry is not None:
             connection, sender, directions = entry
             if (
@@ -259,6 +268,7 @@ class _Tracker:
         if entry is None:
             connection, sender, directions = self._open(frame, time, h)
         self._segment(connection, sender, directions, frame, time, h)
+        return True
 
     def _reused(self, connection: Connection, mine: _Direction, directions, h: Header) -> bool:
         """A SYN on a known 4-tuple: a new connection only when both ends have closed."""
@@ -405,6 +415,19 @@ def _number(connection: Connection) -> int:
     return connection.number
 
 
+def flow_hash(h: Header) -> int:
+    """A hash of a segment's 4-tuple that both directions share and every process agrees on.
+
+    For splitting a capture across processes (``iter_connections(..., shard=(k, n))``): each
+    worker keeps the connections whose hash modulo ``n`` is ``k``, so both directions and every
+    reuse of a 4-tuple land on the same worker. (Python's own ``hash`` of bytes differs from
+    process to process, so CRC-32 is used.)
+    """
+    a = h.src + h.sport.to_bytes(2, "big")
+    b = h.dst + h.dport.to_bytes(2, "big")
+    return zlib.crc32(a + b if a <= b else b + a)
+
+
 def iter_connections(
     source: str | os.PathLike[str] | BinaryIO,
     *,
@@ -412,6 +435,7 @@ def iter_connections(
     replay: Replay | None = None,
     segment_limit: int = 2000,
     progress: bool | Callable[[int, int], None] = False,
+    shard: tuple[int, int] | None = None,
 ) -> Iterator[Connection]:
     """Yield the TCP connections of a capture as each one is finished, reading it once.
 
@@ -421,6 +445,10 @@ def iter_connections(
     :class:`Replay`, created if not given); errors met while reading are recorded there, not
     raised, so everything before them is still reported.
 
+    ``shard=(k, n)`` keeps only the connections whose :func:`flow_hash` modulo ``n`` is ``k``:
+    ``n`` processes, each with its own ``k``, replay a large capture in parallel, together
+    giving every connection exactly once (numbered within each shard).
+
     Raises
     ------
     NotACapture
@@ -429,7 +457,11 @@ def iter_connections(
     reader = CaptureReader(source, name=name)
     if replay is None:
         replay = Replay(reader.name)
-    tracker = _Tracker(reader.name, segment_limit, replay)
+    if shard is not None:
+        k, n = shard
+        if not (isinstance(n, int) and isinstance(k, int) and n >= 1 and 0 <= k < n):
+            raise ValueError(f"shard must be (k, n) with 0 <= k < n, not {shard!r}")
+    tracker = _Tracker(reader.name, segment_limit, replay, shard)
     bar = _progress_bar(reader, progress)
     decoders: dict[int, object] = {}
     skipped = replay.skipped
@@ -457,8 +489,7 @@ def iter_connections(
                     if h.__class__ is str:
                         skipped[h] = skipped.get(h, 0) + 1  # type: ignore[index]
                         continue
-                    tcp += 1
-                    tracker.add(number, time, h)  # type: ignore[arg-type]
+                    tcp += tracker.add(number, time, h)  # type: ignore[arg-type]
                     if packets >= next_sweep:
                         next_sweep = packets + every
                         tracker.sweep(time)
@@ -482,7 +513,11 @@ def iter_connections(
                 f"not decode (it reads link types {supported})"
             )
         )
-    if not tcp and not any(isinstance(p, UnsupportedLinkType) for p in replay.problems):
+    if (
+        not tcp
+        and shard is None
+        and not any(isinstance(p, UnsupportedLinkType) for p in replay.problems)
+    ):
         what = ", ".join(
             f"{count} {SKIPS[reason].split(' (')[0]}" for reason, count in skipped.items()
         )
