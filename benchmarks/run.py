@@ -139,7 +139,7 @@ def machine_summary() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", help="benchmarks to run: step, export, browser")
+    parser.add_argument("names", nargs="*", help="benchmarks to run: step, export, browser, replay")
     parser.add_argument("--quick", action="store_true", help="small counts, a few seconds")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
