@@ -57,7 +57,7 @@ first = capture.connection(1)
 client, server = first.endpoints
 for s in first.segments:
     who = "client -> server" if s.sender == 0 else "server -> client"
-    print(f"{s.index:2}  {who}  {s.label()}")"""
+    print(f"{s.number:2}  {who}  {s.label()}")"""
 
 STATES_MD = """\
 ### Both ends' states

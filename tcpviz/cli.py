@@ -491,7 +491,7 @@ def _print_connection_detail(connection, start: float) -> None:
     for s in connection.segments:
         rows.append(
             [
-                str(s.index),
+                str(s.number),
                 _replay_time(s.time, start),
                 who[s.sender],
                 s.flag_text,

@@ -508,7 +508,7 @@ def test_segment_limit_keeps_memory_bounded(tmp_path):
     assert sum(c.packets) == 106
     assert states(c.endpoints[0])[-1] == "CLOSED"
     # The segments that changed a state are kept even beyond the limit.
-    kept = {s.index for s in c.segments}
+    kept = {s.number for s in c.segments}
     for end in c.endpoints:
         assert all(ch.cause in kept for ch in end.changes if ch.cause is not None)
 

@@ -68,14 +68,15 @@ PROGRESS_BYTES = 4 << 20
 class CapturedSegment(NamedTuple):
     """One TCP segment of a connection, as captured.
 
-    ``sender`` is 0 or 1, the index of the endpoint that sent it in ``Connection.endpoints``.
+    ``number`` counts the connection's segments from 1 (the ``cause`` of a state change is
+    one), ``frame`` is the packet's number in the file. ``sender`` is 0 or 1, the index of the endpoint that sent it in ``Connection.endpoints``.
     ``seq`` and ``ack`` are relative to that end's (and its peer's) initial sequence number,
     the way Wireshark shows them; ``raw_seq`` and ``raw_ack`` are the numbers on the wire.
     ``kind`` says what it was for the state machines: ``'new'``, or one of the kinds that
     never move a state (``'retransmission'``, ``'keep-alive'``, ``'duplicate'``).
     """
 
-    index: int
+    number: int
     frame: int
     time: float
     sender: int
@@ -103,7 +104,7 @@ class CapturedSegment(NamedTuple):
     def as_dict(self) -> dict[str, object]:
         """JSON-ready fields."""
         return {
-            "index": self.index,
+            "number": self.number,
             "frame": self.frame,
             "time": self.time,
             "sender": self.sender,
@@ -487,7 +488,7 @@ def iter_connections(
                         continue
                     h = decode_ip(data, found[1], found[0])
                     if h.__class__ is str:
-                        skipped[h] = skipped.get(h, 0) + 1  # type: ignore[index]
+                        skipped[h] = skipped.get(h, 0) + 1
                         continue
                     tcp += tracker.add(number, time, h)  # type: ignore[arg-type]
                     if packets >= next_sweep:
@@ -564,11 +565,13 @@ def replay(
     NotACapture
         When the file is not a packet capture at all (nothing can be read).
     """
-    result = Replay(
-        os.fspath(source)
-        if name is None and isinstance(source, (str, os.PathLike))
-        else (name or getattr(source, "name", "<capture>"))
-    )
+    if name is None:
+        name = (
+            os.fspath(source)
+            if isinstance(source, (str, os.PathLike))
+            else str(getattr(source, "name", "<capture>"))
+        )
+    result = Replay(name)
     result.connections = list(
         iter_connections(
             source, name=result.name, replay=result, segment_limit=segment_limit, progress=progress

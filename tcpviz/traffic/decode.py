@@ -172,9 +172,9 @@ def decode(linktype: int, data: bytes) -> Header | str:
     Unsupported link types raise ``KeyError``; check with :func:`link_decoder` first.
     """
     found = _LINK_DECODERS[linktype](data)
-    if found.__class__ is str:
-        return found  # type: ignore[return-value]
-    version, at = found  # type: ignore[misc]
+    if isinstance(found, str):
+        return found
+    version, at = found
     return decode_ip(data, at, version)
 
 

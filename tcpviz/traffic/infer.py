@@ -301,9 +301,9 @@ class Inference:
                 transition.source,
                 event,
                 time,
-                segment.index if segment is not None else None,
+                segment.number if segment is not None else None,
                 seen,
-                segment.index if seen and segment is not None else None,
+                segment.number if seen and segment is not None else None,
                 note,
                 transition,
             )
@@ -318,7 +318,7 @@ class Inference:
                     None,
                     None,
                     time if state != CLOSED else None,
-                    segment.index if segment is not None and state != CLOSED else None,
+                    segment.number if segment is not None and state != CLOSED else None,
                     False,
                     note="the state before the capture shows anything"
                     if state == CLOSED
@@ -334,7 +334,7 @@ class Inference:
         if last is not None and last.previous is None and last.state == ESTABLISHED:
             return  # the guess of a capture that starts mid-connection (CLOSE-WAIT sends too)
         if last is not None and not last.seen and last.state == end.state:
-            end.changes[-1] = StateChange(*last[:5], True, segment.index, *last[7:])
+            end.changes[-1] = StateChange(*last[:5], True, segment.number, *last[7:])
 
     # -- the sender's evidence --------------------------------------------------------------
 
@@ -360,7 +360,7 @@ class Inference:
                     # Its own SYN is unanswered and this one has another ISN: an old duplicate
                     # from an earlier connection (RFC 9293 Figure 8), not this end's evidence.
                     end.notes.append(
-                        f"segment {s.index}: a SYN from this end's address and port with "
+                        f"segment {s.number}: a SYN from this end's address and port with "
                         "another initial sequence number while its own SYN is unanswered: an "
                         "old duplicate of an earlier connection (RFC 9293 3.5, Figure 8)"
                     )
@@ -382,7 +382,7 @@ class Inference:
             elif end.state not in SYNCHRONIZED:
                 self._reconcile(end, index, s, ESTABLISHED)
             elif h.length and end.state in _FIN_SENT:
-                end.notes.append(f"segment {s.index} carries data after this end's FIN")
+                end.notes.append(f"segment {s.number} carries data after this end's FIN")
             else:
                 self._confirm(end, s)
         if flags & ACK and end.state not in (CLOSED, LISTEN, SYN_SENT):
@@ -406,7 +406,7 @@ class Inference:
                     last.time,
                     last.cause,
                     True,
-                    s.index,
+                    s.number,
                     "no connection on this port: it answers with a RST (connection refused)"
                     if len(end.changes) == 1
                     else last.note,
@@ -415,7 +415,7 @@ class Inference:
             return
         if end.state == SYN_SENT and self._answering_bad_ack(index, h):
             end.notes.append(
-                f"segment {s.index}: a RST answering an ACK that does not acknowledge this "
+                f"segment {s.number}: a RST answering an ACK that does not acknowledge this "
                 "end's SYN (RFC 9293 3.10.7.3); the end stays in SYN-SENT"
             )
             return
@@ -480,7 +480,7 @@ class Inference:
                 event or "",
                 None,
                 s.time,
-                note=f"segment {s.index} shows this end synchronized; the segment that made it "
+                note=f"segment {s.number} shows this end synchronized; the segment that made it "
                 "so was not seen",
             )
             if target == FIN_WAIT_1 and end.state == ESTABLISHED:
@@ -489,7 +489,7 @@ class Inference:
                 self._confirm(end, s)
             return
         end.notes.append(
-            f"segment {s.index} does not fit {state} (it looks like {target}); the capture "
+            f"segment {s.number} does not fit {state} (it looks like {target}); the capture "
             "missed segments of this connection"
         )
 
@@ -510,8 +510,8 @@ class Inference:
             for s, sh in pending:
                 if sh.flags & ACK and not sh.flags & RST and _at_or_after(sh.ack, sent_to):
                     receiver.notes.append(
-                        f"segment {s.index} was lost on its way to this end: it retransmitted "
-                        f"what that segment acknowledged (segment {t.index})"
+                        f"segment {s.number} was lost on its way to this end: it retransmitted "
+                        f"what that segment acknowledged (segment {t.number})"
                     )
                 else:
                     keep.append((s, sh))
@@ -563,8 +563,8 @@ class Inference:
             for s, sh in pending:
                 if sh.flags & RST and not sh.length:
                     receiver.notes.append(
-                        f"segment {s.index} (RST) did not close this end: its segment "
-                        f"{t.index} shows it still had the connection (a challenge ACK, "
+                        f"segment {s.number} (RST) did not close this end: its segment "
+                        f"{t.number} shows it still had the connection (a challenge ACK, "
                         "RFC 5961 3.2, or the RST had not arrived yet)"
                     )
                 else:
@@ -619,7 +619,7 @@ class Inference:
             if (sh.flags & (SYN | FIN) or sh.length) and copies.get(key, i) != i:
                 if sh.flags & SYN and answer is not None:
                     end.notes.append(
-                        f"segment {s.index} got no answer: lost, or dropped by this end (a "
+                        f"segment {s.number} got no answer: lost, or dropped by this end (a "
                         "full accept queue drops SYNs silently); the copy it answered came later"
                     )
                 continue
@@ -699,7 +699,7 @@ class Inference:
                     self._move(end, "rcv RST", s, time, note=note or _RST_NOTE)
                 else:
                     end.notes.append(
-                        f"segment {s.index}: a RST without ACK in SYN-SENT is dropped "
+                        f"segment {s.number}: a RST without ACK in SYN-SENT is dropped "
                         "(RFC 9293 3.10.7.3)"
                     )
                 return
@@ -725,13 +725,13 @@ class Inference:
                 self._move(end, "rcv RST", s, time, note=note or _RST_NOTE)
             else:
                 end.notes.append(
-                    f"segment {s.index}: a RST whose sequence number is not exactly RCV.NXT: "
+                    f"segment {s.number}: a RST whose sequence number is not exactly RCV.NXT: "
                     "answered with a challenge ACK, not accepted (RFC 5961 3.2)"
                 )
             return
         if flags & SYN:
             end.notes.append(
-                f"segment {s.index}: a SYN on a synchronized connection: answered with a "
+                f"segment {s.number}: a SYN on a synchronized connection: answered with a "
                 "challenge ACK (RFC 5961 4.2), the state does not change"
             )
             return
