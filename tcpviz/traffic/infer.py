@@ -696,7 +696,7 @@ class Inference:
                 return  # 3.10.7.3: an unacceptable ACK is answered with a RST and dropped
             if flags & RST:
                 if acceptable:
-                    self._move(end, "rcv RST", s, time, note=note or _RST_NOTE)
+                    self._move(end, "rcv RST", s, time, note=_RST_NOTE)
                 else:
                     end.notes.append(
                         f"segment {s.number}: a RST without ACK in SYN-SENT is dropped "
@@ -722,7 +722,7 @@ class Inference:
         in_order = not _after(h.seq, end.rcv_nxt)
         if flags & RST:
             if h.seq == end.rcv_nxt or (state == SYN_RECEIVED and in_order):
-                self._move(end, "rcv RST", s, time, note=note or _RST_NOTE)
+                self._move(end, "rcv RST", s, time, note=_RST_NOTE)
             else:
                 end.notes.append(
                     f"segment {s.number}: a RST whose sequence number is not exactly RCV.NXT: "
