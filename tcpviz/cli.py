@@ -452,7 +452,11 @@ def build_parser() -> argparse.ArgumentParser:
         "read a packet capture (pcap, pcapng) and show both ends' states per TCP connection",
         parents=(),
     )
-    replay.add_argument("file", metavar="FILE", help="a capture, e.g. from tcpdump -w FILE")
+    replay.add_argument(
+        "file",
+        metavar="FILE",
+        help="a capture, e.g. from tcpdump -w FILE ('-': standard input, tcpdump -w - | ...)",
+    )
     replay.add_argument(
         "--conn", type=int, metavar="N", help="only connection N (numbered from 1), in detail"
     )
@@ -551,13 +555,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
     # than REPLAY_DETAIL, and only --conn's connection (or the first few) is kept in full.
     from .traffic import Replay, iter_connections
 
-    summary = Replay(args.file)
-    progress = sys.stderr.isatty()
-    connections = iter_connections(args.file, replay=summary, progress=progress)
+    source = sys.stdin.buffer if args.file == "-" else args.file
+    name = "<stdin>" if args.file == "-" else args.file
+    summary = Replay(name)
+    progress = sys.stderr.isatty() and args.file != "-"
+    connections = iter_connections(source, name=name, replay=summary, progress=progress)
     found = False
     if args.json:
         out = sys.stdout
-        out.write("{\n" + f'  "file": {json.dumps(args.file)},\n  "connections": [')
+        out.write("{\n" + f'  "file": {json.dumps(name)},\n  "connections": [')
         first = True
         for c in connections:
             if args.conn is not None and c.number != args.conn:
@@ -625,7 +631,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.conn is not None and not found:
         seen = summary.connections_seen
         raise UsageError(
-            f"no connection {args.conn} in {args.file}: it has "
+            f"no connection {args.conn} in {name}: it has "
             + (f"connections 1 to {seen}" if seen else "no connection")
         )
     return 1 if summary.problems else 0

@@ -606,3 +606,15 @@ def test_shards_by_flow_hash_split_the_connections_between_processes(tmp_path):
     )
     with pytest.raises(ValueError, match="shard"):
         list(iter_connections(path, shard=(3, 3)))
+
+
+def test_cli_reads_standard_input(tmp_path, capsys, monkeypatch):
+    path = handshake_and_close(Conversation()).write(tmp_path / "hs.pcap")
+
+    class Stdin:
+        buffer = io.BytesIO(path.read_bytes())
+
+    monkeypatch.setattr("sys.stdin", Stdin())
+    assert main(["replay", "-", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["file"] == "<stdin>" and len(data["connections"]) == 1
