@@ -122,7 +122,7 @@ class CapturedSegment(NamedTuple):
 class _Direction:
     """What one end has sent so far: enough to tell new segments from repeated ones."""
 
-    __slots__ = ("fin", "isn", "last", "nxt", "packets", "payload", "syn")
+    __slots__ = ("fin", "isn", "last", "nxt", "syn")
 
     def __init__(self) -> None:
         self.isn: int | None = None
@@ -130,8 +130,6 @@ class _Direction:
         self.syn: tuple[int, int] | None = None
         self.fin: int | None = None
         self.last: tuple[int, int, int, int] | None = None
-        self.packets = 0
-        self.payload = 0
 
 
 @dataclass(eq=False)
@@ -276,7 +274,7 @@ class _Tracker:
         assert connection.inference is not None
         if (h.seq, 0) in (directions[0].syn, directions[1].syn):
             return False  # a SYN seen before: a retransmission, or the other end's
-        if not mine.packets:
+        if mine.last is None:
             return False  # the first segment of this end: a simultaneous open
         # A SYN with a new sequence number: its sender is done with the old connection, so
         # what was on its way has arrived (or never will).
@@ -307,70 +305,76 @@ class _Tracker:
         return forward
 
     def _segment(self, connection, sender, directions, frame, time, h: Header) -> None:
+        # The hot path of a replay: every segment of the file passes here once.
+        src, sport, dst, dport, seq, ack, flags, window, length, _wscale = h
         mine = directions[sender]
         peer = directions[1 - sender]
-        flags = h.flags
-        seq = h.seq
-        span = h.length + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)
+        span = length
         kind = "new"
-        if mine.isn is None:
-            mine.isn = (seq - 1) & _MASK if not flags & SYN else seq
-        if flags & SYN:
-            # A SYN,ACK with the sequence number of the end's own SYN is a simultaneous open
-            # (or a self-connect), not a retransmission: compare SYN with SYN, SYN,ACK with SYN,ACK.
-            syn = (seq, flags & ACK)
-            if mine.syn == syn:
-                kind = "retransmission"
-            mine.syn = syn
-        if mine.nxt is not None and not flags & (SYN | RST):
+        if flags & (SYN | FIN | RST):
+            if flags & SYN:
+                span += 1
+            if flags & FIN:
+                span += 1
+            if mine.isn is None:
+                mine.isn = seq if flags & SYN else (seq - 1) & _MASK
+            if flags & SYN:
+                # A SYN,ACK with the sequence number of the end's own SYN is a simultaneous
+                # open (or a self-connect), not a retransmission: compare SYN with SYN, SYN,ACK
+                # with SYN,ACK.
+                syn = (seq, flags & ACK)
+                if mine.syn == syn:
+                    kind = "retransmission"
+                mine.syn = syn
+        elif mine.isn is None:
+            mine.isn = (seq - 1) & _MASK
+        nxt = mine.nxt
+        if nxt is not None and not flags & (SYN | RST):
             # Serial-number arithmetic (RFC 1982): sequence numbers wrap at 2**32.
-            behind = (mine.nxt - seq) & _MASK
-            if behind == 1 and h.length <= 1 and not flags & FIN:
+            behind = (nxt - seq) & _MASK
+            if behind == 1 and length <= 1 and not flags & FIN:
                 kind = "keep-alive"  # SEG.SEQ = SND.NXT - 1, zero or one byte (RFC 9293 3.8.4)
             elif span:
-                ahead = (seq + span - mine.nxt) & _MASK
+                ahead = (seq + span - nxt) & _MASK
                 if ahead == 0 or ahead >= _HALF:
                     kind = "retransmission"  # nothing in it is past what was sent before
-            elif mine.last == (seq, h.ack, flags, h.window):
+            elif mine.last == (seq, ack, flags, window):
                 kind = "duplicate"
         if flags & FIN:
             if mine.fin == seq and kind == "new":
                 kind = "retransmission"
             mine.fin = seq
         end = (seq + span) & _MASK
-        if mine.nxt is None or ((end - mine.nxt) & _MASK) < _HALF:
+        if nxt is None or ((end - nxt) & _MASK) < _HALF:
             mine.nxt = end
-        mine.last = (seq, h.ack, flags, h.window)
-        mine.packets += 1
-        mine.payload += h.length
+        mine.last = (seq, ack, flags, window)
 
         connection.last = time
-        connection.packets[sender] += 1
-        connection.payload[sender] += h.length
-        rel_seq = (seq - mine.isn) & _MASK
-        rel_ack = (h.ack - peer.isn) & _MASK if peer.isn is not None else h.ack
-        index = connection.packets[0] + connection.packets[1]
+        counts = connection.packets
+        counts[sender] += 1
+        if length:
+            connection.payload[sender] += length
+        peer_isn = peer.isn
         segment = CapturedSegment(
-            index,
+            counts[0] + counts[1],
             frame,
             time,
             sender,
             flags,
             seq,
-            h.ack,
-            rel_seq,
-            rel_ack,
-            h.length,
-            h.window,
+            ack,
+            (seq - mine.isn) & _MASK,
+            (ack - peer_isn) & _MASK if peer_isn is not None else ack,
+            length,
+            window,
             kind,
         )
-        is_orig = sender == 0
+        zeek = connection.zeek
         if kind == "retransmission":
-            connection.zeek.retransmission(is_orig)
-        connection.zeek.add(is_orig, flags, seq, h.ack, h.length, h.window)
-        assert connection.inference is not None
+            zeek.retransmission(sender == 0)
+        zeek.add(sender == 0, flags, seq, ack, length, window)
         changed = connection.inference.add(segment, h)
-        if len(connection.segments) < self.segment_limit or changed:
+        if changed or len(connection.segments) < self.segment_limit:
             connection.segments.append(segment)
         else:
             connection.unlisted += 1
