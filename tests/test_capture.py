@@ -618,3 +618,18 @@ def test_cli_reads_standard_input(tmp_path, capsys, monkeypatch):
     assert main(["replay", "-", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["file"] == "<stdin>" and len(data["connections"]) == 1
+
+
+def test_capture_starting_with_the_syn_ack(tmp_path):
+    conv = Conversation()
+    conv.s("SA", 300, 101)  # the capture started just after the client's SYN
+    conv.c("A", 101, 301)
+    conv.c("PA", 101, 301, b"hi")
+    conv.s("A", 301, 103)
+    c = only(conv.write(tmp_path / "synack-first.pcap"))
+    client, server = c.endpoints  # the SYN,ACK's receiver is the originator (as in Zeek)
+    assert (client.address, client.port, client.role) == ("10.0.0.1", 40000, "client")
+    assert server.role == "server"
+    assert states(client) == ["CLOSED", "SYN-SENT", "ESTABLISHED"]
+    assert not change(client, "SYN-SENT").seen and "did not see" in change(client, "SYN-SENT").note
+    assert states(server)[-2:] == ["SYN-RECEIVED", "ESTABLISHED"]

@@ -4,14 +4,16 @@ Each captured segment says two things. It is proof of its sender's state: a SYN 
 SYN-SENT, a SYN,ACK in SYN-RECEIVED, a FIN by a CLOSE, a RST by an ABORT or by an end with no
 connection; its ACK field says which of the peer's segments the sender had received. And it is
 a delivery to the receiver, which RFC 9293 section 3.10 (SEGMENT ARRIVES) turns into a state
-change or none.
+change or none. Every change is a row of the extended TCP table, taken the way the core
+``Machine`` takes it (``EndpointStates.machine()`` replays them through one).
 
 The capture point sees a segment *between* the two ends, so a delivery is held back until the
 receiver's own next segment shows it arrived (its ACK covers it): in a simultaneous close each
 FIN crosses the other on the wire, the FIN that is not acknowledged by the other end's FIN had
 not arrived, and both ends go FIN-WAIT-1 -> CLOSING, as they really did. Where what the
 receiver sends disagrees with what the deliveries would have made of it, the sender's evidence
-wins: the missing steps are taken along the table's own arrows and marked inferred.
+wins: the missing steps are taken along the table's own arrows and marked inferred. A segment
+that the receiver answers by retransmitting what it acknowledged was lost on the way.
 
 Retransmissions, keep-alives and duplicates never move a state. When a segment was sent several
 times before the receiver answered, the receiver took the last copy before its answer (it
@@ -23,6 +25,13 @@ the far side's exact transition times (a state change is dated by the segment th
 whether a RST was accepted (unless the receiver's later segments say), states left by timers
 that send nothing (TIME-WAIT's 2MSL, which Linux fixes at 60 s), and transitions that send
 nothing (SYN-RECEIVED -> ESTABLISHED, FIN-WAIT-1 -> FIN-WAIT-2, LAST-ACK -> CLOSED).
+
+The state-deciding parts of 3.10 are written here for real segments (scaled windows, capture
+gaps, a capture starting mid-connection, one pass at a million packets a minute) rather than
+taken from :class:`tcpviz.sim.Endpoint`, whose receive costs about ten times a whole replay step
+and whose TCB cannot yet start mid-connection. tests/test_capture_sim.py holds the two to the
+same answers: every connection scenario of the simulator, captured at either end, replays to
+the simulator's states.
 """
 
 from __future__ import annotations
