@@ -306,7 +306,7 @@ class _Tracker:
 
     def _segment(self, connection, sender, directions, frame, time, h: Header) -> None:
         # The hot path of a replay: every segment of the file passes here once.
-        src, sport, dst, dport, seq, ack, flags, window, length, _wscale = h
+        _src, _sport, _dst, _dport, seq, ack, flags, window, length, _wscale = h
         mine = directions[sender]
         peer = directions[1 - sender]
         span = length
