@@ -10,6 +10,7 @@ stored without outputs, as tests/test_notebooks.py requires.
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -101,13 +102,17 @@ for number in (3, 4, 5):
         print(f"   {end.role:7} " + " > ".join(end.states))"""
 
 EXERCISES = [
-    "In connection 2 the server closes first. Which end goes to TIME-WAIT now, and which "
+    "In the replayed capture's connection 2 the server closes first. Which end goes to TIME-WAIT now, and which "
     "segment of the capture shows it?",
     "Why is the server's FIN-WAIT-2 in connection 2 marked *inferred*, while its TIME-WAIT is "
     "*seen*? (Hint: what does each end send when it enters these states?)",
     "Connection 5 ends with a RST although nobody called abort. Find the RFC 9293 section "
     "that says why (a close with data still unread).",
 ]
+
+
+def _item(number: int, text: str) -> str:
+    return textwrap.fill(f"{number}. {text}", 92, subsequent_indent="   ")
 
 
 def part_cells() -> list:
@@ -136,7 +141,7 @@ def main(path: Path) -> None:
         )
         exercises = notebook.cells[at]
         count = sum(1 for line in exercises.source.splitlines() if line[:1].isdigit())
-        extra = "\n".join(f"{count + i + 1}. {text}" for i, text in enumerate(EXERCISES))
+        extra = "\n".join(_item(count + i + 1, text) for i, text in enumerate(EXERCISES))
         exercises.source = exercises.source.rstrip() + "\n" + extra
         notebook.cells[at:at] = part_cells()
     else:
@@ -150,7 +155,7 @@ def main(path: Path) -> None:
             "language_info": {"name": "python"},
         }
         exercises = "## Exercises\n\n" + "\n".join(
-            f"{i + 1}. {text}" for i, text in enumerate(EXERCISES)
+            _item(i + 1, text) for i, text in enumerate(EXERCISES)
         )
         notebook.cells = [
             nbformat.v4.new_markdown_cell(INTRO),
