@@ -31,6 +31,7 @@ def _modules() -> dict[str, ModuleType]:
     ``QUICK`` holds the small ones."""
     import bench_browser
     import bench_export
+    import bench_live
     import bench_replay
     import bench_step
 
@@ -38,6 +39,7 @@ def _modules() -> dict[str, ModuleType]:
         "step": bench_step,
         "export": bench_export,
         "browser": bench_browser,
+        "live": bench_live,
         "replay": bench_replay,
     }
 

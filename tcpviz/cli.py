@@ -35,6 +35,8 @@ TEXT_FORMATS = ("svg", "dot")
 SIDE_PATHS = ("client", "server")
 TABLE_FORMATS = ("text", "json", "csv", "toml")
 WIDTH = 88
+#: Sockets listed per state when ``tcpviz live`` redraws a terminal in place.
+TERMINAL_ROWS = 8
 
 
 # -- helpers shared by the subcommands --------------------------------------------------------
@@ -311,6 +313,35 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_live(args: argparse.Namespace) -> int:
+    """This machine's TCP sockets by state, again every ``--interval`` until Ctrl-C."""
+    from .errors import InvalidFilter
+    from .traffic import live
+
+    try:
+        view = live.LiveView(port=args.port, process=args.process, source=args.source)
+        count = 1 if args.once else args.count
+        snapshots = view.watch(args.interval, count)
+        clear = sys.stdout.isatty() and not args.json and count != 1
+        # A screen redrawn in place must fit: a few sockets per state unless asked for more.
+        rows = args.rows if args.rows is not None else (TERMINAL_ROWS if clear else None)
+        for number, snapshot in enumerate(snapshots):
+            if args.json:
+                text = json.dumps(snapshot.to_dict(), indent=2 if count == 1 else None)
+            else:
+                text = live.format_table(snapshot, width=WIDTH, describe=not args.brief, rows=rows)
+            if clear:
+                text = "\x1b[H\x1b[2J" + text + "\n(Ctrl-C to stop)"
+            elif number and not args.json:
+                text = "\n" + text
+            print(text, flush=True)
+    except InvalidFilter as error:
+        raise UsageError(str(error)) from None
+    except KeyboardInterrupt:  # the way to stop watching: not an error
+        print()
+    return 0
+
+
 # -- the parser -------------------------------------------------------------------------------
 
 EPILOG = """\
@@ -323,6 +354,7 @@ examples:
   tcpviz table --format toml > my.toml          edit it, then: tcpviz step --table my.toml ...
   tcpviz html -o tcp.html                       a page that steps on its own, no Python needed
   tcpviz replay capture.pcap --conn 1           both ends' states in a real capture
+  tcpviz live --port 8080                       this machine's sockets on port 8080, by state
 """
 
 
@@ -464,6 +496,56 @@ def build_parser() -> argparse.ArgumentParser:
         "--json",
         action="store_true",
         help="per connection the two endpoints (address, port, role) and each one's states",
+    )
+
+    live = command(
+        "live",
+        cmd_live,
+        "watch this machine's TCP sockets by state, refreshed until Ctrl-C",
+        parents=(),
+    )
+    live.add_argument("--once", action="store_true", help="print the sockets once and exit")
+    live.add_argument(
+        "--json",
+        action="store_true",
+        help="JSON for scripts: per state its count and description, then the sockets "
+        "(one object per line when refreshing)",
+    )
+    live.add_argument(
+        "--port",
+        type=int,
+        action="append",
+        metavar="PORT",
+        help="only sockets with PORT at either end, local or remote (may be repeated)",
+    )
+    live.add_argument(
+        "--process",
+        metavar="NAME|PID",
+        help="only sockets of this process: a pid, or part of its name (python matches python3)",
+    )
+    live.add_argument(
+        "--interval",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="seconds between refreshes (default: 1; at least 0.1)",
+    )
+    live.add_argument("--count", type=int, metavar="N", help="stop after N refreshes")
+    live.add_argument(
+        "--rows",
+        type=int,
+        metavar="N",
+        help=f"list at most N sockets per state, counting the rest (default: all; "
+        f"{TERMINAL_ROWS} when refreshing in a terminal)",
+    )
+    live.add_argument(
+        "--source",
+        choices=("auto", "sock_diag", "proc", "psutil"),
+        default="auto",
+        help="where to read the sockets (default: auto, the first of these that works here)",
+    )
+    live.add_argument(
+        "--brief", action="store_true", help="leave out the description of each state"
     )
     return parser
 

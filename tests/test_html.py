@@ -122,7 +122,9 @@ def test_the_module_is_the_widget_module_and_starts_the_local_model(page_text):
     js = (Path(tcpviz.web.__file__).parent / "static" / "widget.js").read_text(encoding="utf-8")
     (module,) = [t for a, t in Page(page_text).scripts if a.get("type") == "module"]
     assert js.strip() in module
-    assert "render({ model: localModel(data), el })" in module
+    # The page renders the widget on the local model (which keepProgress also follows).
+    assert "const model = localModel(data);\nrender({ model, el });" in module
+    assert "keepProgress(model, {" in module
 
 
 def test_the_data_is_the_payload_of_the_table(any_table):

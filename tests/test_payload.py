@@ -281,3 +281,140 @@ def test_every_scenario_step_names_the_edge_it_takes_and_the_steps_chain(any_tab
 
 def test_scenarios_payload_of_an_unrelated_table_is_empty():
     assert scenarios_payload(small_table()) == []
+
+
+# -- what the page looks up instead of working out (DESIGN.md, decision 7) --------------------
+
+
+def _contexts(table: Table) -> list[tuple[str, str | None]]:
+    """Every (state, entered from) pair a machine can stand in: any start, or after any arrow."""
+    return [(s, None) for s in table.states] + [(t.target, t.source) for t in table.transitions]
+
+
+def test_moves_say_what_is_enabled_in_every_position_and_where_each_arrow_leads(any_table):
+    from tcpviz.web.payload import moves_payload
+
+    moves = moves_payload(any_table)
+    assert json.loads(json.dumps(moves)) == moves
+    ids = any_table.edge_ids
+    for state, entered_from in _contexts(any_table):
+        number = (
+            moves["start"][state]
+            if entered_from is None
+            else moves["after"][
+                next(
+                    ids[t]
+                    for t in any_table.transitions
+                    if (t.target, t.source) == (state, entered_from)
+                )
+            ]
+        )
+        position = moves["positions"][number]
+        enabled = any_table.enabled(state, entered_from)
+        assert position["state"] == state
+        assert position["enabled"] == [ids[t] for t in enabled]
+        # Every arrow of the state that is not enabled there says why (the `via` rule).
+        assert set(position["refused"]) == {ids[t] for t in any_table.outgoing(state)} - set(
+            position["enabled"]
+        )
+    # An arrow leads to its target, in the context of its source.
+    for t in any_table.transitions:
+        position = moves["positions"][moves["after"][ids[t]]]
+        assert position["enabled"] == [ids[o] for o in any_table.enabled(t.target, t.source)]
+
+
+def test_every_position_a_machine_reaches_is_looked_up_right_on_a_random_walk(extended):
+    import random
+
+    from tcpviz.web.payload import moves_payload
+
+    moves, ids = moves_payload(extended), extended.edge_ids
+    rng = random.Random(9293)
+    machine = Machine(extended)
+    for _ in range(500):  # bounded
+        last = machine.last
+        number = moves["after"][ids[last]] if last else moves["start"][machine.start]
+        assert moves["positions"][number]["enabled"] == [ids[t] for t in machine.enabled()]
+        options = machine.enabled()
+        if options:
+            machine.fire(rng.choice(options))
+        else:
+            machine.reset()
+
+
+def test_the_refusals_name_the_state_and_the_reason(extended):
+    from tcpviz.web.payload import moves_payload, refusal
+
+    rst = next(t for t in extended.transitions if t.source == "SYN-RECEIVED" and t.via == "LISTEN")
+    text = refusal(extended, rst, "SYN-RECEIVED")
+    assert text.startswith('"') and "not possible now" in text
+    elsewhere = moves_payload(extended)["elsewhere"][extended.edge_ids[rst]]
+    assert elsewhere.replace("{state}", "ESTABLISHED") == refusal(extended, rst, "ESTABLISHED")
+    assert "starts in SYN-RECEIVED" in elsewhere and "{state}" in elsewhere
+
+
+def test_event_names_on_the_page_mean_what_they_mean_in_python(any_table):
+    from tcpviz.model.table import event_key
+    from tcpviz.web.payload import event_lookup
+
+    lookup = event_lookup(any_table)
+    for spelling, events in lookup.items():
+        assert events == list(any_table.event_candidates(spelling)), spelling
+        assert spelling == " ".join(spelling.lower().split())
+    for name, event in any_table.events.items():
+        assert lookup[" ".join(name.lower().split())] == list(any_table.event_candidates(name))
+        for alias in event.aliases:
+            assert lookup[" ".join(event_key(alias).split())] == list(
+                any_table.event_candidates(alias)
+            )
+    if "passive OPEN" in any_table.events:
+        assert lookup["listen"] == ["passive OPEN"]
+
+
+def test_every_scenario_carries_the_way_to_its_start(any_table):
+    edges = {t["id"]: t for t in table_payload(any_table)["transitions"]}
+    for scenario in scenarios_payload(any_table):
+        state = any_table.initial
+        for edge in scenario["lead_in"]:
+            assert edges[edge]["source"] == state
+            state = edges[edge]["target"]
+        assert state == scenario["start"]
+        assert 0 <= scenario["lead"] < len(scenario["steps"])
+
+
+def test_quizzes_are_played_out_exactly_as_python_grades_every_answer(any_table):
+    from tcpviz.teach.quiz import Quiz
+    from tcpviz.web.payload import QUIZ_SEEDS, quizzes_payload
+
+    played = quizzes_payload(any_table, seeds=QUIZ_SEEDS[:2])
+    assert json.loads(json.dumps(played)) == played
+    texts = played["texts"]
+    assert len(texts) == len(set(texts))  # each explanation once
+    for data in played["quizzes"]:
+        quiz = Quiz(any_table, seed=data["seed"])
+        assert data["total"] == quiz.length == len(data["questions"])
+        for q in data["questions"]:
+            assert q["question"] == quiz.question.as_dict()
+            for state in any_table.states:
+                feedback = quiz.grade(state)
+                shown = (
+                    texts[q["right"]]
+                    if feedback.correct
+                    else f"{texts[q['not'][state]]} {texts[q['wrong']]}"
+                )
+                assert shown == feedback.explanation, (data["seed"], q["question"]["number"], state)
+            assert q["expected"] == quiz.expected
+            assert q["edge"] == any_table.edge_ids[quiz.grade(quiz.expected).transition]
+            quiz.answer(quiz.expected)
+        assert quiz.finished
+
+
+def test_a_button_is_its_words_then_what_is_sent(any_table):
+    for row in table_payload(any_table)["transitions"]:
+        assert f"{row['words']} {row['button_sent']}".strip() == row["button"]
+    rows = {r["id"]: r for r in table_payload(any_table)["transitions"]}
+    if "edge_SYN_SENT__rcv_syn" in rows:  # the two SYN-SENT buttons a class confuses
+        syn, syn_ack = rows["edge_SYN_SENT__rcv_syn"], rows["edge_SYN_SENT__rcv_syn_ack"]
+        assert (syn["words"], syn["button_sent"]) == ("receive SYN", "→ send SYN,ACK")
+        assert (syn_ack["words"], syn_ack["button_sent"]) == ("receive SYN,ACK", "→ send ACK")
+        assert "+" not in syn_ack["button"]  # one notation: SYN,ACK everywhere

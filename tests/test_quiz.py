@@ -373,3 +373,43 @@ def test_every_question_is_fair(seed, extended, length, picks):
         assert why(feedback.transition, question.entered_from) in feedback.explanation
         assert quiz.score == (right, number)
     assert quiz.finished
+
+
+def test_grade_says_what_an_answer_would_get_and_changes_nothing():
+    quiz = Quiz(seed=3, length=3)
+    question = quiz.question
+    wrong = next(s for s in question.choices if s != quiz.expected)
+    assert quiz.grade(wrong).correct is False
+    assert quiz.grade(quiz.expected).correct is True
+    assert quiz.question == question and quiz.score == (0, 0)
+    assert quiz.answer(wrong).explanation == Quiz(seed=3, length=3).grade(wrong).explanation
+
+
+def test_a_quiz_played_out_in_advance_is_the_quiz_and_leaves_it_where_it_was():
+    quiz = Quiz(seed=5, length=4)
+    quiz.answer(quiz.expected)
+    script = quiz.played_out()
+    assert quiz.score == (1, 1)  # untouched
+    fresh = Quiz(seed=5, length=4)
+    for played in script:
+        assert played["question"] == fresh.question.as_dict()
+        assert played["right"] == fresh.grade(fresh.expected).explanation
+        fresh.answer(fresh.expected)
+    assert fresh.finished and len(script) == 4
+
+
+def test_notebook_03_prints_no_answer_of_the_class_quiz_above_it():
+    """The plain-Python example prints explanations: it must use another quiz than the class's."""
+    import json
+    import re
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "03-explore-the-state-machine.ipynb"
+    cells = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"]]
+    code = "\n".join(cells)
+    (class_seed,) = re.findall(r"start_quiz\(seed=(\d+)\)", code)
+    (printed_seed,) = re.findall(r"\bQuiz\(seed=(\d+)", code)
+    assert class_seed != printed_seed
+    printed = [q["question"] for q in Quiz(seed=int(printed_seed), length=3).played_out()]
+    asked = [q["question"] for q in Quiz(seed=int(class_seed), length=3).played_out()]
+    assert printed[:2] != asked[:2]  # other questions, other choices: nothing given away

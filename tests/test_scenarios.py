@@ -285,3 +285,43 @@ def test_steps_and_scenarios_check_what_they_are_given():
 def test_payload_for_an_unrelated_table_is_empty():
     table = Table([Transition("A", "go", "B"), Transition("B", "back", "A")])
     assert scenario_payload(table) == []
+
+
+def test_lead_steps_only_set_the_scene_and_are_checked():
+    from tcpviz.teach.scenarios import Scenario, Step
+
+    simultaneous = SCENARIOS["simultaneous-close"]
+    assert simultaneous.lead == 2  # the handshake is taken at once, the close is watched
+    assert simultaneous.as_dict()["lead"] == 2
+    assert SCENARIOS["active-close"].lead == 0
+    step = Step("active OPEN", "why")
+    for bad in (-1, 1, True, "1"):
+        with pytest.raises(ValueError, match="lead must be"):
+            Scenario("x", "X", "x", (step,), lead=bad)
+
+
+def test_the_player_starts_a_scenario_after_its_lead_and_follows_the_machine():
+    from tcpviz.errors import ScenarioError
+    from tcpviz.model.machine import Machine
+    from tcpviz.teach.player import ScenarioPlayer, lead_in
+
+    machine = Machine(state="ESTABLISHED")
+    player = ScenarioPlayer(machine)
+    player.select("Simultaneous close")
+    # From ESTABLISHED the shortest way back to CLOSED, then the handshake at once.
+    assert player.status() == {
+        "name": "simultaneous-close",
+        "index": 2,
+        "total": 6,
+        "on_track": True,
+    }
+    assert machine.state == "ESTABLISHED"
+    assert player.step().target == "FIN-WAIT-1"
+    machine.fire("rcv ACK of FIN")  # off the path
+    assert player.status()["on_track"] is False
+    assert player.step() is None and player.index() == 3  # back on it
+    with pytest.raises(ScenarioError, match="unknown scenario for this table: 'abort'"):
+        player.select("abort")
+    assert lead_in(machine.table, "TIME-WAIT", "LISTEN") is not None
+    with pytest.raises(ScenarioError, match="no scenario chosen"):
+        ScenarioPlayer(Machine()).step()

@@ -407,6 +407,11 @@ class ConnectionModel(RuleBasedStateMachine):
         self.c.jump(here)
         assert everything(self.c)[:3] == now[:3]
 
+    @rule()
+    def a_pure_function_of_its_operations(self):
+        again = Connection.from_operations(self.c.history, profile=self.profile)
+        assert again.describe() == self.c.describe() and again.trace == self.c.trace
+
     @invariant()
     def valid(self):
         check_invariants(self.c)
@@ -550,3 +555,31 @@ def test_delayed_segments_are_recorded():
     assert isinstance(delayed, Delayed) and delayed.segment_id == 1 and delayed.end == "server"
     assert isinstance(c.events(2)[-1], Sent) and c.events(2)[-1].segment.label == "SYN seq=300"
     assert any(isinstance(e, TimerStopped) for e in Connection.from_operations(HANDSHAKE).trace)
+
+
+def test_trace_and_describe_are_json_ready():
+    import json
+
+    c = Connection.from_operations([*HANDSHAKE, "client send 2", "drop 4", "advance"])
+    events = json.loads(json.dumps([e.as_dict() for e in c.trace]))
+    kinds = {e["kind"] for e in events}
+    assert kinds == {
+        "call",
+        "state",
+        "sent",
+        "delivered",
+        "dropped",
+        "timer-start",
+        "timer-stop",
+        "timer-fire",
+    }
+    sent = [e for e in events if e["kind"] == "sent"]
+    assert (
+        sent[-1]["segment"]["label"] == "PSH,ACK seq=101 ack=301 len=2"
+        and sent[-1]["retransmission"]
+    )
+    state = next(e for e in events if e["kind"] == "state")
+    assert state["transition"]["label"] == "passive OPEN / create TCB"
+    data = json.loads(json.dumps(c.describe()))
+    assert data["in_flight"][0]["origin"] == "retransmission" and data["now"] == 1.0
+    assert "deliver 5" in data["possible"] and "advance" in data["possible"]

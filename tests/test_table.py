@@ -316,7 +316,11 @@ def test_ids_of_names_that_differ_only_outside_ascii():
     assert other.state_ids == {"FIN": "state_FIN", **table.state_ids}
 
 
-names = st.text(min_size=1, max_size=12).filter(lambda s: s.strip())
+# Text XML can hold (a table rejects the rest: see test_text_xml_cannot_hold_is_rejected...).
+xml_text = st.characters(blacklist_categories=("Cs",), blacklist_characters="\ufffe\uffff").filter(
+    lambda c: c in "\t\n\r" or c >= " "
+)
+names = st.text(xml_text, min_size=1, max_size=12).filter(lambda s: s.strip())
 
 
 @given(st.lists(names, min_size=1, max_size=6, unique_by=lambda s: state_key(s) or s))
@@ -333,7 +337,7 @@ def test_ids_are_valid_and_unique_for_any_state_names(states):
     assert Table(ring, states=states[::-1]).state_ids == table.state_ids
 
 
-@given(st.lists(st.text(min_size=1, max_size=10), min_size=1, max_size=6))
+@given(st.lists(st.text(xml_text, min_size=1, max_size=10), min_size=1, max_size=6))
 def test_ids_are_valid_and_unique_for_any_event_names(events):
     events = list(dict.fromkeys(e for e in events if event_key(e)))
     keys = [event_key(e) for e in events]
@@ -490,3 +494,120 @@ def test_the_error_names_the_file_and_line():
 
 def test_line_takes_no_part_in_equality():
     assert Transition("A", "go", "B", line=1) == Transition("A", "go", "B", line=9)
+
+
+# -- hostile input (issue 8): every clash and every unusable value is an error ----------------
+
+
+def test_an_alias_equal_to_another_states_name_is_an_error():
+    # It used to rewrite rows: 'B back A' printed as 'A back A'.
+    with pytest.raises(TableError, match=r"alias 'B' of state 'A' is the name of state 'B'"):
+        Table(rows(("A", "go", "B"), ("B", "back", "A")), state_aliases={"A": ["B"]})
+
+
+def test_an_alias_shared_by_two_states_is_an_error():
+    with pytest.raises(TableError, match=r"alias 'x' of state 'B' is also an alias of state 'A'"):
+        Table(rows(("A", "go", "B"), ("B", "back", "A")), state_aliases={"A": ["X"], "B": ["x"]})
+
+
+def test_an_alias_of_a_states_own_name_is_fine():
+    table = Table(rows(("A", "go", "B"), ("B", "back", "A")), state_aliases={"A": ["a", "A"]})
+    assert table.state("a") == "A"
+
+
+def test_state_names_without_letters_or_digits_are_different_states():
+    table = Table(rows(("✓", "fail", "✗"), ("✗", "star", "★"), ("★", "done", "✓")))
+    assert [table.state(s) for s in ("✓", "✗", "★")] == ["✓", "✗", "★"]
+    assert state_key("✓") != state_key("✗")
+    with pytest.raises(TableError, match="differ only in case or punctuation"):
+        Table(rows(("✓", "go", "✓ "), ("✓ ", "back", "✓")))
+
+
+@pytest.mark.parametrize("char", ["\ufffe", "\uffff", "\x00", "\x1b", "\ud800", "\udfff"])
+@pytest.mark.parametrize("field", ["state", "event", "sent", "note", "description", "name"])
+def test_text_xml_cannot_hold_is_rejected_with_the_character(char, field):
+    bad = f"x{char}y"
+    kwargs: dict = {}
+    triples = [("A", "go", "B"), ("B", "back", "A")]
+    extra: dict = {}
+    if field == "state":
+        triples = [("A", "go", bad), (bad, "back", "A")]
+    elif field == "event":
+        triples = [("A", bad, "B"), ("B", "back", "A")]
+    elif field in ("sent", "note"):
+        extra = {field: bad}
+    elif field == "description":
+        kwargs["descriptions"] = {"A": bad}
+    else:
+        kwargs["name"] = bad
+    with pytest.raises(TableError, match=rf"U\+{ord(char):04X}") as caught:
+        Table(rows(*triples, **extra), **kwargs)
+    assert "\n" not in str(caught.value)
+
+
+def test_tab_and_newline_are_fine_in_text():
+    table = Table(rows(("A", "go", "B"), ("B", "back", "A")), descriptions={"A": "one\ttwo\nthree"})
+    assert table.descriptions["A"] == "one\ttwo\nthree"
+
+
+@pytest.mark.parametrize("field", ["state", "event", "sent", "action"])
+def test_labels_too_long_to_draw_are_rejected_naming_the_row(field):
+    from tcpviz.model.table import MAX_LABEL_LENGTH
+
+    long = "x" * (MAX_LABEL_LENGTH + 1)
+    triples = [("A", "go", "B"), ("B", "back", "A")]
+    extra: dict = {}
+    if field == "state":
+        triples = [("A", "go", long), (long, "back", "A")]
+    elif field == "event":
+        triples = [("A", "go", "B"), ("B", long, "A")]
+    else:
+        extra = {field: long}
+    # A state is named, an arrow's text by its row.
+    where = "the state name" if field == "state" else "row [12]: "
+    with pytest.raises(TableError, match=rf"{where}.*{MAX_LABEL_LENGTH + 1} characters"):
+        Table(rows(*triples, **extra))
+    Table(rows(("A", "go", "B"), ("B", "x" * MAX_LABEL_LENGTH, "A")))  # the limit itself is fine
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("extended", "no", r"'extended' must be True or False, not 'no'"),
+        ("extended", 1, r"'extended' must be True or False, not 1"),
+        ("sent", 3, r"'sent' must be a string, not 3"),
+        ("note", None, r"'note' must be a string, not None"),
+        ("via", 7, r"'via' must be a state name or None, not 7"),
+    ],
+)
+def test_row_fields_of_the_wrong_type_are_rejected(field, value, message):
+    with pytest.raises(TableError, match=rf"row 1: {message}"):
+        Table(rows(("A", "go", "B"), ("B", "back", "A"), **{field: value}))
+
+
+def test_descriptions_and_names_must_be_strings():
+    with pytest.raises(TableError, match=r"the description of state 'A' must be a string, not 3"):
+        Table(rows(("A", "go", "B"), ("B", "back", "A")), descriptions={"A": 3})
+    with pytest.raises(TableError, match=r"the table's name must be a string, not 3"):
+        Table(rows(("A", "go", "B"), ("B", "back", "A")), name=3)
+    with pytest.raises(TableError, match=r"an alias of state 'A' must be a non-empty string"):
+        Table(rows(("A", "go", "B"), ("B", "back", "A")), state_aliases={"A": [None]})
+    with pytest.raises(TableError, match=r"the words of event 'go' must be a string, not 5"):
+        Table(rows(("A", "go", "B"), ("B", "back", "A")), events=[Event("go", words=5)])
+
+
+def test_descriptions_of_unknown_states_are_errors_not_ignored():
+    with pytest.raises(TableError, match=r"description for 'C', which is not a state"):
+        Table(rows(("A", "go", "B"), ("B", "back", "A")), descriptions={"C": "lost"})
+
+
+def test_a_10000_state_ring_builds_in_linear_time():
+    import time
+
+    n = 10_000
+    ring = [Transition(f"s{i}", "next", f"s{(i + 1) % n}") for i in range(n)]
+    started = time.perf_counter()
+    table = Table(ring, descriptions={f"s{i}": f"state {i}" for i in range(n)})
+    elapsed = time.perf_counter() - started
+    assert len(table.states) == n and table.outgoing("s9999")[0].target == "s0"
+    assert elapsed < 3, f"{elapsed:.2f} s"  # quadratic code took 9 to 11 s; measured: ~0.1 s

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -543,3 +546,208 @@ def test_a_damaged_example_gives_a_table_or_a_table_error(fmt: str, data: st.Dat
         if not lines:
             break
     parses_or_explains("\n".join(lines), fmt)
+
+
+# -- hostile input (issue 8): nothing silently misread, one clear line for every mistake -------
+
+
+def one_line_error(text: str | bytes, name: str, tmp_path: Path) -> TableError:
+    """Load ``text`` from ``tmp_path/name``; return the TableError, checking it is one line."""
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(TableError) as caught:
+        load_table(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}"), message
+    assert "\n" not in message and len(message) < 600, message
+    return caught.value
+
+
+ALIAS_CLASHES = [
+    (
+        "alias-is-another-state.toml",
+        '[states.A]\naliases = ["B"]\n[states.B]\n' + ROWS,
+        2,
+        r"alias 'B' of state 'A' is the name of state 'B'",
+    ),
+    (
+        "alias-shared.toml",
+        '[states.A]\naliases = ["X"]\n[states.B]\naliases = ["x"]\n' + ROWS,
+        5,
+        r"alias 'x' of state 'B' is also an alias of state 'A'",
+    ),
+    (
+        "alias-shared-list.json",
+        json.dumps(
+            {
+                "states": {"A": {"aliases": ["one"]}, "B": {"aliases": ["ONE"]}},
+                "transitions": [
+                    {"source": "A", "event": "go", "target": "B"},
+                    {"source": "B", "event": "back", "target": "A"},
+                ],
+            },
+            indent=1,
+        ),
+        10,
+        r"alias 'ONE' of state 'B' is also an alias of state 'A'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "message"), ALIAS_CLASHES, ids=[c[0] for c in ALIAS_CLASHES]
+)
+def test_a_clash_of_names_is_an_error_naming_both_states_and_the_line(
+    tmp_path: Path, name: str, text: str, line: int, message: str
+) -> None:
+    error = one_line_error(text, name, tmp_path)
+    assert re.search(message, str(error)), str(error)
+    assert error.line == line, str(error)
+
+
+def test_state_names_without_letters_are_told_apart() -> None:
+    text = (
+        '[states."✓"]\ndescription = "done"\n[states."✗"]\n[states."★"]\n'
+        '[[transitions]]\nsource = "✓"\nevent = "fail"\ntarget = "✗"\n'
+        '[[transitions]]\nsource = "✗"\nevent = "star"\ntarget = "★"\n'
+    )
+    table = parse_table(text, "toml")
+    assert table.states == ("✓", "✗", "★")
+    assert [(t.source, t.target) for t in table.transitions] == [("✓", "✗"), ("✗", "★")]
+    assert table.state("✗") == "✗" and table.state("★") == "★"
+    rows = parse_table("source,event,target\n✓,fail,✗\n✗,star,★\n", "csv")
+    assert rows.states == ("✓", "✗", "★")
+
+
+FORBIDDEN = ["\ufffe", "\uffff", "\x00", "\x01", "\x0b", "\x1f", "\ud800", "\udcff"]
+
+
+@pytest.mark.parametrize("char", FORBIDDEN, ids=[f"U+{ord(c):04X}" for c in FORBIDDEN])
+@pytest.mark.parametrize("where", ["description", "name", "state", "event", "note", "alias"])
+def test_text_xml_cannot_hold_is_rejected_with_the_row_and_the_character(
+    tmp_path: Path, char: str, where: str
+) -> None:
+    # JSON can carry every one of them as an escape (lone surrogates too).
+    states = {"A": {"description": "start"}, "B": {}}
+    rows = [
+        {"source": "A", "event": "go", "target": "B"},
+        {"source": "B", "event": "back", "target": "A"},
+    ]
+    data: dict = {"name": "t", "states": states, "transitions": rows}
+    if where == "description":
+        states["A"]["description"] = f"bad {char} here"
+    elif where == "name":
+        data["name"] = f"bad {char}"
+    elif where == "state":
+        states[f"B{char}"] = states.pop("B")
+        rows[0]["target"] = rows[1]["source"] = f"B{char}"
+    elif where == "event":
+        rows[1]["event"] = f"back{char}"
+    elif where == "note":
+        rows[1]["note"] = f"a{char}"
+    else:
+        states["B"]["aliases"] = [f"b{char}"]
+    text = json.dumps(data, indent=1)  # ensure_ascii: escapes, so the file is valid UTF-8
+    error = one_line_error(text, "bad.json", tmp_path)
+    assert f"U+{ord(char):04X}" in str(error), str(error)
+    assert error.line is not None and error.line > 1, str(error)
+
+
+def test_a_huge_integer_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    digits = "9" * 5000
+    error = one_line_error(f"name = {digits}\n" + ROWS, "big.toml", tmp_path)
+    assert "number" in str(error)
+    error = one_line_error('{"name": ' + digits + ', "transitions": []}', "big.json", tmp_path)
+    assert "number" in str(error)
+
+
+def test_deep_nesting_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    error = one_line_error("x = " + "[" * 3000 + "]" * 3000 + "\n", "deep.toml", tmp_path)
+    assert "nested" in str(error)
+    error = one_line_error("[" * 100_000 + "]" * 100_000, "deep.json", tmp_path)
+    assert "nested" in str(error)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_is_refused_at_once_not_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "table.toml"
+    os.mkfifo(fifo)
+    started = time.perf_counter()
+    with pytest.raises(TableError, match=r"table\.toml: .*not a regular file.*FIFO"):
+        load_table(fifo)
+    assert time.perf_counter() - started < 5
+
+
+def test_a_symlink_to_a_device_is_refused(tmp_path: Path) -> None:
+    link = tmp_path / "zero.toml"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(TableError, match=r"zero\.toml: .*not a regular file.*device"):
+        load_table(link)
+
+
+def test_a_file_too_large_is_refused_with_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "huge.csv"
+    path.write_text("source,event,target\n" + "A,go,B\n" * 400_000)  # 2.8 MB
+    with pytest.raises(TableError, match=r"huge\.csv: .*larger than .*MiB"):
+        load_table(path)
+    small = tmp_path / "small.csv"
+    small.write_text("source,event,target\nA,go,B\nB,back,A\n")
+    with pytest.raises(TableError, match=r"larger than 20 bytes"):
+        load_table(small, max_bytes=20)
+    assert len(load_table(small)) == 2
+
+
+def ring(n: int) -> str:
+    """A TOML table of ``n`` states in a ring, each listed under [states] with a description."""
+    out = []
+    for i in range(n):
+        out.append(f'[states.s{i}]\ndescription = "state {i}"\n')
+    for i in range(n):
+        out.append(f'[[transitions]]\nsource = "s{i}"\nevent = "next"\ntarget = "s{(i + 1) % n}"\n')
+    return "".join(out)
+
+
+@pytest.mark.parametrize("fmt", ["toml", "json", "csv"])
+def test_a_10000_state_ring_loads_in_linear_time(fmt: str) -> None:
+    table = parse_table(ring(10), "toml")
+    text = dumps_table(parse_table(ring(10_000), "toml"), fmt)
+    started = time.perf_counter()
+    table = parse_table(text, fmt)
+    elapsed = time.perf_counter() - started
+    assert len(table.states) == 10_000
+    # Measured on the 2-core build machine: 0.1-0.3 s; quadratic code took 9-11 s.
+    assert elapsed < 3, f"{elapsed:.2f} s"
+
+
+SPACES = " " * 60_000
+LONG_LINES = {
+    # A continued array: no '=' on the line, so the key-line pattern used to try every split.
+    "key-line": f'name = "t"\n[states.A]\naliases = [\n"a"{SPACES},\n]\n',
+    # An array of arrays: the line starts like a [header].
+    "header": f'name = "t"\nx = [\n[ "a"{SPACES}, "b"],\n]\n',
+}
+
+
+@pytest.mark.parametrize("text", LONG_LINES.values(), ids=LONG_LINES.keys())
+def test_long_runs_of_spaces_scan_in_linear_time(text: str) -> None:
+    started = time.perf_counter()
+    with contextlib.suppress(TableError):
+        parse_table(text + ROWS, "toml")
+    assert time.perf_counter() - started < 1.5
+
+
+def test_an_empty_table_path_is_refused() -> None:
+    with pytest.raises(TableError, match="empty file name"):
+        load_table("")
+
+
+def test_extended_and_descriptions_must_have_the_right_type() -> None:
+    with pytest.raises(TableError, match=r"line 5: 'extended' must be true or false, not 'no'"):
+        parse_table(
+            '[[transitions]]\nsource = "A"\nevent = "go"\ntarget = "B"\nextended = "no"\n', "toml"
+        )
+    with pytest.raises(TableError, match=r"'description' must be a string.*not 3"):
+        parse_table("[states.A]\ndescription = 3\n" + ROWS, "toml")

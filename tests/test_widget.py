@@ -1128,7 +1128,10 @@ def test_the_page_lists_a_window_and_goes_back_through_it(chromium_page, classic
         bridge.push()
         bridge.shows()
         assert widget.machine.state == loop[7].target
-        chromium_page.keyboard.press("Escape")
+        chromium_page.keyboard.press("Escape")  # resets nothing (JupyterLab's everyday key)
+        bridge.shows()
+        assert len(widget.machine.history) == 8
+        root.locator('[data-testid="reset"]').click()
         bridge.shows()
         assert widget.machine.history == ()
     finally:
@@ -1184,3 +1187,51 @@ def test_a_long_standalone_session_lists_the_last_steps_and_stays_correct(chromi
     assert history.locator("li").nth(2).evaluate("(li) => li.value") == 2
     root.locator('[data-testid="reset"]').click()
     expect(root.locator('[data-testid="history"] li')).to_have_count(1)
+
+
+def test_a_reset_can_be_taken_back_until_the_next_change(widget, page):
+    page.send(type="fire", event="active open")
+    page.send(type="fire", event="SYN,ACK")
+    page.send(type="undo")
+    assert widget.can_undo_reset is False
+    page.send(type="reset")
+    assert widget.state == "CLOSED" and widget.can_undo_reset is True
+    page.send(type="undo_reset")
+    assert widget.error == "" and widget.can_undo_reset is False
+    assert widget.state == "SYN-SENT"  # where it was, with the undone step to redo again
+    assert [h["target"] for h in widget.future] == ["ESTABLISHED"]
+    widget.reset()
+    widget.fire("listen")  # a change after the reset: its steps would be lost, so no undo
+    assert widget.can_undo_reset is False
+    page.send(type="undo_reset")
+    assert "no reset to undo" in widget.error and widget.state == "LISTEN"
+    widget.reset()
+    widget.reset()  # forgets nothing: the first reset can still be taken back
+    assert widget.can_undo_reset is True
+    widget.undo_reset()
+    assert widget.state == "LISTEN"
+
+
+def test_a_re_run_cell_gives_back_the_widget_of_its_machine_and_adds_no_follower():
+    machine = Machine()
+    first = TCPWidget(machine)
+    try:
+        followers = len(machine._observers)
+        first.fire("listen")
+        again = [TCPWidget(machine) for _ in range(300)]  # a cell run 300 times
+        gc.collect()
+        assert all(w is first for w in again)
+        assert len(machine._observers) == followers  # no pile-up of followers
+        assert first.state == "LISTEN"  # the clicks are kept
+        start = time.perf_counter()
+        machine.fire("SYN")
+        assert time.perf_counter() - start < 0.05  # one follower, not 300
+        # Other options are another widget; a closed widget is never handed out again.
+        dark = TCPWidget(machine, theme="dark")
+        assert dark is not first and dark.theme == "dark"
+        dark.close()
+        assert TCPWidget(machine, theme="dark") is not dark
+        # Without a machine, each call builds its own (with its own fresh machine).
+        assert TCPWidget() is not TCPWidget()
+    finally:
+        first.close()

@@ -20,6 +20,8 @@ __all__ = [
     "DESCRIPTIONS",
     "PROC_NET_TCP_CODES",
     "STATES",
+    "alias_clash",
+    "alias_index",
     "canonical_state",
     "state_key",
 ]
@@ -138,10 +140,16 @@ assert set(DESCRIPTIONS) == set(STATES) == set(ALIASES) == set(PROC_NET_TCP_CODE
 
 
 def state_key(name: str) -> str:
-    """Reduce a state name to the form aliases are matched in: ``'fin_wait1'`` -> ``'FINWAIT1'``."""
+    """Reduce a state name to the form aliases are matched in: ``'fin_wait1'`` -> ``'FINWAIT1'``.
+
+    A name with no letters or digits at all (``'✓'``, ``'★'``) keeps its symbols, without
+    spaces: each such name must still match only itself.
+    """
     # Letters of any script count: a table in Russian must not see 'ожидание FIN' and
     # 'получен FIN' as one name. Only separators and punctuation are dropped.
     key = re.sub(r"[\W_]+", "", name.upper())
+    if not key:
+        return "".join(name.split())
     # The kernel's enum spells every state TCP_<NAME>; no state name itself starts with TCP.
     return key.removeprefix("TCP") or key
 
@@ -149,12 +157,39 @@ def state_key(name: str) -> str:
 def alias_index(
     states: Iterable[str], aliases: Mapping[str, Iterable[str]] | None = None
 ) -> dict[str, str]:
-    """Map every matching key (of each state and its aliases) to the state's display name."""
+    """Map every matching key (of each state and its aliases) to the state's display name.
+
+    A state's own name always wins over another state's alias; :func:`alias_clash` finds the
+    tables where that (or an alias shared by two states) would make input ambiguous.
+    """
+    states = list(states)
     index: dict[str, str] = {}
+    for state in states:  # own names first, in order: the first of a clash keeps its key
+        index.setdefault(state_key(state), state)
     for state in states:
-        for name in (state, *(aliases or {}).get(state, ())):
+        for name in (aliases or {}).get(state, ()):
             index.setdefault(state_key(name), state)
     return index
+
+
+def alias_clash(
+    states: Iterable[str], aliases: Mapping[str, Iterable[str]] | None = None
+) -> tuple[str, str, str, bool] | None:
+    """The first alias that would mean two states, or ``None``.
+
+    Returns ``(alias, state, other, is_name)``: ``alias`` of ``state`` matches ``other``'s own
+    name (``is_name``) or one of ``other``'s aliases. Different spellings of one state's own
+    name among its aliases are fine.
+    """
+    states = list(states)
+    owners: dict[str, tuple[str, bool]] = {state_key(state): (state, True) for state in states}
+    for state in states:
+        for alias in (aliases or {}).get(state, ()):
+            key = state_key(alias)
+            owner, is_name = owners.setdefault(key, (state, False))
+            if owner != state:
+                return alias, state, owner, is_name
+    return None
 
 
 _TCP_INDEX = alias_index(STATES, ALIASES)

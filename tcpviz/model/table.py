@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from ..errors import TableError, UnknownEvent
 from . import states as _states
@@ -53,6 +54,17 @@ __all__ = [
 KINDS: tuple[str, ...] = ("user", "segment", "timeout")
 #: Which end of a connection usually takes a transition.
 SIDES: tuple[str, ...] = ("client", "server", "either")
+#: The longest state name, event name, ``sent`` or ``action`` a table may have. Graphviz's
+#: scanner takes no string of 16,384 characters or more (the label's markup and escapes count
+#: too), and its router gives up on an edge longer than 65,535 points ("Edge length larger than
+#: maximum"), which a one-line label of some 9,000 characters reaches. 1,000 characters stay
+#: well inside both and are far more than a diagram can show legibly.
+MAX_LABEL_LENGTH = 1000
+
+# What XML 1.0 cannot hold (its Char production): C0 controls but tab, newline and carriage
+# return; UTF-16 surrogates (a lone one, from a JSON escape, cannot even be encoded as UTF-8);
+# U+FFFE and U+FFFF. Text holding one would make an SVG or HTML file that does not parse.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,29 @@ def event_key(name: str) -> str:
     return " ".join(_WORD_SYNONYMS.get(word, word) for word in words)
 
 
+def _shown(value: object, limit: int = 60) -> str:
+    """``repr(value)``, shortened: an error message stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-3:]}"
+
+
+def text_problem(text: str, *, label: bool = False) -> str | None:
+    """What makes ``text`` unusable in a table, or ``None``: a character XML cannot hold, or
+    (for a ``label`` that is drawn) more than :data:`MAX_LABEL_LENGTH` characters."""
+    bad = _NOT_XML.search(text)
+    if bad is not None:
+        return (
+            f"holds U+{ord(bad[0]):04X} at character {bad.start() + 1}, which no SVG or HTML "
+            "file can hold (XML forbids it): remove it"
+        )
+    if label and len(text) > MAX_LABEL_LENGTH:
+        return (
+            f"is {len(text)} characters long, more than a diagram can draw (at most "
+            f"{MAX_LABEL_LENGTH}): shorten it and put the rest in a 'note' or a description"
+        )
+    return None
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^0-9A-Za-z]+", "_", text).strip("_")
 
@@ -161,6 +196,27 @@ def _unique_ids(names: Iterable[str], prefix: str, transform) -> dict[str, str]:
             base = f"{base}_{hashlib.sha1(name.encode()).hexdigest()[:6]}"
         ids[name] = base
     return ids
+
+
+def _some(names: Iterable[str], limit: int = 12) -> str:
+    """A list of names for an error message: all of them, or the first ``limit`` and a count."""
+    names = list(names)
+    if len(names) <= limit:
+        return repr(names)
+    return f"{names[:limit]!r} and {len(names) - limit} more"
+
+
+def _alias_clash_message(alias: str, state: str, other: str, is_name: bool) -> str:
+    """What :func:`~tcpviz.model.states.alias_clash` found, as an error message."""
+    if is_name:
+        return (
+            f"alias {_shown(alias)} of state {_shown(state)} is the name of state "
+            f"{_shown(other)}: input could not tell the two apart; drop or change the alias"
+        )
+    return (
+        f"alias {_shown(alias)} of state {_shown(state)} is also an alias of state "
+        f"{_shown(other)}: input could not tell the two apart; drop it from one of them"
+    )
 
 
 class Table:
@@ -185,30 +241,34 @@ class Table:
     ):
         self.name = name
         self.source = source
+        if not isinstance(name, str):
+            self._fail(f"the table's name must be a string, not {_shown(name)}")
+        self._check_text(name, "the table's name")
         rows = tuple(transitions)
         if not rows:
             raise TableError("the table has no transitions", source=source)
+        for number, t in enumerate(rows, start=1):
+            if not isinstance(t, Transition):
+                self._fail(f"a transition must be a Transition, not {_shown(t)}", None, number)
         if states is None:
             states = dict.fromkeys(s for t in rows for s in (t.source, t.target))
         self.states: tuple[str, ...] = tuple(states)
         if not self.states:
             raise TableError("the table has no states", source=source)
         self._check_state_names()
+        self._state_set = frozenset(self.states)
         self.initial: str = self.states[0] if initial is None else initial
-        if self.initial not in self.states:
+        if not isinstance(self.initial, str) or self.initial not in self._state_set:
             raise TableError(
-                f"unknown initial state {self.initial!r} (must be one of {list(self.states)})",
+                f"unknown initial state {_shown(self.initial)} (must be one of "
+                f"{_some(self.states)})",
                 source=source,
             )
-        self.descriptions: dict[str, str] = {
-            s: (descriptions or {}).get(s, "") for s in self.states
-        }
-        self.state_aliases: dict[str, tuple[str, ...]] = {
-            s: tuple((state_aliases or {}).get(s, ())) for s in self.states
-        }
+        self.descriptions: dict[str, str] = self._check_descriptions(descriptions or {})
+        self.state_aliases: dict[str, tuple[str, ...]] = self._check_aliases(state_aliases or {})
         self._state_index = _states.alias_index(self.states, self.state_aliases)
 
-        known_events = {event_key(e.name): e for e in events}
+        known_events = {event_key(e.name): e for e in self._check_events(events)}
         self.transitions: tuple[Transition, ...] = tuple(
             self._check_row(n, t, known_events) for n, t in enumerate(rows, start=1)
         )
@@ -218,8 +278,12 @@ class Table:
                 t.event, known_events.get(event_key(t.event)) or Event(t.event, t.kind)
             )
         self._event_index = self._build_event_index()
+        # One pass over the rows (a scan per state made a 10,000-state table take 10 s).
+        outgoing: dict[str, list[Transition]] = {s: [] for s in self.states}
+        for t in self.transitions:
+            outgoing[t.source].append(t)
         self._outgoing: dict[str, tuple[Transition, ...]] = {
-            s: tuple(t for t in self.transitions if t.source == s) for s in self.states
+            s: tuple(ts) for s, ts in outgoing.items()
         }
         self._check_unreachable()
         self.state_ids: dict[str, str] = _unique_ids(self.states, "state_", str)
@@ -232,45 +296,126 @@ class Table:
 
     # -- validation -------------------------------------------------------------------------
 
-    def _fail(self, message: str, row: Transition | None = None, number: int | None = None):
+    def _fail(
+        self, message: str, row: Transition | None = None, number: int | None = None
+    ) -> NoReturn:
         line = row.line if row is not None and row.line is not None else None
         if line is None and number is not None:
             message = f"row {number}: {message}"
         raise TableError(message, source=self.source, line=line)
 
+    def _check_text(self, text: str, what: str, *, label: bool = False, **where) -> None:
+        problem = text_problem(text, label=label)
+        if problem is not None:
+            self._fail(f"{what} {_shown(text)} {problem}", **where)
+
     def _check_state_names(self) -> None:
         seen: dict[str, str] = {}
+        names: set[str] = set()
         for state in self.states:
             if not isinstance(state, str) or not state.strip():
-                self._fail(f"a state name must be a non-empty string, not {state!r}")
-            key = _states.state_key(state) or state
-            if state in seen.values():
-                self._fail(f"state {state!r} is listed twice")
+                self._fail(f"a state name must be a non-empty string, not {_shown(state)}")
+            self._check_text(state, "the state name", label=True)
+            key = _states.state_key(state)
+            if state in names:
+                self._fail(f"state {_shown(state)} is listed twice")
             if key in seen:
-                self._fail(f"states {seen[key]!r} and {state!r} differ only in case or punctuation")
+                self._fail(
+                    f"states {_shown(seen[key])} and {_shown(state)} differ only in case or "
+                    "punctuation"
+                )
             seen[key] = state
+            names.add(state)
+
+    def _check_descriptions(self, descriptions: Mapping[str, str]) -> dict[str, str]:
+        for state, text in descriptions.items():
+            if state not in self._state_set:
+                self._fail(f"a description for {_shown(state)}, which is not a state of the table")
+            if not isinstance(text, str):
+                self._fail(
+                    f"the description of state {_shown(state)} must be a string, not {_shown(text)}"
+                )
+            self._check_text(text, f"the description of state {_shown(state)}")
+        return {s: descriptions.get(s, "") for s in self.states}
+
+    def _check_aliases(self, aliases: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...]]:
+        checked: dict[str, tuple[str, ...]] = {}
+        for state, names in aliases.items():
+            if state not in self._state_set:
+                self._fail(f"aliases for {_shown(state)}, which is not a state of the table")
+            names = (names,) if isinstance(names, str) else tuple(names)
+            for alias in names:
+                if not isinstance(alias, str) or not alias.strip():
+                    self._fail(
+                        f"an alias of state {_shown(state)} must be a non-empty string, "
+                        f"not {_shown(alias)}"
+                    )
+                self._check_text(alias, f"the alias of state {_shown(state)}")
+            checked[state] = names
+        clash = _states.alias_clash(self.states, checked)
+        if clash is not None:
+            alias, state, other, is_name = clash
+            self._fail(_alias_clash_message(alias, state, other, is_name))
+        return {s: checked.get(s, ()) for s in self.states}
+
+    def _check_events(self, events: Iterable[Event]) -> list[Event]:
+        events = list(events)
+        for event in events:
+            if not isinstance(event, Event):
+                self._fail(f"an event must be an Event, not {_shown(event)}")
+            if not isinstance(event.name, str):
+                self._fail(f"an event name must be a string, not {_shown(event.name)}")
+            if not isinstance(event.words, str):
+                self._fail(
+                    f"the words of event {_shown(event.name)} must be a string, "
+                    f"not {_shown(event.words)}"
+                )
+            self._check_text(event.words, f"the words of event {_shown(event.name)}")
+            aliases = event.aliases
+            if isinstance(aliases, str) or not all(isinstance(a, str) for a in aliases):
+                self._fail(
+                    f"the aliases of event {_shown(event.name)} must be a tuple of strings, "
+                    f"not {_shown(aliases)}"
+                )
+            for alias in aliases:
+                self._check_text(alias, f"the alias of event {_shown(event.name)}")
+        return events
 
     def _check_row(self, number: int, t: Transition, known: Mapping[str, Event]) -> Transition:
+        where = {"row": t, "number": number}
         for role in ("source", "target"):
             value = getattr(t, role)
-            if value not in self.states:
+            if not isinstance(value, str) or value not in self._state_set:
                 self._fail(
-                    f"unknown {role} state {value!r} (must be one of {list(self.states)})",
-                    t,
-                    number,
+                    f"unknown {role} state {_shown(value)} (must be one of {_some(self.states)})",
+                    **where,
                 )
-        if t.via is not None and t.via not in self.states:
+        if t.via is not None and not isinstance(t.via, str):
+            self._fail(f"'via' must be a state name or None, not {_shown(t.via)}", **where)
+        if t.via is not None and t.via not in self._state_set:
             self._fail(
-                f"unknown 'via' state {t.via!r} (must be one of {list(self.states)})", t, number
+                f"unknown 'via' state {_shown(t.via)} (must be one of {_some(self.states)})",
+                **where,
             )
         if not isinstance(t.event, str) or not event_key(t.event):
             self._fail(
-                f"the event must be a name with letters or digits, not {t.event!r}", t, number
+                f"the event must be a name with letters or digits, not {_shown(t.event)}", **where
             )
+        for key in ("sent", "action", "kind", "side", "section", "note"):
+            value = getattr(t, key)
+            if not isinstance(value, str):
+                self._fail(f"{key!r} must be a string, not {_shown(value)}", **where)
+        if not isinstance(t.extended, bool):
+            # Anything else would be taken as true or false silently ("no" is true).
+            self._fail(f"'extended' must be True or False, not {_shown(t.extended)}", **where)
         if t.kind not in KINDS:
-            self._fail(f"unknown kind {t.kind!r} (must be one of {list(KINDS)})", t, number)
+            self._fail(f"unknown kind {_shown(t.kind)} (must be one of {list(KINDS)})", **where)
         if t.side not in SIDES:
-            self._fail(f"unknown side {t.side!r} (must be one of {list(SIDES)})", t, number)
+            self._fail(f"unknown side {_shown(t.side)} (must be one of {list(SIDES)})", **where)
+        for key in ("event", "sent", "action"):  # drawn on the arrow
+            self._check_text(getattr(t, key), f"the {key}", label=True, **where)
+        for key in ("section", "note"):
+            self._check_text(getattr(t, key), f"the {key}", **where)
         return t
 
     def _build_event_index(self) -> dict[str, tuple[str, ...]]:
@@ -420,7 +565,7 @@ TCP_EVENTS: tuple[Event, ...] = (
     Event(ABORT, "user", "abort", ()),
     Event(RCV_SYN, "segment", "receive SYN", ("SYN",)),
     Event(
-        RCV_SYN_ACK, "segment", "receive SYN+ACK", ("SYN,ACK", "SYN+ACK", "SYNACK", "rcv SYNACK")
+        RCV_SYN_ACK, "segment", "receive SYN,ACK", ("SYN,ACK", "SYN+ACK", "SYNACK", "rcv SYNACK")
     ),
     # In SYN-RECEIVED after a simultaneous open, the segment on the wire that acknowledges our
     # SYN is the other end's SYN,ACK (its SYN we already have): it means "ACK of SYN" there

@@ -429,16 +429,16 @@ class Connection:
         window: int = 65535,
         names: tuple[str, str] = ("client", "server"),
     ):
-        names = tuple(str(n) for n in names)
+        given = tuple(str(n) for n in names)
         if (
-            len(names) != 2
-            or names[0] == names[1]
-            or not all(re.fullmatch(r"\w+", n) for n in names)
+            len(given) != 2
+            or given[0] == given[1]
+            or not all(re.fullmatch(r"\w+", n) for n in given)
         ):
             raise InvalidOperation(f"names must be two different words, not {names!r}")
         self.profile: Profile = get_profile(profile)
-        self.names: tuple[str, str] = names  # type: ignore[assignment]
-        client, server = names
+        client, server = given
+        self.names: tuple[str, str] = (client, server)
         self._ends: dict[str, Endpoint] = {
             client: Endpoint(
                 client, peer=server, iss=client_iss, window=window, profile=self.profile
@@ -453,7 +453,6 @@ class Connection:
         self._position = 0
         self._trace: list[TraceEvent] = []
         self._observers: list[Observer] = []
-        self._work: _Scratch | None = None
 
     @classmethod
     def from_operations(
@@ -603,8 +602,6 @@ class Connection:
         except BaseException:
             self._restore(before)  # whatever went wrong, the step is all or nothing
             raise
-        finally:
-            self._work = None
         del self._steps[self._position :]  # a new step forgets what could be redone
         self._trace.extend(events)
         self._steps.append(_Step(op, events, after, len(self._trace)))
@@ -690,15 +687,14 @@ class Connection:
     def _perform(self, op: Operation) -> tuple[tuple[TraceEvent, ...], _State]:
         state = self._state
         step, now = self._position + 1, state.clock.now
-        self._work = _Scratch(state, step)
-        work = self._work
+        work = _Scratch(state, step)
         if op.action in CALLS:
             endpoint = self.end(op.end or "")
             outcome = endpoint.call(op.action, op.length)
             work.events.append(Called(step, now, endpoint.name, outcome.cause, outcome.reason))
-            self._absorb(endpoint, outcome)
+            self._absorb(work, endpoint, outcome)
         elif op.action in _NETWORK:
-            flight = self._find(op.segment_id)
+            flight = self._find(work, op.segment_id)
             index = work.in_flight.index(flight)
             dst = flight.segment.dst
             if op.action == "deliver":
@@ -718,7 +714,7 @@ class Connection:
                         outcome.section,
                     )
                 )
-                self._absorb(receiver, outcome)
+                self._absorb(work, receiver, outcome)
             elif op.action == "drop":
                 del work.in_flight[index]
                 work.dropped += 1
@@ -744,7 +740,7 @@ class Connection:
                 raise InvalidOperation(
                     f"inject needs a segment to one of {list(self.names)}, not {segment!r}"
                 )
-            self._put(segment, segment.src, origin="injected")
+            self._put(work, segment, segment.src, origin="injected")
         else:  # advance
             if not work.clock.timers:
                 raise InvalidOperation(
@@ -755,7 +751,7 @@ class Connection:
             endpoint = self.end(pending.end)
             work.events.append(TimerFired(step, work.clock.now, pending.end, pending.name))
             outcome = endpoint.timeout(pending.name)
-            self._absorb(endpoint, outcome)
+            self._absorb(work, endpoint, outcome)
         after = _State(
             self._end_snapshots(),
             work.clock,
@@ -765,8 +761,7 @@ class Connection:
         )
         return tuple(work.events), after
 
-    def _find(self, segment_id: int | None) -> Flight:
-        work = self._work
+    def _find(self, work: _Scratch, segment_id: int | None) -> Flight:
         if not work.in_flight:
             raise InvalidOperation(
                 f"no segment is in flight; possible now: {[o.label for o in self.possible()]}"
@@ -780,8 +775,7 @@ class Connection:
             f"no segment #{segment_id} in flight (in flight: {[f.label for f in work.in_flight]})"
         )
 
-    def _put(self, segment: Segment, sender: str, *, origin: str) -> None:
-        work = self._work
+    def _put(self, work: _Scratch, segment: Segment, sender: str, *, origin: str) -> None:
         flight = Flight(work.next_id, segment, work.clock.now, work.step, origin)
         work.next_id += 1
         work.total += 1
@@ -798,21 +792,22 @@ class Connection:
             )
         )
 
-    def _absorb(self, endpoint: Endpoint, outcome: Outcome) -> None:
+    def _absorb(self, work: _Scratch, endpoint: Endpoint, outcome: Outcome) -> None:
         """Record what an endpoint did: its state changes, timers and segments."""
-        work, name = self._work, endpoint.name
+        name = endpoint.name
         now = work.clock.now
         for t in outcome.transitions:
             work.events.append(StateChanged(work.step, now, name, t.source, t.target, t))
-        for timer in outcome.stopped:
-            if work.clock.remaining(name, timer) is not None:
-                work.clock = work.clock.stop(name, timer)
-                work.events.append(TimerStopped(work.step, now, name, timer))
+        for stopped in outcome.stopped:
+            if work.clock.remaining(name, stopped) is not None:
+                work.clock = work.clock.stop(name, stopped)
+                work.events.append(TimerStopped(work.step, now, name, stopped))
         for timer in outcome.started:
             work.clock = work.clock.start(name, timer)
             work.events.append(TimerStarted(work.step, now, name, timer.name, now + timer.after))
         for segment in outcome.sent:
             self._put(
+                work,
                 segment,
                 name,
                 origin="retransmission" if segment.note == "retransmission" else "sent",

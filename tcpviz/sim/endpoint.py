@@ -23,6 +23,19 @@ option, no urgent data, no security/compartment check, out-of-order segments are
 (RFC 9293 lets a receiver drop them; it then acknowledges what it expects), and data on a SYN is
 not taken (no TCP Fast Open): the sender sends it again.
 
+Where the text of 3.10 and the table meet, the choices made:
+
+- After a simultaneous open the other end's SYN,ACK starts one before RCV.NXT, so the four-case
+  test alone would refuse it although RFC 9293 Figure 7 accepts it. Its SYN is trimmed (the
+  RFC's "idealized segment that begins at RCV.NXT", as Linux does) and its ACK of our SYN moves
+  SYN-RECEIVED to ESTABLISHED: the table's "rcv ACK of SYN".
+- A retransmitted SYN arriving in SYN-RECEIVED is unacceptable and answered with an ACK, as the
+  RFC says (Linux sends its SYN,ACK again instead); the SYN,ACK's own timer recovers.
+- A new SYN in the window in SYN-RECEIVED after a passive open: 3.10.7.4 returns to LISTEN, but
+  Figure 5 has no such arrow, so it gets the synchronized states' challenge ACK (RFC 5961 4.2).
+- Linux's FIN-WAIT-2 timeout (profile ``LINUX``) leaves FIN-WAIT-2 by the table's only arrow to
+  CLOSED there that is not a segment: ABORT, which sends a RST.
+
 >>> server = Endpoint("server", peer="client", iss=300)
 >>> _ = server.listen()
 >>> out = server.receive(Segment("client", "server", seq=100, flags="SYN"))
@@ -33,6 +46,7 @@ not taken (no TCP Fast Open): the sender sends it again.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ..errors import InvalidOperation
 from ..model import Machine, Table, Transition, tcp_table
@@ -164,6 +178,12 @@ class _Data:
     next_iss: int | None = None  # an ISS imposed for the next connection (capture replay)
 
 
+def _v(value: int | None) -> int:
+    """A TCB variable in a state where it is set (the rules only read them there)."""
+    assert value is not None, "a TCB variable read before it was set"
+    return value
+
+
 class _Work:
     """The scratch pad of one event: the changes it makes, committed only if all goes well."""
 
@@ -186,10 +206,10 @@ class _Work:
     def tcb(self) -> TCB:
         return self.d.tcb
 
-    def set(self, **changes: object) -> None:
+    def set(self, **changes: Any) -> None:
         self.d = replace(self.d, **changes)
 
-    def set_tcb(self, **changes: object) -> None:
+    def set_tcb(self, **changes: Any) -> None:
         self.d = replace(self.d, tcb=replace(self.d.tcb, **changes))
 
     def go(self, key: str) -> Transition:
@@ -483,6 +503,58 @@ class Endpoint:
         self._abort(w)
         return self._commit(w)
 
+    @classmethod
+    def midway(
+        cls,
+        name: str,
+        *,
+        peer: str,
+        state: str,
+        snd_nxt: int,
+        rcv_nxt: int,
+        snd_una: int | None = None,
+        window: int = 65535,
+        profile: str | Profile = RFC,
+    ) -> Endpoint:
+        """An endpoint met in the middle of a connection, as a capture that starts late sees it.
+
+        Its machine starts in ``state`` (a synchronized state) with no history: how it got there
+        is not known. ``snd_nxt`` and ``rcv_nxt`` are the numbers its segments show; ``snd_una``
+        defaults to everything acknowledged, except our FIN in FIN-WAIT-1, CLOSING and LAST-ACK
+        (then the FIN is the last number sent, not yet acknowledged). ISS and IRS stay unknown
+        (``None``) and nothing is queued for retransmission.
+
+        >>> end = Endpoint.midway("b", peer="a", state="ESTABLISHED", snd_nxt=9000, rcv_nxt=500)
+        >>> out = end.receive(Segment("a", "b", seq=500, ack=9000, flags="FIN,ACK"))
+        >>> end.state, [s.label for s in out.sent]
+        ('CLOSE-WAIT', ['ACK seq=9000 ack=501'])
+        """
+        end = cls(name, peer=peer, window=window, profile=profile)
+        start = end.machine.table.state(state)
+        if start not in _SYNCHRONIZED:
+            raise InvalidOperation(
+                f"an endpoint can be met midway only in a synchronized state, not {state!r} "
+                f"(must be one of {list(_SYNCHRONIZED)})"
+            )
+        for label, value in (("snd_nxt", snd_nxt), ("rcv_nxt", rcv_nxt), ("snd_una", snd_una)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32
+            ):
+                raise InvalidOperation(
+                    f"{label} must be an integer from 0 to 2**32 - 1, not {value!r}"
+                )
+        fin_sent = start in (FIN_WAIT_1, FIN_WAIT_2, CLOSING, LAST_ACK, TIME_WAIT)
+        fin_outstanding = start in (FIN_WAIT_1, CLOSING, LAST_ACK)
+        if snd_una is None:
+            snd_una = seq_add(snd_nxt, -1) if fin_outstanding else snd_nxt
+        end.machine = Machine(end.machine.table, state=start)
+        end._data = replace(
+            end._data,
+            tcb=replace(end._data.tcb, snd_una=snd_una, snd_nxt=snd_nxt, rcv_nxt=rcv_nxt),
+            fin_seq=seq_add(snd_nxt, -1) if fin_sent else None,
+        )
+        return end
+
     def use_iss(self, iss: int) -> None:
         """Make the next connection this end opens (actively, or on a SYN in LISTEN) use ``iss``.
 
@@ -517,8 +589,9 @@ class Endpoint:
         else:  # "fin-wait-2", Linux's tcp_fin_timeout for an end that called close()
             w.say(
                 "3.10.5",
-                f"Linux tcp_fin_timeout ({self.profile.fin_wait_2:g} s in FIN-WAIT-2 after "
-                "close()): the connection is reset (the table's ABORT arrow)",
+                f"Linux tcp_fin_timeout: {self.profile.fin_wait_2:g} s in FIN-WAIT-2 after "
+                "close(); the TCB is deleted by the table's ABORT arrow, with its RST (Linux "
+                "sends one from the full socket, and deletes silently from its TIME-WAIT form)",
             )
             self._abort(w)
         return self._commit(w)
@@ -620,14 +693,14 @@ class Endpoint:
         tcb = w.tcb
         ack_ok = False
         if seg.has("ACK"):
-            if seq_le(seg.ack, tcb.iss) or seq_gt(seg.ack, tcb.snd_nxt):
+            if seq_le(seg.ack, _v(tcb.iss)) or seq_gt(seg.ack, _v(tcb.snd_nxt)):
                 if seg.has("RST"):
                     w.say("3.10.7.3", "a RST whose ACK is not for our SYN: discarded", "dropped")
                 else:
                     self._reply(w, seg, "RST", seg.ack)
                     w.say(
                         "3.10.7.3",
-                        f"the ACK ({seg.ack}) is not for our SYN ({tcb.iss}): RST sent",
+                        f"the ACK ({seg.ack}) is not for our SYN ({_v(tcb.iss)}): RST sent",
                         "rst",
                     )
                 return
@@ -648,13 +721,15 @@ class Endpoint:
         if ack_ok:
             self._acknowledged(w, seg.ack)
             w.go("syn_ack")
-            self._reply(w, seg, "ACK", w.tcb.snd_nxt, rcv_nxt)
+            self._reply(w, seg, "ACK", _v(w.tcb.snd_nxt), rcv_nxt)
             w.say("3.10.7.3", "our SYN is acknowledged: ESTABLISHED, ACK sent", "accepted")
             self._established(w)
         else:
             # Simultaneous open: the other end's SYN crossed ours. We answer SYN,ACK with our
             # ISS again, and that SYN,ACK replaces the SYN in the retransmission queue.
-            synack = Segment(self.name, seg.src, tcb.iss, rcv_nxt, "SYN,ACK", window=self.window)
+            synack = Segment(
+                self.name, seg.src, _v(tcb.iss), rcv_nxt, "SYN,ACK", window=self.window
+            )
             w.set(rexmit=(synack, *w.d.rexmit[1:]))
             w.sent.append(synack)
             w.go("syn")
@@ -666,7 +741,7 @@ class Endpoint:
 
     def _acceptable(self, seg: Segment, tcb: TCB) -> bool:
         """The four cases of RFC 9293 3.10.7.4's sequence number check."""
-        nxt, wnd, seq, length = tcb.rcv_nxt, tcb.rcv_wnd, seg.seq, seg.length
+        nxt, wnd, seq, length = _v(tcb.rcv_nxt), tcb.rcv_wnd, seg.seq, seg.length
 
         def in_window(n: int) -> bool:
             return seq_le(nxt, n) and seq_lt(n, seq_add(nxt, wnd))
@@ -679,7 +754,7 @@ class Endpoint:
 
     def _arrive_synchronized(self, w: _Work, seg: Segment) -> None:
         tcb, section = w.tcb, "3.10.7.4"
-        old_syn = False
+        old_syn = closed_window = False
         # First, the sequence number. After a simultaneous open the other end's SYN,ACK
         # carries the SYN we already have: trimmed of it (the RFC's "idealized segment that
         # begins at RCV.NXT"), it is an acceptable ACK of our SYN (Figure 7, line 6).
@@ -688,14 +763,24 @@ class Endpoint:
             and seg.has("SYN")
             and seg.has("ACK")
             and not seg.has("RST")
-            and seg.seq == tcb.irs
+            and seg.seq == _v(tcb.irs)
         ):
             old_syn = True
+        elif (
+            tcb.rcv_wnd == 0
+            and seg.seq == tcb.rcv_nxt
+            and not seg.has("SYN")
+            and (seg.has("ACK") or seg.has("RST"))
+        ):
+            # "If the RCV.WND is zero, no segments will be acceptable, but special allowance
+            # should be made to accept valid ACKs, URGs, and RSTs": its ACK or RST counts, its
+            # data and FIN do not.
+            closed_window = seg.length > 0
         elif not self._acceptable(seg, tcb):
             if seg.has("RST"):
                 w.say(section, "a RST outside the receive window: discarded", "dropped")
-            elif w.state == TIME_WAIT and seg.has("FIN") and seg.end == tcb.rcv_nxt:
-                self._reply(w, seg, "ACK", tcb.snd_nxt, tcb.rcv_nxt)
+            elif w.state == TIME_WAIT and seg.has("FIN") and seg.end == _v(tcb.rcv_nxt):
+                self._reply(w, seg, "ACK", _v(tcb.snd_nxt), _v(tcb.rcv_nxt))
                 w.start("2msl", self.profile.time_wait_duration)
                 w.say(
                     section,
@@ -704,23 +789,25 @@ class Endpoint:
                     "ack",
                 )
             else:
-                self._reply(w, seg, "ACK", tcb.snd_nxt, tcb.rcv_nxt)
+                self._reply(w, seg, "ACK", _v(tcb.snd_nxt), _v(tcb.rcv_nxt))
                 w.say(
                     section,
                     f"unacceptable segment (seq {seg.seq}, length {seg.length}; expected "
-                    f"{tcb.rcv_nxt} within a window of {tcb.rcv_wnd}): ACK sent",
+                    f"{_v(tcb.rcv_nxt)} within a window of {tcb.rcv_wnd}): ACK sent",
                     "ack",
                 )
             return
-        ahead = seq_gt(seg.seq, tcb.rcv_nxt)  # out of order: starts after what we expect
-        skip = 0 if ahead else seq_diff(tcb.rcv_nxt, seg.seq)  # old octets at its front
+        ahead = seq_gt(seg.seq, _v(tcb.rcv_nxt))  # out of order: starts after what we expect
+        skip = 0 if ahead else seq_diff(_v(tcb.rcv_nxt), seg.seq)  # old octets at its front
         syn = int(seg.has("SYN"))
         new_text = 0 if ahead else max(0, seg.payload - max(0, skip - syn))
         new_fin = seg.has("FIN") and not ahead and skip <= syn + seg.payload
+        if closed_window:
+            new_text, new_fin = 0, False
 
         # Second, RST (RFC 5961 3.2: only a RST exactly at RCV.NXT resets).
         if seg.has("RST"):
-            if seg.seq == tcb.rcv_nxt:
+            if seg.seq == _v(tcb.rcv_nxt):
                 passive = w.state == SYN_RECEIVED and w.entered_from == LISTEN
                 refused = w.state == SYN_RECEIVED and not passive
                 w.go("rst")
@@ -732,10 +819,10 @@ class Endpoint:
                     what = "connection refused" if refused else "connection reset"
                     w.say(section, f"RST at RCV.NXT: {what}", "accepted")
             else:
-                self._reply(w, seg, "ACK", tcb.snd_nxt, tcb.rcv_nxt, note="challenge ACK")
+                self._reply(w, seg, "ACK", _v(tcb.snd_nxt), _v(tcb.rcv_nxt), note="challenge ACK")
                 w.say(
                     section,
-                    f"a RST in the window but not at RCV.NXT ({tcb.rcv_nxt}): challenge ACK "
+                    f"a RST in the window but not at RCV.NXT ({_v(tcb.rcv_nxt)}): challenge ACK "
                     "sent (RFC 5961 3.2)",
                     "challenge-ack",
                 )
@@ -743,12 +830,16 @@ class Endpoint:
 
         # Fourth, SYN: in a synchronized state any SYN gets a challenge ACK (RFC 5961 4.2).
         if seg.has("SYN") and not old_syn:
-            self._reply(w, seg, "ACK", tcb.snd_nxt, tcb.rcv_nxt, note="challenge ACK")
+            self._reply(w, seg, "ACK", _v(tcb.snd_nxt), _v(tcb.rcv_nxt), note="challenge ACK")
             w.say(
                 section,
                 f"a SYN in {w.state}: challenge ACK sent, segment dropped (RFC 5961 4.2)",
                 "challenge-ack",
             )
+            if w.state == SYN_RECEIVED and w.entered_from == LISTEN:
+                # 3.10.7.4 would send a passive open back to LISTEN; Figure 5 and the table
+                # have no such arrow, so the synchronized states' answer is given.
+                w.say(section, "the table has no SYN-RECEIVED -> LISTEN arrow for a new SYN")
             return
 
         # Fifth, ACK.
@@ -756,7 +847,7 @@ class Endpoint:
             w.say(section, "no ACK bit: discarded", "dropped")
             return
         if w.state == SYN_RECEIVED:
-            if not (seq_lt(tcb.snd_una, seg.ack) and seq_le(seg.ack, tcb.snd_nxt)):
+            if not (seq_lt(_v(tcb.snd_una), seg.ack) and seq_le(seg.ack, _v(tcb.snd_nxt))):
                 self._reply(w, seg, "RST", seg.ack)
                 w.say(section, f"the ACK ({seg.ack}) is not for our SYN: RST sent", "rst")
                 return
@@ -765,20 +856,20 @@ class Endpoint:
             w.say(section, "our SYN is acknowledged: ESTABLISHED", "accepted")
             self._established(w)
         tcb = w.tcb
-        if seq_gt(seg.ack, tcb.snd_nxt):
-            self._reply(w, seg, "ACK", tcb.snd_nxt, tcb.rcv_nxt)
+        if seq_gt(seg.ack, _v(tcb.snd_nxt)):
+            self._reply(w, seg, "ACK", _v(tcb.snd_nxt), _v(tcb.rcv_nxt))
             w.say(section, f"the ACK ({seg.ack}) is for something not yet sent: ACK sent", "ack")
             return
-        if seq_lt(seg.ack, seq_add(tcb.snd_una, -tcb.snd_wnd)):
-            self._reply(w, seg, "ACK", tcb.snd_nxt, tcb.rcv_nxt)
+        if seq_lt(seg.ack, seq_add(_v(tcb.snd_una), -tcb.snd_wnd)):
+            self._reply(w, seg, "ACK", _v(tcb.snd_nxt), _v(tcb.rcv_nxt))
             w.say(section, f"the ACK ({seg.ack}) is too old (RFC 5961 5.2): ACK sent", "ack")
             return
-        advanced = seq_gt(seg.ack, tcb.snd_una)
+        advanced = seq_gt(seg.ack, _v(tcb.snd_una))
         if advanced:
             self._acknowledged(w, seg.ack)
             if not w.fired:
                 w.say(section, f"acknowledges up to {seg.ack}", "accepted")
-        fin_acked = w.d.fin_seq is not None and seq_gt(w.tcb.snd_una, w.d.fin_seq)
+        fin_acked = w.d.fin_seq is not None and seq_gt(_v(w.tcb.snd_una), w.d.fin_seq)
         if fin_acked and w.state == FIN_WAIT_1 and not new_fin:
             w.go("ack_of_fin")
             w.say(section, "our FIN is acknowledged: FIN-WAIT-2", "accepted")
@@ -796,15 +887,21 @@ class Endpoint:
 
         # Seventh, the data; eighth, the FIN.
         if ahead and (seg.payload or seg.has("FIN")):
-            self._reply(w, seg, "ACK", w.tcb.snd_nxt, w.tcb.rcv_nxt)
+            self._reply(w, seg, "ACK", _v(w.tcb.snd_nxt), _v(w.tcb.rcv_nxt))
             w.say(
                 section,
-                f"out of order (starts at {seg.seq}, {w.tcb.rcv_nxt} expected): not held, "
+                f"out of order (starts at {seg.seq}, {_v(w.tcb.rcv_nxt)} expected): not held, "
                 "ACK sent for what is expected",
                 "ack" if w.response == "ok" else None,
             )
             return
         need_ack = False
+        if closed_window:
+            self._reply(w, seg, "ACK", _v(w.tcb.snd_nxt), _v(w.tcb.rcv_nxt))
+            w.say(section, "the receive window is zero: its data and FIN not taken, ACK sent")
+            if w.response == "ok":
+                w.response = "ack"
+            return
         if new_text:
             if w.state in (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2):
                 if w.d.orphaned:
@@ -812,7 +909,7 @@ class Endpoint:
                     w.headline("3.6.1", "data arrived after close(): RST sent, data lost", "rst")
                     self._abort(w, quiet=True)
                     return
-                w.set_tcb(rcv_nxt=seq_add(w.tcb.rcv_nxt, new_text))
+                w.set_tcb(rcv_nxt=seq_add(_v(w.tcb.rcv_nxt), new_text))
                 w.set(unread=w.d.unread + new_text)
                 w.delivered = new_text
                 need_ack = True
@@ -820,7 +917,7 @@ class Endpoint:
             else:
                 w.say(section, f"data after the other end's FIN is ignored ({w.state})")
         if new_fin:
-            w.set_tcb(rcv_nxt=seq_add(w.tcb.rcv_nxt, 1))
+            w.set_tcb(rcv_nxt=seq_add(_v(w.tcb.rcv_nxt), 1))
             need_ack = True
             if w.state == ESTABLISHED:
                 w.go("fin")
@@ -841,7 +938,7 @@ class Endpoint:
                 self._time_wait(w)
                 w.say(section, "the other end's FIN: TIME-WAIT", "accepted")
         if need_ack:
-            self._reply(w, seg, "ACK", w.tcb.snd_nxt, w.tcb.rcv_nxt)
+            self._reply(w, seg, "ACK", _v(w.tcb.snd_nxt), _v(w.tcb.rcv_nxt))
             w.clauses[-1] += ", ACK sent"
         if w.response == "ok":
             w.say(section, "nothing new in it (a duplicate ACK): ignored", "dropped")
@@ -874,18 +971,33 @@ class Endpoint:
         tcb = w.tcb
         self._queue(
             w,
-            Segment(self.name, self.peer, tcb.snd_nxt, tcb.rcv_nxt, "PSH,ACK", length, self.window),
+            Segment(
+                self.name,
+                self.peer,
+                _v(tcb.snd_nxt),
+                _v(tcb.rcv_nxt),
+                "PSH,ACK",
+                length,
+                self.window,
+            ),
         )
-        w.set_tcb(snd_nxt=seq_add(tcb.snd_nxt, length))
+        w.set_tcb(snd_nxt=seq_add(_v(tcb.snd_nxt), length))
 
     def _send_fin(self, w: _Work) -> None:
         tcb = w.tcb
         self._queue(
             w,
-            Segment(self.name, self.peer, tcb.snd_nxt, tcb.rcv_nxt, "FIN,ACK", window=self.window),
+            Segment(
+                self.name,
+                self.peer,
+                _v(tcb.snd_nxt),
+                _v(tcb.rcv_nxt),
+                "FIN,ACK",
+                window=self.window,
+            ),
         )
-        w.set(fin_seq=tcb.snd_nxt)
-        w.set_tcb(snd_nxt=seq_add(tcb.snd_nxt, 1))
+        w.set(fin_seq=_v(tcb.snd_nxt))
+        w.set_tcb(snd_nxt=seq_add(_v(tcb.snd_nxt), 1))
 
     def _acknowledged(self, w: _Work, ack: int) -> None:
         """SND.UNA moves to ``ack``: drop what it covers from the queue, restart the timers."""
@@ -953,7 +1065,9 @@ class Endpoint:
         self._delete_tcb(w)
 
     def _reply_rst(self, w: _Work) -> None:
-        w.sent.append(Segment(self.name, self.peer, w.tcb.snd_nxt, 0, "RST", window=self.window))
+        w.sent.append(
+            Segment(self.name, self.peer, _v(w.tcb.snd_nxt), 0, "RST", window=self.window)
+        )
 
     def _delete_tcb(self, w: _Work) -> None:
         for name in sorted(w.d.running):

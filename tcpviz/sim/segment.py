@@ -104,7 +104,7 @@ def _check_number(name: str, value: object) -> int:
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Segment:
     """One TCP segment: who sent it to whom, its numbers, its control bits, its data length.
 
@@ -134,20 +134,41 @@ class Segment:
     src: str
     dst: str
     seq: int
-    ack: int = 0
-    flags: frozenset[str] = field(default=frozenset())
-    payload: int = 0
-    window: int | None = None
-    note: str = field(default="", compare=False)
+    ack: int
+    flags: frozenset[str]
+    payload: int
+    window: int | None
+    note: str = field(compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "flags", _parse_flags(self.flags))
-        _check_number("seq", self.seq)
-        _check_number("ack", self.ack)
-        if isinstance(self.payload, bool) or not isinstance(self.payload, int) or self.payload < 0:
-            raise InvalidSegment(f"payload must be a number of octets >= 0, not {self.payload!r}")
-        if self.window is not None:
-            _check_number("window", self.window)
+    def __init__(
+        self,
+        src: str,
+        dst: str,
+        seq: int,
+        ack: int = 0,
+        flags: str | Iterable[str] = frozenset(),
+        payload: int = 0,
+        window: int | None = None,
+        note: str = "",
+    ) -> None:
+        _check_number("seq", seq)
+        _check_number("ack", ack)
+        if isinstance(payload, bool) or not isinstance(payload, int) or payload < 0:
+            raise InvalidSegment(f"payload must be a number of octets >= 0, not {payload!r}")
+        if window is not None:
+            _check_number("window", window)
+        # A frozen dataclass: the fields are set once, here, after every check passed.
+        for name, value in (
+            ("src", str(src)),
+            ("dst", str(dst)),
+            ("seq", seq),
+            ("ack", ack),
+            ("flags", _parse_flags(flags)),
+            ("payload", payload),
+            ("window", window),
+            ("note", str(note)),
+        ):
+            object.__setattr__(self, name, value)
 
     # -- what it carries ------------------------------------------------------------------------
 

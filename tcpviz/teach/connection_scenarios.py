@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..errors import UnknownScenario
 from ..sim import Connection, Operation
-from .scenarios import UnknownScenario
 
 __all__ = [
     "CONNECTION_SCENARIOS",
@@ -435,19 +435,19 @@ _SCENARIOS = (
         "half-open",
         "Half-open connection found by a RST",
         "One end loses the connection without the other knowing; the next segment the other "
-        "sends is answered with RST (RFC 9293 3.5.2, Figure 11).",
+        "sends is answered with RST (RFC 9293 3.5.1, Figure 10).",
         (
             *_HANDSHAKE,
             _s(
                 "client abort",
-                "The client's application aborts (think: the client machine crashes)...",
+                "The client aborts: it sends a RST and forgets the connection at once...",
                 "3.10.5",
             ),
             _s(
                 "drop 4",
-                "... and its RST is lost: the server still believes the connection is open. "
-                "The connection is half-open.",
-                "3.5.2",
+                "... but the RST is lost, so the server still believes the connection is open: "
+                "it is half-open, as if the client had crashed.",
+                "3.5.1",
             ),
             _s("server send 5", "The server sends data on its half.", "3.10.2"),
             _s(

@@ -17,12 +17,14 @@ from .decode import LINKTYPES, Header, decode, flag_names
 from .infer import EndpointStates, Inference, StateChange
 from .live import SOURCES, LiveView, Snapshot, Socket, format_table, process_owners, read_sockets
 from .pcapfile import CaptureReader, Packet
+from .recorder import Sighting, StateRecorder
 from .sockdiag import (
     KERNEL_STATES,
     TIMERS,
     RawSocket,
     parse_inet_diag,
     parse_proc_net_tcp,
+    port_filter,
     read_proc_net_tcp,
     read_sock_diag,
 )
@@ -44,9 +46,11 @@ __all__ = [
     "Packet",
     "RawSocket",
     "Replay",
+    "Sighting",
     "Snapshot",
     "Socket",
     "StateChange",
+    "StateRecorder",
     "ZeekSummary",
     "decode",
     "example_capture",
@@ -55,6 +59,7 @@ __all__ = [
     "iter_connections",
     "parse_inet_diag",
     "parse_proc_net_tcp",
+    "port_filter",
     "process_owners",
     "read_proc_net_tcp",
     "read_sock_diag",

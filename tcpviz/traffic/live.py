@@ -24,9 +24,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
 
 from ..errors import InvalidFilter, SocketsUnavailable
 from ..model import DESCRIPTIONS, STATES, canonical_state
@@ -34,10 +34,12 @@ from . import sockdiag
 from .sockdiag import KERNEL_STATES, TIMERS, RawSocket
 
 __all__ = [
+    "MIN_INTERVAL",
     "SOURCES",
     "LiveView",
     "Snapshot",
     "Socket",
+    "filter_text",
     "format_table",
     "process_owners",
     "read_sockets",
@@ -46,20 +48,24 @@ __all__ = [
 #: Where sockets can be read from; ``auto`` takes the first that works on this system.
 SOURCES: tuple[str, ...] = ("auto", "sock_diag", "proc", "psutil")
 
-#: The states whose timer a teacher points at: how long until the socket goes away.
-TIMED_STATES = ("TIME-WAIT", "FIN-WAIT-2")
+#: The shortest interval between two readings (seconds): a reading costs a few milliseconds.
+MIN_INTERVAL = 0.1
+
+#: The states a socket can be in after its program called close(), held by the kernel alone.
+CLOSED_BY_PROGRAM = ("FIN-WAIT-1", "FIN-WAIT-2", "CLOSING", "LAST-ACK", "TIME-WAIT")
 
 
-@dataclass(frozen=True)
-class Socket:
-    """One TCP socket of this machine, its state in RFC 9293's name.
+class Socket(NamedTuple):
+    """One TCP socket of this machine, its state in RFC 9293's name (a named tuple: a busy
+    machine has thousands).
 
     ``timer`` names the kernel timer running (``time-wait``, ``fin-wait-2``, ``retransmit``,
     ``keepalive``, ``zero-window probe``) and ``expires`` the seconds left on it; both are
     ``None`` where none runs or the source does not say (psutil). ``orphan`` is true for a
     socket no process holds (TIME-WAIT, FIN-WAIT-2 or LAST-ACK after ``close()``); its ``pid``
-    and ``process`` are then those of the last holder, where known. For LISTEN, ``recv_queue``
-    counts connections waiting for ``accept()``.
+    and ``process`` are then those of the last holder, where known. ``queued`` is true for a
+    connection waiting in a listener's queue that no program has ``accept()``-ed yet. For
+    LISTEN, ``recv_queue`` counts those connections.
     """
 
     family: int
@@ -77,6 +83,7 @@ class Socket:
     pid: int | None = None
     process: str | None = None
     orphan: bool = False
+    queued: bool = False
 
     @property
     def key(self) -> tuple[int, str, int, str, int]:
@@ -105,13 +112,15 @@ class Socket:
     def owner(self) -> str:
         """Who holds the socket, for a listing: ``name[pid]``, marked when it was let go."""
         if self.pid is None:
-            return "kernel (closed by its program)" if self.orphan else ""
+            if self.queued:
+                return "no process: not accept()-ed yet"
+            return "no process: closed" if self.orphan else ""
         who = f"{self.process or '?'}[{self.pid}]"
         return f"{who}, closed" if self.orphan else who
 
     def to_dict(self) -> dict[str, Any]:
         """The socket as JSON-ready data."""
-        data = asdict(self)
+        data = self._asdict()
         data["description"] = DESCRIPTIONS[self.state]
         return data
 
@@ -135,48 +144,60 @@ def _timer(raw: RawSocket, state: str) -> tuple[str | None, float | None]:
     return name, round(raw.expires, 3)
 
 
+# The kernel's state numbers, named as the table names them (checked once, here).
+_STATE_NAMES = {code: canonical_state(name) for code, name in KERNEL_STATES.items()}
+
+
 def from_raw(raw: RawSocket) -> Socket:
     """A kernel row as a :class:`Socket`, its state in the table's name."""
-    try:
-        state = canonical_state(KERNEL_STATES[raw.state_code])
-    except KeyError:
+    state = _STATE_NAMES.get(raw.state_code)
+    if state is None:
         raise SocketsUnavailable(
             f"the kernel reported TCP state {raw.state_code}, which is not one of "
             f"{sorted(KERNEL_STATES)}"
-        ) from None
-    timer, expires = _timer(raw, state)
+        )
+    timer, expires = _timer(raw, state) if raw.timer_code else (None, None)
+    # No inode: no file descriptor. After close() in the closing states; before accept()
+    # in the others (an accepted connection gets its file then).
+    closed = state in CLOSED_BY_PROGRAM
     return Socket(
-        family=raw.family,
-        state=state,
-        local_address=raw.local_address,
-        local_port=raw.local_port,
-        remote_address=raw.remote_address,
-        remote_port=raw.remote_port,
-        timer=timer,
-        expires=expires,
-        recv_queue=raw.recv_queue,
-        send_queue=raw.send_queue,
-        uid=raw.uid,
-        inode=raw.inode,
-        # A listener always has an inode; any other socket without one was let go.
-        orphan=raw.inode == 0,
+        raw.family,
+        state,
+        raw.local_address,
+        raw.local_port,
+        raw.remote_address,
+        raw.remote_port,
+        timer,
+        expires,
+        raw.recv_queue,
+        raw.send_queue,
+        raw.uid,
+        raw.inode,
+        None,
+        None,
+        raw.inode == 0 and closed,
+        raw.inode == 0 and not closed,
     )
 
 
 # -- owners ------------------------------------------------------------------------------
 
 
-def process_owners(root: str = "/proc") -> dict[int, tuple[int, str]]:
+def process_owners(
+    root: str = "/proc", inodes: Iterable[int] | None = None
+) -> dict[int, tuple[int, str]]:
     """Map socket inodes to ``(pid, process name)`` by reading ``/proc/PID/fd`` (Linux).
 
-    Only processes this user may inspect are seen (all of them as root), as with ``ss -p``.
-    Raises :class:`OSError` where there is no /proc.
+    With ``inodes``, the search stops once all of them are found (newest processes first,
+    where a student's program usually is). Only processes this user may inspect are seen
+    (all of them as root), as with ``ss -p``. Raises :class:`OSError` where there is no /proc.
     """
     owners: dict[int, tuple[int, str]] = {}
-    for entry in os.scandir(root):
-        if not entry.name.isdigit():
-            continue
-        pid = int(entry.name)
+    wanted = None if inodes is None else set(inodes) - {0}
+    if wanted is not None and not wanted:
+        return owners
+    pids = sorted((int(e.name) for e in os.scandir(root) if e.name.isdigit()), reverse=True)
+    for pid in pids:
         fds = f"{root}/{pid}/fd"
         try:
             names = os.listdir(fds)
@@ -191,7 +212,12 @@ def process_owners(root: str = "/proc") -> dict[int, tuple[int, str]]:
             if target.startswith("socket:["):
                 if name is None:
                     name = _process_name(root, pid)
-                owners.setdefault(int(target[8:-1]), (pid, name))
+                inode = int(target[8:-1])
+                owners.setdefault(inode, (pid, name))
+                if wanted is not None:
+                    wanted.discard(inode)
+        if wanted is not None and not wanted:
+            break
     return owners
 
 
@@ -248,7 +274,7 @@ def _read_psutil(processes: bool) -> list[Socket]:
                 remote_port=raddr[1],
                 pid=c.pid,
                 process=process,
-                orphan=c.pid is None and state in ("TIME-WAIT", "FIN-WAIT-2", "LAST-ACK"),
+                orphan=c.pid is None and state in CLOSED_BY_PROGRAM,
             )
         )
     return found
@@ -306,10 +332,10 @@ def _order(s: Socket) -> tuple[Any, ...]:
     return (STATES.index(s.state), s.local_port, s.remote_port, s.local_address, s.family)
 
 
-def _linux_sockets(source: str) -> tuple[str, list[RawSocket]]:
+def _linux_sockets(source: str, ports: tuple[int, ...]) -> tuple[str, list[RawSocket]]:
     if source in ("auto", "sock_diag"):
         try:
-            return "sock_diag", sockdiag.read_sock_diag()
+            return "sock_diag", sockdiag.read_sock_diag(ports=ports)
         except OSError as error:
             if source == "sock_diag":
                 raise SocketsUnavailable(f"sock_diag netlink does not answer: {error}") from None
@@ -323,7 +349,13 @@ def _linux_sockets(source: str) -> tuple[str, list[RawSocket]]:
         raise SocketsUnavailable(str(error)) from None
 
 
-def read_sockets(source: str = "auto", *, processes: bool = True) -> Snapshot:
+def read_sockets(
+    source: str = "auto",
+    *,
+    processes: bool = True,
+    ports: Iterable[int] = (),
+    where: Callable[[Socket], bool] | None = None,
+) -> Snapshot:
     """Every TCP socket of this machine, IPv4 and IPv6, at this moment.
 
     Parameters
@@ -333,6 +365,12 @@ def read_sockets(source: str = "auto", *, processes: bool = True) -> Snapshot:
         /proc/net/tcp, then psutil, the first that works here.
     processes : bool
         Look up the process holding each socket (a few milliseconds more).
+    ports : iterable of int
+        Keep only the sockets with one of these ports at either end. sock_diag asks the
+        kernel to filter, which keeps a reading quick on a machine with many sockets.
+    where : callable, optional
+        Keep only the sockets for which it is true. Applied before the processes are looked
+        up, which is then skipped when no socket kept needs it.
 
     Raises
     ------
@@ -344,6 +382,14 @@ def read_sockets(source: str = "auto", *, processes: bool = True) -> Snapshot:
     if source not in SOURCES:
         raise InvalidFilter(f"unknown socket source: {source!r} (must be one of {list(SOURCES)})")
     start = time.perf_counter()
+    ports = tuple(_ports(tuple(ports)))
+    if ports:
+        wanted, test = frozenset(ports), where
+
+        def where(s: Socket) -> bool:
+            in_ports = s.local_port in wanted or s.remote_port in wanted
+            return in_ports and (test is None or test(s))
+
     linux = sys.platform.startswith("linux")
     if source == "psutil" or (source == "auto" and not linux):
         sockets = _read_psutil(processes)
@@ -352,25 +398,31 @@ def read_sockets(source: str = "auto", *, processes: bool = True) -> Snapshot:
         if not linux:
             raise SocketsUnavailable(f"{source} is Linux only (this is {sys.platform})")
         try:
-            used, raw = _linux_sockets(source)
+            used, raw = _linux_sockets(source, ports)
         except OSError:  # auto: neither netlink nor /proc (a sandbox): psutil, if any
             sockets, used = _read_psutil(processes), "psutil"
         else:
             sockets = [from_raw(r) for r in raw]
-            if processes:
+            if where is not None:
+                sockets = [s for s in sockets if where(s)]
+                where = None
+            # Only a socket with a file descriptor (an inode) can have a process.
+            if processes and any(s.inode for s in sockets):
                 sockets = _with_owners(sockets)
+    if where is not None:
+        sockets = [s for s in sockets if where(s)]
     return Snapshot(tuple(sockets), used, time.time(), time.perf_counter() - start)
 
 
 def _with_owners(sockets: list[Socket]) -> list[Socket]:
     try:
-        owners = process_owners()
+        owners = process_owners(inodes=[s.inode for s in sockets if s.inode])
     except OSError:
         return sockets
     named = []
     for s in sockets:
         owner = owners.get(s.inode) if s.inode else None
-        named.append(replace(s, pid=owner[0], process=owner[1]) if owner else s)
+        named.append(s._replace(pid=owner[0], process=owner[1]) if owner else s)
     return named
 
 
@@ -459,10 +511,8 @@ class LiveView:
     def snapshot(self) -> Snapshot:
         """The sockets now, filtered."""
         start = time.perf_counter()
-        full = read_sockets(self.source, processes=True)
+        full = read_sockets(self.source, processes=True, ports=self.ports)
         sockets = [self._remember(s) for s in full.sockets]
-        if self.ports:
-            sockets = [s for s in sockets if {s.local_port, s.remote_port} & self.ports]
         unowned = 0
         if self.process is not None:
             sockets, unowned = self._of_process(sockets)
@@ -482,7 +532,7 @@ class LiveView:
         holder = self._holders.get(s.key)
         if holder is None:
             return s
-        return replace(s, pid=holder[0], process=holder[1])
+        return s._replace(pid=holder[0], process=holder[1])
 
     def _matches(self, s: Socket) -> bool:
         if s.pid is None:
@@ -519,14 +569,17 @@ class LiveView:
         return kept, unowned
 
     def watch(self, interval: float = 1.0, count: int | None = None) -> Iterator[Snapshot]:
-        """Yield a snapshot every ``interval`` seconds, ``count`` times (``None``: until the
-        caller stops)."""
-        if not interval > 0:
+        """Yield a snapshot every ``interval`` seconds (at least :data:`MIN_INTERVAL`),
+        ``count`` times (``None``: until the caller stops). Bad values raise at once."""
+        if not interval >= MIN_INTERVAL:  # also refuses NaN
             raise InvalidFilter(
-                f"the interval must be a positive number of seconds, not {interval!r}"
+                f"the interval must be at least {MIN_INTERVAL} seconds, not {interval!r}"
             )
         if count is not None and count < 1:
             raise InvalidFilter(f"the count must be at least 1, not {count!r}")
+        return self._watch(interval, count)
+
+    def _watch(self, interval: float, count: int | None) -> Iterator[Snapshot]:
         taken = 0
         while count is None or taken < count:
             started = time.monotonic()
@@ -539,10 +592,22 @@ class LiveView:
 # -- the listing ----------------------------------------------------------------------------
 
 
+def filter_text(filters: dict[str, Any]) -> str:
+    """Filters as words for a heading: ``{"port": [80, 443]}`` -> ``'port 80 or 443'``."""
+    parts = []
+    for name, value in filters.items():
+        values = value if isinstance(value, list) else [value]
+        parts.append(f"{name} " + " or ".join(str(v) for v in values))
+    return ", ".join(parts)
+
+
 def _wrap(text: str, width: int, indent: str) -> str:
     import textwrap
 
-    return textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent)
+    # State names keep their hyphens on one line: LAST-ACK, not LAST- / ACK.
+    return textwrap.fill(
+        text, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+    )
 
 
 def _seconds(s: Socket) -> str:
@@ -551,15 +616,20 @@ def _seconds(s: Socket) -> str:
     return f"{s.timer} {s.expires:.1f} s"
 
 
-def format_table(snapshot: Snapshot, *, width: int = 88, describe: bool = True) -> str:
+def format_table(
+    snapshot: Snapshot, *, width: int = 88, describe: bool = True, rows: int | None = None
+) -> str:
     """The snapshot as the terminal shows it: the count per state, then each state's sockets
     under its description.
 
     The states with sockets come with their description from the table (the same words as
-    the diagram and ``tcpviz describe``); the empty states are listed on one line.
+    the diagram and ``tcpviz describe``); the empty states are listed on one line. With
+    ``rows``, at most that many sockets are listed per state, and the rest are counted.
     """
+    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 1):
+        raise InvalidFilter(f"rows must be a whole number from 1, not {rows!r}")
     counts = snapshot.counts
-    filters = ", ".join(f"{k} {v}" for k, v in snapshot.filters.items())
+    filters = filter_text(snapshot.filters)
     when = time.strftime("%H:%M:%S", time.localtime(snapshot.time))
     lines = [
         f"TCP sockets at {when}: {len(snapshot.sockets)}"
@@ -573,11 +643,14 @@ def format_table(snapshot: Snapshot, *, width: int = 88, describe: bool = True) 
         lines.append(f"{state}  {counts[state]}")
         if describe:
             lines.append(_wrap(DESCRIPTIONS[state], width, "  "))
-        rows = [header] + [("", s.local, s.remote, _seconds(s), s.owner) for s in group]
-        sizes = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        for row in rows:
+        listed = group if rows is None else group[:rows]
+        table = [header] + [("", s.local, s.remote, _seconds(s), s.owner) for s in listed]
+        sizes = [max(len(row[i]) for row in table) for i in range(len(header))]
+        for row in table:
             text = "  ".join(cell.ljust(size) for cell, size in zip(row, sizes, strict=True))
             lines.append("  " + text.rstrip())
+        if len(listed) < len(group):
+            lines.append(f"    ... and {len(group) - len(listed)} more")
         lines.append("")
     if snapshot.unowned:
         lines.append(

@@ -10,6 +10,7 @@ from .html import DEFAULT_TITLE, HtmlError, json_for_script, save_html, standalo
 from .payload import (
     HISTORY_WINDOW,
     QUIZ_SEEDS,
+    IdCodec,
     MachineTracker,
     button_label,
     event_lookup,
@@ -24,12 +25,20 @@ from .payload import (
 )
 
 if TYPE_CHECKING:
+    from .live_widget import LiveSocketsWidget, SocketsDiagram, live_svg
     from .widget import MODES, SPEEDS, StateMachineWidget, TCPWidget, WidgetError, show
 
 _WIDGET_NAMES = ("MODES", "SPEEDS", "StateMachineWidget", "TCPWidget", "WidgetError", "show")
 
 
+_LIVE_NAMES = ("LiveSocketsWidget", "SocketsDiagram", "live_svg")
+
+
 def __getattr__(name: str) -> object:
+    if name in _LIVE_NAMES:
+        from . import live_widget
+
+        return getattr(live_widget, name)
     if name in _WIDGET_NAMES:
         from . import widget
 
@@ -44,7 +53,10 @@ __all__ = [
     "QUIZ_SEEDS",
     "SPEEDS",
     "HtmlError",
+    "IdCodec",
+    "LiveSocketsWidget",
     "MachineTracker",
+    "SocketsDiagram",
     "StateMachineWidget",
     "TCPWidget",
     "WidgetError",
@@ -52,6 +64,7 @@ __all__ = [
     "event_lookup",
     "history_item",
     "json_for_script",
+    "live_svg",
     "machine_payload",
     "moves_payload",
     "narration",

@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import html as _html
 import json
 import os
@@ -74,14 +75,17 @@ body.tcpviz-page-print { color-scheme: light; color: #000000; background: #fffff
 h1 { font-size: 1.4em; margin: 0 0 4px; }
 .tcpviz-intro { margin: 0 0 12px; opacity: 0.8; max-width: 70em; }
 .tcpviz-page-footer { margin-top: 12px; font-size: 0.85em; opacity: 0.7; }
+.tcpviz-share { margin: 8px 0 0; font-size: 0.9em; }
+.tcpviz-note { display: block; margin-top: 4px; font-weight: 600; }
+.tcpviz-note[hidden] { display: none; }
 #tcpviz > svg { max-width: 100%; height: auto; }
-@media print { .tcpviz-intro, .tcpviz-page-footer { display: none; } }
+@media print { .tcpviz-intro, .tcpviz-page-footer, .tcpviz-share { display: none; } }
 """
 
 _INTRO = (
     "Click an arrow leaving the current state, or a button beside the diagram, to make that "
-    "event happen. Keys: 1\u20139 fire the numbered events, \u2190 and \u2192 undo and redo, "
-    "Esc resets. Scenario plays a handshake or a close step by step, with the reason for "
+    "event happen. Keys: 1\u20139 fire the numbered events, \u2190 and \u2192 undo and redo; "
+    "Reset starts again (and Undo reset takes it back). Scenario plays a handshake or a close step by step, with the reason for "
     "each step; Quiz asks where the connection goes next."
 )
 
@@ -90,7 +94,13 @@ _BOOT = """
 const data = JSON.parse(document.getElementById("tcpviz-data").textContent);
 const el = document.getElementById("tcpviz");
 data.svg = el.innerHTML; // the diagram is inlined once, so the page shows it even without JS
-render({ model: localModel(data), el });
+const model = localModel(data);
+render({ model, el });
+keepProgress(model, {
+  key: data.page_key,
+  link: document.getElementById("tcpviz-share"),
+  note: document.getElementById("tcpviz-note"),
+});
 """
 
 _XML_PROLOG = re.compile(r"\A\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE[^>]*>\s*)?(<!--.*?-->\s*)*", re.S)
@@ -142,8 +152,13 @@ def standalone_html(
     # Themed and at its start already, so the page reads right before (or without) JavaScript.
     svg = highlight(layout_svg(table), table, state=table.initial, theme=theme)
     svg = _NAMESPACES.sub("", _XML_PROLOG.sub("", svg, count=1), count=2)
+    table_data = table_payload(table)
+    # Where this page keeps a student's progress (localStorage): one key per table and title,
+    # so two pages never read each other's steps.
+    digest = hashlib.sha256(json.dumps([table_data, title], sort_keys=True).encode()).hexdigest()
     data = {
-        "table": table_payload(table),
+        "page_key": f"tcpviz:v1:{digest[:16]}",
+        "table": table_data,
         "moves": moves_payload(table),
         "scenarios": scenarios_payload(table),
         "quizzes": quizzes_payload(table),
@@ -170,6 +185,9 @@ def standalone_html(
 <h1>{_html.escape(title)}</h1>
 <p class="tcpviz-intro">{_html.escape(_INTRO)}</p>
 <div id="tcpviz">{svg}</div>
+<p class="tcpviz-share"><a id="tcpviz-share" data-testid="share-link">Link to this position</a>
+(copy it to hand in or share what you did; this browser also remembers it for the next visit)
+<span id="tcpviz-note" class="tcpviz-note" data-testid="page-note" role="status" hidden></span></p>
 <p class="tcpviz-page-footer">{name}. Made with tcpviz {__version__}; works offline.</p>
 </main>
 <script type="application/json" id="tcpviz-data">{json_for_script(data)}</script>

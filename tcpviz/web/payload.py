@@ -23,6 +23,7 @@ from ..teach.scenarios import SCENARIOS
 __all__ = [
     "HISTORY_WINDOW",
     "QUIZ_SEEDS",
+    "IdCodec",
     "MachineTracker",
     "button_label",
     "event_lookup",
@@ -102,6 +103,10 @@ def table_payload(table: Table) -> dict[str, object]:
                 "extended": t.extended,
                 "words": table.events[t.event].text,
                 "button": button_label(table, t),
+                # The button in two parts, so that what arrives stands out from what is sent:
+                # in SYN-SENT "receive SYN → send SYN,ACK" and "receive SYN,ACK → send ACK"
+                # must look different at a glance. button == f"{words} {button_sent}".strip()
+                "button_sent": f"→ send {t.sent}" if t.sent else "",
                 "narration": narration(table, t),
             }
             for t in table.transitions
@@ -150,6 +155,11 @@ class MachineTracker:
     def history(self) -> list[Transition]:
         """The machine's history as the tracker last saw it (do not change it)."""
         return self._history
+
+    @property
+    def future(self) -> tuple[Transition, ...]:
+        """The steps redo would take again, next first, as the tracker last saw them."""
+        return tuple(reversed(self._redo))
 
     def resync(self) -> None:
         """Read the whole position from the machine again."""
@@ -213,6 +223,52 @@ class MachineTracker:
                 edge_ids[t] for t in table.enabled(state, last.source if last is not None else None)
             ],
         }
+
+
+class IdCodec:
+    """Lists of state or edge ids as they travel to the page: their numbers in the table, short.
+
+    A step resends the window of the history and the lists of visited states and taken arrows;
+    as ids that is 1.5 to 2.5 KB a step on the TCP figure, and more the longer the ids (a big
+    custom table). As the row numbers of the table, in base 36, joined by ``'.'``, the same
+    lists take a few hundred bytes, whatever the ids; the page has the table and reads them
+    back by looking the numbers up.
+
+    >>> codec = IdCodec(Machine().table)
+    >>> codec.encode(["edge_CLOSED__passive_open", "edge_LISTEN__rcv_syn"], "edges")
+    '0.3'
+    >>> codec.decode("0.3", "edges")
+    ['edge_CLOSED__passive_open', 'edge_LISTEN__rcv_syn']
+    """
+
+    KINDS = ("states", "edges")
+
+    def __init__(self, table: Table):
+        self._ids = {
+            "states": [table.state_ids[s] for s in table.states],
+            "edges": [table.edge_ids[t] for t in table.transitions],
+        }
+        self._numbers = {kind: {v: i for i, v in enumerate(ids)} for kind, ids in self._ids.items()}
+
+    def encode(self, ids: list[str], kind: str) -> str:
+        """``ids`` (of ``kind``, ``'states'`` or ``'edges'``) as the page receives them."""
+        numbers = self._numbers[kind]
+        return ".".join(_base36(numbers[i]) for i in ids)
+
+    def decode(self, text: str, kind: str) -> list[str]:
+        """The ids an :meth:`encode` string stands for."""
+        ids = self._ids[kind]
+        return [ids[int(n, 36)] for n in text.split(".")] if text else []
+
+
+def _base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:  # bounded: one digit per pass, n shrinks
+        n, d = divmod(n, 36)
+        out = digits[d] + out
+        if not n:
+            return out
 
 
 def history_item(table: Table, transition: Transition) -> dict[str, str]:

@@ -33,6 +33,7 @@ from ..teach.player import ScenarioPlayer
 from ..teach.quiz import Feedback, Quiz
 from .payload import (
     HISTORY_WINDOW,
+    IdCodec,
     MachineTracker,
     history_item,
     moves_payload,
@@ -50,6 +51,18 @@ MODES: tuple[str, ...] = ("explore", "scenario", "quiz")
 #: The slowest and fastest scenario playback, as a multiple of one step per 1.8 s.
 SPEEDS: tuple[float, float] = (0.25, 4.0)
 _SCENARIO_ACTIONS = ("pause", "play", "select", "speed", "step")
+
+
+def _compact(kind: str) -> dict[str, Callable[[Any, Any], Any]]:
+    """Serializers sending a list of ``kind`` ids as :class:`~tcpviz.web.payload.IdCodec` text."""
+
+    def to_json(value: list[str], widget: Any) -> str:
+        return widget._codec.encode(value, kind)
+
+    def from_json(value: Any, widget: Any) -> list[str]:
+        return widget._codec.decode(value, kind) if isinstance(value, str) else list(value)
+
+    return {"to_json": to_json, "from_json": from_json}
 
 
 def _idle_scenario(speed: float = 1.0) -> dict[str, Any]:
@@ -86,18 +99,49 @@ class TCPWidget(anywidget.AnyWidget):
     state = traitlets.Unicode("").tag(sync=True)
     description = traitlets.Unicode("").tag(sync=True)
     last = traitlets.Unicode("").tag(sync=True)
-    visited = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    taken = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    # Lists of ids travel as their numbers in the table (payload.IdCodec): a step's message
+    # stays a few hundred bytes whatever the ids. In Python they are lists of ids.
+    visited = traitlets.List(traitlets.Unicode()).tag(sync=True, **_compact("states"))
+    taken = traitlets.List(traitlets.Unicode()).tag(sync=True, **_compact("edges"))
     # A window on the history and on the steps to redo (edge ids), and how many steps each
     # leaves out: a step sends the same few values after a long session as after a reset.
-    history_shown = traitlets.List().tag(sync=True)
+    history_shown = traitlets.List().tag(sync=True, **_compact("edges"))
     history_hidden = traitlets.Int(0).tag(sync=True)
-    future_shown = traitlets.List().tag(sync=True)
+    future_shown = traitlets.List().tag(sync=True, **_compact("edges"))
     future_hidden = traitlets.Int(0).tag(sync=True)
-    enabled = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    enabled = traitlets.List(traitlets.Unicode()).tag(sync=True, **_compact("edges"))
     error = traitlets.Unicode("").tag(sync=True)
+    #: Whether the last change was a reset that :meth:`undo_reset` can take back.
+    can_undo_reset = traitlets.Bool(False).tag(sync=True)
     quiz = traitlets.Dict().tag(sync=True)
     scenario = traitlets.Dict(_idle_scenario()).tag(sync=True)
+
+    def __new__(
+        cls,
+        machine: Machine | None = None,
+        *,
+        table: Table | None = None,
+        extended: bool = False,
+        theme: str = "auto",
+        mode: str = "explore",
+        **kwargs: Any,
+    ) -> TCPWidget:
+        # Re-running a cell `TCPWidget(machine)` (Shift+Enter on the cell a click made the
+        # active one) gives back the widget already showing that machine: nothing is lost,
+        # the page's module is not sent again, and the machine does not gain one more
+        # follower per run. A closed widget, or other options, make a new one.
+        key = _reuse_key(cls, machine, table, extended, theme, mode, kwargs)
+        if key is not None:
+            found = _SHOWING.get(machine, {}).get(key)  # type: ignore[arg-type]
+            widget = found() if found is not None else None
+            if widget is not None and widget.comm is not None:
+                widget._reused = True
+                return widget
+        widget = super().__new__(cls)
+        widget._reused = False
+        if key is not None:
+            _SHOWING.setdefault(machine, {})[key] = weakref.ref(widget)  # type: ignore[arg-type]
+        return widget
 
     def __init__(
         self,
@@ -109,6 +153,8 @@ class TCPWidget(anywidget.AnyWidget):
         mode: str = "explore",
         **kwargs: Any,
     ):
+        if self._reused:  # __new__ gave back a widget built already: keep it as it is
+            return
         if machine is not None and table is not None and machine.table != table:
             raise WidgetError(
                 f"the machine runs {machine.table!r} but table= is {table!r}: give one of them"
@@ -127,8 +173,11 @@ class TCPWidget(anywidget.AnyWidget):
         self._machine = machine
         self._tracker = MachineTracker(machine, self.history_window)
         t = machine.table
+        self._codec = IdCodec(t)
         self._edges: dict[str, Transition] = {edge: tr for tr, edge in t.edge_ids.items()}
         self._player = ScenarioPlayer(machine)
+        # What the last reset forgot (the history and the steps to redo), until the next change.
+        self._before_reset: tuple[tuple[Transition, ...], tuple[Transition, ...]] | None = None
         self._quiz: Quiz | None = None
         super().__init__(
             svg=layout_svg(t),
@@ -231,8 +280,27 @@ class TCPWidget(anywidget.AnyWidget):
         return self._guard(self._machine.redo)
 
     def reset(self) -> None:
-        """Go back to the machine's start and forget the history."""
+        """Go back to the machine's start and forget the history (:meth:`undo_reset` undoes it)."""
         self._guard(self._machine.reset)
+
+    def undo_reset(self) -> None:
+        """Take back the last reset: the steps it forgot, and those to redo, come back.
+
+        Only right after the reset (of this machine, from anywhere): any other change since
+        raises :class:`WidgetError`, as the steps taken since would be lost.
+        """
+
+        def restore() -> None:
+            if self._before_reset is None:
+                raise WidgetError("no reset to undo: the machine changed since, or never was reset")
+            history, future = self._before_reset
+            with self.hold_sync():
+                # Fire every step again, then go back: the steps that were undone before the
+                # reset are steps to redo again.
+                self._machine.run(*history, *future)
+                self._machine.jump(len(history))
+
+        self._guard(restore)
 
     def jump(self, index: int) -> None:
         """Go to the state after ``index`` steps of the history (``0`` is the start)."""
@@ -397,6 +465,13 @@ class TCPWidget(anywidget.AnyWidget):
     def _on_change(self, machine: Machine, change: Change) -> None:
         # Called by the machine after every change, from any source (this widget's page,
         # another widget, a cell). The step happened, so an old error no longer applies.
+        # The tracker still holds the position before this change: what a reset forgets.
+        # A reset that forgets nothing (a second one) keeps the first one's undo.
+        forgot = (tuple(self._tracker.history), self._tracker.future)
+        if change.action != "reset":
+            self._before_reset = None
+        elif any(forgot):
+            self._before_reset = forgot
         try:
             self._tracker.apply(change)
         except Exception:  # never leave the traits behind the machine: read it all again
@@ -404,6 +479,7 @@ class TCPWidget(anywidget.AnyWidget):
             self._tracker.resync()
         with self.hold_sync():
             self._sync_machine()
+            self.can_undo_reset = self._before_reset is not None
             self.error = ""
 
     # -- messages from the page ---------------------------------------------------------------------
@@ -448,6 +524,8 @@ class TCPWidget(anywidget.AnyWidget):
             machine.redo()
         elif kind == "reset":
             machine.reset()
+        elif kind == "undo_reset":
+            self.undo_reset()
         elif kind == "jump":
             machine.jump(msg.get("index"))  # type: ignore[arg-type]  # jump checks it
         elif kind == "mode":
@@ -465,7 +543,7 @@ class TCPWidget(anywidget.AnyWidget):
             raise WidgetError(
                 f"unknown message type: {kind!r} (must be one of "
                 "['dismiss', 'fire', 'jump', 'mode', 'quiz_answer', 'quiz_start', 'redo', "
-                "'reset', 'scenario', 'undo'])"
+                "'reset', 'scenario', 'undo', 'undo_reset'])"
             )
 
     def _safe_send(self, content: dict[str, Any]) -> None:
@@ -487,6 +565,25 @@ class TCPWidget(anywidget.AnyWidget):
 
 #: The same widget under a name that says it works for any table.
 StateMachineWidget = TCPWidget
+
+
+#: For each machine, the open widgets showing it, by the options they were built with.
+_SHOWING: weakref.WeakKeyDictionary[Machine, dict[tuple[Any, ...], weakref.ref[TCPWidget]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _reuse_key(cls: type, machine: Machine | None, *options: Any) -> tuple[Any, ...] | None:
+    """What makes two calls build the same widget, or ``None`` when a new one is needed."""
+    if machine is None:
+        return None  # a fresh machine each time: nothing to keep
+    table, extended, theme, mode, kwargs = options
+    try:
+        key = (cls, id(table), bool(extended), theme, mode, tuple(sorted(kwargs.items())))
+        hash(key)
+    except TypeError:  # an option that cannot be compared: build a new widget
+        return None
+    return key
 
 
 def _follow(widget: TCPWidget, machine: Machine) -> Callable[[], None]:

@@ -36,8 +36,17 @@ function indexTable(table, moves) {
   }
   for (const t of table.transitions) edges.set(t.id, t);
   const none = { positions: [], start: {}, after: {}, elsewhere: {}, events: {} };
-  return { table, edges, byName, byId, moves: moves || none };
+  const numbered = { states: table.states.map((s) => s.id), edges: table.transitions.map((t) => t.id) };
+  return { table, edges, byName, byId, numbered, moves: moves || none };
 }
+
+// A list of ids as Python sends it (tcpviz.web.payload.IdCodec: the numbers of the states or
+// rows in the table, base 36, joined by "."), or already a list (the local model's).
+function idsOf(ix, value, kind) {
+  if (typeof value !== "string") return value || [];
+  return value ? value.split(".").map((n) => ix.numbered[kind][parseInt(n, 36)]) : [];
+}
+const ID_LISTS = { visited: "states", taken: "edges", history_shown: "edges", future_shown: "edges", enabled: "edges" };
 
 const pyList = (items) => `[${items.map((x) => `'${x}'`).join(", ")}]`;
 const unique = (items) => [...new Set(items)];
@@ -273,6 +282,7 @@ export function localModel(data) {
     mode: "explore",
     error: "",
     quiz: {},
+    can_undo_reset: false,
     scenario: { ...IDLE_SCENARIO },
     ...viewOf(ix, pos, null, LOCAL_WINDOW),
   };
@@ -280,6 +290,7 @@ export function localModel(data) {
   let play = null; // the scenario being played (scenarioPlay)
   let quiz = null; // the quiz being played (scriptedQuiz)
   let round = -1; // which of the page's quizzes it is
+  let beforeReset = null; // the position a reset left, so that it can be taken back
 
   const emit = (name, ...args) => {
     for (const cb of [...(listeners.get(name) || [])]) cb(...args);
@@ -382,7 +393,32 @@ export function localModel(data) {
     throw new StepError(`unknown message type: '${msg.type}'`);
   }
 
+  // Replaces the position by the one after `ids` (edge ids, oldest first), each checked against
+  // what Python said is enabled where; returns "" or why not (nothing changes then).
+  function restore(ids) {
+    if (!Array.isArray(ids) || ids.length > MAX_RESTORED_STEPS) {
+      return `a position of at most ${MAX_RESTORED_STEPS} steps was expected`;
+    }
+    let at = { start: data.table.initial, offset: 0, hist: [], fut: [], more: 0 };
+    for (const [i, id] of ids.entries()) {
+      const here = hereOf(ix, at).at;
+      if (typeof id !== "string" || !ix.edges.has(id)) return `step ${i + 1} is not an arrow of this diagram`;
+      if (!here.enabled.includes(id)) return `step ${i + 1} cannot happen in ${here.state}`;
+      at = move(ix, at, { type: "fire", edge: id });
+    }
+    pos = at;
+    play = null;
+    beforeReset = null;
+    const patch = { ...viewOf(ix, pos, null, LOCAL_WINDOW), scenario: scenarioTrait(pos), can_undo_reset: false, error: "" };
+    for (const [key, value] of Object.entries(patch)) traits[key] = value;
+    for (const key of Object.keys(patch)) emit(`change:${key}`, patch[key]);
+    return "";
+  }
+
   return {
+    restore,
+    // The steps taken, oldest first, as edge ids (what a saved or shared position holds).
+    steps: () => pos.hist.map((t) => t.id),
     get: (key) => traits[key],
     set(key, value) {
       traits[key] = value;
@@ -401,9 +437,22 @@ export function localModel(data) {
     send(msg) {
       let patch;
       try {
-        const r = handle(msg);
-        if (r.to) pos = r.to;
-        patch = { ...r.patch, error: "" };
+        const before = pos;
+        let r;
+        if (msg.type === "undo_reset") {
+          if (!beforeReset) throw new StepError("no reset to undo: the steps since have replaced it");
+          r = { to: beforeReset, patch: { ...viewOf(ix, beforeReset, null, LOCAL_WINDOW), scenario: scenarioTrait(beforeReset) } };
+        } else {
+          r = handle(msg);
+        }
+        if (r.to) {
+          pos = r.to;
+          // A reset that forgets nothing (a second one) keeps the first one's undo.
+          const forgot = before.hist.length || before.fut.length;
+          if (msg.type === "reset") beforeReset = forgot ? before : beforeReset;
+          else if (r.to !== before) beforeReset = null;
+        }
+        patch = { ...r.patch, can_undo_reset: !!beforeReset, error: "" };
       } catch (error) {
         if (!(error instanceof StepError || error instanceof Unknowable)) console.error(error);
         patch = { error: error.message };
@@ -413,6 +462,72 @@ export function localModel(data) {
       emit("msg:custom", { type: "ack", id: msg.id });
     },
   };
+}
+
+// ---- the standalone page remembers, and shares, a position ---------------------------------
+
+const MAX_RESTORED_STEPS = 2000;
+const SHARE_PREFIX = "#steps=";
+
+/** Keep a standalone page's progress across reloads (localStorage under `key`) and offer it as
+ * a link (the steps in the URL fragment). A fragment or a saved position is only read as a list
+ * of arrows, each checked against the data Python wrote into the page; one that does not fit is
+ * ignored, and `note` says so. Nothing in it is ever run. */
+export function keepProgress(model, { key, link, note }) {
+  const say = (text) => {
+    note.textContent = text;
+    note.hidden = !text;
+  };
+  const read = (text) => (text ? text.split(".").filter(Boolean) : []);
+  let storage = null;
+  try {
+    storage = window.localStorage;
+    storage.getItem(key); // may throw where storage is off (private windows, some file:// set-ups)
+  } catch {
+    storage = null;
+  }
+  const shared = location.hash.startsWith(SHARE_PREFIX) ? location.hash.slice(SHARE_PREFIX.length) : null;
+  if (shared !== null) {
+    const steps = read(decodeURIComponent(shared));
+    const why = model.restore(steps);
+    say(why ? `The link's position was ignored (${why}); the diagram starts afresh.`
+      : `Opened the position of the link: ${steps.length} step${steps.length === 1 ? "" : "s"}.`);
+  } else if (location.hash && location.hash !== "#") {
+    say("The link's position was ignored (it is not one of this page's); the diagram starts afresh.");
+  } else if (storage) {
+    let steps = [];
+    try {
+      steps = read(storage.getItem(key) || "");
+    } catch {
+      steps = [];
+    }
+    if (steps.length) {
+      const why = model.restore(steps);
+      say(why ? "The progress saved in this browser no longer fits this page; the diagram starts afresh."
+        : `Welcome back: your ${steps.length} step${steps.length === 1 ? " was" : "s were"} restored.`);
+    }
+  }
+  // Saved only once the student acts on this page: opening a link (good or bad) must not
+  // overwrite the progress this browser kept.
+  let acted = false;
+  const save = () => {
+    const steps = model.steps().join(".");
+    link.href = `${SHARE_PREFIX}${steps}`;
+    if (storage && acted) {
+      try {
+        storage.setItem(key, steps);
+      } catch {
+        storage = null; // full or refused: the page works on without saving
+      }
+    }
+  };
+  const changed = () => {
+    acted = true;
+    save();
+  };
+  model.on("change:history_shown", changed);
+  model.on("change:history_hidden", changed);
+  save();
 }
 
 // ---- the view -----------------------------------------------------------------------------
@@ -443,6 +558,8 @@ function setAttr(node, name, value) {
   }
 }
 
+const arrowLabel = (t) => `${t.button}: from ${t.source} to ${t.target}`;
+
 function setProp(node, name, value) {
   if (node[name] !== value) node[name] = value;
 }
@@ -451,230 +568,65 @@ const MACHINE_KEYS = [
   "state", "description", "last", "visited", "taken",
   "history_shown", "history_hidden", "future_shown", "future_hidden", "enabled",
 ];
-const VIEW_KEYS = [...MACHINE_KEYS, "error", "mode", "quiz", "scenario", "theme"];
+const VIEW_KEYS = [...MACHINE_KEYS, "can_undo_reset", "error", "mode", "quiz", "scenario", "theme"];
+const keyOf = (value) => JSON.stringify(value);
 let viewCount = 0;
 
-function render({ model, el }) {
-  const viewId = `tv${++viewCount}-${Math.random().toString(36).slice(2, 8)}`;
-  let ix = indexTable(model.get("table"), model.get("moves"));
-  let nodes = new Map(); // state id -> <g>
-  let edges = new Map(); // edge id -> <g>
-  let pending = null; // the optimistic view, until Python answers
+// Each piece below draws one part of the widget and keeps its own state. They share one
+// context `ctx` (made by render): the model, `ix` (the looked-up table), `current()` (the
+// view to paint: the model's traits, or the optimistic one while Python answers), `act(msg)`
+// (a step, painted at once), `send(msg)` (to Python), `schedule()` / `paint()`, `hint` (a
+// message of the page itself, such as why an arrow cannot be taken), `refocus` (where the
+// keyboard goes once painted) and `hideLabels` (the quiz's checkbox).
+
+// -- transport: messages to Python, their acknowledgements, the optimistic view -------------
+function createTransport(model, viewId, onLost) {
   const waiting = new Map(); // message id -> timer
   let sent = 0;
-  let frame = 0;
-  let timer = 0;
-  let localError = "";
-  let animatedKey = "";
-  let announcedKey = null;
-  let hideLabels = true;
-  const rendered = {};
+  const transport = {
+    pending: null, // the optimistic view, until Python answers
+    // Send `msg` to Python (or the local model); returns its id, which its ack carries.
+    send(msg) {
+      const id = `${viewId}-${++sent}`;
+      waiting.set(id, setTimeout(() => {
+        waiting.delete(id);
+        transport.pending = null;
+        onLost();
+      }, ANSWER_TIMEOUT_MS));
+      model.send({ ...msg, id });
+      return id;
+    },
+    waitingFor: (id) => waiting.has(id),
+    busy: () => waiting.size > 0,
+    // An acknowledgement: true when it was for this view (another view's are ignored).
+    acknowledge(msg) {
+      if (!msg || msg.type !== "ack" || !waiting.has(msg.id)) return false;
+      clearTimeout(waiting.get(msg.id));
+      waiting.delete(msg.id);
+      if (!waiting.size) transport.pending = null;
+      return true;
+    },
+    dispose() {
+      for (const t of waiting.values()) clearTimeout(t);
+    },
+  };
+  return transport;
+}
+
+// -- the diagram: the SVG, its classes, tooltips, the arrow animation, clicks ----------------
+function createDiagram(ctx) {
+  const tip = h("div", { class: "tv-tip", role: "tooltip", id: `${ctx.viewId}-tip`, "data-testid": "tooltip", hidden: true });
+  const svgHolder = h("div", { class: "tv-svg" });
+  const el = h("div", { class: "tv-diagram", "data-testid": "diagram" }, svgHolder, tip);
+  let nodes = new Map(); // state id -> <g>
+  let edges = new Map(); // edge id -> <g>
   let lengths = new Map(); // edge id -> length of its path, for the arrow animation
-  let refocus = null; // where the keyboard goes once painted, when its button went away
+  let animatedKey = "";
   const reducedMotion = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : null;
 
-  // Send `msg` to Python (or the local model); returns its id, which its acknowledgement carries.
-  const send = (msg) => {
-    const id = `${viewId}-${++sent}`;
-    waiting.set(
-      id,
-      setTimeout(() => {
-        waiting.delete(id);
-        pending = null;
-        localError =
-          "Python did not answer: is the kernel still running? (the diagram shows its last known state)";
-        schedule();
-      }, ANSWER_TIMEOUT_MS),
-    );
-    model.send({ ...msg, id });
-    return id;
-  };
-
-  const traits = () => Object.fromEntries(VIEW_KEYS.map((k) => [k, model.get(k)]));
-  const current = () => (pending ? { ...traits(), ...pending } : traits());
-
-  // Optimistic: paint the step from the table now; Python's traits replace it when they come.
-  // Painted here, in the click's own task, so that the next frame shows it; every other
-  // change waits for the next frame (schedule), so a click paints once.
-  function act(msg) {
-    localError = "";
-    const v = current();
-    const id = send(msg);
-    // The local model answers at once (its traits are already in); Python answers later.
-    if (waiting.has(id) && v.mode !== "quiz") {
-      try {
-        const moved = move(ix, positionOf(ix, v), msg);
-        if (moved) pending = { ...viewOf(ix, moved, v), error: "" };
-      } catch (error) {
-        if (!(error instanceof StepError || error instanceof Unknowable)) throw error;
-      }
-    }
-    paint();
-  }
-
-  // -- the skeleton ---------------------------------------------------------------------------
-  const tip = h("div", { class: "tv-tip", role: "tooltip", id: `${viewId}-tip`, "data-testid": "tooltip", hidden: true });
-  const svgHolder = h("div", { class: "tv-svg" });
-  const diagram = h("div", { class: "tv-diagram", "data-testid": "diagram" }, svgHolder, tip);
-  const modeButtons = ["explore", "scenario", "quiz"].map((mode) =>
-    h("button", {
-      type: "button",
-      class: "tv-mode",
-      "data-testid": `mode-${mode}`,
-      "data-mode": mode,
-      text: mode[0].toUpperCase() + mode.slice(1),
-      onclick: () => send({ type: "mode", mode }),
-    }),
-  );
-  const stateName = h("h3", { class: "tv-state", "data-testid": "state-name" });
-  const description = h("p", { class: "tv-description", "data-testid": "description" });
-  const lastStep = h("p", { class: "tv-last", "data-testid": "last-step" });
-  const lastLabel = h("p", { class: "tv-rfc", "data-testid": "last-label" });
-  const errorText = h("span", { "data-testid": "error" });
-  const errorBox = h(
-    "div",
-    { class: "tv-error", role: "alert", "data-testid": "error-box", hidden: true },
-    errorText,
-    h("button", {
-      type: "button",
-      class: "tv-dismiss",
-      "aria-label": "Dismiss the message",
-      text: "×",
-      onclick: () => {
-        localError = "";
-        if (model.get("error")) send({ type: "dismiss" });
-        paint();
-      },
-    }),
-  );
-  const events = h("div", { class: "tv-events", "data-testid": "events", role: "group", "aria-label": "Events that can happen now" });
-  const control = (name, label, key, msg) =>
-    h("button", {
-      type: "button",
-      class: `tv-control tv-${name}`,
-      "data-testid": name,
-      title: `${label} (${key})`,
-      text: label,
-      onclick: () => act(msg),
-    });
-  const undoButton = control("undo", "Undo", "←", { type: "undo" });
-  const redoButton = control("redo", "Redo", "→", { type: "redo" });
-  const resetButton = control("reset", "Reset", "Esc", { type: "reset" });
-  const historyList = h("ol", { class: "tv-history", "data-testid": "history", start: "0" });
-
-  const scenarioSelect = h("select", {
-    "data-testid": "scenario-select",
-    "aria-label": "Scenario",
-    onchange: () => scenarioSelect.value && send({ type: "scenario", action: "select", name: scenarioSelect.value }),
-  });
-  const scenarioSummary = h("p", { class: "tv-summary", "data-testid": "scenario-summary" });
-  const scenarioButton = (name, label, extra = {}) =>
-    h("button", {
-      type: "button",
-      class: `tv-control tv-${name}`,
-      "data-testid": name,
-      text: label,
-      onclick: () => send({ type: "scenario", action: name, ...extra }),
-    });
-  const playButton = scenarioButton("play", "▶ Play");
-  const pauseButton = scenarioButton("pause", "❚❚ Pause");
-  const stepButton = scenarioButton("step", "Step ▸");
-  const speedLabel = h("span", { class: "tv-speed-value" });
-  const speed = h("input", {
-    type: "range",
-    min: "0.25",
-    max: "4",
-    step: "0.25",
-    value: "1",
-    "data-testid": "speed",
-    "aria-label": "Playback speed",
-    oninput: () => (speedLabel.textContent = `${speed.value}×`),
-    onchange: () => send({ type: "scenario", action: "speed", value: Number(speed.value) }),
-  });
-  const scenarioProgress = h("p", { class: "tv-progress", "data-testid": "scenario-progress" });
-  const scenarioWhy = h("p", { class: "tv-why", "data-testid": "scenario-why" });
-  const scenarioSteps = h("ol", { class: "tv-steps", "data-testid": "scenario-steps" });
-
-  const quizQuestion = h("p", { class: "tv-question", "data-testid": "quiz-question" });
-  const quizChoices = h("div", { class: "tv-choices", role: "group", "aria-label": "Where does the connection go?" });
-  const quizScore = h("p", { class: "tv-score", "data-testid": "quiz-score" });
-  const quizFeedback = h("div", { class: "tv-feedback", "data-testid": "quiz-feedback", hidden: true });
-  const hideBox = h("input", {
-    type: "checkbox",
-    checked: true,
-    "data-testid": "quiz-hide-labels",
-    onchange: () => {
-      hideLabels = hideBox.checked;
-      paint();
-    },
-  });
-  const newQuiz = h("button", {
-    type: "button",
-    class: "tv-control",
-    "data-testid": "quiz-restart",
-    text: "New quiz",
-    onclick: () => send({ type: "quiz_start" }),
-  });
-  const announce = h("div", { class: "tv-sr", "aria-live": "polite", "data-testid": "announce" });
-
-  const historyPanel = h("section", { class: "tv-panel tv-history-panel" },
-    h("div", { class: "tv-controls" }, undoButton, redoButton, resetButton),
-    h("h4", { text: "History (click a step to go back)" }),
-    historyList,
-  );
-  const explorePanel = h("section", { class: "tv-panel tv-explore" },
-    h("h4", { text: "What can happen now" }),
-    events,
-  );
-  const scenarioPanel = h("section", { class: "tv-panel tv-scenario" },
-    scenarioSelect,
-    scenarioSummary,
-    h("div", { class: "tv-controls" }, playButton, pauseButton, stepButton,
-      h("label", { class: "tv-speed" }, "Speed ", speed, speedLabel)),
-    scenarioProgress,
-    scenarioWhy,
-    scenarioSteps,
-  );
-  const quizPanel = h("section", { class: "tv-panel tv-quiz" },
-    quizFeedback,
-    quizQuestion,
-    quizChoices,
-    quizScore,
-    h("div", { class: "tv-controls" }, newQuiz,
-      h("label", { class: "tv-check" }, hideBox, " Hide arrow labels")),
-  );
-  const side = h("div", { class: "tv-side" },
-    h("section", { class: "tv-now", "aria-label": "Current state" },
-      h("div", { class: "tv-caption", text: "Current state" }),
-      stateName,
-      description,
-      lastStep,
-      lastLabel,
-    ),
-    errorBox,
-    explorePanel,
-    scenarioPanel,
-    quizPanel,
-    historyPanel,
-    announce,
-  );
-  const root = h("div", {
-    class: "tcpviz-widget",
-    tabindex: "0",
-    role: "group",
-    "aria-label": "TCP connection state machine. Keys: 1 to 9 events, arrows undo and redo, Escape resets.",
-  },
-  h("div", { class: "tv-bar" },
-    h("div", { class: "tv-modes", role: "group", "aria-label": "Mode" }, ...modeButtons),
-    h("span", { class: "tv-keys", text: "Keys: 1–9 events · ← → undo/redo · Esc reset" }),
-  ),
-  h("div", { class: "tv-main" }, diagram, side),
-  );
-  el.replaceChildren(root);
-
-  // -- the diagram ----------------------------------------------------------------------------
-  function insertSvg() {
-    svgHolder.innerHTML = model.get("svg") || "";
+  function insert() {
+    const ix = ctx.ix;
+    svgHolder.innerHTML = ctx.model.get("svg") || "";
     nodes = new Map();
     edges = new Map();
     lengths = new Map();
@@ -705,7 +657,7 @@ function render({ model, el }) {
         hit.removeAttribute("stroke-dasharray");
         g.insertBefore(hit, g.firstChild);
       }
-      g.setAttribute("aria-label", `${t.button}: from ${t.source} to ${t.target}`);
+      g.setAttribute("aria-label", arrowLabel(t));
       g.dataset.edge = t.id;
       edges.set(t.id, g);
     }
@@ -728,89 +680,8 @@ function render({ model, el }) {
     return length;
   }
 
-  function showTip(target) {
-    const g = target.closest("g[data-state], g[data-edge]");
-    if (!g) return;
-    tip.replaceChildren();
-    if (g.dataset.state) {
-      const s = ix.byName.get(g.dataset.state);
-      tip.append(h("strong", { text: s.name }), h("span", { text: s.description }));
-    } else {
-      const t = ix.edges.get(g.dataset.edge);
-      const quizHidden = model.get("mode") === "quiz" && hideLabels;
-      tip.append(h("strong", { text: quizHidden ? t.words : t.button }));
-      if (!quizHidden) {
-        tip.append(h("span", { text: `${t.source} → ${t.target} (${t.label})` }));
-        if (t.note) tip.append(h("span", { text: `${t.note[0].toUpperCase()}${t.note.slice(1)}.` }));
-      }
-      if (t.section) tip.append(h("span", { class: "tv-section", text: `RFC 9293 section ${t.section}` }));
-    }
-    tip.hidden = false;
-    // Below the state or the arrow's label if it fits in what can be seen of the diagram
-    // (its frame scrolls and clips, the window may end first), else above, else where it fits.
-    const box = (g.dataset.edge && g.querySelector("text") || g).getBoundingClientRect();
-    const frame = diagram.getBoundingClientRect();
-    const [top0, bottom] = [Math.max(frame.top, 0), Math.min(frame.bottom, innerHeight)];
-    const [left0, right] = [Math.max(frame.left, 0), Math.min(frame.right, innerWidth)];
-    const [width, height] = [tip.offsetWidth, tip.offsetHeight];
-    let top = box.bottom + 6;
-    if (top + height > bottom) {
-      top = box.top - 6 - height >= top0 ? box.top - 6 - height : Math.max(top0, bottom - height);
-    }
-    const left = Math.max(left0 + 2, Math.min(box.left, right - width - 2));
-    tip.style.left = `${left - frame.left + diagram.scrollLeft}px`;
-    tip.style.top = `${top - frame.top + diagram.scrollTop}px`;
-    g.setAttribute("aria-describedby", tip.id);
-  }
-
-  function hideTip(target) {
-    const g = target && target.closest ? target.closest("g[data-state], g[data-edge]") : null;
-    if (g) g.removeAttribute("aria-describedby");
-    tip.hidden = true;
-  }
-
-  function clickDiagram(target) {
-    const v = current();
-    const g = target.closest("g[data-state], g[data-edge]");
-    if (!g) return;
-    if (g.dataset.state) {
-      if (v.mode === "quiz") answer(g.dataset.state);
-      else showTip(g);
-      return;
-    }
-    if (v.mode === "quiz") return;
-    const t = ix.edges.get(g.dataset.edge);
-    if (v.enabled.includes(t.id)) {
-      act({ type: "fire", edge: t.id });
-    } else {
-      // Why not, as Python wrote it for this position (the `via` rule, or another state).
-      try {
-        localError = refusalAt(ix, hereOf(ix, positionOf(ix, v)).at, t.id);
-      } catch (error) {
-        if (!(error instanceof Unknowable)) throw error;
-        localError = `That arrow cannot be taken in ${v.state} now.`;
-      }
-      paint();
-    }
-  }
-
-  function answer(state) {
-    const q = model.get("quiz");
-    if (q && q.question) send({ type: "quiz_answer", state });
-  }
-
-  // -- painting: classes and text only ---------------------------------------------------------
-  function schedule() {
-    if (!frame) frame = requestAnimationFrame(paint);
-  }
-
-  function setClasses(map, wanted, cls) {
-    for (const [id, g] of map) g.classList.toggle(cls, wanted.has(id));
-  }
-
   function animate(edgeId) {
-    const g = edges.get(edgeId);
-    const path = g && g.querySelector("path:not(.tv-hit)");
+    const path = edges.get(edgeId)?.querySelector("path:not(.tv-hit)");
     if (!path || !path.animate || (reducedMotion && reducedMotion.matches)) return;
     const length = pathLength(edgeId);
     if (!length) return;
@@ -824,89 +695,346 @@ function render({ model, el }) {
     );
   }
 
-  function keyOf(value) {
-    return JSON.stringify(value);
+  function showTip(target) {
+    const g = target.closest && target.closest("g[data-state], g[data-edge]");
+    if (!g) return;
+    const ix = ctx.ix;
+    tip.replaceChildren();
+    if (g.dataset.state) {
+      const s = ix.byName.get(g.dataset.state);
+      tip.append(h("strong", { text: s.name }), h("span", { text: s.description }));
+    } else {
+      const t = ix.edges.get(g.dataset.edge);
+      if (ctx.model.get("mode") === "quiz" && ctx.hideLabels) {
+        // The labels are hidden so that the figure does not give the answer away: neither
+        // may the tooltip (the event, where the arrow goes, or its section).
+        tip.append(h("strong", { text: "Arrow labels are hidden during the quiz" }));
+      } else {
+        tip.append(h("strong", { text: t.button }));
+        tip.append(h("span", { text: `${t.source} → ${t.target} (${t.label})` }));
+        if (t.note) tip.append(h("span", { text: `${t.note[0].toUpperCase()}${t.note.slice(1)}.` }));
+        if (t.section) tip.append(h("span", { class: "tv-section", text: `RFC 9293 section ${t.section}` }));
+      }
+    }
+    tip.hidden = false;
+    // Below the state or the arrow's label if it fits in what can be seen of the diagram
+    // (its frame scrolls and clips, the window may end first), else above, else where it fits.
+    const box = ((g.dataset.edge && g.querySelector("text")) || g).getBoundingClientRect();
+    const frame = el.getBoundingClientRect();
+    const [top0, bottom] = [Math.max(frame.top, 0), Math.min(frame.bottom, innerHeight)];
+    const [left0, right] = [Math.max(frame.left, 0), Math.min(frame.right, innerWidth)];
+    const [width, height] = [tip.offsetWidth, tip.offsetHeight];
+    let top = box.bottom + 6;
+    if (top + height > bottom) {
+      top = box.top - 6 - height >= top0 ? box.top - 6 - height : Math.max(top0, bottom - height);
+    }
+    const left = Math.max(left0 + 2, Math.min(box.left, right - width - 2));
+    tip.style.left = `${left - frame.left + el.scrollLeft}px`;
+    tip.style.top = `${top - frame.top + el.scrollTop}px`;
+    g.setAttribute("aria-describedby", tip.id);
   }
 
-  const preview = (id, on) => edges.get(id)?.classList.toggle(PREVIEW, on);
+  function hideTip(target) {
+    const g = target && target.closest ? target.closest("g[data-state], g[data-edge]") : null;
+    if (g) g.removeAttribute("aria-describedby");
+    tip.hidden = true;
+  }
 
-  // The event buttons are reused from step to step (a step changes their text and data):
-  // rebuilding them, and moving the focus onto a new one, made every click restyle and lay
-  // out the page. Focus moves only when the focused button went away.
-  const eventButtons = [];
-  const noEvents = h("p", { class: "tv-none", text: "Nothing can happen in this state: undo or reset." });
+  // A click (or Enter) on a state or an arrow: a quiz answer, a step, or why not.
+  function click(target) {
+    const g = target.closest && target.closest("g[data-state], g[data-edge]");
+    if (!g) return;
+    const v = ctx.current();
+    if (g.dataset.state) {
+      if (v.mode === "quiz") ctx.answer(g.dataset.state);
+      else showTip(g);
+      return;
+    }
+    if (v.mode === "quiz") return;
+    const ix = ctx.ix;
+    const t = ix.edges.get(g.dataset.edge);
+    if (v.enabled.includes(t.id)) {
+      ctx.act({ type: "fire", edge: t.id });
+      return;
+    }
+    // Why not, as Python wrote it for this position (the `via` rule, or another state).
+    try {
+      ctx.hint = refusalAt(ix, hereOf(ix, positionOf(ix, v)).at, t.id);
+    } catch (error) {
+      if (!(error instanceof Unknowable)) throw error;
+      ctx.hint = `That arrow cannot be taken in ${v.state} now.`;
+    }
+    ctx.paint();
+  }
 
-  function eventButton() {
-    const button = h(
+  const setClasses = (map, wanted, cls) => {
+    for (const [id, g] of map) g.classList.toggle(cls, wanted.has(id));
+  };
+
+  // What the diagram shows: the machine, or in a quiz the question (never its answer).
+  function paint(v, mode) {
+    const ix = ctx.ix;
+    const quiz = v.quiz || {};
+    const theme = v.theme || "auto";
+    const svg = svgHolder.querySelector("svg");
+    if (svg) {
+      // Removed and added only when the theme changes: either restyles the whole diagram.
+      const themeClass = `tcpviz-theme-${theme}`;
+      for (const cls of [...svg.classList]) {
+        if (cls.startsWith("tcpviz-theme-") && cls !== themeClass) svg.classList.remove(cls);
+      }
+      for (const cls of ["tcpviz-diagram", themeClass]) svg.classList.toggle(cls, true);
+    }
+    let stateId, lastId, visited, enabled, taken, animKey;
+    const fb = mode === "quiz" ? quiz.last : null;
+    if (mode === "quiz") {
+      const q = quiz.question;
+      const shown = q ? q.state : fb ? fb.expected : null;
+      stateId = shown ? ix.byName.get(shown)?.id : null;
+      lastId = fb ? fb.edge || "" : "";
+      [visited, enabled, taken] = [new Set(), new Set(), new Set()];
+      animKey = `quiz|${fb ? fb.number : ""}|${lastId}`;
+    } else {
+      stateId = ix.byName.get(v.state)?.id;
+      lastId = v.last;
+      visited = new Set(v.visited);
+      enabled = new Set(v.enabled);
+      taken = new Set(v.taken || []);
+      animKey = `${(v.history_hidden || 0) + v.history_shown.length}|${lastId}`;
+    }
+    for (const [id, g] of nodes) {
+      const name = ix.byId.get(id).name;
+      g.classList.toggle("tv-quiz-right", !!fb && name === fb.expected);
+      g.classList.toggle("tv-quiz-wrong", !!fb && !fb.correct && name === fb.given);
+      g.classList.toggle("current", id === stateId);
+      setAttr(g, "aria-current", id === stateId ? "true" : false);
+    }
+    setClasses(nodes, visited, "visited");
+    setClasses(edges, new Set(lastId ? [lastId] : []), "last");
+    setClasses(edges, taken, "taken");
+    setClasses(edges, enabled, "enabled");
+    const hidden = mode === "quiz" && ctx.hideLabels;
+    for (const [id, g] of edges) {
+      const takeable = enabled.has(id) && mode === "explore";
+      setAttr(g, "tabindex", takeable ? "0" : false);
+      setAttr(g, "role", takeable ? "button" : "img");
+      // A screen reader must not read out a hidden label either.
+      setAttr(g, "aria-label", hidden ? "an arrow (its label is hidden during the quiz)" : arrowLabel(ix.edges.get(id)));
+    }
+    if (animKey !== animatedKey) {
+      if (animatedKey && lastId) animate(lastId); // not on the first paint
+      animatedKey = animKey;
+    }
+    return animKey;
+  }
+
+  const over = (e) => e.target.closest && e.target.closest("g[data-state], g[data-edge]") && showTip(e.target);
+  const out = (e) => {
+    const from = e.target.closest && e.target.closest("g[data-state], g[data-edge]");
+    if (from && !from.contains(e.relatedTarget)) hideTip(e.target);
+  };
+  el.addEventListener("mouseover", over);
+  el.addEventListener("mouseout", out);
+  el.addEventListener("focusin", (e) => showTip(e.target));
+  el.addEventListener("focusout", (e) => hideTip(e.target));
+  el.addEventListener("click", (e) => click(e.target));
+
+  return {
+    el,
+    insert,
+    paint,
+    click,
+    // The hover preview of the arrow an event button would take.
+    preview: (id, on) => edges.get(id)?.classList.toggle(PREVIEW, on),
+    clearPreviews: () => {
+      for (const g of edges.values()) g.classList.toggle(PREVIEW, false);
+    },
+  };
+}
+
+// -- the mode bar: explore, scenario, quiz, and whether the keys reach the widget ------------
+function createModeBar(ctx) {
+  const buttons = ["explore", "scenario", "quiz"].map((mode) =>
+    h("button", {
+      type: "button",
+      class: "tv-mode",
+      "data-testid": `mode-${mode}`,
+      "data-mode": mode,
+      text: mode[0].toUpperCase() + mode.slice(1),
+      onclick: () => ctx.send({ type: "mode", mode }),
+    }),
+  );
+  // Says whether the keys reach the widget now (the focus is inside it) or need a click first.
+  const keysHint = h("span", { class: "tv-keys", "data-testid": "keys-hint", "aria-hidden": "true" });
+  const el = h("div", { class: "tv-bar" }, h("div", { class: "tv-modes", role: "group", "aria-label": "Mode" }, ...buttons), keysHint);
+  return {
+    el,
+    paint(mode) {
+      for (const b of buttons) setAttr(b, "aria-pressed", String(b.dataset.mode === mode));
+    },
+    focus(inside) {
+      setText(keysHint, inside ? "⌨ Keys on: 1–9 events · ← → undo/redo" : "Click here for the keys: 1–9 events · ← → undo/redo");
+    },
+  };
+}
+
+// -- the current state, what just happened, and the message box ------------------------------
+function createNowPanel(ctx) {
+  const stateName = h("h3", { class: "tv-state", "data-testid": "state-name" });
+  const description = h("p", { class: "tv-description", "data-testid": "description" });
+  const lastStep = h("p", { class: "tv-last", "data-testid": "last-step" });
+  const lastLabel = h("p", { class: "tv-rfc", "data-testid": "last-label" });
+  const errorText = h("span", { "data-testid": "error" });
+  const errorBox = h(
+    "div",
+    { class: "tv-error", role: "alert", "data-testid": "error-box", hidden: true },
+    errorText,
+    h("button", {
+      type: "button",
+      class: "tv-dismiss",
+      "aria-label": "Dismiss the message",
+      text: "×",
+      onclick: () => {
+        ctx.hint = "";
+        if (ctx.model.get("error")) ctx.send({ type: "dismiss" });
+        ctx.paint();
+      },
+    }),
+  );
+  const el = h("section", { class: "tv-now", "aria-label": "Current state" },
+    h("div", { class: "tv-caption", text: "Current state" }), stateName, description, lastStep, lastLabel);
+  return {
+    el,
+    errorBox,
+    // Returns the narration of the last step (for the screen reader's announcement).
+    paint(v, mode) {
+      const ix = ctx.ix;
+      const quiz = v.quiz || {};
+      const shownState = mode === "quiz" ? (quiz.question ? quiz.question.state : "") : v.state;
+      const s = ix.byName.get(shownState);
+      setText(stateName, s ? s.name : mode === "quiz" ? "Quiz" : "");
+      setText(description, s ? s.description : "");
+      const lastT = mode === "quiz" ? null : ix.edges.get(v.last);
+      setText(lastStep, lastT ? lastT.narration : mode === "quiz" ? "" : "Nothing has happened yet.");
+      setText(lastLabel, lastT ? `RFC 9293: ${lastT.label}` : "");
+      const error = ctx.hint || v.error;
+      setProp(errorBox, "hidden", !error);
+      setText(errorText, error || "");
+      return lastT ? lastT.narration : "";
+    },
+  };
+}
+
+// -- the events that can happen now, one button each ------------------------------------------
+// The buttons are reused from step to step (a step changes their text and data): rebuilding
+// them, and moving the focus onto a new one, made every click restyle and lay out the page.
+// Focus moves only when the focused button went away.
+function createEventsPanel(ctx, diagram) {
+  const events = h("div", { class: "tv-events", "data-testid": "events", role: "group", "aria-label": "Events that can happen now" });
+  const el = h("section", { class: "tv-panel tv-explore" }, h("h4", { text: "What can happen now" }), events);
+  const buttons = [];
+  const none = h("p", { class: "tv-none", text: "Nothing can happen in this state: undo or reset." });
+  let shown = null;
+
+  function newButton() {
+    const b = h(
       "button",
       {
         type: "button",
         "data-testid": "event-button",
-        onclick: () => act({ type: "fire", edge: button.dataset.edge }),
-        onmouseenter: () => preview(button.dataset.edge, true),
-        onmouseleave: () => preview(button.dataset.edge, false),
-        onfocus: () => preview(button.dataset.edge, true),
-        onblur: () => preview(button.dataset.edge, false),
+        onclick: () => ctx.act({ type: "fire", edge: b.dataset.edge }),
+        onmouseenter: () => diagram.preview(b.dataset.edge, true),
+        onmouseleave: () => diagram.preview(b.dataset.edge, false),
+        onfocus: () => diagram.preview(b.dataset.edge, true),
+        onblur: () => diagram.preview(b.dataset.edge, false),
       },
       h("kbd"),
-      h("span"),
+      h("span", {}, h("strong", { class: "tv-event-words" }), h("span", { class: "tv-event-sent" })),
     );
-    return button;
+    return b;
   }
 
-  function paintEvents(v) {
+  function paint(v) {
     const key = v.enabled.join(" ");
-    if (rendered.events === key) return;
-    rendered.events = key;
+    if (shown === key) return;
+    shown = key;
     const focused = document.activeElement;
     const hadFocus = events.contains(focused);
-    for (const g of edges.values()) g.classList.toggle(PREVIEW, false);
+    diagram.clearPreviews();
     v.enabled.forEach((id, i) => {
-      const t = ix.edges.get(id);
-      const button = eventButtons[i] || (eventButtons[i] = eventButton());
+      const t = ctx.ix.edges.get(id);
+      const button = buttons[i] || (buttons[i] = newButton());
       setAttr(button, "class", `tv-event kind-${t.kind}`);
       setAttr(button, "data-edge", t.id);
       setAttr(button, "data-event", t.event);
       setAttr(button, "title", `RFC 9293: ${t.label}${t.section ? ` (section ${t.section})` : ""}`);
+      setAttr(button, "aria-label", t.button);
       const [kbd, span] = button.children;
       setProp(kbd, "hidden", i >= 9);
       setText(kbd, i < 9 ? String(i + 1) : "");
-      setText(span, t.button);
+      // What happens in bold, what is sent after it: two buttons that differ only in their
+      // segments ("receive SYN → send SYN,ACK", "receive SYN,ACK → send ACK") read apart.
+      const [words, sent] = span.children;
+      setText(words, t.words);
+      setText(sent, t.button_sent ? ` ${t.button_sent}` : "");
       if (button.parentNode !== events) events.append(button); // those before it are in place
     });
-    for (const button of eventButtons.slice(v.enabled.length)) button.remove();
-    if (v.enabled.length) noEvents.remove();
-    else events.append(noEvents);
+    for (const b of buttons.slice(v.enabled.length)) b.remove();
+    if (v.enabled.length) none.remove();
+    else events.append(none);
     if (!hadFocus) return;
-    if (events.contains(focused)) preview(focused.dataset.edge, true); // it shows a new event
-    else refocus = eventButtons[0]?.isConnected ? eventButtons[0] : root; // keep the keys in the widget
+    if (events.contains(focused)) diagram.preview(focused.dataset.edge, true); // a new event
+    else ctx.refocus = buttons[0]?.isConnected ? buttons[0] : ctx.root; // keep the keys here
   }
 
-  // The history list: its start, "… N earlier steps" (a window of the history: see
-  // tcpviz.payload.HISTORY_WINDOW), the steps, the steps undone, "… N later steps". Each step
-  // keeps its <li> while it is listed, so a step adds (and removes) one entry, not all.
-  const historyEntries = new Map(); // key -> <li>
-  let historyShown = [];
+  return { el, paint, reset: () => (shown = null) };
+}
 
-  function historyEntry() {
-    const button = h("button", {
-      type: "button",
-      onclick: () => act({ type: "jump", index: Number(button.dataset.index) }),
-    });
-    return h("li", {}, button);
+// -- the history and its controls: undo, redo, reset (and undo reset), the list of steps -----
+// The list: its start, "… N earlier steps" (a window of the history: see
+// tcpviz.web.payload.HISTORY_WINDOW), the steps, the steps undone, "… N later steps". Each
+// step keeps its <li> while it is listed, so a step adds (and removes) one entry, not all.
+function createHistoryPanel(ctx) {
+  const control = (name, label, key, msg) =>
+    h("button", { type: "button", class: `tv-control tv-${name}`, "data-testid": name, title: `${label} (${key})`, text: label, onclick: () => ctx.act(msg) });
+  const undo = control("undo", "Undo", "←", { type: "undo" });
+  const redo = control("redo", "Redo", "→", { type: "redo" });
+  // Reset has no key (Esc is JupyterLab's everyday key), and it can be taken back.
+  const reset = h("button", {
+    type: "button",
+    class: "tv-control tv-reset",
+    "data-testid": "reset",
+    title: "Back to the start, forgetting the steps (Undo reset brings them back)",
+    text: "Reset",
+    onclick: () => ctx.act({ type: "reset" }),
+  });
+  const undoReset = h("button", {
+    type: "button",
+    class: "tv-control tv-undo-reset",
+    "data-testid": "undo-reset",
+    title: "Bring back the steps the reset forgot",
+    text: "Undo reset",
+    hidden: true,
+    onclick: () => ctx.send({ type: "undo_reset" }),
+  });
+  const list = h("ol", { class: "tv-history", "data-testid": "history", start: "0" });
+  const el = h("section", { class: "tv-panel tv-history-panel" },
+    h("div", { class: "tv-controls" }, undo, redo, reset, undoReset),
+    h("h4", { text: "History (click a step to go back)" }),
+    list,
+  );
+  const entries = new Map(); // key -> <li>
+  let shown = [];
+
+  function entry() {
+    const b = h("button", { type: "button", onclick: () => ctx.act({ type: "jump", index: Number(b.dataset.index) }) });
+    return h("li", {}, b);
   }
 
-  function paintHistory(v) {
-    const offset = v.history_hidden || 0;
-    const more = v.future_hidden || 0;
-    const start = v.visited.length ? ix.byId.get(v.visited[0]).name : ix.table.initial;
-    const shown = [v.history_shown, v.future_shown, offset, more, start, ix];
-    if (shown.every((x, i) => x === historyShown[i])) return;
-    historyShown = shown;
-    const here = offset + v.history_shown.length; // the steps taken: the current entry's index
+  // Each row: its key, the step index a click jumps to, and (for a step) its edge; the text
+  // of a step never changes under its key, so it is written once.
+  function rowsOf(v, start, offset, more, here) {
     const steps = (n, which) => `… ${n} ${which} ${n === 1 ? "step" : "steps"}`;
-    // Each row: its key, the step index a click jumps to, and (for a step) its edge; the text
-    // of a step never changes under its key, so it is written once.
     const rows = [{ key: "start", index: 0, testid: "history-start", text: `${start} (start)` }];
     if (offset) {
       rows.push({
@@ -929,28 +1057,40 @@ function render({ model, el }) {
         text: steps(more, "later"), title: `Go forward to step ${index} to list the steps after it`,
       });
     }
+    return rows;
+  }
 
+  function paintList(v) {
+    const ix = ctx.ix;
+    const offset = v.history_hidden || 0;
+    const more = v.future_hidden || 0;
+    const start = v.visited.length ? ix.byId.get(v.visited[0]).name : ix.table.initial;
+    const key = [v.history_shown, v.future_shown, offset, more, start, ix];
+    if (key.every((x, i) => x === shown[i])) return;
+    shown = key;
+    const here = offset + v.history_shown.length; // the steps taken: the current entry's index
+    const rows = rowsOf(v, start, offset, more, here);
     const focused = document.activeElement;
-    const hadFocus = historyList.contains(focused);
+    const hadFocus = list.contains(focused);
     const keys = new Set(rows.map((r) => r.key));
-    for (const [key, li] of historyEntries) {
-      if (!keys.has(key)) {
+    for (const [k, li] of entries) {
+      if (!keys.has(k)) {
         li.remove();
-        historyEntries.delete(key);
+        entries.delete(k);
       }
     }
     let previous = null;
     for (const r of rows) {
-      let li = historyEntries.get(r.key);
+      let li = entries.get(r.key);
       if (!li) {
-        historyEntries.set(r.key, (li = historyEntry()));
+        entries.set(r.key, (li = entry()));
         if (r.id) {
           const t = ix.edges.get(r.id);
           li.firstChild.textContent = t ? `${t.event} → ${t.target}` : r.id;
           if (t) li.firstChild.title = `RFC 9293: ${t.label}`;
         }
       }
-      const button = li.firstChild;
+      const b = li.firstChild;
       const cls = r.index === here ? "tv-here" : r.cls || "";
       if (li.tvIndex !== r.index || li.tvClass !== cls || li.tvTestid !== r.testid) {
         li.tvIndex = r.index;
@@ -958,87 +1098,189 @@ function render({ model, el }) {
         li.tvTestid = r.testid;
         setAttr(li, "class", cls || false);
         setAttr(li, "value", String(r.index)); // the list's number is the step's, past a window
-        setAttr(button, "data-testid", r.testid);
-        setAttr(button, "data-index", String(r.index));
-        setAttr(button, "aria-current", r.index === here ? "step" : false);
+        setAttr(b, "data-testid", r.testid);
+        setAttr(b, "data-index", String(r.index));
+        setAttr(b, "aria-current", r.index === here ? "step" : false);
       }
       if (r.text !== undefined) {
-        setText(button, r.text);
-        setAttr(button, "title", r.title || false);
+        setText(b, r.text);
+        setAttr(b, "title", r.title || false);
       }
-      const next = previous ? previous.nextSibling : historyList.firstChild;
-      if (li !== next) historyList.insertBefore(li, next);
+      const next = previous ? previous.nextSibling : list.firstChild;
+      if (li !== next) list.insertBefore(li, next);
       previous = li;
     }
-    if (hadFocus && !historyList.contains(focused)) {
-      refocus = historyList.querySelector(".tv-here button") || root;
+    if (hadFocus && !list.contains(focused)) {
+      ctx.refocus = list.querySelector(".tv-here button") || ctx.root;
     }
   }
 
-  function paintScenario(v) {
-    const list = model.get("scenarios") || [];
+  return {
+    el,
+    paint(v) {
+      setProp(undo, "disabled", !v.history_shown.length && !v.history_hidden);
+      setProp(redo, "disabled", !v.future_shown.length && !v.future_hidden);
+      setProp(undoReset, "hidden", !v.can_undo_reset);
+      paintList(v);
+    },
+    // The table changed: every entry's text came from the old one.
+    reset() {
+      for (const li of entries.values()) li.remove();
+      entries.clear();
+      shown = [];
+    },
+  };
+}
+
+// -- the scenario player: choosing, Play / Pause / Step, speed, the steps and their reasons ---
+// The player's rules are Python's (tcpviz.teach.player); this draws the `scenario` trait and the
+// `scenarios` payload, and sends what the reader asks. A connection view can reuse it with any
+// model that has those two traits and answers the same messages.
+function createScenarioPanel(ctx) {
+  const select = h("select", {
+    "data-testid": "scenario-select",
+    "aria-label": "Scenario",
+    onchange: () => select.value && ctx.send({ type: "scenario", action: "select", name: select.value }),
+  });
+  const summary = h("p", { class: "tv-summary", "data-testid": "scenario-summary" });
+  const action = (name, label) =>
+    h("button", { type: "button", class: `tv-control tv-${name}`, "data-testid": name, text: label, onclick: () => ctx.send({ type: "scenario", action: name }) });
+  const play = action("play", "▶ Play");
+  const pause = action("pause", "❚❚ Pause");
+  const step = action("step", "Step ▸");
+  const speedLabel = h("span", { class: "tv-speed-value" });
+  const speed = h("input", {
+    type: "range", min: "0.25", max: "4", step: "0.25", value: "1",
+    "data-testid": "speed",
+    "aria-label": "Playback speed",
+    oninput: () => (speedLabel.textContent = `${speed.value}×`),
+    onchange: () => ctx.send({ type: "scenario", action: "speed", value: Number(speed.value) }),
+  });
+  const progress = h("p", { class: "tv-progress", "data-testid": "scenario-progress" });
+  const why = h("p", { class: "tv-why", "data-testid": "scenario-why" });
+  const steps = h("ol", { class: "tv-steps", "data-testid": "scenario-steps" });
+  const el = h("section", { class: "tv-panel tv-scenario" },
+    select, summary,
+    h("div", { class: "tv-controls" }, play, pause, step, h("label", { class: "tv-speed" }, "Speed ", speed, speedLabel)),
+    progress, why, steps,
+  );
+  const rendered = { options: null, steps: null };
+
+  function paint(v) {
+    const list = ctx.model.get("scenarios") || [];
     const sc = v.scenario || IDLE_SCENARIO;
     const optionsKey = keyOf(list.map((s) => s.name));
-    if (rendered.scenarios !== optionsKey) {
-      rendered.scenarios = optionsKey;
-      scenarioSelect.replaceChildren(
+    if (rendered.options !== optionsKey) {
+      rendered.options = optionsKey;
+      select.replaceChildren(
         h("option", { value: "", text: "Choose a scenario…" }),
         ...list.map((s) => h("option", { value: s.name, text: s.title })),
       );
     }
-    setProp(scenarioSelect, "value", sc.name || "");
+    setProp(select, "value", sc.name || "");
     const data = list.find((s) => s.name === sc.name);
     if (document.activeElement !== speed) {
       setProp(speed, "value", String(sc.speed || 1));
       setText(speedLabel, `${sc.speed || 1}×`);
     }
-    setProp(playButton, "disabled", !data || !!sc.playing);
-    setProp(pauseButton, "disabled", !sc.playing);
-    setProp(stepButton, "disabled", !data || (sc.on_track && sc.index >= sc.total));
-    setText(scenarioSummary, data ? data.summary : "Pick a scenario to watch a connection step by step.");
+    setProp(play, "disabled", !data || !!sc.playing);
+    setProp(pause, "disabled", !sc.playing);
+    setProp(step, "disabled", !data || (sc.on_track && sc.index >= sc.total));
+    setText(summary, data ? data.summary : "Pick a scenario to watch a connection step by step.");
     if (!data) {
-      setText(scenarioProgress, "");
-      setText(scenarioWhy, "");
-      rendered.steps = "";
-      scenarioSteps.replaceChildren();
+      setText(progress, "");
+      setText(why, "");
+      rendered.steps = null;
+      steps.replaceChildren();
       return;
     }
     if (!sc.on_track) {
-      setText(scenarioProgress, "You left the scenario's path.");
-      setText(scenarioWhy, "Press Step or Play to go back to it.");
+      setText(progress, "You left the scenario's path.");
+      setText(why, "Press Step or Play to go back to it.");
     } else {
-      setText(scenarioProgress,
-        sc.index >= sc.total ? `Done: all ${sc.total} steps.` : `Step ${sc.index} of ${sc.total}`);
-      setText(scenarioWhy,
-        sc.index > 0 ? data.steps[sc.index - 1].why : "Press Play, or Step to go one step at a time.");
+      setText(progress, sc.index >= sc.total ? `Done: all ${sc.total} steps.` : `Step ${sc.index} of ${sc.total}`);
+      setText(why, sc.index > 0 ? data.steps[sc.index - 1].why : "Press Play, or Step to go one step at a time.");
     }
     const stepsKey = keyOf([data.name, sc.on_track, sc.index]);
     if (rendered.steps === stepsKey) return;
     rendered.steps = stepsKey;
-    scenarioSteps.replaceChildren(
+    steps.replaceChildren(
       ...data.steps.map((s, i) =>
         h("li", {
           "data-testid": "scenario-step-item",
           class: sc.on_track && i < sc.index ? (i === sc.index - 1 ? "tv-now-step" : "tv-done") : "",
           "aria-current": sc.on_track && i === sc.index - 1 ? "step" : false,
-          text: `${ix.edges.get(s.edge)?.button || s.label} → ${s.target}`,
+          text: `${ctx.ix.edges.get(s.edge)?.button || s.label} → ${s.target}`,
         }),
       ),
     );
   }
 
-  function paintQuiz(v) {
+  return { el, paint, reset: () => Object.assign(rendered, { options: null, steps: null }) };
+}
+
+// The page keeps the scenario's time; Python (or the local model) takes each step.
+function createPlayerClock(ctx) {
+  let timer = 0;
+  return {
+    tick(v, mode) {
+      const sc = v.scenario || IDLE_SCENARIO;
+      const playing = mode === "scenario" && sc.playing && !ctx.busy();
+      if (!playing && timer) {
+        clearTimeout(timer);
+        timer = 0;
+      } else if (playing && !timer) {
+        const delay = BASE_DELAY_MS / (sc.speed || 1);
+        // The first step after the lead comes sooner: the reader has just pressed Play.
+        const data = (ctx.model.get("scenarios") || []).find((s) => s.name === sc.name);
+        timer = setTimeout(() => {
+          timer = 0;
+          const now = ctx.model.get("scenario");
+          if (now && now.playing && ctx.model.get("mode") === "scenario") {
+            ctx.send({ type: "scenario", action: "step", index: now.index });
+          }
+        }, sc.index === ((data && data.lead) || 0) ? delay / 3 : delay);
+      }
+    },
+    dispose: () => clearTimeout(timer),
+  };
+}
+
+// -- the quiz: the question, the choices, the feedback Python wrote, the score ----------------
+function createQuizPanel(ctx) {
+  const question = h("p", { class: "tv-question", "data-testid": "quiz-question" });
+  const choices = h("div", { class: "tv-choices", role: "group", "aria-label": "Where does the connection go?" });
+  const score = h("p", { class: "tv-score", "data-testid": "quiz-score" });
+  const feedback = h("div", { class: "tv-feedback", "data-testid": "quiz-feedback", hidden: true });
+  const hideBox = h("input", {
+    type: "checkbox",
+    checked: true,
+    "data-testid": "quiz-hide-labels",
+    onchange: () => {
+      ctx.hideLabels = hideBox.checked;
+      ctx.paint();
+    },
+  });
+  const restart = h("button", { type: "button", class: "tv-control", "data-testid": "quiz-restart", text: "New quiz", onclick: () => ctx.send({ type: "quiz_start" }) });
+  const el = h("section", { class: "tv-panel tv-quiz" },
+    feedback, question, choices, score,
+    h("div", { class: "tv-controls" }, restart, h("label", { class: "tv-check" }, hideBox, " Hide arrow labels")),
+  );
+  const rendered = { question: null, feedback: null };
+
+  function paint(v) {
+    const ix = ctx.ix;
     const quiz = v.quiz || {};
     const q = quiz.question;
     const [right, asked] = quiz.score || [0, 0];
-    setText(quizScore, `Score: ${right} of ${asked}${quiz.total ? ` (quiz of ${quiz.total})` : ""}`);
+    setText(score, `Score: ${right} of ${asked}${quiz.total ? ` (quiz of ${quiz.total})` : ""}`);
     const key = keyOf([q, quiz.finished]);
-    if (rendered.quiz !== key) {
-      rendered.quiz = key;
-      const hadFocus = quizChoices.contains(document.activeElement);
-      quizQuestion.replaceChildren();
+    if (rendered.question !== key) {
+      rendered.question = key;
+      const hadFocus = choices.contains(document.activeElement);
+      question.replaceChildren();
       if (q) {
-        quizQuestion.append(
+        question.append(
           `Question ${q.number} of ${q.total}: the connection is in `,
           h("strong", { text: q.state }),
           // Where it came from matters only where an arrow has a `via` (Figure 5, Note 1).
@@ -1050,28 +1292,28 @@ function render({ model, el }) {
           ". Where does it go? Click a state in the diagram or a button.",
         );
       } else if (quiz.finished) {
-        quizQuestion.append(`Quiz finished: ${right} of ${asked} right. Press “New quiz” to play again.`);
+        question.append(`Quiz finished: ${right} of ${asked} right. Press “New quiz” to play again.`);
       }
-      quizChoices.replaceChildren(
+      choices.replaceChildren(
         ...(q ? q.choices : []).map((state, i) =>
           h("button", {
             type: "button",
             class: "tv-choice",
             "data-testid": "quiz-choice",
             "data-state": state,
-            onclick: () => answer(state),
+            onclick: () => ctx.answer(state),
           }, h("kbd", { text: String(i + 1) }), h("span", { text: state })),
         ),
       );
-      if (hadFocus) refocus = quizChoices.querySelector("button") || root;
+      if (hadFocus) ctx.refocus = choices.querySelector("button") || ctx.root;
     }
     const fb = quiz.last;
-    setProp(quizFeedback, "hidden", !fb);
+    setProp(feedback, "hidden", !fb);
     const feedbackKey = keyOf(fb || null);
     if (fb && rendered.feedback !== feedbackKey) {
       rendered.feedback = feedbackKey;
-      quizFeedback.className = `tv-feedback ${fb.correct ? "tv-right" : "tv-wrong"}`;
-      quizFeedback.replaceChildren(
+      feedback.className = `tv-feedback ${fb.correct ? "tv-right" : "tv-wrong"}`;
+      feedback.replaceChildren(
         h("strong", {
           text: fb.correct
             ? `Question ${fb.number}: ✓ right, ${fb.expected}`
@@ -1082,196 +1324,192 @@ function render({ model, el }) {
     }
   }
 
-  function paint() {
-    if (frame) cancelAnimationFrame(frame);
-    frame = 0;
-    refocus = null;
-    const v = current();
-    const mode = v.mode || "explore";
-    const quiz = v.quiz || {};
-    const theme = v.theme || "auto";
-    setAttr(root, "class", `tcpviz-widget tcpviz-theme-${theme} tv-mode-${mode}${mode === "quiz" && hideLabels ? " tv-hide-labels" : ""}`);
-    const svg = svgHolder.querySelector("svg");
-    if (svg) {
-      // Removed and added only when the theme changes: either restyles the whole diagram.
-      const themeClass = `tcpviz-theme-${theme}`;
-      for (const cls of [...svg.classList]) {
-        if (cls.startsWith("tcpviz-theme-") && cls !== themeClass) svg.classList.remove(cls);
-      }
-      for (const cls of ["tcpviz-diagram", themeClass]) svg.classList.toggle(cls, true);
-    }
-    for (const b of modeButtons) setAttr(b, "aria-pressed", String(b.dataset.mode === mode));
-    setProp(explorePanel, "hidden", mode !== "explore");
-    setProp(scenarioPanel, "hidden", mode !== "scenario");
-    setProp(quizPanel, "hidden", mode !== "quiz");
-    setProp(historyPanel, "hidden", mode === "quiz");
+  return { el, paint, reset: () => Object.assign(rendered, { question: null, feedback: null }) };
+}
 
-    // What the diagram shows: the machine, or in a quiz the question (never its answer).
-    let stateId, lastId, visited, enabled, taken, animKey;
-    if (mode === "quiz") {
-      const q = quiz.question;
-      const fb = quiz.last;
-      const shown = q ? q.state : fb ? fb.expected : null;
-      stateId = shown ? ix.byName.get(shown)?.id : null;
-      lastId = fb ? fb.edge || "" : "";
-      visited = new Set();
-      enabled = new Set();
-      taken = new Set();
-      animKey = `quiz|${fb ? fb.number : ""}|${lastId}`;
-      for (const [id, g] of nodes) {
-        g.classList.toggle("tv-quiz-right", !!fb && ix.byId.get(id).name === fb.expected);
-        g.classList.toggle("tv-quiz-wrong", !!fb && !fb.correct && ix.byId.get(id).name === fb.given);
-      }
-    } else {
-      stateId = ix.byName.get(v.state)?.id;
-      lastId = v.last;
-      visited = new Set(v.visited);
-      enabled = new Set(v.enabled);
-      taken = new Set(v.taken || []);
-      animKey = `${(v.history_hidden || 0) + v.history_shown.length}|${lastId}`;
-      for (const g of nodes.values()) {
-        g.classList.toggle("tv-quiz-right", false);
-        g.classList.toggle("tv-quiz-wrong", false);
-      }
-    }
-    for (const [id, g] of nodes) {
-      const here = id === stateId;
-      g.classList.toggle("current", here);
-      setAttr(g, "aria-current", here ? "true" : false);
-    }
-    setClasses(nodes, visited, "visited");
-    setClasses(edges, new Set(lastId ? [lastId] : []), "last");
-    setClasses(edges, taken, "taken");
-    setClasses(edges, enabled, "enabled");
-    for (const [id, g] of edges) {
-      const takeable = enabled.has(id) && mode === "explore";
-      setAttr(g, "tabindex", takeable ? "0" : false);
-      setAttr(g, "role", takeable ? "button" : "img");
-    }
-    if (animKey !== animatedKey) {
-      if (animatedKey && lastId) animate(lastId); // not on the first paint
-      animatedKey = animKey;
-    }
+// -- the layout: where the pieces go -----------------------------------------------------------
+// The one place that arranges the widget: a presentation view (the diagram as large as the
+// window allows, the panel beside or below) changes this function and the CSS, nothing else.
+function layout(parts) {
+  const side = h("div", { class: "tv-side" },
+    parts.now.el, parts.now.errorBox, parts.events.el, parts.scenario.el, parts.quiz.el, parts.history.el, parts.announce);
+  const root = h("div", {
+    class: "tcpviz-widget",
+    tabindex: "0",
+    role: "group",
+    "aria-label": "TCP connection state machine. Keys: 1 to 9 events, left and right arrows undo and redo.",
+  }, parts.bar.el, h("div", { class: "tv-main" }, parts.diagram.el, side));
+  return { root, side };
+}
 
-    // The side panel.
-    const shownState = mode === "quiz" ? (quiz.question ? quiz.question.state : "") : v.state;
-    const s = ix.byName.get(shownState);
-    setText(stateName, s ? s.name : mode === "quiz" ? "Quiz" : "");
-    setText(description, s ? s.description : "");
-    const lastT = mode === "quiz" ? null : ix.edges.get(v.last);
-    setText(lastStep, lastT ? lastT.narration : mode === "quiz" ? "" : "Nothing has happened yet.");
-    setText(lastLabel, lastT ? `RFC 9293: ${lastT.label}` : "");
-    const error = localError || v.error;
-    setProp(errorBox, "hidden", !error);
-    setText(errorText, error || "");
-
-    if (mode !== "quiz") {
-      setProp(undoButton, "disabled", !v.history_shown.length && !v.history_hidden);
-      setProp(redoButton, "disabled", !v.future_shown.length && !v.future_hidden);
-      paintHistory(v);
-    }
-    if (mode === "explore") paintEvents(v);
-    if (mode === "scenario") paintScenario(v);
-    if (mode === "quiz") paintQuiz(v);
-
-    const say = mode === "quiz"
-      ? quiz.last ? `${quiz.last.correct ? "Right" : "Wrong"}: ${quiz.last.expected}.` : ""
-      : `${v.state}. ${lastT ? lastT.narration : ""}`;
-    const sayKey = `${mode}|${animKey}`;
-    if (announcedKey !== null && sayKey !== announcedKey && say) announce.textContent = say;
-    announcedKey = sayKey;
-    // After every change to the page, so that the layout focus needs is done once.
-    if (refocus && document.activeElement !== refocus) refocus.focus({ preventScroll: true });
-    refocus = null;
-
-    // Scenario playback: the page keeps time, Python (or the local model) takes each step.
-    const sc = v.scenario || IDLE_SCENARIO;
-    const playing = mode === "scenario" && sc.playing && !waiting.size;
-    if (!playing && timer) {
-      clearTimeout(timer);
-      timer = 0;
-    } else if (playing && !timer) {
-      const delay = BASE_DELAY_MS / (sc.speed || 1);
-      timer = setTimeout(() => {
-        timer = 0;
-        const now = model.get("scenario");
-        if (now && now.playing && model.get("mode") === "scenario") {
-          send({ type: "scenario", action: "step", index: now.index });
-        }
-      }, sc.index === 0 ? delay / 3 : delay);
-    }
-  }
-
-  // -- events ---------------------------------------------------------------------------------
-  function onKey(e) {
+// -- keys ---------------------------------------------------------------------------------------
+function keyHandler(ctx, diagram) {
+  return (e) => {
     if (e.altKey || e.ctrlKey || e.metaKey) return;
     const tag = e.target.tagName;
     if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") return;
-    const v = current();
+    const v = ctx.current();
     const mode = v.mode || "explore";
     let handled = true;
     if ((e.key === "Enter" || e.key === " ") && e.target.closest && e.target.closest("g[data-state], g[data-edge]")) {
-      clickDiagram(e.target);
+      diagram.click(e.target);
     } else if (/^[1-9]$/.test(e.key)) {
       const i = Number(e.key) - 1;
       if (mode === "quiz") {
         const q = v.quiz && v.quiz.question;
-        if (q && q.choices[i]) answer(q.choices[i]);
+        if (q && q.choices[i]) ctx.answer(q.choices[i]);
       } else if (mode === "explore" && v.enabled[i]) {
-        act({ type: "fire", edge: v.enabled[i] });
+        ctx.act({ type: "fire", edge: v.enabled[i] });
       }
     } else if (mode === "quiz") {
       handled = false;
     } else if (e.key === "ArrowLeft") {
-      if (v.history_shown.length || v.history_hidden) act({ type: "undo" });
+      if (v.history_shown.length || v.history_hidden) ctx.act({ type: "undo" });
     } else if (e.key === "ArrowRight") {
-      if (v.future_shown.length || v.future_hidden) act({ type: "redo" });
-    } else if (e.key === "Escape" || e.key === "Home") {
-      act({ type: "reset" });
+      if (v.future_shown.length || v.future_hidden) ctx.act({ type: "redo" });
     } else {
       handled = false;
     }
     if (handled) {
-      // JupyterLab's notebook shortcuts listen further up: keep our keys to ourselves.
       e.preventDefault();
       e.stopPropagation();
+    } else if (e.key.length === 1 || e.key.startsWith("Arrow")) {
+      // JupyterLab's notebook shortcuts listen further up, and single keys there change the
+      // notebook ("d d" deletes the cell, "x" cuts it, "a"/"b" insert, "m" makes Markdown): with
+      // the focus in the widget, no plain key reaches them. Esc and Shift+Enter still do.
+      e.stopPropagation();
     }
+  };
+}
+
+// -- render: anywidget's entry point, wiring the pieces together ------------------------------
+function render({ model, el }) {
+  const viewId = `tv${++viewCount}-${Math.random().toString(36).slice(2, 8)}`;
+  let frame = 0;
+  let announcedKey = null;
+  const ctx = {
+    model,
+    viewId,
+    ix: indexTable(model.get("table"), model.get("moves")),
+    hint: "",
+    refocus: null,
+    hideLabels: true,
+    root: null,
+  };
+  const transport = createTransport(model, viewId, () => {
+    ctx.hint = "Python did not answer: is the kernel still running? (the diagram shows its last known state)";
+    schedule();
+  });
+  const traits = () =>
+    Object.fromEntries(VIEW_KEYS.map((k) => [k, ID_LISTS[k] ? idsOf(ctx.ix, model.get(k), ID_LISTS[k]) : model.get(k)]));
+  const schedule = () => {
+    if (!frame) frame = requestAnimationFrame(paint);
+  };
+  Object.assign(ctx, {
+    current: () => (transport.pending ? { ...traits(), ...transport.pending } : traits()),
+    send: (msg) => transport.send(msg),
+    busy: () => transport.busy(),
+    schedule,
+    paint: () => paint(),
+    // Optimistic: paint the step from the looked-up moves now; Python's traits replace it when
+    // they come. Painted here, in the click's own task, so that the next frame shows it; every
+    // other change waits for the next frame (schedule), so a click paints once.
+    act(msg) {
+      ctx.hint = "";
+      const v = ctx.current();
+      const id = transport.send(msg);
+      // The local model answers at once (its traits are already in); Python answers later.
+      if (transport.waitingFor(id) && v.mode !== "quiz") {
+        try {
+          const moved = move(ctx.ix, positionOf(ctx.ix, v), msg);
+          if (moved) transport.pending = { ...viewOf(ctx.ix, moved, v), error: "" };
+        } catch (error) {
+          if (!(error instanceof StepError || error instanceof Unknowable)) throw error;
+        }
+      }
+      paint();
+    },
+    answer(state) {
+      const q = model.get("quiz");
+      if (q && q.question) transport.send({ type: "quiz_answer", state });
+    },
+  });
+
+  const diagram = createDiagram(ctx);
+  const parts = {
+    bar: createModeBar(ctx),
+    diagram,
+    now: createNowPanel(ctx),
+    events: createEventsPanel(ctx, diagram),
+    history: createHistoryPanel(ctx),
+    scenario: createScenarioPanel(ctx),
+    quiz: createQuizPanel(ctx),
+    announce: h("div", { class: "tv-sr", "aria-live": "polite", "data-testid": "announce" }),
+  };
+  const clock = createPlayerClock(ctx);
+  const { root } = layout(parts);
+  ctx.root = root;
+  el.replaceChildren(root);
+
+  function paint() {
+    if (frame) cancelAnimationFrame(frame);
+    frame = 0;
+    ctx.refocus = null;
+    const v = ctx.current();
+    const mode = v.mode || "explore";
+    const quiz = v.quiz || {};
+    const focused = root.contains(document.activeElement);
+    setAttr(root, "class", `tcpviz-widget tcpviz-theme-${v.theme || "auto"} tv-mode-${mode}${mode === "quiz" && ctx.hideLabels ? " tv-hide-labels" : ""}${focused ? " tv-has-focus" : ""}`);
+    parts.bar.paint(mode);
+    setProp(parts.events.el, "hidden", mode !== "explore");
+    setProp(parts.scenario.el, "hidden", mode !== "scenario");
+    setProp(parts.quiz.el, "hidden", mode !== "quiz");
+    setProp(parts.history.el, "hidden", mode === "quiz");
+    const animKey = diagram.paint(v, mode);
+    const narration = parts.now.paint(v, mode);
+    if (mode !== "quiz") parts.history.paint(v);
+    if (mode === "explore") parts.events.paint(v);
+    if (mode === "scenario") parts.scenario.paint(v);
+    if (mode === "quiz") parts.quiz.paint(v);
+
+    const say = mode === "quiz"
+      ? quiz.last ? `${quiz.last.correct ? "Right" : "Wrong"}: ${quiz.last.expected}.` : ""
+      : `${v.state}. ${narration}`;
+    const sayKey = `${mode}|${animKey}`;
+    if (announcedKey !== null && sayKey !== announcedKey && say) parts.announce.textContent = say;
+    announcedKey = sayKey;
+    // After every change to the page, so that the layout focus needs is done once.
+    if (ctx.refocus && document.activeElement !== ctx.refocus) ctx.refocus.focus({ preventScroll: true });
+    ctx.refocus = null;
+    clock.tick(v, mode);
   }
 
-  const onOver = (e) => e.target.closest && e.target.closest("g[data-state], g[data-edge]") && showTip(e.target);
-  const onOut = (e) => {
-    const from = e.target.closest && e.target.closest("g[data-state], g[data-edge]");
-    if (from && !from.contains(e.relatedTarget)) hideTip(e.target);
+  const showFocus = () => {
+    const inside = root.contains(document.activeElement);
+    root.classList.toggle("tv-has-focus", inside);
+    parts.bar.focus(inside);
   };
-  root.addEventListener("keydown", onKey);
-  diagram.addEventListener("mouseover", onOver);
-  diagram.addEventListener("mouseout", onOut);
-  diagram.addEventListener("focusin", (e) => showTip(e.target));
-  diagram.addEventListener("focusout", (e) => hideTip(e.target));
-  diagram.addEventListener("click", (e) => clickDiagram(e.target));
+  root.addEventListener("keydown", keyHandler(ctx, diagram));
+  root.addEventListener("focusin", showFocus);
+  root.addEventListener("focusout", () => setTimeout(showFocus, 0)); // once the focus has moved
 
   const onAck = (msg) => {
-    if (!msg || msg.type !== "ack" || !waiting.has(msg.id)) return; // another view's message
-    clearTimeout(waiting.get(msg.id));
-    waiting.delete(msg.id);
-    if (!waiting.size) pending = null;
-    schedule(); // the answer is in (traits changed before the ack arrived): paint the next frame
+    // The answer is in (traits changed before the ack arrived): paint the next frame.
+    if (transport.acknowledge(msg)) schedule();
   };
   const onSvg = () => {
-    insertSvg();
+    diagram.insert();
     schedule();
   };
   const onTable = () => {
-    ix = indexTable(model.get("table"), model.get("moves"));
-    insertSvg();
-    for (const key of Object.keys(rendered)) delete rendered[key];
-    for (const li of historyEntries.values()) li.remove(); // their text came from the old table
-    historyEntries.clear();
+    ctx.ix = indexTable(model.get("table"), model.get("moves"));
+    diagram.insert();
+    for (const part of [parts.events, parts.history, parts.scenario, parts.quiz]) part.reset();
     schedule();
   };
   // A hint about a click (an arrow that cannot be taken) is stale once the machine moves.
   const onMove = () => {
-    localError = "";
+    ctx.hint = "";
     schedule();
   };
   // One list for subscribing and unsubscribing, so the two cannot drift apart.
@@ -1286,16 +1524,17 @@ function render({ model, el }) {
   ];
   for (const [name, handler] of listeners) model.on(name, handler);
 
-  insertSvg();
+  diagram.insert();
   paint();
+  showFocus();
 
   return () => {
     for (const [name, handler] of listeners) model.off(name, handler);
-    for (const t of waiting.values()) clearTimeout(t);
-    clearTimeout(timer);
+    transport.dispose();
+    clock.dispose();
     if (frame) cancelAnimationFrame(frame);
   };
 }
 
-export { render };
+// Only the default export: anywidget warns (in the page console) about a named `render`.
 export default { render };
