@@ -9,6 +9,7 @@ stored without outputs, as tests/test_notebooks.py requires.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -165,6 +166,8 @@ def main(path: Path) -> None:
         ]
     nbformat.validate(notebook)
     nbformat.write(notebook, path)
+    # Stored the way the repository keeps notebooks (ids renumbered, nothing else kept).
+    subprocess.run([sys.executable, "-m", "nbstripout", str(path)], check=True, timeout=60)
 
 
 if __name__ == "__main__":
