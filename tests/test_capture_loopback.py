@@ -339,3 +339,45 @@ def test_self_connect(tmp_path):
     (end,) = c.endpoints
     check(kernel.of(port, port), end.states, "self")
     assert end.states[:4] == ["CLOSED", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED"]
+
+
+def test_syn_dropped_by_a_full_accept_queue_is_retransmitted(tmp_path):
+    """A listen backlog of 0 holds one connection: the next SYN is dropped and retransmitted."""
+
+    def scenario(port):
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", port))
+        server.listen(0)
+        server.settimeout(5)
+        with server, client_socket() as first, client_socket() as second:
+            first.connect(("127.0.0.1", port))  # fills the accept queue
+            pause()
+            second.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                second.connect(("127.0.0.1", port))  # its SYN finds the queue full
+            time.sleep(0.5)
+            accepted, _ = server.accept()  # room again: the retransmitted SYN gets in
+            with accepted:
+                second.settimeout(5)
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline:  # bounded: the SYN comes again after 1 s
+                    if second.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                        with contextlib.suppress(OSError):
+                            second.getpeername()
+                            break
+                    time.sleep(0.05)
+                pause()
+                return second.getsockname()[1]
+
+    result, kernel, port, cport = run(tmp_path, "accept-queue", scenario)
+    c = next(c for c in result.connections if cport in c.ports)
+    client, server = ends(c, cport)
+    syns = [s for s in c.segments if s.flag_text == "SYN"]
+    assert len(syns) >= 2 and syns[1].kind == "retransmission"
+    assert syns[1].time - syns[0].time > 0.5  # the kernel waited (Linux: 1 s) before sending again
+    check(kernel.of(cport, port), client.states, "client")
+    assert "SYN-SENT" in kernel.of(cport, port)  # a whole second in SYN-SENT: polling sees it
+    answered = next(ch for ch in server.changes if ch.state == "SYN-RECEIVED")
+    assert answered.cause == syns[-1].number  # the copy the server answered, not the first
+    assert any("accept queue" in note for note in server.notes)
