@@ -381,3 +381,51 @@ def test_syn_dropped_by_a_full_accept_queue_is_retransmitted(tmp_path):
     answered = next(ch for ch in server.changes if ch.state == "SYN-RECEIVED")
     assert answered.cause == syns[-1].number  # the copy the server answered, not the first
     assert any("accept queue" in note for note in server.notes)
+
+
+def test_simultaneous_close_by_shutdown_at_one_instant(tmp_path):
+    """Both ends shut down at once from two threads. Whether the FINs cross on the wire is up
+    to the scheduler: when they do (neither FIN acknowledges the other) both ends go through
+    CLOSING; when they do not, one end closes first. Replay must tell which, and agree with
+    the kernel either way."""
+    import threading
+
+    def scenario(port):
+        with server_socket(port) as server, client_socket() as client:
+            client.connect(("127.0.0.1", port))
+            conn, _ = server.accept()
+            with conn:
+                cport = client.getsockname()[1]
+                pause()  # ESTABLISHED for the poller to see
+                barrier = threading.Barrier(2, timeout=5)
+
+                def shut(sock):
+                    barrier.wait()
+                    sock.shutdown(socket.SHUT_WR)
+
+                other = threading.Thread(target=shut, args=(conn,))
+                other.start()
+                shut(client)
+                other.join(timeout=5)
+                pause()
+            pause()
+            return cport
+
+    result, kernel, port, cport = run(tmp_path, "simultaneous-close", scenario)
+    (c,) = result.connections
+    client, server = ends(c, cport)
+    check(kernel.of(cport, port), client.states, "client")
+    check(kernel.of(port, cport), server.states, "server")
+    fins = [s for s in c.segments if s.flags & 0x01]
+    crossed = len(fins) == 2 and all(
+        not (s.flags & 0x10 and s.raw_ack == (f.raw_seq + 1) & 0xFFFFFFFF)
+        for s, f in ((fins[1], fins[0]), (fins[0], fins[1]))
+    )
+    if crossed:
+        for end in (client, server):
+            assert end.states[-4:] == ["FIN-WAIT-1", "CLOSING", "TIME-WAIT", "CLOSED"]
+    else:
+        assert sorted(e.states[-2] for e in (client, server)) in (
+            ["LAST-ACK", "TIME-WAIT"],
+            ["CLOSE-WAIT", "TIME-WAIT"],
+        ) or all(e.states[-2] == "TIME-WAIT" for e in (client, server))
