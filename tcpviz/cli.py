@@ -651,8 +651,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
             if args.conn is not None and c.number != args.conn:
                 continue
             found = True
-            text = json.dumps(c.as_dict(segments=args.conn is not None), indent=2)
-            out.write(("\n" if first else ",\n") + textwrap.indent(text, "    "))
+            if args.conn is not None:
+                text = textwrap.indent(json.dumps(c.as_dict(segments=True), indent=2), "    ")
+            else:
+                # One line per connection: a capture may hold a million of them, and
+                # indenting each costs more than replaying it.
+                text = "    " + json.dumps(c.as_dict(), separators=(", ", ": "))
+            out.write(("\n" if first else ",\n") + text)
             first = False
         out.write(
             ("\n  ],\n" if not first else "],\n")
