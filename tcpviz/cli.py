@@ -641,7 +641,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
     name = "<stdin>" if args.file == "-" else args.file
     summary = Replay(name)
     progress = sys.stderr.isatty() and args.file != "-"
-    connections = iter_connections(source, name=name, replay=summary, progress=progress)
+    # Segments are listed for --conn's connection, or for the first REPLAY_DETAIL when there
+    # are no more; beyond that only the states are printed, so none are kept (memory stays
+    # a few KB per open connection whatever the capture holds).
+    limit = 0 if args.json and args.conn is None else 2000
+    connections = iter_connections(
+        source,
+        name=name,
+        replay=summary,
+        progress=progress,
+        segment_limit=limit,
+        segments_of=args.conn,
+    )
     found = False
     if args.json:
         out = sys.stdout

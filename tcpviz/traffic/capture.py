@@ -241,6 +241,8 @@ class _Tracker:
         self.shard = shard
         self.name = name
         self.segment_limit = segment_limit
+        #: Keep segments (beyond the state-changing ones) for this connection number only.
+        self.only: int | None = None
         self.replay = replay
         # Both directions of a 4-tuple map to (connection, sender index, directions).
         self.flows: dict[tuple, tuple[Connection, int, list[_Direction]]] = {}
@@ -374,7 +376,8 @@ class _Tracker:
             zeek.retransmission(sender == 0)
         zeek.add(sender == 0, flags, seq, ack, length, window)
         changed = connection.inference.add(segment, h)
-        if changed or len(connection.segments) < self.segment_limit:
+        limit = self.segment_limit if self.only is None or self.only == connection.number else 0
+        if changed or len(connection.segments) < limit:
             connection.segments.append(segment)
         else:
             connection.unlisted += 1
@@ -441,6 +444,7 @@ def iter_connections(
     segment_limit: int = 2000,
     progress: bool | Callable[[int, int], None] = False,
     shard: tuple[int, int] | None = None,
+    segments_of: int | None = None,
 ) -> Iterator[Connection]:
     """Yield the TCP connections of a capture as each one is finished, reading it once.
 
@@ -449,6 +453,9 @@ def iter_connections(
     finished, to keep memory bounded). Counts and problems go into ``replay`` (a
     :class:`Replay`, created if not given); errors met while reading are recorded there, not
     raised, so everything before them is still reported.
+
+    ``segments_of=N`` keeps the segments of connection ``N`` only (the others keep just those
+    that changed a state), for a listing of one connection from a large capture.
 
     ``shard=(k, n)`` keeps only the connections whose :func:`flow_hash` modulo ``n`` is ``k``:
     ``n`` processes, each with its own ``k``, replay a large capture in parallel, together
@@ -467,6 +474,7 @@ def iter_connections(
         if not (isinstance(n, int) and isinstance(k, int) and n >= 1 and 0 <= k < n):
             raise ValueError(f"shard must be (k, n) with 0 <= k < n, not {shard!r}")
     tracker = _Tracker(reader.name, segment_limit, replay, shard)
+    tracker.only = segments_of
     bar = _progress_bar(reader, progress)
     decoders: dict[int, object] = {}
     skipped = replay.skipped
