@@ -526,11 +526,8 @@ def iter_connections(
                 f"not decode (it reads link types {supported})"
             )
         )
-    if (
-        not tcp
-        and shard is None
-        and not any(isinstance(p, UnsupportedLinkType) for p in replay.problems)
-    ):
+    if not tcp and shard is None and not replay.problems:
+        # (A file cut short or corrupt before any TCP already has its one message.)
         what = ", ".join(
             f"{count} {SKIPS[reason].split(' (')[0]}" for reason, count in skipped.items()
         )
