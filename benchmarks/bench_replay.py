@@ -32,7 +32,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the sibling helpers importable
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Check, Result, Row, run_alone
+from _common import Check, Result, row, run_alone
 
 TCPVIZ = "tcpviz iter_connections (whole replay)"
 BARE = "dpkt Reader + Ethernet decode (bare loop)"
@@ -217,18 +217,16 @@ def run(*, packets: int = 1_000_000, rounds: int = 3, processes: bool = True) ->
     n = made["packets"]
     for label, samples in times.items():
         if samples:
-            best = min(samples)
             result.rows.append(
-                Row(
+                row(
                     label,
-                    best * 1e3,
-                    max(samples) * 1e3,
-                    len(samples),
-                    f"{n / best:,.0f} packets/s (best of {len(samples)})",
+                    samples,
+                    f"{n / min(samples):,.0f} packets/s at the best of {len(samples)}",
                 )
             )
+    # The ratio of the best rounds: the least disturbed measurement of each side.
     ratio = min(times[TCPVIZ]) / min(times[BARE])
-    result.ratios["tcpviz replay / bare dpkt loop (in process)"] = ratio
+    result.ratios["tcpviz replay / bare dpkt loop (in process, best rounds)"] = ratio
     if times[CLI]:
         result.ratios["tcpviz replay --json / bare dpkt loop (whole processes)"] = min(
             times[CLI]
