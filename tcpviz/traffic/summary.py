@@ -106,6 +106,21 @@ class ZeekSummary:
     def add(self, is_orig: bool, flags: int, seq: int, ack: int, length: int, window: int = 1):
         """Feed one segment sent by the originator (``is_orig``) or the responder."""
         endpoint, peer = (self.orig, self.resp) if is_orig else (self.resp, self.orig)
+        if not flags & (SYN | FIN | RST):
+            # Data and ACKs (most segments): a letter the first time, and no state change
+            # except for an end not seen before.
+            letters = endpoint.letters
+            if length:
+                if "d" not in letters:
+                    self._letter(is_orig, endpoint, "d", None)
+            elif flags & ACK and "a" not in letters:
+                self._letter(is_orig, endpoint, "a", None)
+            if window == 0:
+                self._logarithmic(is_orig, endpoint, "w")
+            endpoint.bytes += length
+            if endpoint.state == INACTIVE:
+                self._inactive(endpoint, peer, is_orig, flags, length)
+            return
         syn, fin, rst, has_ack = flags & SYN, flags & FIN, flags & RST, flags & ACK
         if syn:
             self._letter(is_orig, endpoint, "h" if has_ack else "s", seq)
