@@ -631,6 +631,14 @@ _REPLAY_HEADER = ["#", "originator", "responder", "packets", "bytes", "summary",
 _REPLAY_WIDTHS = (6, 22, 22, 8, 10, 7)
 
 
+def _no_connection(number: int) -> bool:
+    return False
+
+
+def _first_few(number: int) -> bool:
+    return number <= REPLAY_DETAIL + 1
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     # The capture is read once and each connection handed on when it is over, so a capture of
     # any size is listed in bounded memory: rows are printed as they come once there are more
@@ -641,17 +649,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
     name = "<stdin>" if args.file == "-" else args.file
     summary = Replay(name)
     progress = sys.stderr.isatty() and args.file != "-"
-    # Segments are listed for --conn's connection, or for the first REPLAY_DETAIL when there
-    # are no more; beyond that only the states are printed, so none are kept (memory stays
-    # a few KB per open connection whatever the capture holds).
-    limit = 0 if args.json and args.conn is None else 2000
+    # Segments are listed for --conn's connection, or for all when there are at most
+    # REPLAY_DETAIL; beyond that only the states are printed, so only the first few keep
+    # theirs (memory stays a few KB per open connection whatever the capture holds).
+    if args.conn is not None:
+        keep: int | Callable[[int], bool] = args.conn
+    elif args.json:
+        keep = _no_connection
+    else:
+        keep = _first_few
     connections = iter_connections(
-        source,
-        name=name,
-        replay=summary,
-        progress=progress,
-        segment_limit=limit,
-        segments_of=args.conn,
+        source, name=name, replay=summary, progress=progress, segments_of=keep
     )
     found = False
     if args.json:

@@ -148,6 +148,8 @@ class Connection:
     segments: list[CapturedSegment] = field(default_factory=list)
     #: Segments not kept in ``segments`` (beyond ``segment_limit``); they were still replayed.
     unlisted: int = 0
+    #: How many segments to keep for listing (``segment_limit``, or 0 when not asked for).
+    keep: int = 2000
     packets: list[int] = field(default_factory=lambda: [0, 0])
     payload: list[int] = field(default_factory=lambda: [0, 0])
     inference: Inference | None = None
@@ -241,8 +243,8 @@ class _Tracker:
         self.shard = shard
         self.name = name
         self.segment_limit = segment_limit
-        #: Keep segments (beyond the state-changing ones) for this connection number only.
-        self.only: int | None = None
+        #: Which connections keep their segments (beyond the state-changing ones), by number.
+        self.only: int | Callable[[int], bool] | None = None
         self.replay = replay
         # Both directions of a 4-tuple map to (connection, sender index, directions).
         self.flows: dict[tuple, tuple[Connection, int, list[_Direction]]] = {}
@@ -294,6 +296,9 @@ class _Tracker:
         else:
             addresses, ports = (src, dst), (h.sport, h.dport)
         connection = Connection(self.count, addresses, ports, time, time)
+        only = self.only
+        wanted = only is None or (only(self.count) if callable(only) else only == self.count)
+        connection.keep = self.segment_limit if wanted else 0
         connection.inference = Inference(connection)
         directions = [_Direction(), _Direction()]
         forward = (connection, 1 if flip else 0, directions)
@@ -376,8 +381,7 @@ class _Tracker:
             zeek.retransmission(sender == 0)
         zeek.add(sender == 0, flags, seq, ack, length, window)
         changed = connection.inference.add(segment, h)
-        limit = self.segment_limit if self.only is None or self.only == connection.number else 0
-        if changed or len(connection.segments) < limit:
+        if changed or len(connection.segments) < connection.keep:
             connection.segments.append(segment)
         else:
             connection.unlisted += 1
@@ -444,7 +448,7 @@ def iter_connections(
     segment_limit: int = 2000,
     progress: bool | Callable[[int, int], None] = False,
     shard: tuple[int, int] | None = None,
-    segments_of: int | None = None,
+    segments_of: int | Callable[[int], bool] | None = None,
 ) -> Iterator[Connection]:
     """Yield the TCP connections of a capture as each one is finished, reading it once.
 
@@ -455,7 +459,8 @@ def iter_connections(
     raised, so everything before them is still reported.
 
     ``segments_of=N`` keeps the segments of connection ``N`` only (the others keep just those
-    that changed a state), for a listing of one connection from a large capture.
+    that changed a state), for a listing of one connection from a large capture; it may also
+    be a function of the connection number.
 
     ``shard=(k, n)`` keeps only the connections whose :func:`flow_hash` modulo ``n`` is ``k``:
     ``n`` processes, each with its own ``k``, replay a large capture in parallel, together
