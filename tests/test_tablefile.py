@@ -750,4 +750,4 @@ def test_extended_and_descriptions_must_have_the_right_type() -> None:
             '[[transitions]]\nsource = "A"\nevent = "go"\ntarget = "B"\nextended = "no"\n', "toml"
         )
     with pytest.raises(TableError, match=r"'description' must be a string.*not 3"):
-        parse_table("[states.A]\ndescription = 3\n" + ROWS, "toml")
+        parse_table('[states.A]\ndescription = 3\n' + ROWS, "toml")
