@@ -113,7 +113,7 @@ EXERCISES = [
 
 
 def _item(number: int, text: str) -> str:
-    return textwrap.fill(f"{number}. {text}", 92, subsequent_indent="   ")
+    return textwrap.fill(f"{number}. {text}", 92, subsequent_indent="   ", break_on_hyphens=False)
 
 
 def part_cells() -> list:
@@ -168,6 +168,7 @@ def main(path: Path) -> None:
     nbformat.write(notebook, path)
     # Stored the way the repository keeps notebooks (ids renumbered, nothing else kept).
     subprocess.run([sys.executable, "-m", "nbstripout", str(path)], check=True, timeout=60)
+    subprocess.run([sys.executable, "-m", "ruff", "format", "-q", str(path)], timeout=60)
 
 
 if __name__ == "__main__":

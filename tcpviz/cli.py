@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import shlex
@@ -17,13 +18,14 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import drawing as render
 from ._version import __version__
 from .errors import NoPath, TableError, TcpvizError, UnknownEvent, UnknownState, UsageError
 from .model.graph import shortest_events, side_path
 from .model.machine import Machine
-from .model.table import Table, Transition, tcp_table
+from .model.table import Table, Transition, tcp_table, text_problem
 from .model.tablefile import dumps_table, load_table
 from .teach.scenarios import SCENARIOS, UnknownScenario, get_scenario
 
@@ -44,7 +46,7 @@ TERMINAL_ROWS = 8
 
 def _table(args: argparse.Namespace) -> Table:
     """The table the command works on: the built-in one, or ``--table FILE``."""
-    if getattr(args, "table", None):
+    if getattr(args, "table", None) is not None:  # --table "" is a mistake, not "no table"
         table = load_table(args.table)
         try:
             return table.subset(extended=args.extended)
@@ -53,6 +55,54 @@ def _table(args: argparse.Namespace) -> Table:
                 f"{error}, once the rows marked extended are left out (add --extended)"
             ) from None
     return tcp_table(extended=args.extended)
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a time limit in seconds, above 0 (``--dot-timeout 300``)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds above 0, such as 300, not {text!r}"
+        )
+    return seconds
+
+
+def _text(text: str) -> str:
+    """An argparse type: text to put in a page (``--title``), which must be valid and XML-safe."""
+    bad = next((char for char in text if "\udc80" <= char <= "\udcff"), None)
+    if bad is not None:
+        # Python hands bytes that are not UTF-8 over as lone surrogates (surrogateescape).
+        raise argparse.ArgumentTypeError(
+            f"is not UTF-8 text (it holds the byte {ord(bad) - 0xDC00:#04x}): set the "
+            "terminal to UTF-8, or type the text again"
+        )
+    problem = text_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
+    return text
+
+
+def _shown_path(path: str) -> str:
+    """``path`` printable on any stdout: bytes that are not UTF-8 are shown as U+FFFD."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _is_stdout(path: str) -> bool:
+    """Whether ``path`` names the file standard output already writes to (``/dev/stdout``)."""
+    try:
+        named, ours = os.stat(path), os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
+    return (named.st_dev, named.st_ino) == (ours.st_dev, ours.st_ino)
+
+
+def _wrote(path: str) -> None:
+    # Not after writing to /dev/stdout itself: the line would land in the diagram.
+    if not _is_stdout(path):
+        print(f"wrote {_shown_path(path)}")
 
 
 def _wrap(text: str, indent: str) -> str:
@@ -125,12 +175,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     table = _table(args)
     # Everything is checked before anything is written: a bad state leaves no file behind,
     # and Diagram.save renders completely before it writes (atomically).
-    diagram = render.Diagram(table, theme=args.theme, **_highlights(args, table))
+    diagram = render.Diagram(
+        table, theme=args.theme, timeout=args.dot_timeout, **_highlights(args, table)
+    )
     if args.output == "-":
         sys.stdout.write(diagram.pipe(fmt).decode("utf-8"))
     else:
+        sys.stdout.flush()  # -o /dev/stdout: what was printed before comes first
         diagram.save(args.output, format=fmt)
-        print(f"wrote {args.output}")
+        _wrote(args.output)
     return 0
 
 
@@ -141,11 +194,15 @@ def cmd_html(args: argparse.Namespace) -> int:
     from .web import html
 
     table = _table(args)
+    # Lay the table out here, with the time limit asked for: the page then finds the layout
+    # in the cache (drawing.layout_svg keeps it per table).
+    render.layout_svg(table, timeout=args.dot_timeout)
     if args.output == "-":
         sys.stdout.write(html.standalone_html(table, theme=args.theme, title=args.title))
     else:
+        sys.stdout.flush()
         html.save_html(args.output, table=table, theme=args.theme, title=args.title)
-        print(f"wrote {args.output}")
+        _wrote(args.output)
     return 0
 
 
@@ -316,6 +373,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 def cmd_live(args: argparse.Namespace) -> int:
     """This machine's TCP sockets by state, again every ``--interval`` until Ctrl-C."""
     from .errors import InvalidFilter
+    from .files import write_atomic
     from .traffic import live
 
     try:
@@ -326,6 +384,10 @@ def cmd_live(args: argparse.Namespace) -> int:
         # A screen redrawn in place must fit: a few sockets per state unless asked for more.
         rows = args.rows if args.rows is not None else (TERMINAL_ROWS if clear else None)
         for number, snapshot in enumerate(snapshots):
+            if args.svg:  # the diagram with the counts, for slides: replaced at each reading
+                diagram = render.Diagram(theme=args.theme).pipe("svg").decode("utf-8")
+                counted = render.heat_map(diagram, None, snapshot.counts)
+                write_atomic(Path(args.svg), counted.encode("utf-8"))
             if args.json:
                 text = json.dumps(snapshot.to_dict(), indent=2 if count == 1 else None)
             else:
@@ -358,9 +420,17 @@ examples:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its error on one line even when it quotes an argument holding a line
+    break (``tcpviz table $'\\n0'``)."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(message.replace("\r", "\\r").replace("\n", "\\n"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``tcpviz`` argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tcpviz",
         description="The TCP connection state machine of RFC 9293: drawn, listed, stepped through.",
         epilog=EPILOG,
@@ -403,6 +473,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="light",
         help="colours (default: light; auto follows the page's light or dark theme)",
     )
+    dot_timeout = {
+        "type": _seconds,
+        "default": render.DOT_TIMEOUT,
+        "metavar": "SECONDS",
+        "help": f"how long Graphviz's dot may run: to lay out a custom table, to make PNG or "
+        f"PDF (default: {render.DOT_TIMEOUT:g}; large tables need more)",
+    }
+    export.add_argument("--dot-timeout", **dot_timeout)
     marks = export.add_mutually_exclusive_group()
     marks.add_argument("--highlight", metavar="STATE", help="mark STATE as the current state")
     marks.add_argument(
@@ -428,7 +506,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="colours (default: auto, following the reader's light or dark system setting)",
     )
-    html.add_argument("--title", help="the page's title")
+    html.add_argument("--title", type=_text, help="the page's title")
+    html.add_argument("--dot-timeout", **dot_timeout)
 
     table = command("table", cmd_table, "print the transition table")
     shape = table.add_mutually_exclusive_group()
@@ -540,12 +619,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     live.add_argument(
         "--source",
-        choices=("auto", "sock_diag", "proc", "psutil"),
+        choices=("auto", "sock_diag", "proc", "psutil", "netstat"),
         default="auto",
         help="where to read the sockets (default: auto, the first of these that works here)",
     )
     live.add_argument(
         "--brief", action="store_true", help="leave out the description of each state"
+    )
+    live.add_argument(
+        "--svg",
+        metavar="FILE",
+        help="also write the state diagram with the count of each state (a heat map) to FILE, "
+        "replaced at each refresh",
+    )
+    live.add_argument(
+        "--theme", choices=render.THEMES, default="light", help="the colours of --svg"
     )
     return parser
 
@@ -781,7 +869,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except OSError as error:
-        where = f"{error.filename}: " if error.filename else ""
+        where = f"{error.filename}: " if error.filename not in (None, "") else ""
         return _error(prog, f"{where}{error.strerror or error}", 1)
     except KeyboardInterrupt:
         return 130

@@ -167,32 +167,55 @@ def _open_named(directory: Path) -> tuple[int, Path]:
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(directory))
 
 
+# What linkat() of an unnamed file may answer where the file system cannot do it (FUSE, some
+# network file systems, a /proc that hides descriptors): write a named temporary file instead.
+_CANNOT_LINK = {errno.EPERM, errno.EXDEV, errno.ENOENT, errno.EOPNOTSUPP, errno.EMLINK}
+
+
 def _replace(target: Path, payload: bytes, mode: int, durable: bool) -> None:
     """Write ``payload`` to a temporary file beside ``target``, then rename it over ``target``."""
     directory = target.parent
-    temporary: Path | None = None
     fd = _open_unnamed(directory)
-    try:
-        if fd is None:
-            fd, temporary = _open_named(directory)
-        _write_all(fd, payload)
-        if durable:
-            os.fsync(fd)
-        if temporary is None:
+    if fd is not None:
+        try:
+            _write_all(fd, payload)
+            if durable:
+                os.fsync(fd)
             temporary = _link_in(fd, directory)
-        os.close(fd)
-        fd = None
+        except OSError as error:
+            if error.errno not in _CANNOT_LINK:
+                raise
+            temporary = None
+        finally:
+            os.close(fd)
+        if temporary is not None:
+            _put_in_place(temporary, target, mode)
+            return
+    fd, temporary = _open_named(directory)
+    try:
+        try:
+            _write_all(fd, payload)
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _put_in_place(temporary, target, mode)
+
+
+def _put_in_place(temporary: Path, target: Path, mode: int) -> None:
+    """Rename the complete ``temporary`` over ``target``; on any failure remove it."""
+    try:
         # The temporary file is 0o600; give it the mode the destination should have.
         os.chmod(temporary, mode)
         # Same directory, so os.replace is a rename within one file system (atomic).
         os.replace(temporary, target)
     except BaseException:
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
         raise
 
 
@@ -232,6 +255,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str, *, durable: bo
     # a busy disk. Every file tcpviz writes is made from a table the program holds and can be
     # made again in a moment, so a teaching tool's exports do not pay for that; a caller
     # keeping data it could not make again passes durable=True.
+    if os.fspath(path) in ("", b""):  # Path("") would be ".", the current directory
+        raise FileNotFoundError(errno.ENOENT, "an empty file name: give the file to write", "")
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     try:
@@ -244,7 +269,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str, *, durable: bo
             existing = None
         if existing is not None and stat.S_ISDIR(existing.st_mode):
             raise IsADirectoryError(
-                errno.EISDIR, "is a directory: give a file name, such as DIR/tcp.svg", str(path)
+                errno.EISDIR, "is a directory: give the name of a file in it", str(path)
             )
         if existing is not None and not stat.S_ISREG(existing.st_mode):
             _write_through(path, payload, durable)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -574,3 +575,142 @@ def test_a_table_that_needs_its_extended_rows(
     assert "no transition reaches ['C']" in err and "(add --extended)" in err
     status, out, _ = run(capsys, "states", "--table", str(path), "--extended")
     assert status == 0 and out.split()[2:] == ["A", "B", "C"]
+
+
+# -- hostile command lines (issue 8) ----------------------------------------------------------
+
+
+def test_an_empty_table_name_is_an_error_not_the_built_in_table(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, err = run(capsys, "states", "--table", "")
+    assert (status, out) == (1, "")
+    assert err == (
+        "tcpviz states: error: an empty file name: give the path of a .toml, .json or .csv file\n"
+    )
+
+
+def test_output_into_a_directory_says_it_is_a_directory(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "adir").mkdir()
+    status, out, err = run(capsys, "export", "--format", "svg", "-o", str(tmp_path / "adir"))
+    assert (status, out) == (1, "")
+    assert err.startswith(f"tcpviz export: error: {tmp_path / 'adir'}: is a directory")
+    assert ".tmp" not in err and err.count("\n") == 1
+    assert list((tmp_path / "adir").iterdir()) == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd (Linux)")
+@pytest.mark.parametrize("name", ["a link like /dev/stdout", "/dev/fd/1"])
+def test_export_to_dev_stdout_writes_the_diagram_to_stdout_only(tmp_path: Path, name: str) -> None:
+    # Not the real /dev/stdout: should this regress, running the test as root would replace
+    # the machine's /dev/stdout. A symlink of our own to /proc/self/fd/1 is the same thing.
+    if name == "/dev/fd/1":
+        target = name
+    else:
+        link = tmp_path / "stdout"
+        link.symlink_to("/proc/self/fd/1")
+        target = str(link)
+    # A child process, so that its stdout is a real pipe.
+    done = subprocess.run(
+        [sys.executable, "-m", "tcpviz", "export", "--format", "svg", "-o", target],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(b"<?xml") and done.stdout.rstrip().endswith(b"</svg>")
+    assert b"wrote" not in done.stdout
+    if name != "/dev/fd/1":
+        assert link.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["stdout"]
+
+
+def test_a_title_that_is_not_utf8_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    title = b"\xff".decode("utf-8", "surrogateescape")  # what Python makes of $'\xff' in argv
+    status, out, err = run(capsys, "html", "--title", title, "-o", str(tmp_path / "p.html"))
+    assert (status, out) == (2, "")
+    assert "argument --title: is not UTF-8 text (it holds the byte 0xff)" in err
+    assert list(tmp_path.iterdir()) == []
+    status, out, err = run(capsys, "html", "--title", "a\ufffe", "-o", str(tmp_path / "p.html"))
+    assert status == 2 and "U+FFFE" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_name_that_is_not_utf8_is_written_and_shown(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    name = os.fsdecode(os.fsencode(str(tmp_path)) + b"/tcp\xff.svg")
+    status, out, err = run(capsys, "export", "-o", name)
+    assert (status, err) == (0, "")
+    assert out == f"wrote {tmp_path}/tcp\ufffd.svg\n"
+    assert os.path.exists(os.fsencode(str(tmp_path)) + b"/tcp\xff.svg")
+
+
+@pytest.mark.parametrize("bad", ["0", "-5", "nan", "inf", "soon"])
+def test_dot_timeout_must_be_a_positive_number(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, bad: str
+) -> None:
+    status, out, err = run(capsys, "export", "--dot-timeout", bad, "-o", str(tmp_path / "x.svg"))
+    assert (status, out) == (2, "")
+    assert (
+        f"argument --dot-timeout: must be a number of seconds above 0, such as 300, not {bad!r}"
+        in err
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a fake dot is a shell script")
+@pytest.mark.parametrize("command", ["export", "html"])
+def test_dot_timeout_reaches_graphviz_and_the_message_says_what_to_do(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "dot").write_text("#!/bin/sh\nexec sleep 30\n")
+    (bin_dir / "dot").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    table = tmp_path / "t.csv"
+    table.write_text("source,event,target\nA,go,B\nB,back,A\n")
+    out_file = tmp_path / ("x.svg" if command == "export" else "x.html")
+    status, out, err = run(
+        capsys, command, "--table", str(table), "--dot-timeout", "0.5", "-o", str(out_file)
+    )
+    assert (status, out) == (1, "")
+    assert "within 0.5 s" in err and "--dot-timeout SECONDS" in err and err.count("\n") == 1
+    assert not out_file.exists()
+
+
+def test_a_label_dot_cannot_take_is_refused_at_load_naming_the_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    table = tmp_path / "long.csv"
+    table.write_text("source,event,target\nA,go,B\nB," + "e" * 10_000 + ",A\n")
+    status, out, err = run(capsys, "export", "--table", str(table), "-o", str(tmp_path / "x.svg"))
+    assert (status, out) == (1, "")
+    assert err.startswith(f"tcpviz export: error: {table}:3: 'event' 'eeee")
+    assert "10000 characters long" in err and err.count("\n") == 1
+    assert not (tmp_path / "x.svg").exists()
+
+
+def test_an_empty_output_name_is_an_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(capsys, "html", "-o", "")
+    assert (status, out) == (1, "")
+    assert err == "tcpviz html: error: an empty file name: give the file to write\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_usage_error_quoting_a_line_break_stays_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, err = run(capsys, "table", "\n0")
+    assert (status, out) == (2, "")
+    assert err.splitlines()[-1] == "tcpviz: error: unrecognized arguments: \\n0"

@@ -39,6 +39,7 @@ ROUTES = {
     "lost-syn-ack": (HS_CLIENT, HS_SERVER),
     "lost-final-ack": (HS_CLIENT + ACTIVE_CLOSE, HS_SERVER + PASSIVE_CLOSE),
     "half-open": ([*HS_CLIENT, "CLOSED"], [*HS_SERVER, "CLOSED"]),
+    "blind-reset": (HS_CLIENT, HS_SERVER),
     "old-duplicate-syn": (
         HS_CLIENT,
         ["CLOSED", "LISTEN", "SYN-RECEIVED", "LISTEN", "SYN-RECEIVED", "ESTABLISHED"],
@@ -57,6 +58,17 @@ def wire(connection) -> list[str]:
 
 def test_the_issue_s_scenarios_are_all_there():
     assert set(CONNECTION_SCENARIOS) == set(ROUTES)
+
+
+def test_a_forged_rst_in_the_window_gets_a_challenge_ack_and_changes_nothing():
+    connection = get_connection_scenario("blind-reset").play()
+    answers = [(e.segment.label, e.response) for e in connection.trace if isinstance(e, Delivered)]
+    assert answers[-3:] == [
+        ("RST seq=70000", "dropped"),
+        ("RST seq=5000", "challenge-ack"),
+        ("ACK seq=301 ack=101", "dropped"),
+    ]
+    assert wire(connection)[-1] == "server: ACK seq=301 ack=101"
 
 
 @pytest.mark.parametrize("name", list(ROUTES))

@@ -329,3 +329,41 @@ def test_kill_9_during_a_write_leaves_no_temporary_file(tmp_path):
     if not files._UNNAMED_TEMPORARIES:
         pytest.skip("this system has no unnamed temporary files (O_TMPFILE)")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["slide.svg"]
+
+
+@pytest.mark.parametrize("why", ["no O_TMPFILE", "cannot link"])
+def test_without_unnamed_temporaries_a_short_named_one_is_used(tmp_path, monkeypatch, why):
+    if why == "no O_TMPFILE":
+        monkeypatch.setattr(files, "_UNNAMED_TEMPORARIES", False)
+    else:
+
+        def refuse(*args, **kwargs):
+            raise OSError(1, "Operation not permitted")  # as some FUSE file systems answer
+
+        monkeypatch.setattr(files.os, "link", refuse)
+    seen: list[str] = []
+    real_replace = os.replace
+
+    def replace(source, destination):
+        seen.append(os.path.basename(source))
+        real_replace(source, destination)
+
+    monkeypatch.setattr(files.os, "replace", replace)
+    target = tmp_path / ("n" * 251 + ".svg")
+    write_atomic(target, "<svg/>")
+    assert target.read_text() == "<svg/>"
+    assert len(seen) == 1 and seen[0].startswith(".tcpviz-") and seen[0].endswith(".tmp")
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+    # And a failure on that path leaves nothing either.
+    disk_full_after(monkeypatch, 2)
+    with pytest.raises(OSError, match="No space left"):
+        write_atomic(target, "<svg>longer</svg>")
+    assert target.read_text() == "<svg/>"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_an_empty_name_is_an_error_not_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="an empty file name"):
+        write_atomic("", "x")
+    assert list(tmp_path.iterdir()) == []

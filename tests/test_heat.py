@@ -102,7 +102,7 @@ def test_bad_counts_are_refused_and_name_the_problem():
         heat_map(svg, None, {"LISTEN": -1})
     with pytest.raises(RenderError, match="count of LISTEN"):
         heat_map(svg, None, {"LISTEN": 1.5})
-    with pytest.raises(RenderError, match="no element with id 'state_LISTEN'"):
+    with pytest.raises(RenderError, match="no element with id 'state_"):
         heat_map("<svg><g id='graph0'></g></svg>", None, {"LISTEN": 1})
 
 
@@ -114,3 +114,15 @@ def test_heat_level_is_monotone_and_bounded(a, b):
     assert (heat_level(low, maximum) == 0) == (low == 0)
     if high:
         assert heat_level(high, high) == len(HEAT_FILLS)
+
+
+def test_the_badge_grows_with_the_state_names():
+    svg = Diagram().svg()
+    start = svg.index('<g id="state_LISTEN"')
+    end = svg.index("</g>", start)
+    bigger = (
+        svg[:start] + svg[start:end].replace('font-size="14.00"', 'font-size="20.00"') + svg[end:]
+    )
+    badge = _badges(_tree(heat_map(bigger, None, {"LISTEN": 7, "CLOSED": 1})))
+    assert float(badge["LISTEN"].find(f"{SVG}text").get("font-size")) == 20
+    assert float(badge["CLOSED"].find(f"{SVG}text").get("font-size")) == 14

@@ -383,3 +383,149 @@ def test_cli_in_a_terminal_redraws_in_place_until_ctrl_c():
     assert text.count("\x1b[H\x1b[2J") >= 2, text  # each refresh replaces the last
     assert "TCP sockets at" in text and "(Ctrl-C to stop)" in text
     assert process.returncode == 0 and "Traceback" not in err.decode()
+
+
+def test_other_systems_read_through_psutil(monkeypatch):
+    pytest.importorskip("psutil")
+    from tcpviz.traffic import live
+
+    monkeypatch.setattr(live.sys, "platform", "darwin")
+    with loopback() as net:
+        net.pair()
+        snapshot = wait_for(lambda: read_sockets(), lambda s: len(states_of(s, net.port)) == 3)
+    assert snapshot.source == "psutil"
+    assert sorted(states_of(snapshot, net.port).values()) == [
+        "ESTABLISHED",
+        "ESTABLISHED",
+        "LISTEN",
+    ]
+    with pytest.raises(live.SocketsUnavailable, match="sock_diag is Linux only"):
+        read_sockets("sock_diag")
+    # psutil's statuses that are not TCP states (Windows, Solaris) count as CLOSED.
+    assert [live._psutil_state(s) for s in ("DELETE_TCB", "NONE", "SYN_RECV", "FIN_WAIT1")] == [
+        "CLOSED", "CLOSED", "SYN-RECEIVED", "FIN-WAIT-1",
+    ]  # fmt: skip
+
+
+def test_without_psutil_or_netstat_other_systems_are_told_what_to_install(monkeypatch, tmp_path):
+    from tcpviz.traffic import live
+
+    monkeypatch.setattr(live.sys, "platform", "darwin")
+    monkeypatch.setattr(live, "_psutil", lambda: None)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no netstat either
+    with pytest.raises(
+        live.SocketsUnavailable,
+        match=r"install psutil \(pip install psutil\); and no netstat command on this system",
+    ):
+        read_sockets()
+
+
+@linux
+def test_cli_process_filter_by_pid(capsys):
+    with loopback() as net:
+        net.pair()
+        assert main(["live", "--once", "--json", "--process", str(os.getpid())]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["filters"] == {"process": os.getpid()}
+    assert {s["pid"] for s in data["sockets"] if not s["orphan"]} == {os.getpid()}
+    assert any(s["state"] == "LISTEN" and s["local_port"] == net.port for s in data["sockets"])
+
+
+def test_a_view_remembers_holders_only_while_their_connections_last(monkeypatch):
+    from tcpviz.traffic import live
+
+    held = Socket(4, "ESTABLISHED", "127.0.0.1", 50000, "127.0.0.1", 80, pid=5, process="curl")
+    closed = held._replace(state="TIME-WAIT", pid=None, process=None, orphan=True)
+    readings = iter([(held,), (closed,), ()])
+    monkeypatch.setattr(
+        live,
+        "read_sockets",
+        lambda *a, **k: Snapshot(next(readings), "proc", time.time(), 0.0),
+    )
+    view = LiveView(process="curl")
+    assert [s.state for s in view.snapshot().sockets] == ["ESTABLISHED"]
+    (time_wait,) = view.snapshot().sockets  # held by no process: named by its last holder
+    assert (time_wait.state, time_wait.pid, time_wait.owner) == ("TIME-WAIT", 5, "curl[5], closed")
+    assert view.snapshot().sockets == () and view._holders == {}  # gone: forgotten
+
+
+def test_a_process_filter_says_how_many_unowned_sockets_it_could_not_attribute(monkeypatch):
+    from tcpviz.traffic import live
+
+    stranger = Socket(
+        4, "TIME-WAIT", "127.0.0.1", 50000, "192.0.2.1", 80, "time-wait", 12.0, orphan=True
+    )
+    monkeypatch.setattr(
+        live, "read_sockets", lambda *a, **k: Snapshot((stranger,), "proc", time.time(), 0.0)
+    )
+    snapshot = LiveView(process="curl").snapshot()
+    assert snapshot.sockets == () and snapshot.unowned == 1
+    assert snapshot.to_dict()["unowned_not_shown"] == 1
+    assert "Not shown: 1 socket held by no process" in format_table(snapshot)
+
+
+def test_a_view_tells_what_moved_since_its_last_reading(monkeypatch):
+    from tcpviz.traffic import StateChange, live
+
+    client = Socket(4, "ESTABLISHED", "127.0.0.1", 50000, "127.0.0.1", 80, pid=5, process="x")
+    server = Socket(4, "ESTABLISHED", "127.0.0.1", 80, "127.0.0.1", 50000, pid=5, process="x")
+    readings = iter(
+        [
+            (server,),
+            (server, client),
+            (server._replace(state="CLOSE-WAIT"), client._replace(state="FIN-WAIT-2")),
+            (client._replace(state="TIME-WAIT", pid=None, orphan=True),),
+        ]
+    )
+    monkeypatch.setattr(
+        live, "read_sockets", lambda *a, **k: Snapshot(next(readings), "proc", time.time(), 0.0)
+    )
+    view = LiveView(port=80)
+    assert view.snapshot().changes == ()  # the first reading: nothing moved yet
+    (new,) = view.snapshot().changes
+    assert new == StateChange("127.0.0.1:50000", "127.0.0.1:80", None, "ESTABLISHED")
+    assert str(new) == "127.0.0.1:50000 -> 127.0.0.1:80: (new) -> ESTABLISHED"
+    closing = view.snapshot()
+    assert sorted(str(c) for c in closing.changes) == [
+        "127.0.0.1:50000 -> 127.0.0.1:80: ESTABLISHED -> FIN-WAIT-2",
+        "127.0.0.1:80 -> 127.0.0.1:50000: ESTABLISHED -> CLOSE-WAIT",
+    ]
+    last = view.snapshot()
+    assert sorted(str(c) for c in last.changes) == [
+        "127.0.0.1:50000 -> 127.0.0.1:80: FIN-WAIT-2 -> TIME-WAIT",
+        "127.0.0.1:80 -> 127.0.0.1:50000: CLOSE-WAIT -> CLOSED (gone)",
+    ]
+    text = format_table(last)
+    assert "Since the last reading:\n" in text and "CLOSE-WAIT -> CLOSED (gone)" in text
+    assert {c["after"] for c in last.to_dict()["changes"]} == {"TIME-WAIT", "CLOSED"}
+
+
+@linux
+def test_cli_writes_the_diagram_with_the_counts_for_slides(tmp_path, capsys):
+    import xml.etree.ElementTree as ET
+
+    out = tmp_path / "sockets.svg"
+    with loopback() as net:
+        net.pair()
+        assert main(["live", "--once", "--port", str(net.port), "--svg", str(out)]) == 0
+    assert "ESTABLISHED  2" in capsys.readouterr().out
+    root = ET.parse(out).getroot()  # a whole SVG file
+    ns = "{http://www.w3.org/2000/svg}"
+    counts = [
+        g.findtext(f"{ns}text") for g in root.iter(f"{ns}g") if g.get("class") == "tcpviz-count"
+    ]
+    assert sorted(counts) == ["1", "2"]
+    assert main(["live", "--once", "--port", "1", "--svg", str(tmp_path / "no" / "x.svg")]) == 1
+    assert "x.svg" in capsys.readouterr().err and not (tmp_path / "no").exists()
+
+
+def test_cli_says_why_when_no_source_can_read_the_sockets(monkeypatch, capsys):
+    from tcpviz.traffic import live
+
+    def unavailable(*args, **kwargs):
+        raise live.SocketsUnavailable("cannot read /proc/net/tcp: no such file")
+
+    monkeypatch.setattr(live, "read_sockets", unavailable)
+    assert main(["live", "--once"]) == 1
+    err = capsys.readouterr().err
+    assert err == "tcpviz live: error: cannot read /proc/net/tcp: no such file\n"

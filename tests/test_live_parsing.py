@@ -13,6 +13,8 @@ import struct
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tcpviz.traffic import live, sockdiag
 from tcpviz.traffic.sockdiag import parse_inet_diag, parse_proc_net_tcp
@@ -230,3 +232,183 @@ def test_owners_come_from_each_process_fd_links(tmp_path):
     # Asked for some inodes, the search stops when it has them (newest processes first).
     assert live.process_owners(str(tmp_path), inodes=[556]) == {556: (200, "nginx")}
     assert live.process_owners(str(tmp_path), inodes=[0]) == {}
+
+
+# netstat output as macOS, Windows and Linux (net-tools) print it, abridged.
+MACOS_NETSTAT = """\
+Active Internet connections (including servers)
+Proto Recv-Q Send-Q  Local Address          Foreign Address        (state)
+tcp4       0      0  127.0.0.1.8080         127.0.0.1.50000        ESTABLISHED
+tcp4       0      0  127.0.0.1.50002        127.0.0.1.8080         TIME_WAIT
+tcp4       0      0  *.8080                 *.*                    LISTEN
+tcp6       0      0  fe80::1%lo0.631        *.*                    LISTEN
+tcp46      0      0  *.5000                 *.*                    LISTEN
+tcp4       0      0  192.168.1.5.50010      93.184.216.34.443      SYN_SENT
+tcp4       0      0  127.0.0.1.8080         127.0.0.1.50003        CLOSE_WAIT
+udp4       0      0  *.5353                 *.*
+"""
+WINDOWS_NETSTAT = """\
+
+Active Connections
+
+  Proto  Local Address          Foreign Address        State
+  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING
+  TCP    127.0.0.1:8080         127.0.0.1:50000        ESTABLISHED
+  TCP    [::1]:8080             [::1]:50004            TIME_WAIT
+  TCP    [::]:445               [::]:0                 LISTENING
+"""
+LINUX_NETSTAT = """\
+Active Internet connections (servers and established)
+Proto Recv-Q Send-Q Local Address           Foreign Address         State
+tcp        0      0 127.0.0.1:8080          0.0.0.0:*               LISTEN
+tcp        0      0 127.0.0.1:50000         127.0.0.1:8080          FIN_WAIT2
+tcp6       0      0 :::22                   :::*                    LISTEN
+tcp6       0      0 ::1:8080                ::1:50005               SYN_RECV
+"""
+
+
+def test_netstat_of_three_systems_parses():
+    from tcpviz.traffic.netstat import parse_netstat
+
+    assert parse_netstat(MACOS_NETSTAT) == [
+        (4, "ESTABLISHED", "127.0.0.1", 8080, "127.0.0.1", 50000),
+        (4, "TIME_WAIT", "127.0.0.1", 50002, "127.0.0.1", 8080),
+        (4, "LISTEN", "*", 8080, "*", 0),
+        (6, "LISTEN", "fe80::1%lo0", 631, "*", 0),
+        (6, "LISTEN", "*", 5000, "*", 0),
+        (4, "SYN_SENT", "192.168.1.5", 50010, "93.184.216.34", 443),
+        (4, "CLOSE_WAIT", "127.0.0.1", 8080, "127.0.0.1", 50003),
+    ]
+    assert parse_netstat(WINDOWS_NETSTAT) == [
+        (4, "LISTENING", "0.0.0.0", 135, "0.0.0.0", 0),
+        (4, "ESTABLISHED", "127.0.0.1", 8080, "127.0.0.1", 50000),
+        (6, "TIME_WAIT", "::1", 8080, "::1", 50004),
+        (6, "LISTENING", "::", 445, "::", 0),
+    ]
+    assert parse_netstat(LINUX_NETSTAT) == [
+        (4, "LISTEN", "127.0.0.1", 8080, "0.0.0.0", 0),
+        (4, "FIN_WAIT2", "127.0.0.1", 50000, "127.0.0.1", 8080),
+        (6, "LISTEN", "::", 22, "::", 0),
+        (6, "SYN_RECV", "::1", 8080, "::1", 50005),
+    ]
+
+
+def test_the_netstat_source_runs_netstat_and_names_the_states(tmp_path, monkeypatch):
+    # A stand-in netstat on PATH prints the macOS sample, as a Mac's would.
+    fake = tmp_path / "netstat"
+    fake.write_text(f"#!{sys.executable}\nimport sys\nsys.stdout.write({MACOS_NETSTAT!r})\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setattr(live, "_psutil", lambda: None)  # as if psutil could not list them
+    snapshot = live.read_sockets()
+    assert snapshot.source == "netstat"
+    counts = {state: n for state, n in snapshot.counts.items() if n}
+    assert counts == {
+        "LISTEN": 3, "SYN-SENT": 1, "ESTABLISHED": 1, "CLOSE-WAIT": 1, "TIME-WAIT": 1,
+    }  # fmt: skip
+    assert all(s.timer is None and s.pid is None for s in snapshot.sockets)
+    fake.write_text("#!/bin/sh\necho 'netstat: no' >&2\nexit 3\n")
+    with pytest.raises(
+        live.SocketsUnavailable,
+        match=r"install psutil.*netstat -an -p tcp exited with 3: netstat: no",
+    ):
+        live.read_sockets()
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    with pytest.raises(live.SocketsUnavailable, match="no netstat command on this system"):
+        live.read_sockets("netstat")
+
+
+def test_python_in_a_web_page_is_told_why_it_sees_no_sockets(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "emscripten")
+    with pytest.raises(live.SocketsUnavailable, match=r"inside a web page .*JupyterLite"):
+        live.read_sockets()
+
+
+# -- any socket the kernel could describe parses back to what it was ---------------------------
+
+ipv4 = st.ip_addresses(v=4).map(str)
+ipv6 = st.ip_addresses(v=6).map(str)
+port = st.integers(0, 65535)
+u32 = st.integers(0, 2**32 - 1)
+
+
+@st.composite
+def kernel_sockets(draw):
+    family = draw(st.sampled_from([socket.AF_INET, socket.AF_INET6]))
+    addresses = ipv4 if family == socket.AF_INET else ipv6
+    return {
+        "family": family,
+        "state": draw(st.integers(1, 12)),
+        "src": draw(addresses),
+        "sport": draw(port),
+        "dst": draw(addresses),
+        "dport": draw(port),
+        "timer": draw(st.integers(0, 4)),
+        "expires_ms": draw(st.integers(0, 2**31)),
+        "uid": draw(u32),
+        "inode": draw(u32),
+        "rqueue": draw(u32),
+        "wqueue": draw(u32),
+    }
+
+
+# No deadline: the machine these run on is shared, and an example's time says nothing here.
+@settings(deadline=None, max_examples=60)
+@given(st.lists(kernel_sockets(), max_size=8))
+def test_any_netlink_dump_parses_back(rows):
+    data = b"".join(
+        diag_msg(
+            r["family"], r["state"], r["src"], r["sport"], r["dst"], r["dport"],
+            timer=r["timer"], expires_ms=r["expires_ms"], uid=r["uid"], inode=r["inode"],
+            rqueue=r["rqueue"], wqueue=r["wqueue"],
+        )
+        for r in rows
+    ) + nlmsg(NLMSG_DONE, bytes(4))  # fmt: skip
+    sockets, done = parse_inet_diag(data)
+    assert done and len(sockets) == len(rows)
+    for s, r in zip(sockets, rows, strict=True):
+        family = 4 if r["family"] == socket.AF_INET else 6
+        assert (s.family, s.state_code, s.local_port, s.remote_port) == (
+            family, r["state"], r["sport"], r["dport"],
+        )  # fmt: skip
+        # Compare addresses as addresses (inet_ntop may write IPv6 more compactly).
+        assert socket.inet_pton(r["family"], s.local_address) == socket.inet_pton(
+            r["family"], r["src"]
+        )
+        assert socket.inet_pton(r["family"], s.remote_address) == socket.inet_pton(
+            r["family"], r["dst"]
+        )
+        assert (s.uid, s.inode, s.recv_queue, s.send_queue) == (
+            r["uid"], r["inode"], r["rqueue"], r["wqueue"],
+        )  # fmt: skip
+        assert s.expires == (r["expires_ms"] / 1000 if r["timer"] else 0.0)
+
+
+def _proc_hex(family: int, address: str) -> str:
+    """The kernel's %08X per 32-bit word of the address, as the CPU holds the word."""
+    raw = socket.inet_pton(family, address)
+    return "".join(f"{struct.unpack('=I', raw[i : i + 4])[0]:08X}" for i in range(0, len(raw), 4))
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(kernel_sockets(), max_size=8))
+def test_any_proc_net_tcp_line_parses_back(rows):
+    for family, version in ((socket.AF_INET, 4), (socket.AF_INET6, 6)):
+        mine = [r for r in rows if r["family"] == family]
+        text = "  sl  local_address rem_address   st ...\n" + "".join(
+            f"{n:4d}: {_proc_hex(family, r['src'])}:{r['sport']:04X} "
+            f"{_proc_hex(family, r['dst'])}:{r['dport']:04X} {r['state']:02X} "
+            f"{r['wqueue']:08X}:{r['rqueue']:08X} {r['timer']:02X}:{r['expires_ms'] // 10:08X} "
+            f"00000000 {r['uid']:5d}        0 {r['inode']} 1 0000000000000000 20 4 0 10 -1\n"
+            for n, r in enumerate(mine)
+        )
+        sockets = parse_proc_net_tcp(text, version, ticks_per_second=100)
+        assert [(s.state_code, s.local_port, s.remote_port, s.inode, s.uid) for s in sockets] == [
+            (r["state"], r["sport"], r["dport"], r["inode"], r["uid"]) for r in mine
+        ]
+        for s, r in zip(sockets, mine, strict=True):
+            assert socket.inet_pton(family, s.local_address) == socket.inet_pton(family, r["src"])
+            assert (s.send_queue, s.recv_queue) == (r["wqueue"], r["rqueue"])
+            if r["timer"]:
+                assert s.expires == pytest.approx((r["expires_ms"] // 10) / 100)

@@ -13,7 +13,7 @@ import pytest
 
 from tcpviz.drawing import heat_level
 from tcpviz.errors import InvalidFilter
-from tcpviz.model import DESCRIPTIONS, STATES
+from tcpviz.model import DESCRIPTIONS, STATES, tcp_table
 from tcpviz.traffic import Snapshot, Socket
 from tcpviz.web import live_widget
 from tcpviz.web.live_widget import LiveSocketsWidget, SocketsDiagram, live_svg
@@ -47,7 +47,18 @@ def test_the_widget_sends_counts_on_the_diagram_and_the_descriptions(server):
             "LISTEN": heat_level(1, 2),
             "ESTABLISHED": 5,
         }
-        svg = ET.fromstring(w.svg)
+        # The diagram has no badges of its own; the marks say where the page puts them.
+        assert 'class="tcpviz-count"' not in w.svg
+        assert set(w.heat) == set(tcp_table().state_ids.values())
+        counted = {m["state"]: m for m in w.heat.values() if m["count"]}
+        assert set(counted) == {"LISTEN", "ESTABLISHED"}
+        assert counted["ESTABLISHED"]["label"].startswith("ESTABLISHED, 2 sockets: The third")
+        assert counted["ESTABLISHED"]["badge"]["font"] >= 14
+        assert all(
+            m["badge"] is None and m["fill"] is None for m in w.heat.values() if not m["count"]
+        )
+        # The still picture draws the same marks itself.
+        svg = ET.fromstring(w.diagram().svg())
         badges = {
             g.findtext("{http://www.w3.org/2000/svg}text")
             for g in svg.iter("{http://www.w3.org/2000/svg}g")
@@ -64,20 +75,25 @@ def test_the_widget_sends_counts_on_the_diagram_and_the_descriptions(server):
 
 
 @linux
-def test_the_diagram_is_sent_again_only_when_the_counts_change(server):
+def test_a_refresh_sends_the_marks_not_the_diagram_and_only_when_they_change(server):
     w = LiveSocketsWidget(port=server, start=False)
     try:
-        sent = []
-        w.observe(lambda change: sent.append(change["new"]), names="svg")
+        sent = {"svg": [], "heat": []}
+        w.observe(lambda change: sent[change["name"]].append(change["new"]), names=["svg", "heat"])
         w.refresh()
-        assert sent == []  # the same counts: the 40 KB diagram does not travel again
+        assert sent == {"svg": [], "heat": []}  # nothing changed: nothing travels
         extra = socket.create_connection(("127.0.0.1", server), timeout=5)
         with extra:
             deadline = time.monotonic() + 3
-            while not sent and time.monotonic() < deadline:
+            while not sent["heat"] and time.monotonic() < deadline:
                 w.refresh()
                 time.sleep(0.05)
-        assert len(sent) == 1 and 'class="tcpviz-count"' in sent[0]
+        assert sent["svg"] == [] and len(sent["heat"]) == 1
+        established = next(m for m in sent["heat"][0].values() if m["state"] == "ESTABLISHED")
+        assert established["count"] == 4  # and the new client's end, and its queued server end
+        assert len(json.dumps(sent["heat"][0])) < 8000  # against about 40 KB for the SVG
+        w.theme = "dark"  # a new theme: the diagram travels again, once
+        assert len(sent["svg"]) == 1 and "tcpviz-theme-dark" in sent["svg"][0]
     finally:
         w.close()
 
@@ -209,6 +225,9 @@ def test_the_page_shows_the_counts_the_descriptions_and_the_sockets(tmp_path):
         name: getattr(w, name)
         for name in (
             "svg",
+            "heat",
+            "badge_colours",
+            "changes",
             "states",
             "sockets",
             "hidden",
@@ -275,6 +294,10 @@ window.ready = true;
             assert tab.evaluate("window.sent") == [{"action": "start"}]
             tab.evaluate("window.setTrait('running', true)")
             assert tab.locator(".tl-button").text_content() == "Stop"
+            tab.evaluate(
+                "window.setTrait('changes', ['127.0.0.1:50000 -> 127.0.0.1:8080: ESTABLISHED -> FIN-WAIT-2'])"
+            )
+            assert "ESTABLISHED -> FIN-WAIT-2" in tab.locator(".tl-changes li").text_content()
             tab.evaluate("window.setTrait('states', [])")
             assert tab.locator(".tl-none").text_content() == "No TCP sockets match."
         finally:
@@ -337,3 +360,20 @@ def test_in_voila_the_widget_refreshes_on_its_own_and_stops(tmp_path):
                 assert "not refreshing" in root.locator(".tl-status").text_content()
         finally:
             browser.close()
+
+
+@linux
+def test_the_widget_lists_what_moved_since_the_last_refresh(server):
+    w = LiveSocketsWidget(port=server, start=False)
+    try:
+        assert w.changes == []
+        with socket.create_connection(("127.0.0.1", server), timeout=5):
+            deadline = time.monotonic() + 3
+            while not w.changes and time.monotonic() < deadline:
+                w.refresh()
+                time.sleep(0.05)
+            assert len(w.changes) == 2 and all("(new) -> ESTABLISHED" in c for c in w.changes)
+            w.refresh()
+            assert w.changes == []  # nothing moved since
+    finally:
+        w.close()

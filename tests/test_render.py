@@ -28,7 +28,7 @@ from tcpviz.drawing.diagram import (
     packaged_layouts,
     style_sheet,
 )
-from tcpviz.errors import GraphvizNotFound, TcpvizError, UnknownState
+from tcpviz.errors import GraphvizNotFound, TableError, TcpvizError, UnknownState
 from tcpviz.model.machine import Machine
 from tcpviz.model.table import FIGURE_5, SECTION_3_10, TCP_EVENTS, Table, Transition, tcp_table
 
@@ -474,9 +474,13 @@ def test_hostile_labels_come_out_right_in_the_svg():
 
 @exe
 def test_control_characters_cannot_break_the_xml():
-    table = Table([Transition("A\x01", "go\x1b", "B"), Transition("B", "back", "A\x01")])
-    root = parse(layout_svg(table))
-    assert [title(g) for g in groups(root, "node")] == ["A\ufffd", "B"]
+    # A table refuses them outright (issue 8: never a silent change)...
+    with pytest.raises(TableError, match=r"U\+0001"):
+        Table([Transition("A\x01", "go\x1b", "B"), Transition("B", "back", "A\x01")])
+    # ...and the drawing still scrubs whatever XML cannot carry, should any reach it.
+    from tcpviz.drawing.dotsource import _printable
+
+    assert _printable("A\x01\x1b\ud800\ufffe\uffff\tB") == "A\ufffd\ufffd\ufffd\ufffd\ufffd\tB"
 
 
 # -- highlight ----------------------------------------------------------------------------------
@@ -849,9 +853,12 @@ def test_the_layout_is_written_as_elementtree_writes_it(any_table, monkeypatch):
 
 @exe
 def test_custom_layouts_are_written_as_elementtree_writes_them(monkeypatch):
+    # What a table may hold that a writer could get wrong: markup, quotes, line breaks and
+    # tabs in descriptions and the name (control characters a table refuses: see above).
     weird = Table(
-        [Transition("A\x01", "go\x1b", "B\tq", action="x\ry"), Transition("B\tq", "back", "A\x01")],
+        [Transition("A<&>", "go\"'", "B q", action="x]]>y"), Transition("B q", "back", "A<&>")],
         name="odd\r\nname",
+        descriptions={"A<&>": "tab\there\r\nand a new line", "B q": "&amp; <!-- -->"},
     )
     for table in (hostile_table(), two_states(), weird):
         check_written_like_elementtree(table, monkeypatch)

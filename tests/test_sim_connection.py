@@ -454,8 +454,16 @@ def settle(c: Connection, limit: int = 400) -> None:
             return
         if c.in_flight:
             c.deliver()
-        else:
+        elif c.clock.timers:
             c.advance()
+        else:
+            # Nothing more can happen by itself. RFC 9293 has no FIN-WAIT-2 timeout: an end
+            # whose FIN was acknowledged waits there for the other end's FIN, forever if the
+            # other end has forgotten the connection (a half-open connection, 3.5.1). That is
+            # the one configuration allowed to remain; its application gives up.
+            (stuck,) = [e for e in c.ends if e.state != "CLOSED"]
+            assert stuck.state == "FIN-WAIT-2" and not stuck.timers, c
+            c.abort(stuck.name)
     raise AssertionError(f"not CLOSED after {limit} steps: {c!r}")
 
 
@@ -583,3 +591,48 @@ def test_trace_and_describe_are_json_ready():
     data = json.loads(json.dumps(c.describe()))
     assert data["in_flight"][0]["origin"] == "retransmission" and data["now"] == 1.0
     assert "deliver 5" in data["possible"] and "advance" in data["possible"]
+
+
+def test_fin_wait_2_can_last_forever_under_rfc_9293_and_not_under_linux_after_close():
+    # The client gives up its first attempt while its SYN is still in flight; that SYN meets
+    # the server's own, and the server ends up synchronized with an attempt nobody remembers.
+    ops = [
+        "client listen",
+        "client send 1",
+        "client close",
+        "server connect",
+        "deliver 1",
+        "client listen",
+        "server close",
+        "deliver 2",
+        "client close",
+        *["deliver"] * 7,
+    ]
+    for profile, expected in (("rfc", "FIN-WAIT-2"), ("linux", "CLOSED")):
+        c = Connection.from_operations(ops, profile=profile)
+        assert c.server.state == "FIN-WAIT-2" and c.server.tcb.rcv_nxt == 101
+        for _ in range(100):  # bounded: deliver what comes, let timers run out
+            if c.in_flight:
+                c.deliver()
+            elif c.clock.timers:
+                c.advance()
+            else:
+                break
+        assert c.states == ("CLOSED", expected), profile
+
+
+def test_an_injected_segment_claims_to_come_from_the_other_end():
+    c = Connection.from_operations(HANDSHAKE)
+    before = everything(c)
+    for bad in (
+        Segment("mallory", "server", 101, flags="RST"),
+        Segment("server", "server", 101, flags="RST"),
+        Segment("client", "mars", 101, flags="RST"),
+    ):
+        with pytest.raises(InvalidOperation, match="inject needs a segment from one of"):
+            c.apply(Operation("inject", "server", segment=bad))
+    assert everything(c) == before
+    (sent,) = c.inject("server", "RST seq=101")  # a blind RST, exactly at RCV.NXT
+    assert sent.injected and sent.end == "client"
+    c.deliver()
+    assert c.states == ("ESTABLISHED", "CLOSED")

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 import rfc9293
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tcpviz.errors import TableError, TcpvizError, UnknownEvent, UnknownState
@@ -316,13 +316,15 @@ def test_ids_of_names_that_differ_only_outside_ascii():
     assert other.state_ids == {"FIN": "state_FIN", **table.state_ids}
 
 
-# Text XML can hold (a table rejects the rest: see test_text_xml_cannot_hold_is_rejected...).
+# What a name may hold: text XML can hold, on one line (a table rejects the rest: see
+# test_text_xml_cannot_hold_is_rejected_with_the_character).
 xml_text = st.characters(blacklist_categories=("Cs",), blacklist_characters="\ufffe\uffff").filter(
-    lambda c: c in "\t\n\r" or c >= " "
+    lambda c: c >= " "
 )
 names = st.text(xml_text, min_size=1, max_size=12).filter(lambda s: s.strip())
 
 
+@settings(deadline=None)  # a busy machine can take 600 ms over one example
 @given(st.lists(names, min_size=1, max_size=6, unique_by=lambda s: state_key(s) or s))
 def test_ids_are_valid_and_unique_for_any_state_names(states):
     # A ring through every state, so each one is reachable.
@@ -337,6 +339,7 @@ def test_ids_are_valid_and_unique_for_any_state_names(states):
     assert Table(ring, states=states[::-1]).state_ids == table.state_ids
 
 
+@settings(deadline=None)
 @given(st.lists(st.text(xml_text, min_size=1, max_size=10), min_size=1, max_size=6))
 def test_ids_are_valid_and_unique_for_any_event_names(events):
     events = list(dict.fromkeys(e for e in events if event_key(e)))
@@ -606,8 +609,25 @@ def test_a_10000_state_ring_builds_in_linear_time():
 
     n = 10_000
     ring = [Transition(f"s{i}", "next", f"s{(i + 1) % n}") for i in range(n)]
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the bound holds on a busy machine too
     table = Table(ring, descriptions={f"s{i}": f"state {i}" for i in range(n)})
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert len(table.states) == n and table.outgoing("s9999")[0].target == "s0"
-    assert elapsed < 3, f"{elapsed:.2f} s"  # quadratic code took 9 to 11 s; measured: ~0.1 s
+    assert elapsed < 3, f"{elapsed:.2f} s"  # quadratic code took 9 to 11 s; measured: 0.2 s
+
+
+@pytest.mark.parametrize("name", ["two\nlines", "tab\there", "cr\rhere"])
+def test_a_name_is_one_line(name):
+    # Error messages and listings print names as they are: a line break would split them.
+    with pytest.raises(TableError, match="holds a line break or a tab"):
+        Table(rows(("A", "go", name), (name, "back", "A")))
+    with pytest.raises(TableError, match=r"row 2: .*holds a line break or a tab"):
+        Table(rows(("A", "go", "B"), ("B", name, "A")))
+
+
+@pytest.mark.parametrize("bad", [["A"], 3, None])
+def test_a_state_that_is_not_a_name_is_an_error(bad):
+    with pytest.raises(TableError, match=r"row 1: the source state must be a name"):
+        Table([Transition(bad, "go", "B"), Transition("B", "back", "A")])
+    with pytest.raises(TableError, match="must be a string"):
+        Table(rows(("A", "go", "B"), ("B", "back", "A")), descriptions={"A": bad})

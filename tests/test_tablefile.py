@@ -576,7 +576,7 @@ ALIAS_CLASHES = [
     (
         "alias-shared.toml",
         '[states.A]\naliases = ["X"]\n[states.B]\naliases = ["x"]\n' + ROWS,
-        5,
+        4,
         r"alias 'x' of state 'B' is also an alias of state 'A'",
     ),
     (
@@ -676,7 +676,7 @@ def test_a_fifo_is_refused_at_once_not_waited_on(tmp_path: Path) -> None:
     fifo = tmp_path / "table.toml"
     os.mkfifo(fifo)
     started = time.perf_counter()
-    with pytest.raises(TableError, match=r"table\.toml: .*not a regular file.*FIFO"):
+    with pytest.raises(TableError, match=r"table\.toml: is a FIFO .*not a regular file"):
         load_table(fifo)
     assert time.perf_counter() - started < 5
 
@@ -684,7 +684,7 @@ def test_a_fifo_is_refused_at_once_not_waited_on(tmp_path: Path) -> None:
 def test_a_symlink_to_a_device_is_refused(tmp_path: Path) -> None:
     link = tmp_path / "zero.toml"
     link.symlink_to("/dev/zero")
-    with pytest.raises(TableError, match=r"zero\.toml: .*not a regular file.*device"):
+    with pytest.raises(TableError, match=r"zero\.toml: is a character device, not a regular file"):
         load_table(link)
 
 
@@ -710,15 +710,21 @@ def ring(n: int) -> str:
     return "".join(out)
 
 
+@pytest.fixture(scope="module")
+def big_ring() -> Table:
+    return parse_table(ring(10_000), "toml")
+
+
 @pytest.mark.parametrize("fmt", ["toml", "json", "csv"])
-def test_a_10000_state_ring_loads_in_linear_time(fmt: str) -> None:
-    table = parse_table(ring(10), "toml")
-    text = dumps_table(parse_table(ring(10_000), "toml"), fmt)
-    started = time.perf_counter()
+def test_a_10000_state_ring_loads_in_linear_time(fmt: str, big_ring: Table) -> None:
+    text = dumps_table(big_ring, fmt)
+    # CPU time, not the wall clock: the bound holds on a machine busy with other work too.
+    started = time.process_time()
     table = parse_table(text, fmt)
-    elapsed = time.perf_counter() - started
-    assert len(table.states) == 10_000
-    # Measured on the 2-core build machine: 0.1-0.3 s; quadratic code took 9-11 s.
+    elapsed = time.process_time() - started
+    assert len(table.states) == 10_000 and table.outgoing("s9999")[0].target == "s0"
+    # Measured on the 2-core build machine (CPU s): CSV 0.35, JSON 0.7, TOML 1.1 (0.34 of it
+    # tomllib itself); the quadratic code took 9 to 11 s.
     assert elapsed < 3, f"{elapsed:.2f} s"
 
 
@@ -733,10 +739,10 @@ LONG_LINES = {
 
 @pytest.mark.parametrize("text", LONG_LINES.values(), ids=LONG_LINES.keys())
 def test_long_runs_of_spaces_scan_in_linear_time(text: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     with contextlib.suppress(TableError):
         parse_table(text + ROWS, "toml")
-    assert time.perf_counter() - started < 1.5
+    assert time.process_time() - started < 1.5  # measured: 0.01 s; the old pattern took 12 s
 
 
 def test_an_empty_table_path_is_refused() -> None:
@@ -750,4 +756,10 @@ def test_extended_and_descriptions_must_have_the_right_type() -> None:
             '[[transitions]]\nsource = "A"\nevent = "go"\ntarget = "B"\nextended = "no"\n', "toml"
         )
     with pytest.raises(TableError, match=r"'description' must be a string.*not 3"):
-        parse_table('[states.A]\ndescription = 3\n' + ROWS, "toml")
+        parse_table("[states.A]\ndescription = 3\n" + ROWS, "toml")
+
+
+def test_an_alias_is_one_line_of_text() -> None:
+    text = '[states.A]\naliases = ["two\\nlines"]\n[states.B]\n' + ROWS
+    with pytest.raises(TableError, match=r"t\.toml:2: 'aliases' 'two\\nlines' holds a line break"):
+        parse_table(text, "toml", source="t.toml")

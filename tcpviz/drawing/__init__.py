@@ -2,6 +2,7 @@
 class, themes, and :class:`Diagram` with its exports. Knows the model, never the widget."""
 
 from .diagram import (
+    DOT_TIMEOUT,
     FORMATS,
     INSTALL_GRAPHVIZ,
     SUFFIXES,
@@ -18,9 +19,11 @@ from .diagram import (
     run_dot,
     style_sheet,
 )
-from .heat import HEAT_FILLS, heat_level, heat_map
+from .heat import BADGE_COLOURS, HEAT_FILLS, heat_level, heat_map, heat_marks
 
 __all__ = [
+    "BADGE_COLOURS",
+    "DOT_TIMEOUT",
     "FORMATS",
     "HEAT_FILLS",
     "INSTALL_GRAPHVIZ",
@@ -32,6 +35,7 @@ __all__ = [
     "dot_source",
     "heat_level",
     "heat_map",
+    "heat_marks",
     "highlight",
     "layout_key",
     "layout_svg",

@@ -23,8 +23,10 @@ from ..model.table import Table, Transition, tcp_table
 from .dotsource import dot_source
 from .highlighting import _render, highlight
 from .layout import (
+    DOT_TIMEOUT,
     INSTALL_GRAPHVIZ,
     PackagedLayout,
+    check_timeout,
     clear_caches,
     layout_key,
     layout_svg,
@@ -46,6 +48,7 @@ from .themes import _overlay as _overlay
 from .themes import _styles as _styles
 
 __all__ = [
+    "DOT_TIMEOUT",
     "FORMATS",
     "INSTALL_GRAPHVIZ",
     "SUFFIXES",
@@ -106,8 +109,11 @@ class Diagram:
         last: Transition | str | None = None,
         visited: Iterable[str] = (),
         taken: Iterable[Transition | str] = (),
+        timeout: float = DOT_TIMEOUT,
     ):
         self.table: Table = tcp_table(extended) if table is None else _table(table)
+        #: Seconds Graphviz may take to lay the diagram out (see :func:`run_dot`).
+        self.timeout: float = check_timeout(timeout)
         self.theme: str = _check_theme(theme)
         marks = _marks(self.table, state, last, visited, taken)
         self.state: str | None = marks.state
@@ -148,7 +154,9 @@ class Diagram:
     def svg(self) -> str:
         """The themed, highlighted SVG, ready to inline in HTML (no Graphviz needed for the
         built-in tables)."""
-        return highlight(layout_svg(self.table), self.table, **self._options())
+        return highlight(
+            layout_svg(self.table, timeout=self.timeout), self.table, **self._options()
+        )
 
     @property
     def dot(self) -> str:
@@ -167,11 +175,16 @@ class Diagram:
             # A standalone file: the highlight of svg() with the theme's colours also written
             # as attributes and the states no longer buttons (nothing in a file acts on them),
             # in the same splice.
-            svg = _render(layout_svg(self.table), self.table, **self._options(), bake=True)
+            svg = _render(
+                layout_svg(self.table, timeout=self.timeout),
+                self.table,
+                **self._options(),
+                bake=True,
+            )
             return (_PROLOG + svg + "\n").encode("utf-8")
         if format == "dot":
             return self.dot.encode("utf-8")
-        return run_dot(self.dot, format)
+        return run_dot(self.dot, format, timeout=self.timeout)
 
     def save(self, path: str | Path, format: str | None = None) -> Path:
         """Write the diagram to ``path`` atomically; the format comes from the suffix unless

@@ -56,7 +56,7 @@ def _figure_places(table: Table) -> dict[str, tuple[int, str]]:
     return places
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 def _printable(text: str) -> str:

@@ -17,15 +17,18 @@ States with no count (or zero) are left as they were. Colours are set both as ``
 
 from __future__ import annotations
 
+import html
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
 
 from ..errors import RenderError
 from ..model.table import Table
 from .marks import _table
 
-__all__ = ["HEAT_FILLS", "heat_level", "heat_map"]
+__all__ = ["BADGE_COLOURS", "HEAT_FILLS", "heat_level", "heat_map", "heat_marks"]
 
 #: The fill of each heat level (1 to 5) and the text colour readable on it.
 HEAT_FILLS: tuple[tuple[str, str], ...] = (
@@ -36,7 +39,8 @@ HEAT_FILLS: tuple[tuple[str, str], ...] = (
     ("#08519c", "#ffffff"),
 )
 _BADGE_FILL, _BADGE_TEXT, _BADGE_RING = "#08306b", "#ffffff", "#ffffff"
-_BADGE_FONT = 14.0  # the size of the state names in the packaged layouts (SVG units)
+_BADGE_FONT = 14.0  # at least; else the size of the state's name (SVG units)
+_FONT_SIZE = re.compile(r'\sfont-size="([0-9.]+)"')
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
 _SHAPE = re.compile(r"<(path|polygon|ellipse)\b[^>]*>")
@@ -90,21 +94,121 @@ def _styled(tag: str, colours: Mapping[str, str]) -> str:
     return tag.replace(" ", f' style="{css}" ', 1)
 
 
-def _badge(state_id: str, text: str, box: tuple[float, float, float, float]) -> str:
+def _replacing(text: str) -> Callable[[re.Match[str]], str]:
+    """A replacement for ``re.sub`` that inserts ``text`` as it is (no backslash escapes)."""
+
+    def replace(_match: re.Match[str]) -> str:
+        return text
+
+    return replace
+
+
+def _styled_match(match: re.Match[str], colours: Mapping[str, str]) -> str:
+    return _styled(match.group(0), colours)
+
+
+def _badge_box(box: tuple[float, float, float, float], font: float, text: str) -> dict[str, float]:
+    """Where the badge showing ``text`` goes: centred on the box's top right corner."""
     _, top, right, _ = box
-    height = _BADGE_FONT + 8
-    width = max(height, 0.62 * _BADGE_FONT * len(text) + 12)  # Helvetica digits: 0.56 em
-    x, y = right - width / 2 - 2, top - height / 2  # centred on the corner, a little inside
+    height = font + 8
+    width = max(height, 0.62 * font * len(text) + 12)  # Helvetica digits: 0.56 em
+    x, y = right - width / 2 - 2, top - height / 2  # a little inside the corner
+    return {
+        "x": round(x, 2),
+        "y": round(y, 2),
+        "width": round(width, 2),
+        "height": round(height, 2),
+        "font": font,
+        "baseline": round(y + height / 2 + font * 0.36, 2),
+    }
+
+
+def _badge(state_id: str, text: str, where: Mapping[str, float]) -> str:
+    x, y, width, height, font = (where[k] for k in ("x", "y", "width", "height", "font"))
     return (
         f'<g class="tcpviz-count" data-state-id="{state_id}" aria-hidden="true">'
         f'<rect x="{x:.2f}" y="{y:.2f}" width="{width:.2f}" height="{height:.2f}" '
         f'rx="{height / 2:.2f}" fill="{_BADGE_FILL}" stroke="{_BADGE_RING}" stroke-width="1.5" '
         f'style="fill:{_BADGE_FILL};stroke:{_BADGE_RING}" />'
-        f'<text x="{x + width / 2:.2f}" y="{y + height / 2 + _BADGE_FONT * 0.36:.2f}" '
+        f'<text x="{x + width / 2:.2f}" y="{where["baseline"]:.2f}" '
         f'text-anchor="middle" font-family="Helvetica,Arial,sans-serif" '
-        f'font-size="{_BADGE_FONT:.2f}" font-weight="bold" fill="{_BADGE_TEXT}" '
+        f'font-size="{font:.2f}" font-weight="bold" fill="{_BADGE_TEXT}" '
         f'style="fill:{_BADGE_TEXT};font-weight:bold">{text}</text></g>'
     )
+
+
+#: The badge's colours, for a page that draws the badges itself (the live widget).
+BADGE_COLOURS: dict[str, str] = {"fill": _BADGE_FILL, "text": _BADGE_TEXT, "ring": _BADGE_RING}
+
+_ARIA = re.compile(r'\saria-label="([^"]*)"')
+
+
+def heat_marks(
+    svg: str,
+    table: Table | None,
+    counts: Mapping[str, int],
+    *,
+    unit: tuple[str, str] = ("socket", "sockets"),
+) -> dict[str, dict[str, Any]]:
+    """What the heat map of ``counts`` puts on each state of ``svg``, as data, by element id.
+
+    For every state of the table (those counting 0 too): ``state``, ``count``, ``level``
+    (0 to 5), ``fill`` and ``ink`` (its box and text colours, ``None`` at 0), ``label`` (its
+    ``aria-label`` with the count) and ``badge`` (the badge's box and font in SVG units,
+    ``None`` at 0). :func:`heat_map` draws it; a page can also apply it itself, so that a
+    refresh sends this small dictionary instead of the whole SVG.
+    """
+    table = _table(table)
+    for state, count in counts.items():
+        if state not in table.state_ids:
+            raise RenderError(f"unknown state: {state!r} (must be one of {list(table.states)})")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise RenderError(f"the count of {state} must be a whole number from 0, not {count!r}")
+    maximum = max(counts.values(), default=0)
+    marks: dict[str, dict[str, Any]] = {}
+    for state in table.states:
+        count = counts.get(state, 0)
+        level = heat_level(count, maximum)
+        state_id = table.state_ids[state]
+        node = _node(svg, table, state, state_id)
+        found = _ARIA.search(node)
+        label = html.unescape(found.group(1)) if found else state
+        said = f"{count} {unit[0] if count == 1 else unit[1]}"
+        if level:
+            label = (
+                label.replace(f"{state}:", f"{state}, {said}:", 1)
+                if label.startswith(f"{state}:")
+                else f"{state}, {said}. {label}"
+            )
+        badge = None
+        if level:
+            shape = _SHAPE.search(node)
+            if shape is None:
+                raise RenderError(f"the state {state!r} has no shape in the SVG")
+            # As large as the state's name (never smaller than 14): both read from as far.
+            sizes = [float(m) for m in _FONT_SIZE.findall(node)]
+            font = max([_BADGE_FONT, *sizes])
+            badge = _badge_box(_bounds(shape.group(0)), font, str(count))
+        fill, ink = HEAT_FILLS[level - 1] if level else (None, None)
+        marks[state_id] = {
+            "state": state,
+            "count": count,
+            "level": level,
+            "fill": fill,
+            "ink": ink,
+            "label": label,
+            "badge": badge,
+        }
+    return marks
+
+
+def _node(svg: str, table: Table, state: str, state_id: str) -> str:
+    start = svg.find(f'<g id="{state_id}"')
+    if start < 0:
+        raise RenderError(
+            f"the SVG has no element with id {state_id!r}: was it laid out from {table!r}?"
+        )
+    return svg[start : svg.index("</g>", start)]
 
 
 def heat_map(
@@ -141,46 +245,27 @@ def heat_map(
     2
     """
     table = _table(table)
-    for state, count in counts.items():
-        if state not in table.state_ids:
-            raise RenderError(f"unknown state: {state!r} (must be one of {list(table.states)})")
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise RenderError(f"the count of {state} must be a whole number from 0, not {count!r}")
-    maximum = max(counts.values(), default=0)
+    marks = heat_marks(svg, table, counts, unit=unit)
     badges = []
-    for state, count in counts.items():
-        level = heat_level(count, maximum)
-        if not level:
+    for state_id, mark in marks.items():
+        if not mark["level"]:
             continue
-        state_id = table.state_ids[state]
-        start = svg.find(f'<g id="{state_id}"')
-        if start < 0:
-            raise RenderError(
-                f"the SVG has no element with id {state_id!r}: was it laid out from {table!r}?"
-            )
+        start = svg.index(f'<g id="{state_id}"')
         end = svg.index("</g>", start)
         node = svg[start:end]
         shape = _SHAPE.search(node)
-        if shape is None:
-            raise RenderError(f"the state {state!r} has no shape in the SVG")
-        fill, ink = HEAT_FILLS[level - 1]
-        box = _bounds(shape.group(0))
-        said = f"{count} {unit[0] if count == 1 else unit[1]}"
+        assert shape is not None  # heat_marks checked
         node = (
             node[: shape.start()]
-            + _styled(shape.group(0), {"fill": fill})
-            + _TEXT.sub(lambda m, ink=ink: _styled(m.group(0), {"fill": ink}), node[shape.end() :])
+            + _styled(shape.group(0), {"fill": mark["fill"]})
+            + _TEXT.sub(partial(_styled_match, colours={"fill": mark["ink"]}), node[shape.end() :])
         )
-        node = node.replace(' class="', f' class="heat heat-{level} ', 1)
-        for opening in (' aria-label="', "<title>"):
-            # "LISTEN: description" -> "LISTEN, 2 sockets: description"
-            named = f"{opening}{state}:"
-            if named in node:
-                node = node.replace(named, f"{opening}{state}, {said}:", 1)
-            else:
-                node = node.replace(opening, f"{opening}{state}, {said}. ", 1)
+        node = node.replace(' class="', f' class="heat heat-{mark["level"]} ', 1)
+        label = html.escape(mark["label"], quote=True)
+        node = _ARIA.sub(_replacing(f' aria-label="{label}"'), node, count=1)
+        node = re.sub(r"<title>[^<]*</title>", _replacing(f"<title>{label}</title>"), node, count=1)
         svg = svg[:start] + node + svg[end:]
-        badges.append(_badge(state_id, str(count), box))
+        badges.append(_badge(state_id, str(mark["count"]), mark["badge"]))
     if not badges:
         return svg
     # Above every arrow: inside the graph's group (its transform), after everything in it.

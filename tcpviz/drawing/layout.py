@@ -8,10 +8,15 @@ Graphviz's SVG is then given our root class, the style sheet, titles, ids and AR
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 import weakref
 import xml.etree.ElementTree as ET
@@ -27,6 +32,7 @@ from .svgtemplate import _SVG_NS, _XLINK_NS, _remember, _Template, _write, clear
 from .themes import _STYLE_SHEET
 
 __all__ = [
+    "DOT_TIMEOUT",
     "INSTALL_GRAPHVIZ",
     "PackagedLayout",
     "clear_caches",
@@ -50,35 +56,112 @@ The built-in TCP diagrams (tcp_table() and tcp_table(extended=True)) ship laid o
 drawing them, as SVG or DOT, works without Graphviz."""
 
 
-def run_dot(source: str, format: str = "svg", *, timeout: float = 60.0) -> bytes:
+#: How long :func:`run_dot` lets Graphviz lay a diagram out, in seconds, unless told otherwise.
+#: The TCP tables take well under a second; a table of 100 states and 1,000 transitions takes
+#: minutes (``timeout=`` in Python, ``--dot-timeout`` on the command line).
+DOT_TIMEOUT = 60.0
+
+
+def check_timeout(timeout: object) -> float:
+    """``timeout`` as seconds for :func:`run_dot`: a positive, finite number."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise RenderError(f"the dot time limit must be a number of seconds, not {timeout!r}")
+    if not 0 < timeout < float("inf"):
+        raise RenderError(f"the dot time limit must be more than 0 seconds, not {timeout!r}")
+    return float(timeout)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child, between fork and exec
+    # PR_SET_PDEATHSIG: the kernel sends dot SIGKILL when the thread that started it dies, even
+    # of kill -9, which no handler of ours could see. If we died before this line, the child
+    # was already re-parented: stop at once rather than run on for nobody.
+    _PRCTL(1, 9)  # PR_SET_PDEATHSIG = 1, SIGKILL = 9
+    if os.getppid() != _PARENT[0]:
+        os._exit(1)
+
+
+def _linux_prctl():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:  # resolved here, in the parent: the child only calls it
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _linux_prctl()
+_PARENT = [0]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Kill ``process`` and anything it started (its own process group), and reap it."""
+    with contextlib.suppress(OSError):
+        if os.name == "posix":
+            os.killpg(process.pid, signal.SIGKILL)
+        else:  # pragma: no cover - Windows
+            process.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+
+
+def run_dot(source: str, format: str = "svg", *, timeout: float = DOT_TIMEOUT) -> bytes:
     """Run Graphviz's ``dot`` on ``source`` and return its output in ``format``.
 
+    ``dot`` runs for at most ``timeout`` seconds, in a process group of its own: when the time
+    is up, when tcpviz is interrupted (Ctrl-C) or fails, and on Linux even when tcpviz is
+    killed, ``dot`` is killed too rather than left running.
+
     Raises :class:`~tcpviz.errors.GraphvizNotFound` (saying how to install Graphviz) when
-    ``dot`` is missing, and :class:`RenderError` when it fails.
+    ``dot`` is missing, and :class:`RenderError` when it fails or runs out of time.
     """
+    timeout = check_timeout(timeout)
     executable = shutil.which("dot")
     if executable is None:
         raise GraphvizNotFound(INSTALL_GRAPHVIZ)
+    options: dict = {}
+    if os.name == "posix":
+        options["start_new_session"] = True  # its own process group, killed as one
+        if _PRCTL is not None and threading.current_thread() is threading.main_thread():
+            # preexec_fn is only safe without other threads forking at the same time; a
+            # notebook kernel has threads, and there dot is still killed by _stop below.
+            _PARENT[0] = os.getpid()
+            options["preexec_fn"] = _die_with_parent
     try:
-        completed = subprocess.run(
+        process = subprocess.Popen(
             [executable, f"-T{format}"],
-            input=source.encode("utf-8"),
-            capture_output=True,
-            timeout=timeout,
-            check=False,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            **options,
         )
     except FileNotFoundError:
         raise GraphvizNotFound(INSTALL_GRAPHVIZ) from None
-    except subprocess.TimeoutExpired:
-        raise RenderError(f"{executable} -T{format} did not finish within {timeout} s") from None
     except OSError as error:
         raise RenderError(f"could not run {executable}: {error}") from None
-    if completed.returncode != 0:
-        message = completed.stderr.decode("utf-8", "replace").strip()
+    try:
+        output, errors = process.communicate(source.encode("utf-8"), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _stop(process)
         raise RenderError(
-            f"{executable} -T{format} failed with exit status {completed.returncode}: {message}"
+            f"Graphviz's dot did not finish within {timeout:g} s: a large table takes longer to "
+            "lay out. Allow more time (--dot-timeout SECONDS on the command "
+            "line, timeout= in Python), or draw fewer states and transitions"
+        ) from None
+    except BaseException:  # Ctrl-C, a signal turned into an exception: never leave dot running
+        _stop(process)
+        raise
+    finally:
+        for stream in (process.stdin, process.stdout, process.stderr):
+            with contextlib.suppress(OSError):
+                if stream is not None:
+                    stream.close()
+    if process.returncode != 0:
+        # dot's message spans lines ("Error: ...", "in label of edge ..."): one line here.
+        message = " ".join(errors.decode("utf-8", "replace").split())
+        raise RenderError(
+            f"{executable} -T{format} failed with exit status {process.returncode}: {message}"
         )
-    return completed.stdout
+    return output
 
 
 def layout_key(table: Table | None = None) -> str:
@@ -142,8 +225,11 @@ def clear_caches() -> None:
     clear_templates()  # the cuts of the SVGs just forgotten
 
 
-def raw_layout(table: Table | None = None, *, packaged: bool = True) -> str:
-    """Graphviz's own SVG for ``table``: shipped with tcpviz, cached, or made by ``dot``."""
+def raw_layout(
+    table: Table | None = None, *, packaged: bool = True, timeout: float = DOT_TIMEOUT
+) -> str:
+    """Graphviz's own SVG for ``table``: shipped with tcpviz, cached, or made by ``dot`` (given
+    ``timeout`` seconds, see :func:`run_dot`)."""
     table = _table(table)
     source = dot_source(table)
     key = hashlib.sha256(source.encode("utf-8")).hexdigest()
@@ -155,7 +241,7 @@ def raw_layout(table: Table | None = None, *, packaged: bool = True) -> str:
         if key in _RAW_LAYOUTS:
             _RAW_LAYOUTS.move_to_end(key)
             return _RAW_LAYOUTS[key]
-    svg = run_dot(source, "svg").decode("utf-8")
+    svg = run_dot(source, "svg", timeout=timeout).decode("utf-8")
     with _LAYOUT_LOCK:
         _RAW_LAYOUTS[key] = svg
         while len(_RAW_LAYOUTS) > _RAW_LIMIT:
@@ -163,7 +249,7 @@ def raw_layout(table: Table | None = None, *, packaged: bool = True) -> str:
     return svg
 
 
-def layout_svg(table: Table | None = None) -> str:
+def layout_svg(table: Table | None = None, *, timeout: float = DOT_TIMEOUT) -> str:
     """The laid-out SVG of ``table``, without highlight or theme, ready to inline in HTML.
 
     The built-in TCP tables come from package data (no Graphviz needed); other tables run
@@ -179,7 +265,7 @@ def layout_svg(table: Table | None = None) -> str:
     cached = _SVGS.get(id(table))
     if cached is not None and cached[0]() is table:
         return cached[1]
-    svg, template = _postprocessed(raw_layout(table), table)
+    svg, template = _postprocessed(raw_layout(table, timeout=timeout), table)
     if template is not None:  # written and cut in one pass: highlight needs no scan
         _remember(svg, template)
     with _LAYOUT_LOCK:

@@ -11,6 +11,7 @@ from .states import ALIASES, DESCRIPTIONS, PROC_NET_TCP_CODES, STATES, canonical
 from .table import (
     FIGURE_5,
     KINDS,
+    MAX_LABEL_LENGTH,
     SECTION_3_10,
     SIDES,
     TCP_EVENTS,
@@ -19,14 +20,30 @@ from .table import (
     Transition,
     event_key,
     tcp_table,
+    text_problem,
 )
 
 if TYPE_CHECKING:
     from .tablefile import FORMATS as TABLE_FORMATS
-    from .tablefile import ROW_KEYS, dump_table, dumps_table, load_table, parse_table
+    from .tablefile import (
+        MAX_TABLE_BYTES,
+        ROW_KEYS,
+        dump_table,
+        dumps_table,
+        load_table,
+        parse_table,
+    )
 
 # Table files (TOML, JSON, CSV parsers) are loaded on first use: most programs never read one.
-_TABLEFILE = {"ROW_KEYS", "TABLE_FORMATS", "dump_table", "dumps_table", "load_table", "parse_table"}
+_TABLEFILE = {
+    "MAX_TABLE_BYTES",
+    "ROW_KEYS",
+    "TABLE_FORMATS",
+    "dump_table",
+    "dumps_table",
+    "load_table",
+    "parse_table",
+}
 
 
 def __getattr__(name: str) -> object:
@@ -42,6 +59,8 @@ __all__ = [
     "DESCRIPTIONS",
     "FIGURE_5",
     "KINDS",
+    "MAX_LABEL_LENGTH",
+    "MAX_TABLE_BYTES",
     "PROC_NET_TCP_CODES",
     "ROW_KEYS",
     "SECTION_3_10",
@@ -67,5 +86,6 @@ __all__ = [
     "side_path",
     "state_key",
     "tcp_table",
+    "text_problem",
     "to_networkx",
 ]

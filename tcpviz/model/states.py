@@ -10,6 +10,7 @@ psutil (``SYN_RECV``, ``FIN_WAIT1``, ``CLOSE``), BSD and Windows ``netstat`` (``
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 
@@ -139,6 +140,13 @@ PROC_NET_TCP_CODES: dict[str, str] = {
 assert set(DESCRIPTIONS) == set(STATES) == set(ALIASES) == set(PROC_NET_TCP_CODES.values())
 
 
+def _shown(value: object, limit: int = 60) -> str:
+    """``repr(value)``, shortened: an error message stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 8]}...{text[-5:]}"
+
+
+@functools.lru_cache(maxsize=1 << 15)  # loading a table asks for each name's key several times
 def state_key(name: str) -> str:
     """Reduce a state name to the form aliases are matched in: ``'fin_wait1'`` -> ``'FINWAIT1'``.
 
@@ -208,4 +216,4 @@ def canonical_state(name: str, index: Mapping[str, str] | None = None) -> str:
         return index[state_key(name)]
     except KeyError:
         valid = list(dict.fromkeys(index.values()))
-        raise UnknownState(f"unknown state: {name!r} (must be one of {valid})") from None
+        raise UnknownState(f"unknown state: {_shown(name)} (must be one of {valid})") from None

@@ -35,6 +35,7 @@ from .states import (
     SYN_RECEIVED,
     SYN_SENT,
     TIME_WAIT,
+    _shown,
 )
 
 __all__ = [
@@ -153,21 +154,18 @@ def event_key(name: str) -> str:
     return " ".join(_WORD_SYNONYMS.get(word, word) for word in words)
 
 
-def _shown(value: object, limit: int = 60) -> str:
-    """``repr(value)``, shortened: an error message stays one readable line."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-3:]}"
-
-
 def text_problem(text: str, *, label: bool = False) -> str | None:
     """What makes ``text`` unusable in a table, or ``None``: a character XML cannot hold, or
-    (for a ``label`` that is drawn) more than :data:`MAX_LABEL_LENGTH` characters."""
+    (for a ``label``: a name, or text drawn on an arrow) a line break or more than
+    :data:`MAX_LABEL_LENGTH` characters."""
     bad = _NOT_XML.search(text)
     if bad is not None:
         return (
             f"holds U+{ord(bad[0]):04X} at character {bad.start() + 1}, which no SVG or HTML "
             "file can hold (XML forbids it): remove it"
         )
+    if label and ("\n" in text or "\r" in text or "\t" in text):
+        return "holds a line break or a tab: a name or a label is one line of text"
     if label and len(text) > MAX_LABEL_LENGTH:
         return (
             f"is {len(text)} characters long, more than a diagram can draw (at most "
@@ -198,7 +196,7 @@ def _unique_ids(names: Iterable[str], prefix: str, transform) -> dict[str, str]:
     return ids
 
 
-def _some(names: Iterable[str], limit: int = 12) -> str:
+def _some(names: Iterable[str], limit: int = 20) -> str:
     """A list of names for an error message: all of them, or the first ``limit`` and a count."""
     names = list(names)
     if len(names) <= limit:
@@ -250,6 +248,13 @@ class Table:
         for number, t in enumerate(rows, start=1):
             if not isinstance(t, Transition):
                 self._fail(f"a transition must be a Transition, not {_shown(t)}", None, number)
+            for role in ("source", "target"):  # checked again below, with the states known
+                if not isinstance(getattr(t, role), str):
+                    self._fail(
+                        f"the {role} state must be a name, not {_shown(getattr(t, role))}",
+                        t,
+                        number,
+                    )
         if states is None:
             states = dict.fromkeys(s for t in rows for s in (t.source, t.target))
         self.states: tuple[str, ...] = tuple(states)
@@ -350,7 +355,7 @@ class Table:
                         f"an alias of state {_shown(state)} must be a non-empty string, "
                         f"not {_shown(alias)}"
                     )
-                self._check_text(alias, f"the alias of state {_shown(state)}")
+                self._check_text(alias, f"the alias of state {_shown(state)}", label=True)
             checked[state] = names
         clash = _states.alias_clash(self.states, checked)
         if clash is not None:
@@ -425,7 +430,8 @@ class Table:
             key = event_key(t.event)
             if names.setdefault(key, t.event) != t.event:
                 self._fail(
-                    f"events {names[key]!r} and {t.event!r} differ only in case or punctuation",
+                    f"events {_shown(names[key])} and {_shown(t.event)} differ only in case or "
+                    "punctuation",
                     t,
                     number,
                 )
@@ -447,7 +453,7 @@ class Table:
             )
             if clash is not None:
                 self._fail(
-                    f"event {t.event!r} leads from {t.source} to two targets "
+                    f"event {_shown(t.event)} leads from {t.source} to two targets "
                     f"({clash.target} and {t.target}); give the rows different 'via' states "
                     "or drop one",
                     t,
@@ -467,7 +473,7 @@ class Table:
         missing = [s for s in self.states if s not in reached]
         if missing:
             raise TableError(
-                f"no transition reaches {missing} from the initial state {self.initial!r}",
+                f"no transition reaches {_some(missing)} from the initial state {self.initial!r}",
                 source=self.source,
             )
 
@@ -483,7 +489,7 @@ class Table:
             return self._event_index[event_key(name)]
         except KeyError:
             raise UnknownEvent(
-                f"unknown event: {name!r} (must be one of {list(self.events)})"
+                f"unknown event: {_shown(name)} (must be one of {_some(self.events)})"
             ) from None
 
     def outgoing(self, state: str) -> tuple[Transition, ...]:
@@ -500,8 +506,8 @@ class Table:
 
     def subset(self, *, extended: bool) -> Table:
         """This table without the rows marked ``extended`` (or unchanged when ``extended``)."""
-        if extended:
-            return self
+        if extended or not any(t.extended for t in self.transitions):
+            return self  # nothing to leave out: no need to check the same rows again
         return Table(
             (t for t in self.transitions if not t.extended),
             states=self.states,

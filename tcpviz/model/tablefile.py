@@ -43,6 +43,12 @@ or tabs separate the cells, as the header shows; an empty cell takes the default
 accepts ``true``/``false``, ``yes``/``no`` or ``1``/``0``. CSV holds transitions only: the states
 come from the rows and have no descriptions.
 
+Only regular files of up to 2 MiB (:data:`MAX_TABLE_BYTES`) are read: a FIFO, a device or a
+larger file is refused at once, with a message saying so. Names (of states and events) and the
+text drawn on arrows are one line of at most 1,000 characters; no text may hold what XML cannot
+(control characters but tab and newline, lone surrogates, U+FFFE, U+FFFF), since every table
+ends up in an SVG or HTML file. A state's alias may not be another state's name or alias.
+
 Loading checks everything and loads nothing when something is wrong: the :class:`TableError`
 names the file and the line (for CSV the physical line, for TOML the line of the
 ``[[transitions]]`` header or of the key at fault, for JSON the line of the object or key).
@@ -58,6 +64,7 @@ import io
 import json
 import os
 import re
+import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -69,11 +76,23 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from ..errors import TableError
-from .states import alias_index, state_key
-from .table import KINDS, SIDES, Event, Table, Transition, event_key
+from .states import alias_clash, alias_index, state_key
+from .table import (
+    KINDS,
+    SIDES,
+    Event,
+    Table,
+    Transition,
+    _alias_clash_message,
+    _shown,
+    _some,
+    event_key,
+    text_problem,
+)
 
 __all__ = [
     "FORMATS",
+    "MAX_TABLE_BYTES",
     "ROW_KEYS",
     "dump_table",
     "dumps_table",
@@ -81,6 +100,10 @@ __all__ = [
     "parse_table",
 ]
 
+#: The largest table file :func:`load_table` reads (2 MiB: some 20,000 rows of TOML). A larger
+#: file is refused before it is read, so a mistaken path (a log, a capture, ``/dev/zero``)
+#: cannot fill the memory.
+MAX_TABLE_BYTES = 2 * 1024 * 1024
 #: The file formats, each named by its suffix.
 FORMATS: tuple[str, ...] = ("toml", "json", "csv")
 #: The keys of one transition, in the order files are written in.
@@ -126,16 +149,38 @@ def _check_format(fmt: str) -> str:
 # -- loading ----------------------------------------------------------------------------------
 
 
-def load_table(path: str | os.PathLike[str]) -> Table:
+def load_table(path: str | os.PathLike[str], *, max_bytes: int = MAX_TABLE_BYTES) -> Table:
     """Load the table in ``path`` (``.toml``, ``.json`` or ``.csv``), checking every row.
+
+    Only a regular file (or a symlink to one) of at most ``max_bytes`` bytes is read: a FIFO,
+    a device or a directory is refused at once, without waiting on it.
 
     Raises :class:`~tcpviz.errors.TableError` naming the file and line at fault.
     """
+    if str(path) == "":
+        raise TableError("an empty file name: give the path of a .toml, .json or .csv file")
     path = Path(path)
     source = str(path)
     fmt = _format_of(path)
+    return parse_table(_decode(_read(path, source, max_bytes), source), fmt, source=source)
+
+
+_KINDS_OF_FILE = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _read(path: Path, source: str, max_bytes: int) -> bytes:
+    """The bytes of the regular file ``path``, at most ``max_bytes`` of them."""
+    # O_NONBLOCK: opening a FIFO nobody writes to would otherwise wait for ever. It has no
+    # effect on reading a regular file, the only kind read.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        data = path.read_bytes()
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise TableError("no such file", source=source) from None
     except IsADirectoryError:
@@ -144,7 +189,37 @@ def load_table(path: str | os.PathLike[str]) -> Table:
         raise TableError(
             f"cannot read the file: {error.strerror or error}", source=source
         ) from None
-    return parse_table(_decode(data, source), fmt, source=source)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = next((name for test, name in _KINDS_OF_FILE if test(info.st_mode)), "special")
+            raise TableError(
+                f"is {kind}, not a regular file: a table is read from a .toml, .json or .csv file",
+                source=source,
+            )
+        if info.st_size > max_bytes:
+            raise TableError(_too_large(info.st_size, max_bytes), source=source)
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            data = file.read(max_bytes + 1)  # + 1: a file that grew since fstat is caught too
+    except OSError as error:
+        raise TableError(
+            f"cannot read the file: {error.strerror or error}", source=source
+        ) from None
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise TableError(_too_large(len(data), max_bytes), source=source)
+    return data
+
+
+def _too_large(size: int, limit: int) -> str:
+    def amount(n: int) -> str:
+        return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n} bytes"
+
+    return (
+        f"the file is larger than {amount(limit)} ({amount(size)}), too large for a table "
+        "file: is it the right file? (load_table's max_bytes= raises the limit)"
+    )
 
 
 def _decode(data: bytes, source: str) -> str:
@@ -188,7 +263,45 @@ def _parse_toml(text: str, source: str | None) -> tuple[Any, dict[_Path, int]]:
         elif message.endswith("(at end of document)"):
             line = line or text.count("\n") + 1
         raise TableError(f"TOML syntax error: {message}", source=source, line=line) from None
-    return data, _toml_lines(text)
+    except RecursionError:
+        raise TableError("TOML nested too deeply", source=source) from None
+    except ValueError as error:  # an integer of more digits than int() converts (4,300)
+        raise TableError(_number_problem(error), source=source) from None
+    # Only the headers at first (the rows' lines); the lines of keys, which only an error
+    # message needs, are found when one is written.
+    return data, _LazyLines(_toml_lines(text, keys=False), lambda: _toml_lines(text))
+
+
+class _LazyLines(dict):
+    """The lines found so far, completed by ``complete()`` the first time one is missing."""
+
+    def __init__(self, found: dict[_Path, int], complete):
+        super().__init__(found)
+        self._complete = complete
+
+    def _missing(self) -> None:
+        if self._complete is not None:
+            complete, self._complete = self._complete, None
+            for path, line in complete().items():
+                self.setdefault(path, line)
+
+    def get(self, path, default=None):  # type: ignore[override]
+        if not super().__contains__(path):
+            self._missing()
+        return super().get(path, default)
+
+    def __contains__(self, path: object) -> bool:
+        if not super().__contains__(path):
+            self._missing()
+        return super().__contains__(path)
+
+
+def _number_problem(error: ValueError) -> str:
+    return (
+        "a number too large to read (more than "
+        f"{getattr(sys, 'get_int_max_str_digits', lambda: 4300)()} digits): "
+        f"put it in quotes if it is a name ({str(error).splitlines()[0][:80]})"
+    )
 
 
 def _parse_json(text: str, source: str | None) -> tuple[Any, dict[_Path, int]]:
@@ -202,11 +315,13 @@ def _parse_json(text: str, source: str | None) -> tuple[Any, dict[_Path, int]]:
         ) from None
     except RecursionError:
         raise TableError("JSON nested too deeply", source=source) from None
+    except ValueError as error:  # an integer of more digits than int() converts (4,300)
+        raise TableError(_number_problem(error), source=source) from None
     lines, duplicates = _json_lines(text)
     if duplicates:
         path, line = duplicates[0]
         where = _dotted(path[:-1]) or "the top level"
-        raise TableError(f"duplicate key {path[-1]!r} in {where}", source=source, line=line)
+        raise TableError(f"duplicate key {_shown(path[-1])} in {where}", source=source, line=line)
     if isinstance(data, list):
         # A bare list of transitions, as ``tcpviz table --json`` prints.
         data = {"transitions": data}
@@ -249,7 +364,7 @@ def _parse_csv(text: str, source: str | None) -> tuple[Any, dict[_Path, int]]:
                 if column == "extended":
                     if cell.lower() not in _BOOLEANS:
                         raise TableError(
-                            f"'extended' must be one of {list(_BOOLEANS)}, not {cell!r}",
+                            f"'extended' must be one of {list(_BOOLEANS)}, not {_shown(cell)}",
                             source=source,
                             line=start,
                         )
@@ -272,14 +387,14 @@ def _csv_header(record: list[str], source: str | None, line: int) -> list[str]:
     for column in header:
         if column not in ROW_KEYS:
             raise TableError(
-                f"unknown column {column!r} in the header row{_did_you_mean(column, ROW_KEYS)} "
+                f"unknown column {_shown(column)} in the header row{_did_you_mean(column, ROW_KEYS)} "
                 f"(must be among {list(ROW_KEYS)})",
                 source=source,
                 line=line,
             )
         if header.count(column) > 1:
             raise TableError(
-                f"column {column!r} appears twice in the header row", source=source, line=line
+                f"column {_shown(column)} appears twice in the header row", source=source, line=line
             )
     missing = [column for column in _REQUIRED if column not in header]
     if missing:
@@ -294,15 +409,17 @@ def _csv_header(record: list[str], source: str | None, line: int) -> list[str]:
 
 # -- where things are in the text -------------------------------------------------------------
 
-_TOML_HEADER = re.compile(r"\s*(\[\[?)\s*(.*?)\s*(\]\]?)\s*(?:#.*)?")
-_TOML_KEY_PART = re.compile(r"\s*(?:([A-Za-z0-9_-]+)|\"((?:[^\"\\]|\\.)*)\"|'([^']*)')\s*")
-_TOML_KEY_LINE = re.compile(r"\s*([^=#\[\s][^=#]*?)\s*=")
+_TOML_KEY_PART = re.compile(r"[ \t]*(?:([A-Za-z0-9_-]+)|\"((?:[^\"\\]|\\.)*)\"|'([^']*)')[ \t]*")
 
 
-def _toml_key(text: str) -> tuple[str, ...] | None:
-    """Split a TOML dotted key (``states."SYN-SENT"``) into its parts, or ``None``."""
+def _toml_key(text: str, position: int = 0, end: str = "") -> tuple[tuple[str, ...], int] | None:
+    """Read a TOML dotted key (``states."SYN-SENT"``) from ``position`` into its parts.
+
+    Returns the parts and the position after the key, which must be the end of ``text`` or
+    (with ``end``) the start of ``end``; ``None`` when there is no such key. Linear time: each
+    part is matched once, with no pattern that could backtrack over a run of spaces.
+    """
     parts: list[str] = []
-    position = 0
     while True:
         match = _TOML_KEY_PART.match(text, position)
         if not match:
@@ -317,18 +434,52 @@ def _toml_key(text: str) -> tuple[str, ...] | None:
         else:
             parts.append(match[3])
         position = match.end()
-        if position == len(text):
-            return tuple(parts)
+        if position == len(text) or (end and text.startswith(end, position)):
+            return tuple(parts), position
         if text[position] != ".":
             return None
         position += 1
 
 
-def _toml_lines(text: str) -> dict[_Path, int]:
+def _toml_header(raw: str) -> tuple[str, tuple[str, ...]] | None:
+    """``('[[', key)`` or ``('[', key)`` for a table header line, else ``None``."""
+    line = raw.strip()
+    if not line.startswith("["):
+        return None
+    opening = "[[" if line.startswith("[[") else "["
+    closing = "]" * len(opening)
+    found = _toml_key(line, len(opening), closing)
+    if found is None or not line.startswith(closing, found[1]):
+        return None
+    rest = line[found[1] + len(closing) :].lstrip()
+    if rest and not rest.startswith("#"):
+        return None
+    return opening, found[0]
+
+
+def _toml_key_line(raw: str) -> tuple[str, ...] | None:
+    """The key of a ``key = value`` line, or ``None``."""
+    # The text before the first '=' (a quoted key holding '=' is not found: the line is then
+    # just not mapped, and errors name the table instead). No '#' before it: a comment.
+    equals = raw.find("=")
+    if equals < 0:
+        return None
+    head = raw[:equals]
+    if "#" in head:
+        return None
+    head = head.strip()
+    if not head or head[0] == "[":
+        return None
+    found = _toml_key(head)
+    return None if found is None else found[0]
+
+
+def _toml_lines(text: str, *, keys: bool = True) -> dict[_Path, int]:
     """Map each table header and key of a TOML text to its line: ``('transitions', 2)`` -> 31.
 
     A light scan rather than a parser: the text has already parsed, so only headers, keys and
     multi-line strings (which could hold a line looking like a header) need recognising.
+    Without ``keys``, only the headers.
     """
     lines: dict[_Path, int] = {(): 1}
     table: _Path = ()
@@ -339,18 +490,17 @@ def _toml_lines(text: str) -> dict[_Path, int]:
             if raw.count(in_string) % 2 == 1:
                 in_string = None
             continue
-        header = _TOML_HEADER.fullmatch(raw)
-        key = header and len(header[1]) == len(header[3]) and _toml_key(header[2])
-        if header and key:
-            if header[1] == "[[":
+        header = _toml_header(raw)
+        if header is not None:
+            opening, key = header
+            if opening == "[[":
                 counts[key] = counts.get(key, -1) + 1
                 table = (*key, counts[key])
             else:
                 table = key
             lines.setdefault(table, number)
             continue
-        assignment = _TOML_KEY_LINE.match(raw)
-        key = assignment and _toml_key(assignment[1])
+        key = _toml_key_line(raw) if keys else None
         if key:
             lines.setdefault((*table, *key), number)
         for delimiter in ('"""', "'''"):
@@ -465,23 +615,32 @@ class _Builder:
             if key not in valid:
                 self.fail(
                     (*path, key),
-                    f"unknown key {key!r} in {what}{_did_you_mean(key, valid)} "
+                    f"unknown key {_shown(key)} in {what}{_did_you_mean(key, valid)} "
                     f"(must be among {list(valid)})",
                 )
         return value
 
-    def string(self, path: _Path, value: object, what: str) -> str:
+    def string(self, path: _Path, value: object, what: str, *, label: bool = False) -> str:
         if not isinstance(value, str):
             hint = " (put it in quotes)" if isinstance(value, (int, float)) else ""
-            self.fail(path, f"{what} must be a string{hint}, not {value!r}")
+            self.fail(path, f"{what} must be a string{hint}, not {_shown(value)}")
+        self.text(path, value, what, label=label)
         return value
 
-    def strings(self, path: _Path, value: object, what: str) -> tuple[str, ...]:
+    def text(self, path: _Path, value: str, what: str, *, label: bool = False) -> None:
+        """Fail when ``value`` holds what XML cannot, or is a ``label`` too long to draw."""
+        problem = text_problem(value, label=label)
+        if problem is not None:
+            self.fail(path, f"{what} {_shown(value)} {problem}")
+
+    def strings(
+        self, path: _Path, value: object, what: str, *, label: bool = False
+    ) -> tuple[str, ...]:
         if isinstance(value, str):
-            return (value,)
+            return (self.string(path, value, what, label=label),)
         if not isinstance(value, list):
-            self.fail(path, f"{what} must be a list of strings, not {value!r}")
-        return tuple(self.string((*path, i), v, what) for i, v in enumerate(value))
+            self.fail(path, f"{what} must be a list of strings, not {_shown(value)}")
+        return tuple(self.string((*path, i), v, what, label=label) for i, v in enumerate(value))
 
     # -- the parts of a table --
 
@@ -537,22 +696,35 @@ class _Builder:
             where = (*path, state)
             if not state.strip():
                 self.fail(where, "a state name must not be empty")
-            key = state_key(state) or state
+            self.text(where, state, "the state name", label=True)
+            key = state_key(state)
             if key in seen:
                 self.fail(
                     where,
-                    f"states {seen[key]!r} and {state!r} differ only in case or punctuation, "
+                    f"states {_shown(seen[key])} and {_shown(state)} differ only in case or punctuation, "
                     "so input could not tell them apart",
                 )
             seen[key] = state
             if isinstance(spec, str):
                 descriptions[state] = spec
                 continue
-            spec = self.check_keys(where, spec, _STATE_KEYS, f"state {state!r}")
+            spec = self.check_keys(where, spec, _STATE_KEYS, f"state {_shown(state)}")
             descriptions[state] = self.string(
                 (*where, "description"), spec.get("description", ""), "'description'"
             )
-            aliases[state] = self.strings((*where, "aliases"), spec.get("aliases", []), "'aliases'")
+            aliases[state] = self.strings(
+                (*where, "aliases"), spec.get("aliases", []), "'aliases'", label=True
+            )
+            for i, alias in enumerate(aliases[state]):
+                if not alias.strip():
+                    self.fail((*where, "aliases", i), "an alias must not be empty")
+        clash = alias_clash(list(raw), aliases)
+        if clash is not None:
+            alias, state, other, is_name = clash
+            self.fail(
+                ("states", state, "aliases", aliases[state].index(alias)),
+                _alias_clash_message(alias, state, other, is_name),
+            )
         return list(raw), descriptions, aliases
 
     def row(self, n: int, raw: object, index: Mapping[str, str] | None) -> Transition:
@@ -568,15 +740,18 @@ class _Builder:
                 continue  # JSON null (``tcpviz table --json`` writes it for 'via'), TOML's ""
             if key == "extended":
                 if not isinstance(value, bool):
-                    self.fail((*path, key), f"'extended' must be true or false, not {value!r}")
+                    self.fail(
+                        (*path, key), f"'extended' must be true or false, not {_shown(value)}"
+                    )
                 values[key] = value
             else:
-                values[key] = self.string((*path, key), value, repr(key))
+                drawn = key in ("source", "event", "target", "sent", "action", "via")
+                values[key] = self.string((*path, key), value, repr(key), label=drawn)
         for key, valid in (("kind", KINDS), ("side", SIDES)):
             if key in values and values[key] not in valid:
                 self.fail(
                     (*path, key),
-                    f"unknown {key} {values[key]!r}{_did_you_mean(values[key], valid)} "
+                    f"unknown {key} {_shown(values[key])}{_did_you_mean(values[key], valid)} "
                     f"(must be one of {list(valid)})",
                 )
         if index is not None:
@@ -587,7 +762,7 @@ class _Builder:
                         states = list(dict.fromkeys(index.values()))
                         self.fail(
                             (*path, key),
-                            f"unknown {key} state {values[key]!r} (must be one of {states}; "
+                            f"unknown {key} state {_shown(values[key])} (must be one of {_some(states)}; "
                             "every state must be listed under 'states')",
                         )
                     values[key] = state  # any case or punctuation of a listed state
@@ -595,20 +770,22 @@ class _Builder:
 
     def states_of_rows(self, rows: list[Transition]) -> list[str]:
         states: dict[str, str] = {}
+        names: set[str] = set()  # states.values(), for a lookup in constant time
         for n, row in enumerate(rows):
             for key in ("source", "target", "via"):
                 state = getattr(row, key)
-                if state is None or state in states.values():
+                if state is None or state in names:
                     continue
-                other = states.get(state_key(state) or state)
+                other = states.get(state_key(state))
                 if other is not None:
                     self.fail(
                         ("transitions", n, key),
-                        f"state {state!r} differs from {other!r} only in case or punctuation: "
+                        f"state {_shown(state)} differs from {_shown(other)} only in case or punctuation: "
                         "spell each state the same way everywhere",
                     )
                 if key != "via":
-                    states[state_key(state) or state] = state
+                    states[state_key(state)] = state
+                    names.add(state)
         return list(states.values())
 
     def initial(
@@ -619,7 +796,10 @@ class _Builder:
         raw = self.string(("initial",), raw, "'initial'")
         state = alias_index(states, aliases).get(state_key(raw))
         if state is None:
-            self.fail(("initial",), f"unknown initial state {raw!r} (must be one of {states})")
+            self.fail(
+                ("initial",),
+                f"unknown initial state {_shown(raw)} (must be one of {_some(states)})",
+            )
         return state
 
     def events(self, raw: object, rows: list[Transition]) -> list[Event]:
@@ -631,13 +811,16 @@ class _Builder:
         events = []
         for name, spec in raw.items():
             where = ("events", name)
+            self.text(where, name, "the event name")
             row = used.get(event_key(name))
             if row is None:
                 names = list(dict.fromkeys(r.event for r in rows))
-                self.fail(where, f"no transition has the event {name!r} (events: {names})")
+                self.fail(
+                    where, f"no transition has the event {_shown(name)} (events: {_some(names)})"
+                )
             if isinstance(spec, str):
                 spec = {"words": spec}
-            spec = self.check_keys(where, spec, _EVENT_KEYS, f"event {name!r}")
+            spec = self.check_keys(where, spec, _EVENT_KEYS, f"event {_shown(name)}")
             events.append(
                 Event(
                     row.event,
@@ -650,14 +833,16 @@ class _Builder:
 
     def check_reachable(self, rows: list[Transition], states: list[str], initial: str) -> None:
         # Table checks this too, but cannot say where the lonely state is written.
+        targets: dict[str, list[str]] = {}
+        for row in rows:  # indexed once: a scan of every row per state was quadratic
+            targets.setdefault(row.source, []).append(row.target)
         reached = {initial}
         frontier = [initial]
         while frontier:  # bounded: each state enters the frontier at most once
-            here = frontier.pop()
-            for row in rows:
-                if row.source == here and row.target not in reached:
-                    reached.add(row.target)
-                    frontier.append(row.target)
+            for target in targets.get(frontier.pop(), ()):
+                if target not in reached:
+                    reached.add(target)
+                    frontier.append(target)
         missing = [s for s in states if s not in reached]
         if not missing:
             return
@@ -668,10 +853,10 @@ class _Builder:
                 (n for n, row in enumerate(rows) if first in (row.source, row.target, row.via)), 0
             )
             where = ("transitions", n)
-        others = f" (nor {missing[1:]})" if len(missing) > 1 else ""
+        others = f" (nor {_some(missing[1:])})" if len(missing) > 1 else ""
         self.fail(
             where,
-            f"no transition reaches state {first!r}{others} from the initial state {initial!r}: "
+            f"no transition reaches state {_shown(first)}{others} from the initial state {_shown(initial)}: "
             "add a transition into it, or remove it",
         )
 

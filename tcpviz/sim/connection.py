@@ -171,6 +171,7 @@ class Flight:
 
     @property
     def label(self) -> str:
+        """``'#3 server -> client: SYN,ACK seq=300 ack=101'``."""
         return f"#{self.id} {self.segment.src} -> {self.segment.dst}: {self.segment.label}"
 
 
@@ -468,10 +469,12 @@ class Connection:
 
     @property
     def client(self) -> Endpoint:
+        """The first end (``names[0]``)."""
         return self._ends[self.names[0]]
 
     @property
     def server(self) -> Endpoint:
+        """The second end (``names[1]``)."""
         return self._ends[self.names[1]]
 
     @property
@@ -521,7 +524,11 @@ class Connection:
 
     @property
     def trace(self) -> tuple[TraceEvent, ...]:
-        """Everything that happened up to the current step, oldest first."""
+        """Everything that happened up to the current step, oldest first.
+
+        A new tuple each time (O(length)); a view that follows step by step reads
+        :meth:`events` of the new step instead, in O(1).
+        """
         return tuple(self._trace)
 
     def events(self, step: int | None = None) -> tuple[TraceEvent, ...]:
@@ -736,9 +743,17 @@ class Connection:
                 work.events.append(Delayed(step, now, dst, flight.id, flight.segment))
         elif op.action == "inject":
             segment = op.segment
-            if segment is None or segment.dst not in self._ends:
+            if (
+                segment is None
+                or segment.dst not in self._ends
+                or segment.src not in self._ends
+                or segment.src == segment.dst
+            ):
+                # A segment from outside still claims to come from the other end (an old
+                # duplicate, a spoofed RST), so the ladder has two timelines to draw it between.
                 raise InvalidOperation(
-                    f"inject needs a segment to one of {list(self.names)}, not {segment!r}"
+                    f"inject needs a segment from one of {list(self.names)} to the other, "
+                    f"not {segment!r}"
                 )
             self._put(work, segment, segment.src, origin="injected")
         else:  # advance

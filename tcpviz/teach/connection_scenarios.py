@@ -466,6 +466,46 @@ _SCENARIOS = (
         ("CLOSED", "CLOSED"),
     ),
     ConnectionScenario(
+        "blind-reset",
+        "A forged RST and the challenge ACK",
+        "Someone who cannot see the traffic forges RSTs to break the connection: only a RST at "
+        "exactly RCV.NXT is believed, and one merely in the window gets a challenge ACK "
+        "(RFC 5961, RFC 9293 3.10.7.4).",
+        (
+            *_HANDSHAKE,
+            _s(
+                "inject server RST seq=70000",
+                "An attacker forges a RST that claims to come from the client, guessing its "
+                "sequence number: 70000...",
+                "3.10.7.4",
+            ),
+            _s(
+                "deliver 4",
+                "... is outside the server's receive window (101 to 65635): discarded, no reply.",
+                "3.10.7.4",
+            ),
+            _s(
+                "inject server RST seq=5000",
+                "A better guess: 5000 is in the window, though not the 101 the server expects.",
+                "3.10.7.4",
+            ),
+            _s(
+                "deliver 5",
+                "The server does not believe it: it answers with a challenge ACK, to the real "
+                "client, saying what it expects.",
+                "3.10.7.4",
+            ),
+            _s(
+                "deliver 6",
+                "The real client is alive: the ACK tells it nothing new, so it stays silent and "
+                "the connection survives (had it really reset, it would answer with a RST at "
+                "exactly 101).",
+                "3.10.7.4",
+            ),
+        ),
+        ("ESTABLISHED", "ESTABLISHED"),
+    ),
+    ConnectionScenario(
         "old-duplicate-syn",
         "Old duplicate SYN",
         "A SYN from an earlier connection arrives before the new one: the client's RST sends the "

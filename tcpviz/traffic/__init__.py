@@ -14,8 +14,17 @@ from .capture import (
     replay,
 )
 from .decode import LINKTYPES, Header, decode, flag_names
-from .infer import EndpointStates, Inference, StateChange
-from .live import SOURCES, LiveView, Snapshot, Socket, format_table, process_owners, read_sockets
+from .infer import EndpointStates, Inference, StateEntry
+from .live import (
+    SOURCES,
+    LiveView,
+    Snapshot,
+    Socket,
+    StateChange,
+    format_table,
+    process_owners,
+    read_sockets,
+)
 from .pcapfile import CaptureReader, Packet
 from .recorder import Sighting, StateRecorder
 from .sockdiag import (
@@ -50,6 +59,7 @@ __all__ = [
     "Snapshot",
     "Socket",
     "StateChange",
+    "StateEntry",
     "StateRecorder",
     "ZeekSummary",
     "decode",

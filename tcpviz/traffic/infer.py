@@ -44,7 +44,7 @@ from .decode import ACK, FIN, RST, SYN, Header
 if TYPE_CHECKING:
     from .capture import CapturedSegment, Connection
 
-__all__ = ["EndpointStates", "Inference", "StateChange"]
+__all__ = ["EndpointStates", "Inference", "StateEntry"]
 
 CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED = (
     "CLOSED",
@@ -89,7 +89,7 @@ def _at_or_after(a: int, b: int) -> bool:
     return ((a - b) & _MASK) < _HALF
 
 
-class StateChange(NamedTuple):
+class StateEntry(NamedTuple):
     """One state an endpoint entered, when, and what the capture says about it.
 
     ``cause`` is the index of the segment (in ``Connection.segments`` order, from 1) that made
@@ -150,7 +150,7 @@ class EndpointStates:
         self.table = table
         self.state = CLOSED
         self.entered_from: str | None = None
-        self.changes: list[StateChange] = []
+        self.changes: list[StateEntry] = []
         self.notes: list[str] = []
         # The sequence variables of RFC 9293 3.3.1 as far as the capture shows them.
         self.iss: int | None = None
@@ -277,7 +277,7 @@ class Inference:
         for end in self.endpoints:
             if not end.changes:
                 end.changes.append(
-                    StateChange(
+                    StateEntry(
                         CLOSED,
                         None,
                         None,
@@ -330,7 +330,7 @@ class Inference:
         end.entered_from = end.state
         end.state = transition.target
         end.changes.append(
-            StateChange(
+            StateEntry(
                 transition.target,
                 transition.source,
                 event,
@@ -347,7 +347,7 @@ class Inference:
     def _start(self, end: EndpointStates, segment: CapturedSegment | None, time, state=CLOSED):
         if not end.changes:
             end.changes.append(
-                StateChange(
+                StateEntry(
                     state,
                     None,
                     None,
@@ -368,7 +368,7 @@ class Inference:
         if last is not None and last.previous is None and last.state == ESTABLISHED:
             return  # the guess of a capture that starts mid-connection (CLOSE-WAIT sends too)
         if last is not None and not last.seen and last.state == end.state:
-            end.changes[-1] = StateChange(*last[:5], True, segment.number, *last[7:])
+            end.changes[-1] = StateEntry(*last[:5], True, segment.number, *last[7:])
 
     # -- the sender's evidence --------------------------------------------------------------
 
@@ -433,7 +433,7 @@ class Inference:
             self._start(end, s, s.time)
             last = end.changes[-1]
             if not last.seen:
-                end.changes[-1] = StateChange(
+                end.changes[-1] = StateEntry(
                     last.state,
                     last.previous,
                     last.event,
@@ -446,6 +446,15 @@ class Inference:
                     else last.note,
                     last.transition,
                 )
+            return
+        if end.state in SYNCHRONIZED and end.snd_nxt is not None and h.seq != end.snd_nxt:
+            # An ABORT sends <SEQ=SND.NXT><CTL=RST> (RFC 9293 3.10.5): a RST with another
+            # sequence number did not come from this end's own connection (a blind reset
+            # forged by a third party, RFC 5961; or an old segment).
+            end.notes.append(
+                f"segment {s.number}: a RST from this end's address whose sequence number is "
+                "not this end's SND.NXT: not its own (a forged or old RST, RFC 5961)"
+            )
             return
         if end.state == SYN_SENT and self._answering_bad_ack(index, h):
             end.notes.append(

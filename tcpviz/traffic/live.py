@@ -2,7 +2,8 @@
 
 On Linux the sockets come from sock_diag netlink (:mod:`tcpviz.traffic.sockdiag`), with
 /proc/net/tcp as the fallback; both give the time left on the TIME-WAIT and FIN-WAIT-2 timers.
-Elsewhere they come from psutil, if it is installed (no timers there). Process names on Linux
+Elsewhere they come from psutil, if it is installed, or ``netstat`` (macOS lets only root list
+sockets through psutil); neither gives timers. Process names on Linux
 come from /proc/PID/fd (what ``ss -p`` and psutil read too), or psutil elsewhere.
 
 What a student should know when reading the list:
@@ -23,12 +24,13 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
-from ..errors import InvalidFilter, SocketsUnavailable
+from ..errors import InvalidFilter, SocketsUnavailable, UnknownState
 from ..model import DESCRIPTIONS, STATES, canonical_state
 from . import sockdiag
 from .sockdiag import KERNEL_STATES, TIMERS, RawSocket
@@ -39,6 +41,7 @@ __all__ = [
     "LiveView",
     "Snapshot",
     "Socket",
+    "StateChange",
     "filter_text",
     "format_table",
     "process_owners",
@@ -46,7 +49,7 @@ __all__ = [
 ]
 
 #: Where sockets can be read from; ``auto`` takes the first that works on this system.
-SOURCES: tuple[str, ...] = ("auto", "sock_diag", "proc", "psutil")
+SOURCES: tuple[str, ...] = ("auto", "sock_diag", "proc", "psutil", "netstat")
 
 #: The shortest interval between two readings (seconds): a reading costs a few milliseconds.
 MIN_INTERVAL = 0.1
@@ -61,7 +64,7 @@ class Socket(NamedTuple):
 
     ``timer`` names the kernel timer running (``time-wait``, ``fin-wait-2``, ``retransmit``,
     ``keepalive``, ``zero-window probe``) and ``expires`` the seconds left on it; both are
-    ``None`` where none runs or the source does not say (psutil). ``orphan`` is true for a
+    ``None`` where none runs or the source does not say (psutil, netstat). ``orphan`` is true for a
     socket no process holds (TIME-WAIT, FIN-WAIT-2 or LAST-ACK after ``close()``); its ``pid``
     and ``process`` are then those of the last holder, where known. ``queued`` is true for a
     connection waiting in a listener's queue that no program has ``accept()``-ed yet. For
@@ -237,6 +240,15 @@ def _psutil() -> Any:
     return psutil
 
 
+# psutil's statuses beyond the eleven states: Windows' DELETE_TCB (a connection being deleted),
+# Solaris' IDLE and BOUND (a socket not connected yet), NONE (no state): all CLOSED.
+_PSUTIL_CLOSED = frozenset({"NONE", "DELETE_TCB", "IDLE", "BOUND"})
+
+
+def _psutil_state(status: str) -> str:
+    return "CLOSED" if status in _PSUTIL_CLOSED else canonical_state(status)
+
+
 def _read_psutil(processes: bool) -> list[Socket]:
     psutil = _psutil()
     if psutil is None:
@@ -254,7 +266,7 @@ def _read_psutil(processes: bool) -> list[Socket]:
     names: dict[int, str] = {}
     found = []
     for c in connections:
-        state = canonical_state(c.status) if c.status != psutil.CONN_NONE else "CLOSED"
+        state = _psutil_state(c.status)
         laddr, raddr = c.laddr, c.raddr or ("", 0)
         process = None
         if processes and c.pid is not None:
@@ -280,7 +292,53 @@ def _read_psutil(processes: bool) -> list[Socket]:
     return found
 
 
+def _read_netstat() -> list[Socket]:
+    from .netstat import read_netstat
+
+    found = []
+    for family, state, local, local_port, remote, remote_port in read_netstat():
+        try:
+            name = _psutil_state(state)
+        except UnknownState:
+            continue  # a system's own extra (there is none in the formats read)
+        found.append(Socket(family, name, local, local_port, remote, remote_port))
+    return found
+
+
+def _other_system(processes: bool) -> tuple[list[Socket], str]:
+    """A system without sock_diag: psutil, else netstat (macOS lets anyone run netstat, but
+    psutil only root)."""
+    if sys.platform == "emscripten":  # Pyodide, JupyterLite: Python inside a web page
+        raise SocketsUnavailable(
+            "Python running inside a web page (JupyterLite, Pyodide) cannot see this "
+            "machine's sockets: run the notebook in Jupyter on the machine itself"
+        )
+    try:
+        return _read_psutil(processes), "psutil"
+    except SocketsUnavailable as first:
+        try:
+            return _read_netstat(), "netstat"
+        except SocketsUnavailable as second:
+            raise SocketsUnavailable(f"{first}; and {second}") from None
+
+
 # -- reading --------------------------------------------------------------------------------
+
+
+class StateChange(NamedTuple):
+    """A socket seen in another state than at the previous reading: ``before`` is ``None``
+    for a socket that is new, ``after`` is ``CLOSED`` for one that is gone (the kernel
+    deleted it)."""
+
+    local: str
+    remote: str
+    before: str | None
+    after: str
+
+    def __str__(self) -> str:
+        before = "(new)" if self.before is None else self.before
+        after = "CLOSED (gone)" if self.after == "CLOSED" and self.before else self.after
+        return f"{self.local} -> {self.remote}: {before} -> {after}"
 
 
 @dataclass(frozen=True)
@@ -294,6 +352,8 @@ class Snapshot:
     filters: dict[str, Any] = field(default_factory=dict)
     #: Sockets held by no process (TIME-WAIT...) that a process filter could not attribute.
     unowned: int = 0
+    #: What moved since the view's previous reading (empty for the first one).
+    changes: tuple[StateChange, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -325,6 +385,7 @@ class Snapshot:
                 {"state": s, "count": counts[s], "description": DESCRIPTIONS[s]} for s in STATES
             ],
             "sockets": [s.to_dict() for s in sorted(self.sockets, key=_order)],
+            "changes": [c._asdict() for c in self.changes],
         }
 
 
@@ -361,8 +422,8 @@ def read_sockets(
     Parameters
     ----------
     source : str
-        ``sock_diag``, ``proc`` or ``psutil``; ``auto`` (the default) takes sock_diag, then
-        /proc/net/tcp, then psutil, the first that works here.
+        ``sock_diag``, ``proc``, ``psutil`` or ``netstat``; ``auto`` (the default) takes
+        sock_diag, then /proc/net/tcp, then psutil, then netstat, the first that works here.
     processes : bool
         Look up the process holding each socket (a few milliseconds more).
     ports : iterable of int
@@ -391,16 +452,19 @@ def read_sockets(
             return in_ports and (test is None or test(s))
 
     linux = sys.platform.startswith("linux")
-    if source == "psutil" or (source == "auto" and not linux):
-        sockets = _read_psutil(processes)
-        used = "psutil"
+    if source == "netstat":
+        sockets, used = _read_netstat(), "netstat"
+    elif source == "psutil":
+        sockets, used = _read_psutil(processes), "psutil"
+    elif source == "auto" and not linux:
+        sockets, used = _other_system(processes)
     else:
         if not linux:
             raise SocketsUnavailable(f"{source} is Linux only (this is {sys.platform})")
         try:
             used, raw = _linux_sockets(source, ports)
         except OSError:  # auto: neither netlink nor /proc (a sandbox): psutil, if any
-            sockets, used = _read_psutil(processes), "psutil"
+            sockets, used = _other_system(processes)
         else:
             sockets = [from_raw(r) for r in raw]
             if where is not None:
@@ -495,6 +559,9 @@ class LiveView:
         self.ports = _ports(port)
         self.process = _process(process)
         self.source = source
+        self._lock = threading.Lock()
+        # Each connection's state at the previous reading (None before the first one).
+        self._states: dict[tuple[int, str, int, str, int], str] | None = None
         # The last known holder of each connection, to name it once its program closed it.
         self._holders: dict[tuple[int, str, int, str, int], tuple[int, str | None]] = {}
 
@@ -509,10 +576,15 @@ class LiveView:
         return filters
 
     def snapshot(self) -> Snapshot:
-        """The sockets now, filtered."""
+        """The sockets now, filtered (safe to call from several threads: one reading at a
+        time, so each one's changes are against the one before)."""
+        with self._lock:
+            return self._snapshot()
+
+    def _snapshot(self) -> Snapshot:
         start = time.perf_counter()
         full = read_sockets(self.source, processes=True, ports=self.ports)
-        sockets = [self._remember(s) for s in full.sockets]
+        sockets = self._remember(full.sockets)
         unowned = 0
         if self.process is not None:
             sockets, unowned = self._of_process(sockets)
@@ -520,26 +592,51 @@ class LiveView:
             full,
             sockets=tuple(sockets),
             unowned=unowned,
+            changes=self._changes(sockets),
             filters=self.filters,
             elapsed=time.perf_counter() - start,
         )
 
-    def _remember(self, s: Socket) -> Socket:
-        if s.pid is not None:
-            if not s.orphan:
-                self._holders[s.key] = (s.pid, s.process)
-            return s
-        holder = self._holders.get(s.key)
-        if holder is None:
-            return s
-        return s._replace(pid=holder[0], process=holder[1])
+    def _changes(self, sockets: Sequence[Socket]) -> tuple[StateChange, ...]:
+        """What moved since the previous reading; remembers this one (only its sockets)."""
+        now = {s.key: s for s in sockets}
+        before, self._states = self._states, {key: s.state for key, s in now.items()}
+        if before is None:  # the first reading: everything is there, nothing moved
+            return ()
+        moved = [
+            StateChange(s.local, s.remote, before.get(key), s.state)
+            for key, s in now.items()
+            if before.get(key) != s.state
+        ]
+        for key, state in before.items():
+            if key not in now:
+                family, local, local_port, remote, remote_port = key
+                gone = Socket(family, state, local, local_port, remote, remote_port)
+                moved.append(StateChange(gone.local, gone.remote, state, "CLOSED"))
+        return tuple(moved)
+
+    def _remember(self, sockets: Iterable[Socket]) -> list[Socket]:
+        """Name each socket no process holds by its last holder, if this view saw one; keep
+        in memory only the connections still there (so memory stays bounded)."""
+        holders: dict[tuple[int, str, int, str, int], tuple[int, str | None]] = {}
+        named = []
+        for s in sockets:
+            if s.pid is None:
+                holder = self._holders.get(s.key)
+                if holder is not None:
+                    s = s._replace(pid=holder[0], process=holder[1])
+            if s.pid is not None:
+                holders[s.key] = (s.pid, s.process)
+            named.append(s)
+        self._holders = holders
+        return named
 
     def _matches(self, s: Socket) -> bool:
         if s.pid is None:
             return False
         if isinstance(self.process, int):
             return s.pid == self.process
-        return self.process in (s.process or "").lower()
+        return isinstance(self.process, str) and self.process in (s.process or "").lower()
 
     def _of_process(self, sockets: list[Socket]) -> tuple[list[Socket], int]:
         """The sockets of the watched process, and how many sockets held by no process were
@@ -652,16 +749,25 @@ def format_table(
         if len(listed) < len(group):
             lines.append(f"    ... and {len(group) - len(listed)} more")
         lines.append("")
+    if snapshot.changes:
+        lines.append("Since the last reading:")
+        shown = snapshot.changes if rows is None else snapshot.changes[: max(rows, 8)]
+        lines.extend(f"  {change}" for change in shown)
+        if len(shown) < len(snapshot.changes):
+            lines.append(f"  ... and {len(snapshot.changes) - len(shown)} more")
+        lines.append("")
     if snapshot.unowned:
         lines.append(
             _wrap(
-                f"Not shown: {snapshot.unowned} sockets held by no process (TIME-WAIT, or closed "
-                "by their program) that this view never saw held by it; filter by port to see "
-                "them.",
+                f"Not shown: {snapshot.unowned} "
+                + ("socket" if snapshot.unowned == 1 else "sockets")
+                + " held by no process (TIME-WAIT, or closed by their program) that this view "
+                "never saw held by it; filter by port to see them.",
                 width,
                 "",
             )
         )
+        lines.append("")
     empty = [state for state in STATES if not counts[state]]
     if empty:
         lines.append(_wrap("no sockets in: " + ", ".join(empty), width, ""))

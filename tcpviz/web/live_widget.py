@@ -1,9 +1,11 @@
 """The live sockets widget: this machine's TCP sockets as a heat map on the state diagram.
 
 Every ``interval`` seconds the widget reads the sockets (:class:`~tcpviz.traffic.LiveView`,
-filtered by port or process), draws the count of each state on the diagram
-(:func:`~tcpviz.drawing.heat_map`) and lists the states with the table's descriptions and the
-sockets with their timers. Python decides everything; the page only shows what it is sent.
+filtered by port or process), puts the count of each state on the diagram as a heat map and
+lists the states with the table's descriptions and the sockets with their timers. Python
+decides everything (:func:`~tcpviz.drawing.heat_marks`: each state's shade, label and badge
+box); the page applies what it is sent. The diagram travels once; a refresh sends those marks,
+a few kilobytes, and only when something changed.
 
 Refreshing is bounded: it stops after ``limit`` refreshes, when the widget is closed, or with
 its Stop button. It runs on the notebook kernel's event loop (the reading itself in a worker
@@ -29,7 +31,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from ..drawing import THEMES, Diagram, heat_level, heat_map
+from ..drawing import BADGE_COLOURS, THEMES, Diagram, heat_level, heat_map, heat_marks
 from ..errors import InvalidFilter, TcpvizError
 from ..files import write_atomic
 from ..model import DESCRIPTIONS, STATES
@@ -139,10 +141,16 @@ class LiveSocketsWidget(anywidget.AnyWidget):
     _esm = _STATIC / "live_widget.js"
     _css = _STATIC / "live_widget.css"
 
+    # Sent once: the laid-out diagram, and the badges' colours.
     svg = traitlets.Unicode("").tag(sync=True)
-    states = traitlets.List().tag(sync=True)
-    sockets = traitlets.List().tag(sync=True)
+    badge_colours = traitlets.Dict(BADGE_COLOURS).tag(sync=True)
+    # Sent at each refresh that changes something: per state id, its count, shade, label and
+    # badge (heat_marks), a few hundred bytes a state, never the SVG again.
+    heat = traitlets.Dict().tag(sync=True)
+    states = traitlets.List(traitlets.Dict()).tag(sync=True)
+    sockets = traitlets.List(traitlets.Dict()).tag(sync=True)
     hidden = traitlets.Int(0).tag(sync=True)  # sockets beyond MAX_ROWS, not listed
+    changes = traitlets.List(traitlets.Unicode()).tag(sync=True)  # since the last refresh
     heading = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
@@ -181,13 +189,21 @@ class LiveSocketsWidget(anywidget.AnyWidget):
         self.interval = float(interval)
         self.limit = limit
         self.refreshes = 0  # since the last start()
-        self._last_counts: dict[str, int] | None = None
+        self.svg = Diagram(theme=theme).svg()
         filters = filter_text(self.view.filters)
         self.heading = "TCP sockets of this machine" + (f" ({filters})" if filters else "")
         self.on_msg(self._on_message)
         self.refresh()
         if start:
             self.start()
+
+    @traitlets.observe("theme")
+    def _new_theme(self, change: dict[str, Any]) -> None:
+        if change["new"] not in THEMES:
+            raise InvalidFilter(
+                f"unknown theme: {change['new']!r} (must be one of {sorted(THEMES)})"
+            )
+        self.svg = Diagram(theme=change["new"]).svg()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -207,11 +223,10 @@ class LiveSocketsWidget(anywidget.AnyWidget):
         counts = snapshot.counts
         states, sockets = _rows(snapshot)
         with self.hold_sync():
-            if counts != self._last_counts:  # the diagram only changes with the counts
-                self.svg = live_svg(snapshot, self.theme)
-                self._last_counts = counts
+            self.heat = heat_marks(self.svg, None, counts)
             self.states = states
             self.sockets = sockets[:MAX_ROWS]
+            self.changes = [str(c) for c in snapshot.changes[:MAX_ROWS]]
             self.hidden = max(0, len(sockets) - MAX_ROWS)
             self.error = ""
             self.status = self._status()
