@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up tcpviz on a fresh machine: Graphviz's dot, a virtual environment in .venv with tcpviz
-# installed (editable), and with --test also the test tools and Debian's Chromium for the
-# real-browser tests. Safe to run again: it only installs what is missing.
+# installed (editable) with its classroom extra (the widget, JupyterLab, Notebook and Voila),
+# and with --test also the test tools, Debian's Chromium for the real-browser tests, npm and
+# the pinned downloads the JupyterLite site is built from (scripts/build_lite.py --fetch).
+# Safe to run again: it only installs what is missing.
 #
 # Works as root (apt-get), as a user with sudo, or without either (then it says what to run).
 set -euo pipefail
@@ -28,6 +30,10 @@ if [ "$want_test" = 1 ] && ! command -v tcpdump >/dev/null 2>&1; then
 fi
 if [ "$want_test" = 1 ] && ! command -v ss >/dev/null 2>&1; then
     packages+=(iproute2)
+fi
+# npm fetches Pyodide (pinned in lite/package-lock.json) for the JupyterLite site.
+if [ "$want_test" = 1 ] && ! command -v npm >/dev/null 2>&1; then
+    packages+=(npm)
 fi
 
 if [ "${#packages[@]}" -gt 0 ]; then
@@ -65,9 +71,13 @@ if [ ! -x .venv/bin/python ]; then
     say "creating the virtual environment .venv"
     "$python" -m venv .venv
 fi
-extras=""
-[ "$want_test" = 1 ] && extras="[test,bench]"
+extras="[classroom]"
+[ "$want_test" = 1 ] && extras="[classroom,test,bench]"
 say "installing tcpviz${extras} into .venv"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --editable ".${extras}"
+if [ "$want_test" = 1 ]; then
+    say "fetching what the JupyterLite site is built from (Pyodide, pinned wheels) into .cache/lite"
+    .venv/bin/python scripts/build_lite.py --fetch-only
+fi
 say "ready"

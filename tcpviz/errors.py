@@ -11,6 +11,7 @@ __all__ = [
     "InvalidOperation",
     "InvalidSegment",
     "InvalidTransition",
+    "MissingDependency",
     "NoPath",
     "NoTcpInCapture",
     "NotACapture",
@@ -173,3 +174,26 @@ class InvalidOperation(SimError):
 
 class InvalidSegment(SimError):
     """A segment that cannot exist: an unknown flag, a sequence number outside 32 bits, ..."""
+
+
+class MissingDependency(TcpvizError, ImportError):
+    """An optional package that a feature needs is not installed.
+
+    The message is one line: what needs it and the command that installs the extra bringing it,
+    for example ``TCPWidget needs anywidget and ipywidgets (anywidget is not installed): pip
+    install 'tcpviz[widget]'``. ``extra`` is that extra's name and ``name`` (as for any
+    ``ImportError``) the module that was missing.
+
+    >>> print(MissingDependency("TCPWidget", ["anywidget", "ipywidgets"], "widget", "anywidget"))
+    TCPWidget needs anywidget and ipywidgets (anywidget is not installed): pip install 'tcpviz[widget]'
+    """
+
+    def __init__(self, feature: str, packages: list[str], extra: str, missing: str | None):
+        self.feature = feature
+        self.packages = list(packages)
+        self.extra = extra
+        needs = " and ".join(packages) if len(packages) <= 2 else ", ".join(packages)
+        which = f" ({missing} is not installed)" if missing else ""
+        super().__init__(
+            f"{feature} needs {needs}{which}: pip install 'tcpviz[{extra}]'", name=missing
+        )

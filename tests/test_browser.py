@@ -692,6 +692,15 @@ def test_jupyterlab_widget_keeps_its_keys(tab, tmp_path: Path, request) -> None:
         assert_shows(root, expected)
         shoot(tab, request, "jupyterlab")
 
+        # Single keys are JupyterLab's notebook commands ("d d" deletes the cell, "x" cuts it,
+        # "a"/"b" insert one, "m" makes it Markdown): with the focus in the widget, none
+        # reaches them, and Esc resets nothing.
+        root.focus()
+        for key in ("d", "d", "x", "a", "b", "m", "z", "Escape"):
+            tab.keyboard.press(key)
+        assert_shows(root, expected)
+        assert_python_agrees(tab, expected)
+
         cells = tab.locator(".jp-Notebook .jp-Cell")
         assert cells.count() == 2  # the code cell and the empty one Shift+Enter added
         assert tab.locator(".jp-Notebook .jp-MarkdownCell").count() == 0
@@ -809,6 +818,7 @@ async ([answers]) => {
   const frames = () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
   const text = (id) => root.querySelector(`[data-testid="${id}"]`).textContent;
   const seen = [];
+  await frames(); // the page paints a new quiz in the next animation frame
   for (const state of answers) {
     const question = text("quiz-question");
     const choices = [...root.querySelectorAll('[data-testid="quiz-choice"]')].map((b) => b.dataset.state);
@@ -1019,3 +1029,74 @@ def test_the_page_remembers_progress_and_shares_it_as_a_link(chromium, tmp_path:
     finally:
         context.close()
     assert errors == []
+
+
+def test_a_scenario_starts_where_it_matters(tab, standalone, request) -> None:
+    """The simultaneous close does not replay the handshake: its lead steps are taken at once."""
+    from tcpviz import Machine
+    from tcpviz.teach.player import ScenarioPlayer
+
+    python = ScenarioPlayer(Machine(tcp_table()))
+    python.select("simultaneous-close")
+    standalone.locator('[data-testid="mode-scenario"]').click()
+    standalone.locator('[data-testid="scenario-select"]').select_option("simultaneous-close")
+    progress = standalone.locator('[data-testid="scenario-progress"]')
+    sync_api.expect(progress).to_have_text("Step 2 of 6")
+    seen = snapshot_when(standalone, lambda seen: seen["state"] == python.machine.state)
+    assert seen["state"] == "ESTABLISHED" == python.machine.state
+    for _ in range(4):
+        standalone.locator('[data-testid="step"]').click()
+        python.step()
+        seen = snapshot_when(standalone, lambda seen: seen["state"] == python.machine.state)
+        assert seen["state"] == python.machine.state
+        assert seen["last"] == [tcp_table().edge_ids[python.machine.last]]
+    sync_api.expect(progress).to_have_text("Done: all 6 steps.")
+    shoot(tab, request, "simultaneous-close-done")
+
+
+def test_jupyterlab_running_the_widget_cell_again_keeps_the_clicks(
+    tab, tmp_path: Path, request
+) -> None:
+    """A click makes the widget's cell the active one; Shift+Enter then runs that cell again.
+    `client = TCPWidget()` must give back the same widget, still where the student left it."""
+    root_dir = tmp_path / "notebooks"
+    root_dir.mkdir()
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "from tcpviz.web.widget import TCPWidget\n\nclient = TCPWidget()\nclient"
+        )
+    ]
+    path = root_dir / "rerun.ipynb"
+    nbformat.write(notebook, path)
+    with jupyterlab(root_dir, tmp_path) as url:
+        tab.goto(f"{url}lab/tree/{path.name}", timeout=60_000)
+        cell = tab.locator(".jp-Notebook .jp-Cell").first
+        cell.wait_for(timeout=60_000)
+        wait_for_connected_kernel(url)
+        cell.locator(".jp-InputArea-editor").click()
+        tab.keyboard.press("Shift+Enter")
+        root = tab.locator(".tcpviz-widget")
+        root.wait_for(timeout=30_000)
+        expected = Expected(tcp_table())
+        click_event(root, expected.fire("active open"))
+        assert_shows(root, expected)
+        # Run the widget's cell again, as "Shift+Enter to run the next cell" does after a click.
+        cell.locator(".jp-InputArea-editor").click()
+        tab.keyboard.press("Escape")
+        tab.keyboard.press("Shift+Enter")
+        tab.wait_for_function(
+            "() => document.querySelector('.jp-Notebook .jp-Cell .jp-InputPrompt')?.textContent.includes('[2]')",
+            timeout=30_000,
+        )
+        root = tab.locator(".tcpviz-widget")
+        root.first.wait_for(timeout=30_000)
+        assert root.count() == 1
+        assert_shows(root, expected)  # still SYN-SENT, the step in its history
+        shoot(tab, request, "rerun-kept")
+        tab.close()

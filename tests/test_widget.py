@@ -124,9 +124,11 @@ def test_the_front_end_files_exist_and_are_a_module_and_a_scoped_style_sheet():
     assert "export function localModel(" in js
     assert not re.search(r"^\s*import\b", js, re.M), "the module must load nothing"
     assert "http://" not in js and "https://" not in js
-    assert str(TCPWidget._esm).strip() == js.strip()
+    # The widget carries a small loader; the module and style sheet it delivers are these.
+    module, style = tcpviz.web.widget.front_end()
+    assert module.strip() == js.strip()
     css = (STATIC / "widget.css").read_text(encoding="utf-8")
-    assert str(TCPWidget._css).strip() == css.strip()
+    assert style.strip() == css.strip()
 
 
 def test_every_css_rule_is_scoped_under_the_widget_root():
@@ -1235,3 +1237,163 @@ def test_a_re_run_cell_gives_back_the_widget_of_its_machine_and_adds_no_follower
         assert TCPWidget() is not TCPWidget()
     finally:
         first.close()
+
+
+# -- the page's module travels once per page -------------------------------------------------------
+
+
+def test_a_widget_carries_a_small_loader_and_sends_the_module_when_asked(widget, page):
+    state = widget.get_state()
+    assert len(state["_esm"]) < 4000  # the loader, not the 60 kB module
+    assert "_css" not in state or not state["_css"]
+    js, css = tcpviz.web.widget.front_end()
+    page.send(type="module", hash=widget._module_hash)
+    (answer, ack) = page.custom
+    assert answer == {"type": "module", "hash": widget._module_hash, "esm": js, "css": css}
+    assert ack["type"] == "ack" and widget.error == ""
+    # Every widget of this version names the same module: the page keeps one copy.
+    other = TCPWidget(extended=True)
+    try:
+        assert other._module_hash == widget._module_hash
+    finally:
+        other.close()
+
+
+LOADER_JS = """
+window.tcpvizModel = (name, state, answers) => {
+  const listeners = new Map();
+  const traits = state;
+  const emit = (event, value) => { for (const cb of [...(listeners.get(event) || [])]) cb(value); };
+  const model = {
+    get: (key) => traits[key],
+    set: (key, value) => { traits[key] = value; },
+    save_changes() {},
+    on(event, cb) { if (!listeners.has(event)) listeners.set(event, new Set()); listeners.get(event).add(cb); },
+    off(event, cb) { listeners.get(event)?.delete(cb); },
+    send(msg) {
+      if (!answers) return; // a notebook without its kernel: nobody answers
+      window.pythonHandles(name, msg).then((sent) => {
+        for (const m of sent) {
+          if (m.state) { Object.assign(traits, m.state); for (const k of Object.keys(m.state)) emit(`change:${k}`, m.state[k]); }
+          else emit("msg:custom", m.content);
+        }
+      });
+    },
+  };
+  return model;
+};
+"""
+
+
+@pytest.mark.browser
+def test_the_loader_asks_for_the_module_once_per_page(chromium_page):
+    """Two widgets in one page: the module is asked for once; both run it."""
+    widgets = {"a": TCPWidget(), "b": TCPWidget(extended=True)}
+    asked: list[str] = []
+    sent: dict[str, list[dict]] = {name: [] for name in widgets}
+    for name, w in widgets.items():
+        w._send = lambda msg, buffers=None, name=name: sent[name].append(  # type: ignore[method-assign]
+            {"state": msg["state"]}
+            if msg.get("method") == "update"
+            else {"content": msg["content"]}
+        )
+
+    def handle(name: str, msg: dict) -> list[dict]:
+        if msg.get("type") == "module":
+            asked.append(name)
+        widgets[name]._handle_custom_msg(msg, [])
+        out, sent[name] = sent[name], []
+        return out
+
+    try:
+        chromium_page.expose_function("pythonHandles", handle)
+        loader = (STATIC / "loader.js").read_text(encoding="utf-8")
+        states = {n: {k: v for k, v in w.get_state().items()} for n, w in widgets.items()}
+        boot = "\n".join(
+            f'loader.default.render({{ model: window.tcpvizModel("{n}", {json.dumps(states[n])}, {str(live).lower()}), '
+            f'el: document.getElementById("{n}") }});'
+            for n, live in (("a", True), ("b", True))
+        )
+        chromium_page.set_content(
+            '<!DOCTYPE html><html><body><div id="a"></div><div id="b"></div><div id="c"></div>'
+            f"<script>{LOADER_JS}</script>"
+            f'<script type="module">const loader = await import(URL.createObjectURL(new Blob([{json.dumps(loader)}], {{ type: "text/javascript" }})));\n{boot}\n'
+            f'loader.default.render({{ model: window.tcpvizModel("c", {json.dumps(states["a"])}, false), el: document.getElementById("c") }});'
+            "</script></body></html>"
+        )
+        chromium_page.locator("#a .tcpviz-widget").wait_for()
+        chromium_page.locator("#b .tcpviz-widget").wait_for()
+        assert asked == ["a"]  # once per page, not once per widget
+        # The style sheet came with the module, once.
+        assert chromium_page.locator("style[id^=tcpviz-css-]").count() == 1
+        # Both run it, each on its own model.
+        chromium_page.locator('#a [data-testid="event-button"]').first.click()
+        chromium_page.wait_for_function(
+            "() => document.querySelector('#a .current')?.id === 'state_LISTEN'"
+        )
+        assert widgets["a"].state == "LISTEN" and widgets["b"].state == "CLOSED"
+        # "c" asked nobody; it renders from the module the page already has.
+        chromium_page.locator("#c .tcpviz-widget").wait_for()
+
+    finally:
+        for w in widgets.values():
+            w.close()
+
+
+@pytest.mark.browser
+def test_without_a_kernel_the_loader_shows_a_still_picture(chromium_page):
+    """A saved notebook opened without running it: nobody answers, so the widget shows its
+    laid-out diagram, with a note saying what to do."""
+    w = TCPWidget()
+    try:
+        loader = (STATIC / "loader.js").read_text(encoding="utf-8")
+        state = dict(w.get_state())
+        chromium_page.set_content(
+            f'<!DOCTYPE html><html><body><div id="d"></div><script>{LOADER_JS}</script>'
+            f'<script type="module">const loader = await import(URL.createObjectURL(new Blob([{json.dumps(loader)}], {{ type: "text/javascript" }})));\n'
+            f'loader.default.render({{ model: window.tcpvizModel("d", {json.dumps(state)}, false), el: document.getElementById("d") }});'
+            "</script></body></html>"
+        )
+        chromium_page.locator("#d svg #state_CLOSED").wait_for()  # after a few seconds
+        assert "needs its Python kernel" in chromium_page.locator("#d").inner_text()
+        assert chromium_page.locator("#d .tcpviz-widget").count() == 0
+    finally:
+        w.close()
+
+
+def test_the_page_holds_no_stepping_rule_no_search_and_no_quiz_logic():
+    """Python decides, the page looks up (DESIGN.md, decision 7): the names of the copies that
+    once disagreed with Python are gone, and the page never reads the `via` rule itself."""
+    js = (STATIC / "widget.js").read_text(encoding="utf-8")
+    for gone in ("enabledIn", "pathTo", "LocalQuiz", "mulberry32", "shuffle", "whyNot", "eventKey"):
+        assert gone not in js, gone
+    assert not re.search(r"\.via\b", js), "the page reads the via rule"
+    assert "Math.random() * pool" not in js and "queue.shift()" not in js
+
+
+def test_a_cell_run_again_gives_back_the_widgets_it_made(monkeypatch):
+    """Shift+Enter on the cell of `client = TCPWidget()` (the cell a click made the active one)
+    must not replace the student's widget with a fresh one in CLOSED."""
+    here = {"cell": ("cell-1", "run-1")}
+    monkeypatch.setattr(tcpviz.web.widget._CellWidgets, "_here", staticmethod(lambda: here["cell"]))
+    client, server = TCPWidget(), TCPWidget(mode="scenario")
+    try:
+        client.fire("active open")
+        here["cell"] = ("cell-1", "run-2")  # the same cell, run again
+        assert (TCPWidget(), TCPWidget(mode="scenario")) == (client, server)
+        assert client.state == "SYN-SENT"  # the click is kept
+        here["cell"] = ("cell-1", "run-3")
+        assert TCPWidget(theme="dark") is not client  # other options: a new widget
+        here["cell"] = ("cell-2", "run-4")
+        assert TCPWidget() is not client  # another cell: its own widget
+        here["cell"] = None  # no notebook (a script): never reused
+        assert TCPWidget() is not TCPWidget()
+        # Within one run, two calls are two widgets.
+        here["cell"] = ("cell-3", "run-5")
+        assert TCPWidget() is not TCPWidget()
+        client.close()
+        here["cell"] = ("cell-1", "run-6")
+        assert TCPWidget() is not client  # a closed widget is never handed out
+    finally:
+        client.close()
+        server.close()

@@ -433,6 +433,7 @@ class Quiz:
 
     def _reason(self, question: Question, transition: Transition) -> str:
         """One sentence on why the transition happens: a scenario's, or the table's note."""
+        reason: str | None
         if self.scenario is not None:
             reason = self.scenario.steps[question.number - 1].why
         else:

@@ -28,11 +28,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import anywidget
-import traitlets
-
 from ..drawing import BADGE_COLOURS, THEMES, Diagram, heat_level, heat_map, heat_marks
-from ..errors import InvalidFilter, TcpvizError
+from ..errors import InvalidFilter, MissingDependency, TcpvizError
+
+try:
+    import anywidget
+    import ipywidgets  # noqa: F401  # anywidget's own dependency; named so the message is true
+    import traitlets
+except ModuleNotFoundError as missing:  # `pip install tcpviz` without the widget extra
+    raise MissingDependency(
+        "LiveSocketsWidget", ["anywidget", "ipywidgets"], "widget", missing.name
+    ) from None
 from ..files import write_atomic
 from ..model import DESCRIPTIONS, STATES
 from ..traffic import LiveView, Snapshot

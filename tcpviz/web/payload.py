@@ -13,6 +13,8 @@ Python; every field it shows (button labels, what was sent or received) is writt
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import TcpvizError
 from ..model.machine import Change, Machine
 from ..model.table import Table, Transition
@@ -171,12 +173,8 @@ class MachineTracker:
             self._count(transition, 1)
 
     def _count(self, transition: Transition, delta: int) -> None:
-        for counts, key in ((self._states, transition.target), (self._edges, transition)):
-            n = counts.get(key, 0) + delta
-            if n:
-                counts[key] = n
-            else:
-                del counts[key]
+        _bump(self._states, transition.target, delta)
+        _bump(self._edges, transition, delta)
 
     def apply(self, change: Change) -> None:
         """Follow one change of the machine (call it from an observer)."""
@@ -271,6 +269,16 @@ def _base36(n: int) -> str:
             return out
 
 
+def _bump(counts: dict[Any, int], key: object, delta: int) -> None:
+    """Add ``delta`` to ``counts[key]``, dropping the key at zero (so the order of first
+    occurrence in the current history is the dict's order)."""
+    n = counts.get(key, 0) + delta
+    if n:
+        counts[key] = n
+    else:
+        del counts[key]
+
+
 def history_item(table: Table, transition: Transition) -> dict[str, str]:
     """One step of a history list: the edge id, the RFC label, where it came from and went."""
     return {
@@ -313,7 +321,9 @@ def scenarios_payload(table: Table) -> list[dict[str, object]]:
         way = lead_in(table, table.initial, scenario.start)
         if way is None:
             continue
-        for step, transition in zip(data["steps"], transitions, strict=True):  # type: ignore[arg-type]
+        steps = data["steps"]
+        assert isinstance(steps, list)
+        for step, transition in zip(steps, transitions, strict=True):
             step["edge"] = table.edge_ids[transition]
         data["lead_in"] = [table.edge_ids[t] for t in way]
         payload.append(data)
@@ -348,7 +358,8 @@ def moves_payload(table: Table) -> dict[str, object]:
     - ``after``: edge id -> the position the arrow leads to;
     - ``elsewhere``: edge id -> why the arrow cannot be taken from any other state, with
       ``{state}`` standing for the current state;
-    - ``events``: how event names are read (:func:`event_lookup`).
+    - ``events``: how event names are read (:func:`event_lookup`);
+    - ``entered_from_matters``: the states where the state before decides what may happen.
 
     >>> moves = moves_payload(Machine().table)
     >>> here = moves["positions"][moves["start"]["CLOSED"]]
@@ -391,6 +402,9 @@ def moves_payload(table: Table) -> dict[str, object]:
         "after": after,
         "elsewhere": elsewhere,
         "events": event_lookup(table),
+        # Where the state before matters (an arrow with `via` leaves it): a question there
+        # says where the connection came from.
+        "entered_from_matters": [s for s in table.states if any(t.via for t in table.outgoing(s))],
     }
 
 

@@ -16,17 +16,31 @@ once from the table, and sends the event here, where the machine decides.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import logging
 import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import anywidget
-import traitlets
-
 from ..drawing.diagram import THEMES, layout_svg
-from ..errors import InvalidTransition, ScenarioError, TcpvizError, WidgetError
+from ..errors import (
+    InvalidTransition,
+    MissingDependency,
+    ScenarioError,
+    TcpvizError,
+    WidgetError,
+)
+
+try:
+    import anywidget
+    import ipywidgets  # noqa: F401  # anywidget's own dependency; named so the message is true
+    import traitlets
+except ModuleNotFoundError as missing:  # `pip install tcpviz` without the widget extra
+    raise MissingDependency(
+        "TCPWidget", ["anywidget", "ipywidgets"], "widget", missing.name
+    ) from None
 from ..model.machine import Change, Machine
 from ..model.table import Table, Transition
 from ..teach.player import ScenarioPlayer
@@ -76,10 +90,19 @@ class TCPWidget(anywidget.AnyWidget):
     ``table=`` draws any table; ``machine=`` shares a machine with other widgets and code.
     ``theme`` is one of :data:`tcpviz.drawing.diagram.THEMES` (``"auto"`` follows JupyterLab) and
     ``mode`` one of :data:`MODES`.
+
+    No click is lost to a cell run again: ``TCPWidget(machine)`` gives back the open widget
+    already showing ``machine`` with the same options, and in JupyterLab or Notebook 7 a cell's
+    ``TCPWidget()`` run again gives back the widget that cell made the time before. For a new
+    one, pass a new machine (``TCPWidget(Machine())``) or press Reset (which Undo reset takes
+    back).
     """
 
-    _esm = _STATIC / "widget.js"
-    _css = _STATIC / "widget.css"
+    # Each widget carries only a small loader (its `_esm`, saved in the notebook too); the
+    # page asks for the real module and style sheet once, by their hash, and keeps them for
+    # every later widget (static/loader.js, the "module" message).
+    _esm = _STATIC / "loader.js"
+    _module_hash = traitlets.Unicode("").tag(sync=True)
 
     #: How many recent steps (and steps to redo) travel to the page (``history_shown``,
     #: ``future_shown``); the page offers the others through "… N earlier steps". Set it on
@@ -89,7 +112,7 @@ class TCPWidget(anywidget.AnyWidget):
     # Sent once.
     svg = traitlets.Unicode("").tag(sync=True)
     table = traitlets.Dict().tag(sync=True)
-    scenarios = traitlets.List().tag(sync=True)
+    scenarios: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     #: Where each arrow leads and what is enabled where (see payload.moves_payload), so the
     #: page paints a click at once by looking it up.
     moves = traitlets.Dict().tag(sync=True)
@@ -105,9 +128,9 @@ class TCPWidget(anywidget.AnyWidget):
     taken = traitlets.List(traitlets.Unicode()).tag(sync=True, **_compact("edges"))
     # A window on the history and on the steps to redo (edge ids), and how many steps each
     # leaves out: a step sends the same few values after a long session as after a reset.
-    history_shown = traitlets.List().tag(sync=True, **_compact("edges"))
+    history_shown: traitlets.List[str] = traitlets.List().tag(sync=True, **_compact("edges"))
     history_hidden = traitlets.Int(0).tag(sync=True)
-    future_shown = traitlets.List().tag(sync=True, **_compact("edges"))
+    future_shown: traitlets.List[str] = traitlets.List().tag(sync=True, **_compact("edges"))
     future_hidden = traitlets.Int(0).tag(sync=True)
     enabled = traitlets.List(traitlets.Unicode()).tag(sync=True, **_compact("edges"))
     error = traitlets.Unicode("").tag(sync=True)
@@ -137,10 +160,20 @@ class TCPWidget(anywidget.AnyWidget):
             if widget is not None and widget.comm is not None:
                 widget._reused = True
                 return widget
+        # `client = TCPWidget()` in a cell run again: the widget that cell made the time before
+        # (the same options, in the same order), with its own machine and every click.
+        options = (cls, id(table), bool(extended), theme, mode, _hashable(kwargs))
+        fresh = machine is None and options[-1] is not None
+        again = _CELLS.again(options) if fresh else None
+        if again is not None:
+            again._reused = True
+            return again
         widget = super().__new__(cls)
         widget._reused = False
         if key is not None:
             _SHOWING.setdefault(machine, {})[key] = weakref.ref(widget)  # type: ignore[arg-type]
+        if fresh:
+            _CELLS.made(options, widget)
         return widget
 
     def __init__(
@@ -180,6 +213,7 @@ class TCPWidget(anywidget.AnyWidget):
         self._before_reset: tuple[tuple[Transition, ...], tuple[Transition, ...]] | None = None
         self._quiz: Quiz | None = None
         super().__init__(
+            _module_hash=_front_end()[0],
             svg=layout_svg(t),
             table=table_payload(t),
             moves=moves_payload(t),
@@ -364,8 +398,9 @@ class TCPWidget(anywidget.AnyWidget):
         if not status["name"]:
             return _idle_scenario(speed)
         index, total, on_track = status["index"], status["total"], status["on_track"]
+        assert isinstance(total, int) and (index is None or isinstance(index, int))
         playing = changes.pop("playing", self.scenario.get("playing", False))
-        if not on_track or index >= total:
+        if index is None or not on_track or index >= total:
             playing = False
         return {
             "name": status["name"],
@@ -448,7 +483,9 @@ class TCPWidget(anywidget.AnyWidget):
         if data["last"] is not None:
             # The page marks the arrow the answer was about; it knows arrows by their ids.
             transition = self._quiz.history[-1].transition
-            data["last"] = {**data["last"], "edge": self._machine.table.edge_ids[transition]}
+            last = data["last"]
+            assert isinstance(last, dict)
+            data["last"] = {**last, "edge": self._machine.table.edge_ids[transition]}
         data["seed"] = self._quiz.seed
         return data
 
@@ -529,7 +566,7 @@ class TCPWidget(anywidget.AnyWidget):
         elif kind == "jump":
             machine.jump(msg.get("index"))  # type: ignore[arg-type]  # jump checks it
         elif kind == "mode":
-            self.mode = msg.get("mode")  # validated
+            self.mode = msg.get("mode")  # type: ignore[assignment]  # validated
         elif kind == "scenario":
             self._scenario_message(msg)
         elif kind == "quiz_start":
@@ -539,11 +576,14 @@ class TCPWidget(anywidget.AnyWidget):
             self.answer(str(msg.get("state", "")))
         elif kind == "dismiss":
             self.error = ""
+        elif kind == "module":
+            digest, js, css = _front_end()
+            self._safe_send({"type": "module", "hash": digest, "esm": js, "css": css})
         else:
             raise WidgetError(
                 f"unknown message type: {kind!r} (must be one of "
                 "['dismiss', 'fire', 'jump', 'mode', 'quiz_answer', 'quiz_start', 'redo', "
-                "'reset', 'scenario', 'undo', 'undo_reset'])"
+                "'module', 'reset', 'scenario', 'undo', 'undo_reset'])"
             )
 
     def _safe_send(self, content: dict[str, Any]) -> None:
@@ -559,8 +599,38 @@ class TCPWidget(anywidget.AnyWidget):
             unsubscribe()
         super().close()
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The widget view and, beside it, a still picture of the diagram as it stands.
+
+        Front ends with a widget manager show the view; nbconvert's HTML, GitHub and other
+        static renderings, which cannot run the widget, show the picture
+        (:mod:`tcpviz.web.snapshot`) instead of a blank.
+        """
+        bundle = super()._repr_mimebundle_(**kwargs)  # anywidget: (data, metadata)
+        if bundle is None:
+            return None
+        from .snapshot import snapshot_bundle
+
+        data, metadata = bundle
+        return {**data, **snapshot_bundle(self._machine)}, metadata
+
     def __repr__(self) -> str:
         return f"<TCPWidget {self._machine.state} ({self.mode}) of {self._machine.table!r}>"
+
+
+@functools.cache
+def _front_end() -> tuple[str, str, str]:
+    """The page's module and style sheet, and a hash of both (read once per process)."""
+    js = (_STATIC / "widget.js").read_text(encoding="utf-8")
+    css = (_STATIC / "widget.css").read_text(encoding="utf-8")
+    digest = hashlib.sha256(f"{js}\0{css}".encode()).hexdigest()[:16]
+    return digest, js, css
+
+
+def front_end() -> tuple[str, str]:
+    """The JavaScript module and the style sheet the widget's page runs (widget.js, widget.css)."""
+    _, js, css = _front_end()
+    return js, css
 
 
 #: The same widget under a name that says it works for any table.
@@ -578,12 +648,90 @@ def _reuse_key(cls: type, machine: Machine | None, *options: Any) -> tuple[Any, 
     if machine is None:
         return None  # a fresh machine each time: nothing to keep
     table, extended, theme, mode, kwargs = options
+    rest = _hashable(kwargs)
+    if rest is None:  # an option that cannot be compared: build a new widget
+        return None
+    return (cls, id(table), bool(extended), theme, mode, rest)
+
+
+def _hashable(kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
+    """``kwargs`` as a key, or ``None`` when an option cannot be compared."""
     try:
-        key = (cls, id(table), bool(extended), theme, mode, tuple(sorted(kwargs.items())))
+        key = tuple(sorted(kwargs.items()))
         hash(key)
-    except TypeError:  # an option that cannot be compared: build a new widget
+    except TypeError:
         return None
     return key
+
+
+class _CellWidgets:
+    """The widgets each notebook cell built in its last run, so that a run again gives them back.
+
+    A front end that names its cells (JupyterLab and Notebook 7 send ``cellId`` with each
+    execution) lets the k-th ``TCPWidget()`` of a cell's new run return the k-th widget of its
+    previous run, if that is still open and was built with the same options. Elsewhere (a
+    script, a front end that sends no cell id) nothing is reused.
+    """
+
+    def __init__(self) -> None:
+        # cell id -> (the run's message id, widgets of this run, widgets of the run before)
+        self._cells: dict[
+            str, tuple[str, list[weakref.ref[TCPWidget]], list[weakref.ref[TCPWidget]]]
+        ] = {}
+
+    @staticmethod
+    def _here() -> tuple[str, str] | None:
+        """(cell id, message id of its run) of the cell running now, if the kernel knows."""
+        try:
+            from IPython import get_ipython
+
+            shell = get_ipython()
+            kernel = getattr(shell, "kernel", None)
+            parent = kernel.get_parent("shell") if kernel is not None else None
+        except Exception:  # no IPython, no kernel, an old ipykernel: no cells to speak of
+            return None
+        if not isinstance(parent, dict):
+            return None
+        cell = (parent.get("metadata") or {}).get("cellId")
+        run = (parent.get("header") or {}).get("msg_id")
+        return (cell, run) if isinstance(cell, str) and isinstance(run, str) else None
+
+    def _runs(
+        self,
+    ) -> tuple[list[weakref.ref[TCPWidget]], list[weakref.ref[TCPWidget]]] | None:
+        here = self._here()
+        if here is None:
+            return None
+        cell, run = here
+        entry = self._cells.get(cell)
+        if entry is None or entry[0] != run:  # a new run of this cell: the last one is "before"
+            entry = (run, [], entry[1] if entry is not None else [])
+            self._cells[cell] = entry
+        return entry[1], entry[2]
+
+    def again(self, options: tuple[Any, ...]) -> TCPWidget | None:
+        """The widget this cell's previous run built at this point, if it fits ``options``."""
+        runs = self._runs()
+        if runs is None:
+            return None
+        now, before = runs
+        if len(now) >= len(before):
+            return None
+        widget = before[len(now)]()
+        if widget is None or widget.comm is None or getattr(widget, "_options", None) != options:
+            return None
+        now.append(weakref.ref(widget))
+        return widget
+
+    def made(self, options: tuple[Any, ...], widget: TCPWidget) -> None:
+        """Note that this cell's run built ``widget`` with ``options``."""
+        widget._options = options
+        runs = self._runs()
+        if runs is not None:
+            runs[0].append(weakref.ref(widget))
+
+
+_CELLS = _CellWidgets()
 
 
 def _follow(widget: TCPWidget, machine: Machine) -> Callable[[], None]:

@@ -35,7 +35,7 @@ function indexTable(table, moves) {
     byId.set(s.id, s);
   }
   for (const t of table.transitions) edges.set(t.id, t);
-  const none = { positions: [], start: {}, after: {}, elsewhere: {}, events: {} };
+  const none = { positions: [], start: {}, after: {}, elsewhere: {}, events: {}, entered_from_matters: [] };
   const numbered = { states: table.states.map((s) => s.id), edges: table.transitions.map((t) => t.id) };
   return { table, edges, byName, byId, numbered, moves: moves || none };
 }
@@ -1284,7 +1284,7 @@ function createQuizPanel(ctx) {
           `Question ${q.number} of ${q.total}: the connection is in `,
           h("strong", { text: q.state }),
           // Where it came from matters only where an arrow has a `via` (Figure 5, Note 1).
-          q.entered_from && ix.table.transitions.some((t) => t.source === q.state && t.via)
+          q.entered_from && (ix.moves.entered_from_matters || []).includes(q.state)
             ? ` (entered from ${q.entered_from})`
             : "",
           ". Event: ",
