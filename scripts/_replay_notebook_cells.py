@@ -135,6 +135,10 @@ def part_cells() -> list:
 def main(path: Path) -> None:
     if path.exists():
         notebook = nbformat.read(path, as_version=4)
+        if any(cell.source.startswith("## Part 2: replaying a capture") for cell in notebook.cells):
+            raise SystemExit(
+                f"{path} already has the replay part: start from the notebook without it"
+            )
         at = next(
             i
             for i, cell in enumerate(notebook.cells)
