@@ -206,6 +206,58 @@ def cmd_html(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- ladder -----------------------------------------------------------------------------------
+
+#: The ladder formats ``-o -`` can write to stdout (text, not binary).
+LADDER_TEXT_FORMATS = ("svg", "mermaid", "html")
+
+
+def cmd_ladder(args: argparse.Namespace) -> int:
+    """Play a connection scenario and draw its ladder (both ends, every segment between them)."""
+    from .drawing import ladder
+    from .teach.connection_scenarios import get_connection_scenario
+
+    scenario = get_connection_scenario(args.scenario)  # UnknownScenario lists the names
+    if args.format:
+        fmt = args.format
+    elif args.output == "-":
+        fmt = "svg"
+    else:
+        suffix = Path(args.output).suffix.lower()
+        suffixes = {**ladder.LADDER_SUFFIXES, ".html": "html", ".htm": "html"}
+        if suffix not in suffixes:
+            raise UsageError(
+                f"cannot tell the format from {args.output!r}: give --format, or a file ending "
+                f"in one of {sorted(suffixes)}"
+            )
+        fmt = suffixes[suffix]
+    if args.output == "-" and fmt not in LADDER_TEXT_FORMATS:
+        raise UsageError(f"{fmt} is binary: write it to a file with -o FILE.{fmt}")
+    if fmt == "html":
+        # Both ends, the ladder and every step of the scenario in one page, no Python.
+        from .web.connection_page import connection_html, save_connection_html
+        from .web.connection_widget import record_scenario
+
+        recording = record_scenario(scenario.name, theme=args.theme, time=args.time)
+        if args.output == "-":
+            sys.stdout.write(connection_html(recording))
+        else:
+            save_connection_html(args.output, recording)
+            print(f"wrote {args.output}")
+        return 0
+    drawing = ladder.Ladder(
+        ladder.trace_from_connection(scenario.play(), title=scenario.title),
+        time=args.time,
+        theme=args.theme,
+    )
+    if args.output == "-":
+        sys.stdout.write(drawing.pipe(fmt).decode("utf-8"))
+    else:
+        drawing.save(args.output, format=fmt, scale=args.scale)
+        print(f"wrote {args.output}")
+    return 0
+
+
 # -- table ------------------------------------------------------------------------------------
 
 
@@ -634,6 +686,50 @@ def build_parser() -> argparse.ArgumentParser:
     )
     live.add_argument(
         "--theme", choices=render.THEMES, default="light", help="the colours of --svg"
+    )
+
+    lad = command(
+        "ladder",
+        cmd_ladder,
+        "draw the ladder (sequence) diagram of a connection scenario: both ends, every segment",
+        parents=(),
+    )
+    lad.add_argument(
+        "scenario",
+        metavar="SCENARIO",
+        help="a connection scenario: handshake, simultaneous-close, lost-final-ack, ... "
+        "(a wrong name lists them all)",
+    )
+    lad.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        metavar="FILE",
+        help="the file to write: .svg, .png, .pdf, .mmd, or .html (a page stepping through the "
+        "scenario, both ends and the ladder; no Python needed) (default '-': SVG on stdout)",
+    )
+    lad.add_argument(
+        "--format",
+        choices=("svg", "png", "pdf", "mermaid", "html"),
+        help="the file format (default: from the suffix of FILE)",
+    )
+    lad.add_argument(
+        "--time",
+        choices=("logical", "real"),
+        default="logical",
+        help="logical: one row per step (default); real: rows spaced by the simulated clock",
+    )
+    lad.add_argument(
+        "--theme",
+        choices=render.THEMES,
+        default="light",
+        help="colours, as for export (default: light)",
+    )
+    lad.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="PNG pixels per CSS pixel, for slides (default 1; 2 for a sharp projector image)",
     )
     return parser
 

@@ -155,6 +155,54 @@ SLIDES: tuple[Slide, ...] = (
 )
 
 
+def _ladder(name: str, time: str = "logical"):
+    """The ladder of connection scenario ``name``, both ends and every segment (drawn by tcpviz
+    itself, no Graphviz)."""
+    from .drawing.ladder import Ladder, trace_from_connection
+    from .teach.connection_scenarios import get_connection_scenario
+
+    scenario = get_connection_scenario(name)
+    return Ladder(trace_from_connection(scenario.play(), title=scenario.title), time=time)
+
+
+SLIDES += (
+    Slide(
+        "ladder-handshake.svg",
+        "Ladder of the three-way handshake: SYN, SYN,ACK, ACK, with seq and ack, and both ends' "
+        "states (CLOSED, LISTEN, SYN-SENT, SYN-RECEIVED, ESTABLISHED).",
+        lambda: _ladder("handshake"),
+    ),
+    Slide(
+        "ladder-client-close.svg",
+        "Ladder of data, then an active close by the client: FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT "
+        "on one side, CLOSE-WAIT, LAST-ACK on the other, and the 2MSL timer.",
+        lambda: _ladder("data-then-client-close"),
+    ),
+    Slide(
+        "ladder-server-close.svg",
+        "Ladder of an active close by the server: the same states, on the other sides.",
+        lambda: _ladder("server-close"),
+    ),
+    Slide(
+        "ladder-simultaneous-open.svg",
+        "Ladder of a simultaneous open: the two SYNs cross; both ends pass SYN-RECEIVED.",
+        lambda: _ladder("simultaneous-open"),
+    ),
+    Slide(
+        "ladder-simultaneous-close.svg",
+        "Ladder of a simultaneous close: the two FINs cross; both ends pass CLOSING and wait in "
+        "TIME-WAIT (the classic exam question).",
+        lambda: _ladder("simultaneous-close"),
+    ),
+    Slide(
+        "ladder-lost-final-ack.svg",
+        "Ladder of a lost final ACK, in real time: the server retransmits its FIN after its RTO, "
+        "and the client, still in TIME-WAIT, acknowledges it again: why TIME-WAIT exists.",
+        lambda: _ladder("lost-final-ack", time="real"),
+    ),
+)
+
+
 def _readme() -> str:
     rows = "\n".join(f"| [`{s.file}`]({s.file}) | {s.caption} |" for s in SLIDES)
     return f"""# Slide-ready TCP state diagrams

@@ -28,6 +28,7 @@ common = importlib.import_module("_common")
 bench_step = importlib.import_module("bench_step")
 bench_export = importlib.import_module("bench_export")
 bench_browser = importlib.import_module("bench_browser")
+bench_connection = importlib.import_module("bench_connection")
 run = importlib.import_module("run")
 
 needs_dot = pytest.mark.exe  # see conftest.py: skipped without dot, except in CI
@@ -195,6 +196,15 @@ def test_bench_browser_clicks_and_widget_steps_start_no_program():
     # The class change comes before the frame that paints it.
     paint, handler = result.row(bench_browser.PAINT), result.row(bench_browser.HANDLER)
     assert handler.median_ms <= paint.median_ms
+
+
+def test_bench_connection_runs_every_row_and_checks_the_targets():
+    result = bench_connection.run(samples=2, ladder_repeats=1, histories=(10, 20), segments=40)
+    assert result.row(f"{bench_connection.STEP} (10 steps)").n == 2
+    assert result.row(f"{bench_connection.LOOKAHEAD} (20 steps)").n == 2
+    assert result.row(bench_connection.LADDER).n == 1
+    assert "40 segments" in result.row(bench_connection.LADDER).note
+    assert len(result.checks) == 3 and len(result.ratios) == 1
 
 
 @needs_dot

@@ -1,5 +1,6 @@
 """The drawing: a table's DOT source, its Graphviz layout (once), the SVG template, highlighting by
-class, themes, and :class:`Diagram` with its exports. Knows the model, never the widget."""
+class, themes, and :class:`Diagram` with its exports; the ladder of a connection
+(:class:`Ladder`). Knows the model and the simulator's records, never the widget."""
 
 from .diagram import (
     DOT_TIMEOUT,
@@ -20,6 +21,18 @@ from .diagram import (
     style_sheet,
 )
 from .heat import BADGE_COLOURS, HEAT_FILLS, heat_level, heat_map, heat_marks
+from .ladder import (
+    LADDER_FORMATS,
+    LADDER_SUFFIXES,
+    TIMES,
+    Ladder,
+    LadderSegment,
+    LadderTrace,
+    StateChange,
+    TimerSpan,
+    UserCall,
+    layout_ladder,
+)
 
 __all__ = [
     "BADGE_COLOURS",
@@ -27,10 +40,19 @@ __all__ = [
     "FORMATS",
     "HEAT_FILLS",
     "INSTALL_GRAPHVIZ",
+    "LADDER_FORMATS",
+    "LADDER_SUFFIXES",
     "SUFFIXES",
     "THEMES",
+    "TIMES",
     "Diagram",
+    "Ladder",
+    "LadderSegment",
+    "LadderTrace",
     "PackagedLayout",
+    "StateChange",
+    "TimerSpan",
+    "UserCall",
     "clear_caches",
     "dot_source",
     "heat_level",
@@ -38,6 +60,7 @@ __all__ = [
     "heat_marks",
     "highlight",
     "layout_key",
+    "layout_ladder",
     "layout_svg",
     "packaged_layouts",
     "raw_layout",

@@ -6,6 +6,7 @@ imported on first use: the standalone page works without it.
 
 from typing import TYPE_CHECKING
 
+from .connection_page import connection_html, save_connection_html
 from .html import DEFAULT_TITLE, HtmlError, json_for_script, save_html, standalone_html
 from .payload import (
     HISTORY_WINDOW,
@@ -25,10 +26,12 @@ from .payload import (
 )
 
 if TYPE_CHECKING:
+    from .connection_widget import ConnectionView, ConnectionWidget, record_scenario
     from .live_widget import LiveSocketsWidget, SocketsDiagram, live_svg
     from .widget import MODES, SPEEDS, StateMachineWidget, TCPWidget, WidgetError, show
 
 _WIDGET_NAMES = ("MODES", "SPEEDS", "StateMachineWidget", "TCPWidget", "WidgetError", "show")
+_CONNECTION_NAMES = ("ConnectionView", "ConnectionWidget", "record_scenario")
 
 
 _LIVE_NAMES = ("LiveSocketsWidget", "SocketsDiagram", "live_svg")
@@ -43,6 +46,10 @@ def __getattr__(name: str) -> object:
         from . import widget
 
         return getattr(widget, name)
+    if name in _CONNECTION_NAMES:
+        from . import connection_widget
+
+        return getattr(connection_widget, name)
     raise AttributeError(f"module 'tcpviz.web' has no attribute {name!r}")
 
 
@@ -52,6 +59,8 @@ __all__ = [
     "MODES",
     "QUIZ_SEEDS",
     "SPEEDS",
+    "ConnectionView",
+    "ConnectionWidget",
     "HtmlError",
     "IdCodec",
     "LiveSocketsWidget",
@@ -61,6 +70,7 @@ __all__ = [
     "TCPWidget",
     "WidgetError",
     "button_label",
+    "connection_html",
     "event_lookup",
     "history_item",
     "json_for_script",
@@ -69,7 +79,9 @@ __all__ = [
     "moves_payload",
     "narration",
     "quizzes_payload",
+    "record_scenario",
     "refusal",
+    "save_connection_html",
     "save_html",
     "scenarios_payload",
     "show",
