@@ -88,6 +88,16 @@ machine = server.machine()
 Diagram(machine.table, state=machine.state, last=machine.last,
         visited=machine.visited, taken=machine.history)"""
 
+LADDER_MD = """\
+The same connection as a **ladder**: the two timelines side by side, every captured segment an
+arrow, and each end's state written where it changes. An arrow ends where the change it caused
+is written, so compare it with the state diagram above."""
+
+LADDER = """\
+from tcpviz.web import replay_ladder
+
+replay_ladder(first)"""
+
 OTHERS_MD = """\
 ### When things go wrong
 
@@ -127,6 +137,8 @@ def part_cells() -> list:
         code(STATES),
         md(DIAGRAM_MD),
         code(DIAGRAM),
+        md(LADDER_MD),
+        code(LADDER),
         md(OTHERS_MD),
         code(OTHERS),
     ]
