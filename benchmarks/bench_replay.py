@@ -21,8 +21,8 @@ other work the wall clock of either side stretches at random. Run alone with ``.
 from __future__ import annotations
 
 import random
-import statistics
 import resource
+import statistics
 import struct
 import subprocess
 import sys
