@@ -172,6 +172,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     fmt = _export_format(args)
     if args.output == "-" and fmt not in TEXT_FORMATS:
         raise UsageError(f"{fmt} is binary: write it to a file with -o FILE.{fmt}")
+    if (args.dpi is not None or args.scale is not None) and fmt != "png":
+        raise UsageError(f"--dpi and --scale set a PNG's resolution, not {fmt}'s: use -o FILE.png")
     table = _table(args)
     # Everything is checked before anything is written: a bad state leaves no file behind,
     # and Diagram.save renders completely before it writes (atomically).
@@ -182,7 +184,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         sys.stdout.write(diagram.pipe(fmt).decode("utf-8"))
     else:
         sys.stdout.flush()  # -o /dev/stdout: what was printed before comes first
-        diagram.save(args.output, format=fmt)
+        diagram.save(args.output, format=fmt, dpi=args.dpi, scale=args.scale)
         _wrote(args.output)
     return 0
 
@@ -524,6 +526,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=render.THEMES,
         default="light",
         help="colours (default: light; auto follows the page's light or dark theme)",
+    )
+    resolution = export.add_mutually_exclusive_group()
+    resolution.add_argument(
+        "--dpi", type=float, metavar="N", help="a PNG's resolution (default: 96; 300 for print)"
+    )
+    resolution.add_argument(
+        "--scale", type=float, metavar="X", help="a PNG's size as a multiple of 96 dpi (2: sharp)"
     )
     dot_timeout = {
         "type": _seconds,

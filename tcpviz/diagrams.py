@@ -84,6 +84,7 @@ def _both_handshake_sides() -> Diagram:
     server = Machine()
     server.run("passive OPEN", "rcv SYN", "rcv ACK of SYN")
     return Diagram(
+        theme="light",
         state="ESTABLISHED",
         visited=(*client.visited, *server.visited),
         taken=(*client.history, *server.history),
@@ -95,7 +96,7 @@ SLIDES: tuple[Slide, ...] = (
         "tcp-state-diagram.svg",
         "The TCP connection state diagram, RFC 9293 Figure 5 (with the FIN-WAIT-1 -> TIME-WAIT "
         "arrow its Note 2 leaves out).",
-        lambda: Diagram(),
+        lambda: Diagram(theme="light"),
     ),
     Slide(
         "tcp-state-diagram-dark.svg",
@@ -150,9 +151,46 @@ SLIDES: tuple[Slide, ...] = (
         "The extended machine: Figure 5 plus what RFC 9293 section 3.10 adds (RST, ABORT, user "
         "timeout), dashed and lighter, in Figure 5's layout; the arrows of one event into CLOSED "
         "share one arrowhead.",
-        lambda: Diagram(extended=True),
+        lambda: Diagram(extended=True, theme="light"),
     ),
 )
+
+
+#: RFC 9293 Figure 5 as a teacher would write it in plain DOT, for the comparison in the README.
+PLAIN_DOT = """\
+// RFC 9293 Figure 5 as a teacher would write it in plain DOT (about 30 lines): default layout,
+// CLOSED drawn twice as in the RFC, each label "event / action" on two lines.
+digraph tcp {
+  node [shape=box, style=rounded, fontname="Helvetica"];
+  edge [fontname="Helvetica", fontsize=10];
+  CLOSED; CLOSED2 [label="CLOSED"];
+  CLOSED -> LISTEN [label="passive OPEN\\ncreate TCB"];
+  CLOSED -> SYN_SENT [label="active OPEN\\ncreate TCB, snd SYN"];
+  LISTEN -> CLOSED [label="CLOSE\\ndelete TCB"];
+  LISTEN -> SYN_RCVD [label="rcv SYN\\nsnd SYN,ACK"];
+  LISTEN -> SYN_SENT [label="SEND\\nsnd SYN"];
+  SYN_SENT -> CLOSED [label="CLOSE\\ndelete TCB"];
+  SYN_SENT -> SYN_RCVD [label="rcv SYN\\nsnd SYN,ACK"];
+  SYN_SENT -> ESTAB [label="rcv SYN,ACK\\nsnd ACK"];
+  SYN_RCVD -> ESTAB [label="rcv ACK of SYN"];
+  SYN_RCVD -> LISTEN [label="rcv RST"];
+  SYN_RCVD -> FIN_WAIT_1 [label="CLOSE\\nsnd FIN"];
+  ESTAB -> FIN_WAIT_1 [label="CLOSE\\nsnd FIN"];
+  ESTAB -> CLOSE_WAIT [label="rcv FIN\\nsnd ACK"];
+  FIN_WAIT_1 -> FIN_WAIT_2 [label="rcv ACK of FIN"];
+  FIN_WAIT_1 -> CLOSING [label="rcv FIN\\nsnd ACK"];
+  FIN_WAIT_1 -> TIME_WAIT [label="rcv FIN,ACK\\nsnd ACK"];
+  FIN_WAIT_2 -> TIME_WAIT [label="rcv FIN\\nsnd ACK"];
+  CLOSING -> TIME_WAIT [label="rcv ACK of FIN"];
+  CLOSE_WAIT -> LAST_ACK [label="CLOSE\\nsnd FIN"];
+  LAST_ACK -> CLOSED2 [label="rcv ACK of FIN"];
+  TIME_WAIT -> CLOSED2 [label="timeout 2MSL\\ndelete TCB"];
+  { rank=same; SYN_RCVD; SYN_SENT; }
+  { rank=same; FIN_WAIT_1; CLOSE_WAIT; }
+  { rank=same; TIME_WAIT; CLOSED2; }
+}
+"""
+PLAIN_FILE = "plain-dot-comparison.svg"
 
 
 def _ladder(name: str, time: str = "logical"):
@@ -234,6 +272,35 @@ state an image named with its description, each arrow an image labelled with whe
 Nothing in a file reacts to a click or a key, so no state is a focusable button there; the
 notebook widget and `tcpviz html` pages make them buttons.
 
+## Why this layout: side by side with Figure 5 and with plain DOT
+
+Three drawings of the same machine: RFC 9293's Figure 5 (ASCII art, in the RFC), a 30-line plain
+DOT file a teacher might write ([`{PLAIN_FILE}`]({PLAIN_FILE}), its source is `PLAIN_DOT` in
+`tcpviz/diagrams.py`), and tcpviz's ([`tcp-state-diagram.svg`](tcp-state-diagram.svg)).
+
+- **Like Figure 5:** the same rows (CLOSED; LISTEN; SYN-RECEIVED and SYN-SENT; ESTABLISHED;
+  FIN-WAIT-1 and CLOSE-WAIT; FIN-WAIT-2, CLOSING, LAST-ACK; TIME-WAIT), the passive side on the
+  left and the active side on the right, CLOSED drawn twice (top, and bottom right where
+  LAST-ACK and TIME-WAIT end), the RFC's "event, rule, action" labels with one action a line
+  ("create TCB" over "snd SYN"). Both CLOSED boxes are one state: one node of the graph, one
+  `<g id="state_CLOSED">` in the SVG, lit together. Plain DOT swaps the sides (SYN-SENT left),
+  drops the rule, and uses identifiers (`SYN_RCVD`) for names.
+- **Legible where Figure 5 and plain DOT are not:** no arrow loops around the figure, none
+  bends into an S, no label touches another or a box, and the bold of the current state and of
+  the last step was laid out for (every name and label is measured in bold, shown regular,
+  centred), so highlighting never overflows. The figure is nearly square (about 1.13:1), which
+  fills what a 4:3 or 16:9 screen leaves beside the widget's panel; plain DOT comes out
+  portrait (0.69:1) and, fitted to a projector's height, its 10-point labels are 11 px.
+- **Sizes measured in Chromium** (tests/test_legibility.py), smallest arrow label and state
+  name in CSS px: the standalone page at 1024x768, 14.1 and 19.1 (6.7 and 9.3 before this
+  layout); JupyterLab at 1280x800 with the file browser open, 12.2 and 16.5 (about 5 before);
+  JupyterLab at 1024x768, 12.1 and 16.4. The extended figure on the page: 13.8, its dashed
+  rows' labels 11.8, names 18.7.
+- **The extended machine** keeps Figure 5's layout exactly (its rows are routed after the
+  figure, so no state moves), shows the dashed section 3.10 arrows from the current state only
+  (with their labels gathered where they leave it), names the rest in one band under the
+  figure, and shows every row at once with one toggle (**All rows** in the widget).
+
 To make your own, for example after a few steps in a notebook:
 
 ```python
@@ -246,7 +313,9 @@ Diagram.from_machine(m, theme="dark").save("my-slide.svg")   # or .png / .pdf (n
 ```
 
 Slide software that takes no SVG (Google Slides, for one) takes a PNG: save one with
-`Diagram(...).save("slide.png")`, which runs Graphviz's `dot` with the same colours.
+`Diagram(...).save("slide.png", scale=2)` (or `dpi=300`; on the command line
+`tcpviz export -o slide.png --dpi 300`). With the `png` extra installed (CairoSVG) the PNG is
+drawn from the SVG itself, exactly as above; without it Graphviz's `dot` draws it.
 """
 
 
@@ -285,7 +354,7 @@ def layout_files(layouts_dir: Path = PACKAGE_LAYOUTS) -> list[Expected]:
     version = graphviz_version()
     for layout in LAYOUTS:
         table = layout.table()
-        raw = render.run_dot(render.dot_source(table), "svg")
+        raw = render.raw_layout(table, packaged=False).encode("utf-8")
         files.append(Expected(layouts_dir / layout.file, raw, "layout", table))
         index[layout.file] = {
             "dot_sha256": render.layout_key(table),
@@ -300,6 +369,7 @@ def layout_files(layouts_dir: Path = PACKAGE_LAYOUTS) -> list[Expected]:
 def slide_files(out_dir: Path) -> list[Expected]:
     """The slide-ready SVGs and their README, drawn from the current layouts."""
     files = [Expected(out_dir / s.file, s.diagram().pipe("svg"), "svg") for s in SLIDES]
+    files.append(Expected(out_dir / PLAIN_FILE, render.run_dot(PLAIN_DOT, "svg"), "svg"))
     files.append(Expected(out_dir / "README.md", _readme().encode("utf-8"), "text"))
     return files
 

@@ -499,6 +499,7 @@ def test_a_render_failure_leaves_no_file(
         raise GraphvizNotFound(render.INSTALL_GRAPHVIZ)
 
     monkeypatch.setattr(render, "run_dot", missing)
+    monkeypatch.setattr(render, "_rasterize", lambda *args: None)  # dot draws the PNG
     status, out, err = run(capsys, "export", "-o", str(tmp_path / "tcp.png"))
     assert (status, out) == (1, "")
     assert "dot` program was not found" in err and "apt install graphviz" in err
@@ -575,6 +576,18 @@ def test_a_table_that_needs_its_extended_rows(
     assert "no transition reaches ['C']" in err and "(add --extended)" in err
     status, out, _ = run(capsys, "states", "--table", str(path), "--extended")
     assert status == 0 and out.split()[2:] == ["A", "B", "C"]
+
+
+def test_export_png_at_a_chosen_dpi(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, _, _ = run(capsys, "export", "-o", str(tmp_path / "a.png"), "--dpi", "192")
+    assert status == 0
+    big = (tmp_path / "a.png").read_bytes()
+    status, _, _ = run(capsys, "export", "-o", str(tmp_path / "b.png"))
+    small = (tmp_path / "b.png").read_bytes()
+    width = int.from_bytes(big[16:20], "big")
+    assert abs(width - 2 * int.from_bytes(small[16:20], "big")) <= 2
+    status, _, err = run(capsys, "export", "-o", str(tmp_path / "c.svg"), "--scale", "2")
+    assert status == 2 and "PNG's resolution, not svg's" in err
 
 
 # -- hostile command lines (issue 8) ----------------------------------------------------------

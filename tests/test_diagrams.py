@@ -18,7 +18,16 @@ from pathlib import Path
 import pytest
 
 from tcpviz import diagrams
-from tcpviz.diagrams import COMMAND, LAYOUTS, SLIDES, main, signature, slide_files, stale
+from tcpviz.diagrams import (
+    COMMAND,
+    LAYOUTS,
+    PLAIN_FILE,
+    SLIDES,
+    main,
+    signature,
+    slide_files,
+    stale,
+)
 from tcpviz.drawing import diagram as render
 from tcpviz.drawing.diagram import layout_key, packaged_layouts
 
@@ -80,7 +89,7 @@ def test_the_readme_lists_every_slide():
         assert f"[`{slide.file}`]({slide.file})" in readme
     assert COMMAND in readme
     committed = {p.name for p in DIAGRAMS.glob("*.svg")}
-    assert committed == {slide.file for slide in SLIDES}
+    assert committed == {slide.file for slide in SLIDES} | {PLAIN_FILE}
 
 
 @pytest.mark.parametrize(
@@ -223,10 +232,10 @@ def test_regenerating_writes_everything_then_nothing(tmp_path, capsys):
     layouts, slides = tmp_path / "layouts", tmp_path / "diagrams"
     try:
         assert main(["--layouts", str(layouts), "--out", str(slides)]) == 0
-        written = len(LAYOUTS) + 1 + len(SLIDES) + 1  # with index.json and README.md
+        written = len(LAYOUTS) + 1 + len(SLIDES) + 2  # with index.json, README.md, the plain DOT
         assert f"{written} file(s) written" in capsys.readouterr().out
         assert {p.name for p in layouts.iterdir()} == {"index.json", "tcp.svg", "tcp-extended.svg"}
-        assert {p.name for p in slides.glob("*.svg")} == {s.file for s in SLIDES}
+        assert {p.name for p in slides.glob("*.svg")} == {s.file for s in SLIDES} | {PLAIN_FILE}
         (layouts / "stray.svg").write_text("<svg/>")
         assert main(["--layouts", str(layouts), "--out", str(slides)]) == 0
         out = capsys.readouterr().out

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -256,10 +257,12 @@ def test_hostile_text_in_a_well_formed_table_is_refused_or_works_everywhere(
         ["table", "--format", "toml"],
         ["table", "--format", "csv"],
         ["export", "--format", "dot", "-o", "-"],
-        # An event enabled at the start (a row with 'via' may need another way in).
-        ["step", *Machine(loaded).enabled_events()[:1]],
+        # An event enabled at the start (a row with 'via' may need another way in), after
+        # "--" as on any command line: an event may be called "-A".
+        ["step", "--table", str(path), *extended, "--", *Machine(loaded).enabled_events()[:1]],
     ):
-        status, out, err = run_cli([*argv, "--table", str(path), *extended])
+        options = [] if argv[0] == "step" else ["--table", str(path), *extended]
+        status, out, err = run_cli([*argv, *options])
         check_outcome(status, out, err)
         assert status == 0, (argv, err)
     svg = workdir / "shaped.svg"
@@ -325,7 +328,13 @@ def test_any_command_line_succeeds_or_says_what_was_wrong(workdir: Path, data) -
         # An operating system cannot pass NUL in an argument; argv never holds one.
         argv = [a.replace("\x00", "") for a in argv]
     before = listing(root)
-    status, out, err = run_cli(argv)
+    # Relative paths ("-o connect") land in the example's own folder, never the repository.
+    here = os.getcwd()
+    os.chdir(root)
+    try:
+        status, out, err = run_cli(argv)
+    finally:
+        os.chdir(here)
     check_outcome(status, out, err)
     after = listing(root)
     assert not [name for name in after if ".tmp" in name], after  # no temporary file, ever

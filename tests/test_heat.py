@@ -120,9 +120,10 @@ def test_the_badge_grows_with_the_state_names():
     svg = Diagram().svg()
     start = svg.index('<g id="state_LISTEN"')
     end = svg.index("</g>", start)
+    size = re.search(r'font-size="([0-9.]+)"', svg[start:end]).group(1)  # the layout's names
     bigger = (
-        svg[:start] + svg[start:end].replace('font-size="14.00"', 'font-size="20.00"') + svg[end:]
+        svg[:start] + svg[start:end].replace(f'font-size="{size}"', 'font-size="30.00"') + svg[end:]
     )
     badge = _badges(_tree(heat_map(bigger, None, {"LISTEN": 7, "CLOSED": 1})))
-    assert float(badge["LISTEN"].find(f"{SVG}text").get("font-size")) == 20
-    assert float(badge["CLOSED"].find(f"{SVG}text").get("font-size")) == 14
+    assert float(badge["LISTEN"].find(f"{SVG}text").get("font-size")) == 30
+    assert float(badge["CLOSED"].find(f"{SVG}text").get("font-size")) == max(14, float(size))

@@ -88,6 +88,7 @@ def no_graphviz(monkeypatch):
         raise AssertionError(f"Graphviz was run: {args!r}")
 
     render.clear_caches()
+    monkeypatch.setattr(render, "_rasterize", lambda *args: None)  # no CairoSVG either
     monkeypatch.setattr(subprocess, "run", forbidden)
     monkeypatch.setattr(subprocess, "Popen", forbidden)
     monkeypatch.setattr(graphviz.backend.execute, "run_check", forbidden)
@@ -144,8 +145,10 @@ def test_dot_has_one_node_and_one_edge_per_table_entry(any_table):
         assert len(re.findall(rf"^  {state_id} \[id={state_id}, ", source, re.M)) == 1, state
     for t, edge_id in any_table.edge_ids.items():
         assert source.count(f"[id={edge_id},") == 1, t.label
-    # Exactly one CLOSED node, even though the textbook figure draws CLOSED twice.
-    assert len(re.findall(r"label=<CLOSED>", source)) == 1
+    # The textbook figure draws CLOSED twice: one state node, and one second box, which the
+    # layout merges into the state's own <g> (see test_closed_is_one_state_drawn_twice).
+    assert len(re.findall(r"^  state_CLOSED \[", source, re.M)) == 1
+    assert re.findall(r"^  (copy_\w+) \[", source, re.M) == ["copy_state_CLOSED"]
 
 
 def test_dot_lays_states_out_like_the_textbook_figure(classic):
@@ -158,10 +161,20 @@ def test_dot_lays_states_out_like_the_textbook_figure(classic):
         [f"{ids['SYN-RECEIVED']};", f"{ids['SYN-SENT']};"],
         [f"{ids['ESTABLISHED']};"],
         [f"{ids['FIN-WAIT-1']};", f"{ids['CLOSE-WAIT']};"],
-        [f"{ids['FIN-WAIT-2']};", f"{ids['CLOSING']};", f"{ids['LAST-ACK']};"],
-        [f"{ids['TIME-WAIT']};"],
+        # An invisible room for the label of Note 2's FIN-WAIT-1 -> TIME-WAIT arrow, which
+        # passes it on the right (no S-bend around FIN-WAIT-2 or CLOSING).
+        [
+            f"{ids['FIN-WAIT-2']};",
+            "room_edge_FIN_WAIT_1__rcv_fin_ack;",
+            f"{ids['CLOSING']};",
+            f"{ids['LAST-ACK']};",
+        ],
+        [f"{ids['TIME-WAIT']};", f"copy_{ids['CLOSED']};"],
     ]
     assert "rankdir=TB" in source
+    # The closing rows end at CLOSED's second box, bottom right, as in Figure 5.
+    assert "state_LAST_ACK -> copy_state_CLOSED [id=edge_LAST_ACK__rcv_ack_of_fin" in source
+    assert "state_TIME_WAIT -> copy_state_CLOSED [id=edge_TIME_WAIT__timeout_2msl" in source
 
 
 def test_dot_classes_and_rfc_labels(extended):
@@ -173,13 +186,14 @@ def test_dot_classes_and_rfc_labels(extended):
         assert ("extended" in classes) == t.extended
         assert ("style=dashed" in line) == t.extended
         assert ("weight=0" in line) == t.extended
-        assert f"<TD>{t.event}</TD>" in line
         if t.effect and not t.extended:
-            # Event on one line, a rule, the action (t.effect) under it.
-            assert f"<HR/><TR><TD>{t.effect}</TD>" in line
+            # Event on one line, a rule, the actions under it, one a line (as Figure 5).
+            actions = "".join(f"<TR><TD>{a}</TD></TR>" for a in t.effect.split(", "))
+            assert f"<TD>{t.event}</TD></TR><HR/>{actions}</TABLE>" in line
         else:
             # Rows beyond Figure 5 show the event only; their full label is the title.
             assert "<HR/>" not in line
+            assert f'label="{t.event}"' in line or f"label={t.event}," in line
 
 
 def test_dot_bundles_extended_rows_of_one_event_into_one_arrowhead(extended):
@@ -234,12 +248,12 @@ def test_dot_rejects_bad_theme_and_state():
 
 def test_dot_escapes_hostile_labels():
     source = dot_source(hostile_table())
-    # HTML-like labels: markup characters become entities, backslashes are doubled so that
-    # Graphviz does not expand \N, \E, \l.
-    assert "label=<A &lt;b&gt;&amp;amp; &quot;q&quot; \\\\N ] { ü>" in source
-    assert "label=<B\\\\n&#x27;x&#x27;\\\\>" in source
+    # State names are plain labels: quotes escaped, backslashes doubled so that Graphviz does
+    # not expand \N, \E, \l. HTML-like labels: markup characters become entities as well.
+    assert 'label="A <b>&amp;amp; \\"q\\" \\\\N ] { ü"' in source
+    assert "label=\"B\\\\n'x'\\\\\"" in source
     assert "go &lt;i&gt; &amp; &quot;now&quot; \\\\l ] {x} é \\\\E" in source
-    assert "a\\\\b &lt;c&gt;, snd SYN&amp;&quot;ACK&quot;" in source
+    assert "<TD>a\\\\b &lt;c&gt;</TD></TR><TR><TD>snd SYN&amp;&quot;ACK&quot;</TD>" in source
 
 
 # -- the laid-out SVG ---------------------------------------------------------------------------
@@ -271,7 +285,8 @@ def test_states_are_titled_focusable_buttons(classic):
         assert group.get("aria-label") == title(group)
         assert group.get("tabindex") == "0"
         assert group.get("role") == "button"
-        assert texts(group) == [state]
+        # CLOSED is drawn twice, as in Figure 5: both boxes in its one <g>.
+        assert texts(group) == [state] * (2 if state == "CLOSED" else 1)
 
 
 def test_transitions_are_titled_with_the_rfc_label(extended):
@@ -283,7 +298,7 @@ def test_transitions_are_titled_with_the_rfc_label(extended):
         assert group.get("aria-label") == f"{t.label}, from {t.source} to {t.target}"
         assert group.get("role") == "img"  # read once, by its label
         if t.effect and not t.extended:
-            assert texts(group) == [t.event, t.effect]
+            assert texts(group) == [t.event, *t.effect.split(", ")]
         else:
             assert texts(group) == [t.event]
         assert ("extended" in group.get("class").split()) == t.extended
@@ -379,10 +394,35 @@ def test_the_built_in_layout_looks_like_the_textbook_figure(any_table):
     assert x["left"][0] < x["middle"][0] < x["right"][0]
 
 
-def test_the_extended_layout_fits_a_slide(extended):
-    _, _, width, height = (float(v) for v in parse(layout_svg(extended)).get("viewBox").split())
-    # About 16:9: much flatter and, fitted to a slide's width, its labels would shrink.
-    assert 1.5 < width / height < 2.0
+def test_the_extended_figure_is_the_classic_figure_plus_its_rows(classic, extended):
+    # The rows beyond Figure 5 are routed after the figure: no state moves when they are
+    # shown, so the two figures can be compared (and toggled) without the eye hunting.
+    def relative(table):  # to CLOSED (the band under the extended figure adds height)
+        at = node_centres(layout_svg(table))
+        x0, y0 = at["CLOSED"]
+        return {state: (round(x - x0, 1), round(y - y0, 1)) for state, (x, y) in at.items()}
+
+    assert relative(extended) == relative(classic)
+    for table in (classic, extended):
+        _, _, width, height = (float(v) for v in parse(layout_svg(table)).get("viewBox").split())
+        # Near-square: it fills what a 4:3 or 16:9 screen leaves beside the widget's panel.
+        assert 1.0 < width / height < 1.4, (width, height)
+
+
+def test_closed_is_one_state_drawn_twice(any_table):
+    root = parse(layout_svg(any_table))
+    closed = [g for g in groups(root, "node") if g.get("data-state") == "CLOSED"]
+    assert len(closed) == 1  # one state, one element: highlighted, clicked and named as one
+    boxes = closed[0].findall(f"{NS}path")
+    assert len(boxes) == 2
+    top, bottom = (
+        min(float(n) for n in re.findall(r"-?\d+\.?\d*", b.get("d"))[1::2]) for b in boxes
+    )
+    assert top < bottom  # one on top, one at the bottom (the closing rows end there)
+    assert "copy_" not in layout_svg(any_table)
+    assert with_class(highlight(layout_svg(any_table), any_table, state="CLOSED"), "current") == [
+        "state_CLOSED"
+    ]
 
 
 def arrow_tips(group: ET.Element) -> set[tuple[int, int]]:
@@ -393,20 +433,6 @@ def arrow_tips(group: ET.Element) -> set[tuple[int, int]]:
         rounded = [round(v) for v in numbers]
         tips.update(zip(rounded[0::2], rounded[1::2], strict=True))
     return tips
-
-
-def test_extended_rows_of_one_event_meet_at_one_arrowhead(extended):
-    root = parse(layout_svg(extended))
-    by_id = {v: k for k, v in extended.edge_ids.items()}
-    shared: dict[str, set[tuple[int, int]]] = {}
-    for group in groups(root, "edge"):
-        t = by_id[group.get("id")]
-        if t.extended:
-            points = arrow_tips(group)
-            shared[t.event] = points if t.event not in shared else shared[t.event] & points
-    # Every arrow of one event shares a point with all the others: one arrowhead per event.
-    assert set(shared) == {"rcv RST", "ABORT", "user timeout"}
-    assert all(shared.values()), shared
 
 
 def test_built_in_tables_need_no_graphviz(no_graphviz, any_table):
@@ -464,7 +490,7 @@ def test_hostile_labels_come_out_right_in_the_svg():
     assert title(nodes[HOSTILE_STATE]) == f'{HOSTILE_STATE}: first <&> "state"'
     edge = next(g for g in groups(root, "edge") if g.get("data-event") == HOSTILE_EVENT)
     effect = f"{HOSTILE_ACTION}, snd {HOSTILE_SENT}"
-    assert texts(edge) == [HOSTILE_EVENT, effect]
+    assert texts(edge) == [HOSTILE_EVENT, *effect.split(", ")]
     assert title(edge) == f"{HOSTILE_EVENT} / {effect}"
     marked = highlight(svg, table, state=HOSTILE_OTHER, last=table.transitions[0])
     assert with_class(marked, "current") == [table.state_ids[HOSTILE_OTHER]]
@@ -729,10 +755,14 @@ def test_diagram_errors_are_tcpviz_errors_listing_valid_values():
 def test_jupyter_display():
     d = Diagram(state="LISTEN")
     bundle = d._repr_mimebundle_()
-    assert list(bundle) == ["image/svg+xml"]
+    assert list(bundle) == ["text/html", "image/svg+xml"]
     assert bundle["image/svg+xml"] == d.svg() == d._repr_svg_()
-    assert d._repr_mimebundle_(include=["text/html"]) == {}
-    assert d._repr_mimebundle_(exclude=["image/svg+xml"]) == {}
+    # Inline, so the auto theme reads the front end's colours, and never wider than the output.
+    assert d.theme == "auto" and "tcpviz-theme-auto" in bundle["text/html"]
+    assert '<svg style="max-width:100%;height:auto" ' in bundle["text/html"]
+    assert bundle["text/html"] == d._repr_html_()
+    assert list(d._repr_mimebundle_(include=["text/html"])) == ["text/html"]
+    assert d._repr_mimebundle_(exclude=["image/svg+xml", "text/html"]) == {}
     assert "LISTEN" in repr(d)
 
 
@@ -793,6 +823,13 @@ def bake_with_elementtree(svg: str, theme: str) -> str:
             # Nothing in a file acts on a state: it is an image, not a focusable button.
             del group.attrib["tabindex"]
             group.set("role", "img")
+        if "extended" in classes and not classes & {"enabled", "leaving", "last", "taken"}:
+            # A row beyond Figure 5 the page hides: hidden for programs that ignore CSS too
+            # (the attribute right after the class, where the splice puts it).
+            attributes = list(group.attrib.items())
+            at = [name for name, _ in attributes].index("class") + 1
+            group.attrib.clear()
+            group.attrib.update([*attributes[:at], ("display", "none"), *attributes[at:]])
         flags = [f for f in ("visited", "current", "extended", "taken", "last") if f in classes]
         for role, properties in render._overlay(styles, kind, flags).items():
             for tag in render._ROLES[role]:
@@ -966,7 +1003,10 @@ def test_missing_dot_says_how_to_install_it(empty_path):
     assert isinstance(caught.value, RuntimeError) and isinstance(caught.value, TcpvizError)
 
 
-def test_without_dot_the_built_in_diagram_still_works_but_png_does_not(empty_path, tmp_path):
+def test_without_dot_the_built_in_diagram_still_works_but_png_does_not(
+    empty_path, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(render, "_rasterize", lambda *args: None)  # nor CairoSVG
     d = Diagram(state="LISTEN")
     assert with_class(d.svg(), "current") == ["state_LISTEN"]
     with pytest.raises(GraphvizNotFound, match="brew install graphviz"):
@@ -989,6 +1029,7 @@ def test_dot_failing_midway_leaves_the_old_file(tmp_path, monkeypatch):
         bin_dir, "cat > /dev/null\nprintf '\\211PNG partial'\necho 'out of memory' >&2\nexit 3\n"
     )
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setattr(render, "_rasterize", lambda *args: None)  # dot draws the PNG
     out = tmp_path / "out"
     out.mkdir()
     target = out / "slide.png"
@@ -1018,3 +1059,69 @@ def test_the_drawing_modules_do_not_shadow_the_package_exports():
     for name in tcpviz.__all__:
         assert not isinstance(getattr(tcpviz, name), type(tcpviz)), name
     assert tcpviz.highlight is highlight
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data.startswith(PNG)
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+@pytest.mark.parametrize("via", ["cairosvg", "dot"])
+def test_png_at_a_chosen_resolution(tmp_path, via, monkeypatch):
+    if via == "cairosvg":
+        pytest.importorskip("cairosvg")
+    else:
+        if shutil.which("dot") is None:
+            pytest.skip("Graphviz's dot is not installed")
+        monkeypatch.setattr(render, "_rasterize", lambda *args: None)
+    d = Diagram(state="ESTABLISHED")
+    width, height = png_size(d.pipe("png"))
+    assert png_size(d.pipe("png", scale=2)) == pytest.approx((2 * width, 2 * height), abs=2)
+    assert png_size(d.pipe("png", dpi=288)) == pytest.approx((3 * width, 3 * height), abs=3)
+    path = d.save(tmp_path / "slide.png", dpi=192)
+    assert png_size(path.read_bytes()) == pytest.approx((2 * width, 2 * height), abs=2)
+
+
+def test_png_from_the_svg_needs_no_graphviz(tmp_path, monkeypatch):
+    pytest.importorskip("cairosvg")
+    d = Diagram(extended=True, state="ESTABLISHED", theme="dark")
+    monkeypatch.setattr(shutil, "which", lambda *a, **k: None)  # no dot
+    assert d.pipe("png").startswith(PNG)
+    assert d.pipe("pdf").startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"dpi": 96, "scale": 2}, "dpi or scale, not both"),
+        ({"dpi": 5}, "dpi must be a number from 24 to 1200, not 5"),
+        ({"scale": float("nan")}, "scale must be a number from 0.25 to 12.5"),
+        ({"scale": "big"}, "scale must be a number"),
+    ],
+)
+def test_png_resolution_errors_name_the_bad_value(options, message):
+    with pytest.raises(RenderError, match=re.escape(message)):
+        Diagram().pipe("png", **options)
+    with pytest.raises(RenderError, match="svg is a vector format"):
+        Diagram().pipe("svg", dpi=300)
+
+
+def test_exports_hide_the_rows_the_page_hides():
+    # In the file as on the page: the current state's rows beyond Figure 5, no others.
+    root = parse(Diagram(extended=True, state="ESTABLISHED").pipe("svg"))
+    shown = {
+        g.get("id")
+        for g in groups(root, "edge")
+        if "extended" in g.get("class").split() and g.get("display") != "none"
+    }
+    assert shown == {
+        "edge_ESTABLISHED__rcv_rst",
+        "edge_ESTABLISHED__abort",
+        "edge_ESTABLISHED__user_timeout",
+    }
+
+
+def test_every_row_label_of_the_extended_figure_found_a_clear_place():
+    table = tcp_table(extended=True)
+    layout._postprocess(layout.raw_layout(table), table)
+    assert layout._UNPLACED == []

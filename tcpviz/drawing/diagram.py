@@ -9,6 +9,7 @@ names of those modules are importable from here too.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,13 @@ from ..model.table import Table, Transition, tcp_table
 # Each "from .x import _name as _name" keeps a private name that diagrams.py or the tests reach
 # for importable from here, as it was before drawing was split into modules (the redundant
 # alias marks a deliberate re-export).
-from .dotsource import dot_source
+from .dotsource import _export_passes, dot_source, layout_source
 from .highlighting import _render, highlight
 from .layout import (
     DOT_TIMEOUT,
     INSTALL_GRAPHVIZ,
     PackagedLayout,
+    _two_passes,
     check_timeout,
     clear_caches,
     layout_key,
@@ -60,6 +62,7 @@ __all__ = [
     "dot_source",
     "highlight",
     "layout_key",
+    "layout_source",
     "layout_svg",
     "packaged_layouts",
     "raw_layout",
@@ -87,12 +90,59 @@ def _check_format(format: str) -> str:
 
 
 _PROLOG = '<?xml version="1.0" encoding="UTF-8"?>\n'
+#: A PNG's resolution when none is asked for: Graphviz's, one CSS pixel per pixel.
+PNG_DPI = 96.0
+
+
+def _rasterize(svg: bytes, format: str, dpi: float | None) -> bytes | None:
+    """The SVG export drawn as PNG or PDF by CairoSVG (the ``png`` extra), exactly as the SVG
+    shows it (the layout shipped, the labels where tcpviz placed them); None without it."""
+    try:
+        import cairosvg  # optional: Graphviz draws the file without it
+    except (ImportError, OSError):  # OSError: the cairo library itself is missing
+        return None
+    # CairoSVG reads the SVG's pt sizes at 96 dpi, as a browser does. Every colour, weight
+    # and hidden row is baked in as an attribute: the style sheet (whose "auto" theme uses
+    # CSS variables CairoSVG does not know) is left out.
+    scale = 1.0 if dpi is None else dpi / PNG_DPI
+    svg = re.sub(rb"<style>.*?</style>", b"", svg, count=1, flags=re.S)
+    try:
+        if format == "png":
+            return cairosvg.svg2png(bytestring=svg, scale=scale)
+        return cairosvg.svg2pdf(bytestring=svg)
+    except Exception as error:  # any failure of the converter is one error
+        raise RenderError(f"CairoSVG could not draw the diagram as {format}: {error}") from None
+
+
+def _check_resolution(format: str, dpi: float | None, scale: float | None) -> float | None:
+    """The dpi a PNG is drawn at, from ``dpi`` or ``scale`` (None: Graphviz's 96)."""
+    if dpi is None and scale is None:
+        return None
+    if dpi is not None and scale is not None:
+        raise RenderError(f"give dpi or scale, not both (dpi={dpi!r}, scale={scale!r})")
+    if format != "png":
+        raise RenderError(
+            f"dpi and scale set a PNG's resolution; {format} is a vector format (use png)"
+        )
+    value = dpi if dpi is not None else scale
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = float("nan")
+    low, high = (24.0, 1200.0) if dpi is not None else (0.25, 12.5)
+    if not low <= number <= high:  # also refuses NaN
+        name = "dpi" if dpi is not None else "scale"
+        raise RenderError(f"{name} must be a number from {low:g} to {high:g}, not {value!r}")
+    return number if dpi is not None else number * PNG_DPI
 
 
 class Diagram:
     """A state diagram of a table, with a theme and optional highlight.
 
-    Shows itself as SVG in Jupyter; :meth:`save` writes SVG, PNG, PDF or DOT atomically.
+    Shows itself in Jupyter as inline SVG, as wide as the output at most; the default theme,
+    ``auto``, follows the front end's light or dark theme there (a file saved with it is
+    drawn light). :meth:`save` writes SVG, PNG (at a chosen ``dpi`` or ``scale``), PDF or DOT
+    atomically.
 
     >>> d = Diagram(state="ESTABLISHED", theme="dark")
     >>> 'aria-current="true"' in d.svg()
@@ -104,7 +154,7 @@ class Diagram:
         table: Table | None = None,
         *,
         extended: bool = False,
-        theme: str = "light",
+        theme: str = "auto",
         state: str | None = None,
         last: Transition | str | None = None,
         visited: Iterable[str] = (),
@@ -122,7 +172,7 @@ class Diagram:
         self.taken: tuple[Transition, ...] = marks.taken
 
     @classmethod
-    def from_machine(cls, machine: Any, theme: str = "light") -> Diagram:
+    def from_machine(cls, machine: Any, theme: str = "auto") -> Diagram:
         """The diagram of a :class:`~tcpviz.model.machine.Machine` where it stands now: its state
         current, its last transition marked, the states and transitions of its history."""
         return cls(
@@ -163,14 +213,21 @@ class Diagram:
         """The DOT source, with the theme and highlight as Graphviz attributes."""
         return dot_source(self.table, **self._options())
 
-    def pipe(self, format: str = "svg") -> bytes:
+    def pipe(
+        self, format: str = "svg", *, dpi: float | None = None, scale: float | None = None
+    ) -> bytes:
         """The diagram as a file's bytes: ``svg`` and ``dot`` need no Graphviz for the built-in
         tables; ``png`` and ``pdf`` run ``dot``.
 
         Unlike :meth:`svg`, which the widget and the standalone page make interactive, the
         ``svg`` file's states are not focusable buttons: each is ``role="img"`` with its
-        ``aria-label`` and ``<title>``, like the transitions."""
+        ``aria-label`` and ``<title>``, like the transitions.
+
+        For ``png``, ``dpi`` (dots per inch; 96 by default) or ``scale`` (a multiple of 96
+        dpi: ``scale=2`` for a sharp slide) sets the resolution; other formats are vectors
+        and refuse both."""
         format = _check_format(format)
+        resolution = _check_resolution(format, dpi, scale)
         if format == "svg":
             # A standalone file: the highlight of svg() with the theme's colours also written
             # as attributes and the states no longer buttons (nothing in a file acts on them),
@@ -184,11 +241,35 @@ class Diagram:
             return (_PROLOG + svg + "\n").encode("utf-8")
         if format == "dot":
             return self.dot.encode("utf-8")
-        return run_dot(self.dot, format, timeout=self.timeout)
+        picture = _rasterize(self.pipe("svg"), format, resolution)
+        if picture is not None:
+            return picture
+        options = () if resolution is None else (f"-Gdpi={resolution:g}",)
+        # Without CairoSVG, Graphviz draws it: the rows beyond Figure 5 routed after the
+        # figure, only those the page would show (see dot_source).
+        marks = _marks(self.table, self.state, self.last, self.visited, self.taken)
+        first, rows = _export_passes(
+            self.table, "light" if self.theme == "auto" else self.theme, marks
+        )
+        if not rows:
+            return run_dot(first, format, options=options, timeout=self.timeout)
+        return _two_passes(first, rows, format, options, timeout=self.timeout)
 
-    def save(self, path: str | Path, format: str | None = None) -> Path:
+    def save(
+        self,
+        path: str | Path,
+        format: str | None = None,
+        *,
+        dpi: float | None = None,
+        scale: float | None = None,
+    ) -> Path:
         """Write the diagram to ``path`` atomically; the format comes from the suffix unless
-        given. Nothing is written when rendering fails."""
+        given, ``dpi`` or ``scale`` set a PNG's resolution (see :meth:`pipe`). Nothing is
+        written when rendering fails.
+
+        >>> Diagram().save("slide.png", scale=2)  # doctest: +SKIP
+        PosixPath('slide.png')
+        """
         path = Path(path)
         if format is None:
             suffix = path.suffix.lower()
@@ -198,13 +279,27 @@ class Diagram:
                     f"one of {sorted(SUFFIXES)} or pass format= (one of {sorted(FORMATS)})"
                 )
             format = SUFFIXES[suffix]
-        data = self.pipe(format)  # render first: a failure leaves any existing file alone
+        # Render first: a failure leaves any existing file alone.
+        data = self.pipe(format, dpi=dpi, scale=scale)
         return write_atomic(path, data)
+
+    def _repr_html_(self) -> str:
+        """The SVG inline in the page, as wide as the output at most (its height follows):
+        inline, the ``auto`` theme reads the front end's light or dark colours (JupyterLab's
+        and VS Code's CSS variables), which an ``<img>`` of the SVG cannot."""
+        svg = self.svg()
+        return (
+            '<div class="tcpviz-static" style="max-width:100%;overflow-x:auto">'
+            + svg.replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1)
+            + "</div>"
+        )
 
     def _repr_mimebundle_(
         self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
     ) -> dict[str, str]:
-        bundle = {"image/svg+xml": self.svg()}
+        # HTML for the front ends that show it (JupyterLab, Notebook, Voila, VS Code, Colab),
+        # the SVG for those that show only images (nbconvert to PDF, GitHub's viewer).
+        bundle = {"text/html": self._repr_html_(), "image/svg+xml": self.svg()}
         if include is not None:
             bundle = {k: v for k, v in bundle.items() if k in set(include)}
         if exclude is not None:

@@ -28,6 +28,8 @@ from .themes import (
 __all__ = ["highlight"]
 
 _FLAGS = {"node": _NODE_FLAGS, "edge": _EDGE_FLAGS}
+# A row beyond Figure 5 with one of these classes is shown (see the style sheet in themes).
+_SHOWN_ROWS = frozenset({"enabled", "leaving", "last", "taken"})
 
 
 def _render(
@@ -71,6 +73,10 @@ def _render(
     if marks.last is not None:
         parts[slot(table.edge_ids[marks.last])] += " last"
     if marks.state is not None:
+        # The rows beyond Figure 5 that leave the current state are shown (see themes).
+        for t in table.transitions:
+            if t.extended and t.source == marks.state:
+                parts[slot(table.edge_ids[t])] += " leaving"
         # The slot sits inside class="...": close it, add the attribute, leave it open again.
         parts[slot(table.state_ids[marks.state])] += ' current" aria-current="true'
     if bake and theme is not None:  # (None was refused above)
@@ -159,6 +165,10 @@ def _bake(template: _Template, parts: list[str], theme: str) -> None:
         owner_looks.append(looks[owner.kind, flags])
         if owner.index >= 0:
             parts[owner.index + 1] = _inert(parts[owner.index + 1])
+            if "extended" in classes and not classes & _SHOWN_ROWS:
+                # Hidden as the style sheet hides it, for programs that ignore CSS.
+                after = parts[owner.index + 1]
+                parts[owner.index + 1] = after[:1] + ' display="none"' + after[1:]
     background = _BACKGROUNDS[palette]
     fine = template.fine
     for shape in template.shapes:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
+import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -26,7 +28,15 @@ from importlib import resources
 
 from ..errors import GraphvizNotFound, RenderError
 from ..model.table import Table
-from .dotsource import _printable, dot_source
+from .dotsource import (
+    _BOLD,
+    _FONT,
+    COPY_PREFIX,
+    _beside_ids,
+    _layout_passes,
+    _printable,
+    layout_source,
+)
 from .marks import _table
 from .svgtemplate import _SVG_NS, _XLINK_NS, _remember, _Template, _write, clear_templates
 from .themes import _STYLE_SHEET
@@ -104,8 +114,16 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=5)
 
 
-def run_dot(source: str, format: str = "svg", *, timeout: float = DOT_TIMEOUT) -> bytes:
-    """Run Graphviz's ``dot`` on ``source`` and return its output in ``format``.
+def run_dot(
+    source: str,
+    format: str = "svg",
+    *,
+    timeout: float = DOT_TIMEOUT,
+    engine: str = "dot",
+    options: tuple[str, ...] = (),
+) -> bytes:
+    """Run Graphviz's ``dot`` (or another ``engine`` of Graphviz's, with ``options``) on
+    ``source`` and return its output in ``format``.
 
     ``dot`` runs for at most ``timeout`` seconds, in a process group of its own: when the time
     is up, when tcpviz is interrupted (Ctrl-C) or fails, and on Linux even when tcpviz is
@@ -115,24 +133,24 @@ def run_dot(source: str, format: str = "svg", *, timeout: float = DOT_TIMEOUT) -
     ``dot`` is missing, and :class:`RenderError` when it fails or runs out of time.
     """
     timeout = check_timeout(timeout)
-    executable = shutil.which("dot")
+    executable = shutil.which(engine)
     if executable is None:
         raise GraphvizNotFound(INSTALL_GRAPHVIZ)
-    options: dict = {}
+    popen: dict = {}
     if os.name == "posix":
-        options["start_new_session"] = True  # its own process group, killed as one
+        popen["start_new_session"] = True  # its own process group, killed as one
         if _PRCTL is not None and threading.current_thread() is threading.main_thread():
             # preexec_fn is only safe without other threads forking at the same time; a
             # notebook kernel has threads, and there dot is still killed by _stop below.
             _PARENT[0] = os.getpid()
-            options["preexec_fn"] = _die_with_parent
+            popen["preexec_fn"] = _die_with_parent
     try:
         process = subprocess.Popen(
-            [executable, f"-T{format}"],
+            [executable, *options, f"-T{format}"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            **options,
+            **popen,
         )
     except FileNotFoundError:
         raise GraphvizNotFound(INSTALL_GRAPHVIZ) from None
@@ -165,8 +183,9 @@ def run_dot(source: str, format: str = "svg", *, timeout: float = DOT_TIMEOUT) -
 
 
 def layout_key(table: Table | None = None) -> str:
-    """The key a table's layout is cached under: the SHA-256 of its neutral DOT source."""
-    return hashlib.sha256(dot_source(_table(table)).encode("utf-8")).hexdigest()
+    """The key a table's layout is cached under: the SHA-256 of the DOT source it is laid out
+    from (:func:`~tcpviz.drawing.dotsource.layout_source`)."""
+    return hashlib.sha256(layout_source(_table(table)).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -231,7 +250,7 @@ def raw_layout(
     """Graphviz's own SVG for ``table``: shipped with tcpviz, cached, or made by ``dot`` (given
     ``timeout`` seconds, see :func:`run_dot`)."""
     table = _table(table)
-    source = dot_source(table)
+    source = layout_source(table)
     key = hashlib.sha256(source.encode("utf-8")).hexdigest()
     if packaged:
         layout = _packaged_index().get(key)
@@ -241,12 +260,39 @@ def raw_layout(
         if key in _RAW_LAYOUTS:
             _RAW_LAYOUTS.move_to_end(key)
             return _RAW_LAYOUTS[key]
-    svg = run_dot(source, "svg", timeout=timeout).decode("utf-8")
+    svg = _lay_out(table, timeout)
     with _LAYOUT_LOCK:
         _RAW_LAYOUTS[key] = svg
         while len(_RAW_LAYOUTS) > _RAW_LIMIT:
             _RAW_LAYOUTS.popitem(last=False)
     return svg
+
+
+def _lay_out(table: Table, timeout: float = DOT_TIMEOUT) -> str:
+    """Graphviz's SVG of ``table``: one dot run, or for a TCP table with rows beyond Figure 5
+    two passes (the figure by dot, then those rows routed by neato around its fixed boxes)."""
+    return _two_passes(*_layout_passes(table), "svg", timeout=timeout).decode("utf-8")
+
+
+def _two_passes(
+    first: str,
+    rows: list[str],
+    format: str,
+    options: tuple[str, ...] = (),
+    *,
+    timeout: float = DOT_TIMEOUT,
+) -> bytes:
+    """``first`` laid out by dot, then ``rows`` (DOT edge lines) routed by neato around its
+    boxes without moving them, drawn in ``format``; without rows, one dot run."""
+    if not rows:
+        return run_dot(first, format, options=options, timeout=timeout)
+    laid = run_dot(first, "dot", timeout=timeout).decode("utf-8").rstrip()
+    if not laid.endswith("}"):
+        raise RenderError("dot -Tdot produced a graph that does not end with '}'")
+    # -n2: every node and every edge with a position stays where dot put it; the new edges
+    # are routed as splines around the boxes.
+    second = laid[:-1] + "\n  graph [splines=true];\n" + "\n".join(rows) + "\n}\n"
+    return run_dot(second, format, engine="neato", options=("-n2", *options), timeout=timeout)
 
 
 def layout_svg(table: Table | None = None, *, timeout: float = DOT_TIMEOUT) -> str:
@@ -297,6 +343,321 @@ def _set_title(group: ET.Element, text: str) -> None:
     title.text = text
 
 
+def _merge_copies(graph: ET.Element, table: Table) -> None:
+    """Move the shapes of a state's second box (``copy_<id>``, CLOSED in Figure 5) into the
+    state's own ``<g>``: one state, one element, highlighted and clicked as one."""
+    ids = set(table.state_ids.values())
+    groups = {g.get("id", ""): g for g in graph.iter(_G)}
+    for parent in list(graph.iter()):
+        for child in list(parent):
+            copy_id = child.get("id", "") if child.tag == _G else ""
+            if not copy_id.startswith(COPY_PREFIX):
+                continue
+            primary = groups.get(copy_id.removeprefix(COPY_PREFIX))
+            if primary is None or primary.get("id") not in ids:
+                continue
+            parent.remove(child)
+            for shape in child:
+                if shape.tag != _TITLE:
+                    primary.append(shape)
+
+
+_BOLD_FAMILY = _FONT + _BOLD
+
+
+def _regular_weight_centred(graph: ET.Element) -> None:
+    """Text laid out in bold (to leave room for the bold highlight) is shown regular, and
+    centred in the space laid out, so that bold grows evenly on both sides and stays inside.
+
+    Graphviz sets the text of an HTML-like label from its left edge; a label with a rule under
+    its event has that rule's ends as the width of its cell, whose middle is the text's."""
+    text_tag = _tag("text")
+    for group in graph.iter(_G):
+        rule = None
+        for polygon in group.findall(_POLYGON):
+            points = [p.split(",") for p in polygon.get("points", "").split()]
+            if len(points) >= 2 and len({y for _, y in points}) == 1:
+                xs = [float(x) for x, _ in points]
+                rule = (min(xs) + max(xs)) / 2
+        for text in group.findall(text_tag):
+            if text.get("font-family") == _BOLD_FAMILY:
+                text.set("font-family", _FONT)
+            if text.get("font-weight") == "bold":
+                del text.attrib["font-weight"]
+            if text.get("text-anchor") == "start" and rule is not None:
+                text.set("text-anchor", "middle")
+                text.set("x", f"{rule:.2f}")
+
+
+# Text extents, in units of the font size: DejaVu Sans Bold (wider than Helvetica, Arial and
+# the regular weight), the widest face a diagram's text is likely shown in.
+_ASCENT, _DESCENT = 0.95, 0.3
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+_Box = tuple[float, float, float, float]
+
+
+def _text_width(text: str, size: float) -> float:
+    """An upper bound of ``text``'s width: DejaVu Sans Bold's widths, by kind of character."""
+    em = sum(
+        0.8 if c.isupper() else 0.35 if c == " " else 0.45 if c in ",.-:;'" else 0.68 for c in text
+    )
+    return em * size
+
+
+def _text_box(x: float, y: float, anchor: str, text: str, size: float) -> _Box:
+    width = _text_width(text, size)
+    left = x - width / 2 if anchor == "middle" else x - width if anchor == "end" else x
+    return (left, y - _ASCENT * size, left + width, y + _DESCENT * size)
+
+
+def _union(boxes: list[_Box]) -> _Box:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def _overlaps(a: _Box, b: _Box, gap: float = 1.0) -> bool:
+    return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap
+
+
+def _points(element: ET.Element) -> list[tuple[float, float]]:
+    """The coordinates in a path's ``d`` or a polygon's ``points``."""
+    numbers = [float(n) for n in _NUMBER.findall(element.get("d") or element.get("points") or "")]
+    return list(zip(numbers[::2], numbers[1::2], strict=False))
+
+
+def _place_row_labels(
+    graph: ET.Element, sources: dict[str, str], beside: frozenset[str] = frozenset()
+) -> None:
+    """Place the label of each row beyond Figure 5 beside its own arrow, clear of every box,
+    every Figure 5 label and the labels of the other rows leaving the same state.
+
+    Those rows are routed after the figure (neato puts each label at its arrow's middle,
+    wherever that is); one state's rows are shown at a time, so they must be clear of the
+    figure and of each other, not of the rows of other states."""
+    text_tag, path_tag = _tag("text"), _tag("path")
+    _UNPLACED.clear()  # what this layout could not place, nothing older
+    fixed: list[_Box] = [
+        _text_box(*_text_place(band), band.text or "", _size(band))
+        for band in graph.findall(_tag("text"))  # the band under the figure
+    ]
+    rows: list[tuple[ET.Element, str]] = []
+    state_boxes: dict[str, list[_Box]] = {}
+    lines: list[tuple[float, float]] = []  # points along every Figure 5 arrow
+    moved: list[ET.Element] = []
+    for group in graph.iter(_G):
+        classes = _classes(group)
+        if "node" in classes:
+            for shape in group.findall(path_tag):  # each box (CLOSED has two)
+                points = _points(shape)
+                if points:
+                    xs, ys = [x for x, _ in points], [y for _, y in points]
+                    box = (min(xs), min(ys), max(xs), max(ys))
+                    fixed.append(box)
+                    state_boxes.setdefault(group.get("id", ""), []).append(box)
+        elif "edge" in classes:
+            if "extended" in classes:
+                rows.append((group, sources.get(group.get("id", ""), "")))
+                continue
+            path = group.find(path_tag)
+            if path is not None:
+                lines.extend(_dense(_points(path)))
+            if group.get("id", "") in beside:
+                moved.append(group)
+                continue
+            lines_of_label = [
+                _text_box(*_text_place(text), text.text or "", _size(text))
+                for text in group.findall(text_tag)
+            ]
+            if lines_of_label:  # the label as one block, as a reader sees it
+                fixed.append(_union(lines_of_label))
+    background = graph.find(_POLYGON)
+    frame = None
+    if background is not None and _points(background):
+        xs, ys = zip(*_points(background), strict=True)
+        frame = (min(xs), min(ys), max(xs), max(ys))
+    for group in moved:
+        fixed.extend(_move_label(group, fixed, lines, frame))
+    placed: dict[str, list[_Box]] = {}
+    for group, source in rows:
+        text, path = group.find(text_tag), group.find(path_tag)
+        route = [] if path is None else _points(path)
+        if text is None or not route:
+            continue
+        size, words = _size(text), text.text or ""
+        width, height = _text_width(words, size), (_ASCENT + _DESCENT) * size
+        mine = placed.setdefault(source, [])
+        best = None
+        home = (state_boxes.get(source) or [None])[0]
+        for reach in (90.0, 180.0):  # near the arrow first, then farther
+            best = _clear_place(route, width, height, [*fixed, *mine], frame, reach, home)
+            if best is not None:
+                break
+        if best is None:
+            # Nowhere clear (the browser test would say so): neato's place.
+            _UNPLACED.append(group.get("id", ""))
+            continue
+        mine.append(best)
+        text.set("text-anchor", "middle")
+        text.set("x", f"{(best[0] + best[2]) / 2:.2f}")
+        text.set("y", f"{best[1] + _ASCENT * size:.2f}")
+
+
+#: The row labels the last layout left where neato put them (a test checks it stays empty).
+_UNPLACED: list[str] = []
+
+
+def _dense(route: list[tuple[float, float]], every: float = 4.0) -> list[tuple[float, float]]:
+    """Points along ``route`` (a path's points joined by straight lines) ``every`` units apart."""
+    points = route[:1]
+    for (x0, y0), (x1, y1) in itertools.pairwise(route):
+        n = max(1, int(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 / every))
+        points.extend((x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n) for k in range(1, n + 1))
+    return points
+
+
+def _move_label(
+    group: ET.Element, taken: list[_Box], lines: list[tuple[float, float]], frame: _Box | None
+) -> list[_Box]:
+    """Move an arrow's label (its lines and rule) to the clear place nearest its arrow's middle:
+    clear of ``taken`` and of every arrow's line. Returns its box (where it ended up)."""
+    text_tag = _tag("text")
+    texts = group.findall(text_tag)
+    boxes = [_text_box(*_text_place(t), t.text or "", _size(t)) for t in texts]
+    if not boxes:
+        return []
+    left, top = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    right, bottom = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    path = group.find(_tag("path"))
+    route = [] if path is None else _points(path)
+    if not route:
+        return [(left, top, right, bottom)]
+    width, height = right - left, bottom - top
+    own = _dense(route)
+    middle = own[len(own) // 2]
+    others = [p for p in lines if p not in set(own)]
+
+    def nearest(x: float, y: float, points: list[tuple[float, float]]) -> float:
+        return min((x - px) ** 2 + (y - py) ** 2 for px, py in points) if points else 1e18
+
+    best = None
+    for cx, cy in _ring(middle, 150.0, 3.0):
+        box = (cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
+        if frame is not None and not (
+            frame[0] <= box[0] and box[2] <= frame[2] and frame[1] <= box[1] and box[3] <= frame[3]
+        ):
+            continue
+        if any(_overlaps(box, other, 2.0) for other in taken):
+            continue
+        if any(box[0] - 2 <= x <= box[2] + 2 and box[1] - 2 <= y <= box[3] + 2 for x, y in lines):
+            continue
+        # Read as this arrow's: nearer its own line than any other (its nearest edge, too).
+        corners = [(box[0], cy), (box[2], cy), (cx, box[1]), (cx, box[3])]
+        if min(nearest(x, y, own) for x, y in corners) > min(
+            nearest(x, y, others) for x, y in corners
+        ):
+            continue
+        best = box
+        break
+    if best is None:
+        return [(left, top, right, bottom)]
+    dx, dy = best[0] - left, best[1] - top
+    for text in texts:
+        text.set("x", f"{float(text.get('x', 0)) + dx:.2f}")
+        text.set("y", f"{float(text.get('y', 0)) + dy:.2f}")
+    for polygon in group.findall(_POLYGON):
+        points = _points(polygon)
+        if len(points) >= 2 and len({y for _, y in points}) == 1:  # the rule, not the arrowhead
+            polygon.set("points", " ".join(f"{x + dx:.2f},{y + dy:.2f}" for x, y in points))
+    return [best]
+
+
+def _ring(centre: tuple[float, float], reach: float, step: float) -> list[tuple[float, float]]:
+    """Grid points within ``reach`` of ``centre``, nearest first."""
+    x0, y0 = centre
+    count = int(reach / step)
+    points = [
+        (x0 + i * step, y0 + j * step)
+        for i in range(-count, count + 1)
+        for j in range(-count, count + 1)
+    ]
+    return sorted(points, key=lambda p: (p[0] - x0) ** 2 + (p[1] - y0) ** 2)
+
+
+def _clear_place(
+    route: list[tuple[float, float]],
+    width: float,
+    height: float,
+    taken: list[_Box],
+    frame: _Box | None,
+    reach: float = 90.0,
+    home: _Box | None = None,
+    step: float = 6.0,
+) -> _Box | None:
+    """The box of ``width`` x ``height`` that overlaps nothing in ``taken``, stays inside
+    ``frame``, and is nearest where the arrow leaves its state's box ``home`` (the labels of
+    one state's rows gather by it, where its dashed arrows start), or nearest the route."""
+    if home is not None:
+        # The end of the route at the state's box (a reversed edge starts at its target).
+        start, end = route[0], route[-1]
+
+        def gap(p: tuple[float, float]) -> float:
+            dx = max(home[0] - p[0], 0, p[0] - home[2])
+            dy = max(home[1] - p[1], 0, p[1] - home[3])
+            return dx * dx + dy * dy
+
+        if gap(end) < gap(start):
+            route = route[::-1]
+    near = _along(route[: max(2, len(route) // 3 + 1)])
+    xs, ys = [x for x, _ in near], [y for _, y in near]
+    candidates = []
+    x = min(xs) - reach
+    while x <= max(xs) + reach:
+        y = min(ys) - reach
+        while y <= max(ys) + reach:
+            distance = min((x - px) ** 2 + (y - py) ** 2 for px, py in near[::2])
+            candidates.append((distance, x, y))
+            y += step
+        x += step
+    for _, cx, cy in sorted(candidates):
+        box = (cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
+        if frame is not None and not (
+            frame[0] <= box[0] and box[2] <= frame[2] and frame[1] <= box[1] and box[3] <= frame[3]
+        ):
+            continue
+        if not any(_overlaps(box, other, 2.0) for other in taken):
+            return box
+    return None
+
+
+def _text_place(text: ET.Element) -> tuple[float, float, str]:
+    return float(text.get("x", 0)), float(text.get("y", 0)), text.get("text-anchor", "start")
+
+
+def _size(text: ET.Element) -> float:
+    try:
+        return float(text.get("font-size", "14"))
+    except ValueError:
+        return 14.0
+
+
+def _along(route: list[tuple[float, float]], steps: int = 24) -> list[tuple[float, float]]:
+    """Points along a route, from its middle outwards (where a label reads best first),
+    leaving out its ends (the boxes it joins)."""
+    points = []
+    for (x0, y0), (x1, y1) in itertools.pairwise(route):
+        points.extend((x0 + (x1 - x0) * k / 4, y0 + (y1 - y0) * k / 4) for k in range(4))
+    points.append(route[-1])
+    inner = points[len(points) // 6 : len(points) - len(points) // 6] or points
+    middle = len(inner) // 2
+    order = sorted(range(len(inner)), key=lambda i: abs(i - middle))
+    return [inner[i] for i in order][: steps * 4]
+
+
 def _postprocess(raw: str, table: Table) -> str:
     """Make Graphviz's SVG inlinable and accessible: our root class, titles, ARIA, no prolog."""
     return _postprocessed(raw, table)[0]
@@ -338,7 +699,14 @@ def _postprocessed(raw: str, table: Table) -> tuple[str, _Template | None]:
     background = graph.find(_POLYGON)
     if background is not None:
         background.set("class", "tcpviz-background")
+    for band in graph.findall(_tag("text")):  # the graph's own label: the band under the figure
+        band.set("class", "tcpviz-band")
 
+    _merge_copies(graph, table)
+    _regular_weight_centred(graph)
+    _place_row_labels(
+        graph, {i: table.state_ids[t.source] for i, t in edges.items()}, _beside_ids(table)
+    )
     strangers = False
     for group in list(graph.iter(_G)):
         classes = _classes(group)

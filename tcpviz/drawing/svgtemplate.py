@@ -22,7 +22,7 @@ __all__ = ["clear_templates"]
 
 _SVG_NS = "http://www.w3.org/2000/svg"
 _XLINK_NS = "http://www.w3.org/1999/xlink"
-_HIGHLIGHT_CLASSES = frozenset({"current", "last", "visited", "taken"})
+_HIGHLIGHT_CLASSES = frozenset({"current", "last", "visited", "taken", "leaving"})
 
 _SHAPE_TAGS = frozenset(tag for tags in _ROLES.values() for tag in tags)
 

@@ -19,6 +19,9 @@ __all__ = ["THEMES", "style_sheet"]
 #: Colour themes. ``auto`` follows JupyterLab's light or dark theme (and the system's
 #: colour scheme outside Jupyter); ``print`` is black and white.
 THEMES: tuple[str, ...] = ("light", "dark", "print", "auto")
+#: The root class that shows every row beyond Figure 5 at once (otherwise: the current
+#: state's rows, and those taken).
+ALL_ROWS = ".tcpviz-all-rows"
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,8 @@ def _rules(scope: str, palette: _Palette) -> list[str]:
         body = " ".join(f"{name}: {value};" for name, value in properties.items())
         rules.append(f"{selectors} {{ {body} }}")
     rules.append(f"{scope} g.node:focus-visible {{ outline-color: {palette.focus}; }}")
+    # The band naming the rows beyond Figure 5 (the graph's own label).
+    rules.append(f"{scope} text.tcpviz-band {{ fill: {palette.muted}; }}")
     return rules
 
 
@@ -210,6 +215,11 @@ def _build_style_sheet() -> str:
     # Theme-independent: a hover hint and a focus ring for keyboard users (colour per theme).
     lines.extend(
         [
+            # The rows beyond Figure 5 (two dozen arrows, nearly all into CLOSED) are shown
+            # for the current state only (the page marks its rows "enabled", a static export
+            # "leaving"), and where taken; the root class tcpviz-all-rows shows them all.
+            f"svg.tcpviz-diagram:not({ALL_ROWS}) g.edge.extended:not(.enabled):not(.leaving)"
+            ":not(.last):not(.taken) { display: none; }",
             "svg.tcpviz-diagram g.node:hover path, svg.tcpviz-diagram g.node:hover polygon, "
             "svg.tcpviz-diagram g.node:hover ellipse { stroke-width: 2.5; }",
             "svg.tcpviz-diagram g.edge:hover path { stroke-width: 2; }",

@@ -1327,6 +1327,48 @@ function createQuizPanel(ctx) {
   return { el, paint, reset: () => Object.assign(rendered, { question: null, feedback: null }) };
 }
 
+// -- the view controls: present (full screen), the diagram's size, every row beyond Figure 5 -----
+// "Present" puts the widget full screen for a projector (the diagram as large as the screen
+// allows, the panel beside it; Esc or the button leaves), − and + zoom the diagram (it scrolls
+// inside its frame), and for a table with rows beyond Figure 5, "All rows" shows every one of
+// them, not only the current state's. Pure view: nothing here reaches the model.
+const ZOOMS = [0.75, 1, 1.25, 1.5, 2];
+
+function createViewControls(ctx) {
+  let zoom = 1;
+  const shown = h("output", { "aria-live": "polite", text: "100%" });
+  const button = (testid, label, text, onclick) =>
+    h("button", { type: "button", "data-testid": testid, "aria-label": label, text, onclick });
+  const setZoom = (next) => {
+    zoom = next;
+    ctx.root?.style.setProperty("--tv-zoom", String(zoom));
+    setText(shown, `${Math.round(zoom * 100)}%`);
+    setProp(smaller, "disabled", zoom === ZOOMS[0]);
+    setProp(larger, "disabled", zoom === ZOOMS[ZOOMS.length - 1]);
+  };
+  const step = (by) => setZoom(ZOOMS[Math.max(0, Math.min(ZOOMS.length - 1, ZOOMS.indexOf(zoom) + by))]);
+  const smaller = button("zoom-out", "Smaller diagram", "−", () => step(-1));
+  const larger = button("zoom-in", "Larger diagram", "+", () => step(1));
+  const present = button("present", "Present: full screen, for a projector (Esc leaves)", "Present", () => {
+    if (document.fullscreenElement === ctx.root) document.exitFullscreen();
+    else if (ctx.root && ctx.root.requestFullscreen) ctx.root.requestFullscreen().catch(() => {});
+  });
+  setAttr(present, "aria-pressed", "false");
+  document.addEventListener("fullscreenchange", () =>
+    setAttr(present, "aria-pressed", String(!!ctx.root && document.fullscreenElement === ctx.root)));
+  const el = h("div", { class: "tv-view", role: "group", "aria-label": "View" }, present, smaller, shown, larger);
+  if (ctx.ix.table.transitions.some((t) => t.extended)) {
+    const all = h("input", {
+      type: "checkbox",
+      "data-testid": "all-rows",
+      onchange: () => setAttr(ctx.root, "data-all-rows", all.checked ? "true" : false),
+    });
+    el.append(h("label", { class: "tv-check", title: "Every RFC 9293 section 3.10 arrow, not only the current state's" }, all, " All rows"));
+  }
+  setZoom(1);
+  return { el };
+}
+
 // -- the layout: where the pieces go -----------------------------------------------------------
 // The one place that arranges the widget: a presentation view (the diagram as large as the
 // window allows, the panel beside or below) changes this function and the CSS, nothing else.
@@ -1339,6 +1381,7 @@ function layout(parts) {
     role: "group",
     "aria-label": "TCP connection state machine. Keys: 1 to 9 events, left and right arrows undo and redo.",
   }, parts.bar.el, h("div", { class: "tv-main" }, parts.diagram.el, side));
+  parts.bar.el.append(parts.view.el);
   return { root, side };
 }
 
@@ -1445,6 +1488,7 @@ function render({ model, el }) {
     scenario: createScenarioPanel(ctx),
     quiz: createQuizPanel(ctx),
     announce: h("div", { class: "tv-sr", "aria-live": "polite", "data-testid": "announce" }),
+    view: createViewControls(ctx),
   };
   const clock = createPlayerClock(ctx);
   const { root } = layout(parts);
