@@ -33,6 +33,7 @@ def _modules() -> dict[str, ModuleType]:
     import bench_connection
     import bench_export
     import bench_live
+    import bench_replay
     import bench_step
 
     return {
@@ -41,6 +42,7 @@ def _modules() -> dict[str, ModuleType]:
         "browser": bench_browser,
         "live": bench_live,
         "connection": bench_connection,
+        "replay": bench_replay,
     }
 
 
@@ -141,7 +143,11 @@ def machine_summary() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", help="benchmarks to run: step, export, browser")
+    parser.add_argument(
+        "names",
+        nargs="*",
+        help="benchmarks to run: step, export, browser, live, connection, replay",
+    )
     parser.add_argument("--quick", action="store_true", help="small counts, a few seconds")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")

@@ -24,6 +24,13 @@ fi
 if [ "$want_test" = 1 ] && [ ! -x /usr/bin/chromium ]; then
     packages+=(chromium)
 fi
+# The replay tests capture their own loopback traffic with tcpdump and read sockets with ss.
+if [ "$want_test" = 1 ] && ! command -v tcpdump >/dev/null 2>&1; then
+    packages+=(tcpdump)
+fi
+if [ "$want_test" = 1 ] && ! command -v ss >/dev/null 2>&1; then
+    packages+=(iproute2)
+fi
 # npm fetches Pyodide (pinned in lite/package-lock.json) for the JupyterLite site.
 if [ "$want_test" = 1 ] && ! command -v npm >/dev/null 2>&1; then
     packages+=(npm)

@@ -491,6 +491,7 @@ examples:
   tcpviz export --path handshake-client --theme dark -o handshake.png
   tcpviz table --format toml > my.toml          edit it, then: tcpviz step --table my.toml ...
   tcpviz html -o tcp.html                       a page that steps on its own, no Python needed
+  tcpviz replay capture.pcap --conn 1           both ends' states in a real capture
   tcpviz live --port 8080                       this machine's sockets on port 8080, by state
 """
 
@@ -639,6 +640,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--extended", action="store_true", help="play on the extended table (implied when needed)"
     )
 
+    replay = command(
+        "replay",
+        cmd_replay,
+        "read a packet capture (pcap, pcapng) and show both ends' states per TCP connection",
+        parents=(),
+    )
+    replay.add_argument(
+        "file",
+        metavar="FILE",
+        help="a capture, e.g. from tcpdump -w FILE ('-': standard input, tcpdump -w - | ...)",
+    )
+    replay.add_argument(
+        "--conn", type=int, metavar="N", help="only connection N (numbered from 1), in detail"
+    )
+    replay.add_argument(
+        "--json",
+        action="store_true",
+        help="per connection the two endpoints (address, port, role) and each one's states",
+    )
+
     live = command(
         "live",
         cmd_live,
@@ -742,6 +763,204 @@ def build_parser() -> argparse.ArgumentParser:
         help="PNG pixels per CSS pixel, for slides (default 1; 2 for a sharp projector image)",
     )
     return parser
+
+
+# -- replay -----------------------------------------------------------------------------------
+
+#: Above this many connections, replay lists them one line each unless --conn picks one.
+REPLAY_DETAIL = 10
+
+
+def _replay_time(value: float | None, start: float) -> str:
+    return "" if value is None else f"{value - start:.6f}"
+
+
+def _print_connection_detail(connection, start: float) -> None:
+    from .traffic import CONN_STATES
+
+    ends = connection.endpoints
+    names = [f"{e.role} {e.address}:{e.port}" for e in ends]
+    print(
+        f"connection {connection.number}: {connection.describe()}   {connection.conn_state} "
+        f"({CONN_STATES[connection.conn_state]})   history {connection.history}"
+    )
+    if connection.self_connect:
+        print("   a self-connect: one socket connected to its own address and port")
+    print("   segments (seq and ack relative to each end's first sequence number):")
+    who = [e.role for e in ends] if len(ends) == 2 else ["self", "self"]
+    rows = [["#", "time", "from", "flags", "seq", "ack", "len", ""]]
+    for s in connection.segments:
+        rows.append(
+            [
+                str(s.number),
+                _replay_time(s.time, start),
+                who[s.sender],
+                s.flag_text,
+                str(s.seq),
+                str(s.ack) if s.flags & 0x10 else "",
+                str(s.length),
+                "" if s.kind == "new" else s.kind,
+            ]
+        )
+    print(textwrap.indent(_columns(rows), "   "))
+    if connection.unlisted:
+        print(f"   ... and {connection.unlisted} more segments (replayed, not listed)")
+    for end, name in zip(ends, names, strict=True):
+        print(f"   {name} states:")
+        rows = [["time", "state", "event", "cause", "", "why"]]
+        for c in end.changes:
+            rows.append(
+                [
+                    _replay_time(c.time, start) if c.time is not None else "-",
+                    c.state,
+                    c.event or "",
+                    f"#{c.cause}" if c.cause is not None else "",
+                    f"seen (#{c.proof})"
+                    if c.seen and c.proof
+                    else "seen"
+                    if c.seen
+                    else "inferred",
+                    c.note,
+                ]
+            )
+        print(textwrap.indent(_columns(rows), "     "))
+        for note in end.notes:
+            print(_wrap(f"note: {note}", "     "))
+    print()
+
+
+def _replay_row(c) -> list[str]:
+    return [
+        str(c.number),
+        f"{c.addresses[0]}:{c.ports[0]}",
+        f"{c.addresses[1]}:{c.ports[1]}",
+        str(sum(c.packets)),
+        str(sum(c.payload)),
+        c.conn_state,
+        "  |  ".join(" > ".join(e.states) for e in c.endpoints),
+    ]
+
+
+_REPLAY_HEADER = ["#", "originator", "responder", "packets", "bytes", "summary", "states"]
+# Column widths once the list is too long to align at the end (IPv4 address and port fit).
+_REPLAY_WIDTHS = (6, 22, 22, 8, 10, 7)
+
+
+def _no_connection(number: int) -> bool:
+    return False
+
+
+def _first_few(number: int) -> bool:
+    return number <= REPLAY_DETAIL + 1
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    # The capture is read once and each connection handed on when it is over, so a capture of
+    # any size is listed in bounded memory: rows are printed as they come once there are more
+    # than REPLAY_DETAIL, and only --conn's connection (or the first few) is kept in full.
+    from .traffic import Replay, iter_connections
+
+    source = sys.stdin.buffer if args.file == "-" else args.file
+    name = "<stdin>" if args.file == "-" else args.file
+    summary = Replay(name)
+    progress = sys.stderr.isatty() and args.file != "-"
+    # Segments are listed for --conn's connection, or for all when there are at most
+    # REPLAY_DETAIL; beyond that only the states are printed, so only the first few keep
+    # theirs (memory stays a few KB per open connection whatever the capture holds).
+    if args.conn is not None:
+        keep: int | Callable[[int], bool] = args.conn
+    elif args.json:
+        keep = _no_connection
+    else:
+        keep = _first_few
+    connections = iter_connections(
+        source, name=name, replay=summary, progress=progress, segments_of=keep
+    )
+    found = False
+    if args.json:
+        out = sys.stdout
+        out.write("{\n" + f'  "file": {json.dumps(name)},\n  "connections": [')
+        first = True
+        for c in connections:
+            if args.conn is not None and c.number != args.conn:
+                continue
+            found = True
+            if args.conn is not None:
+                text = textwrap.indent(json.dumps(c.as_dict(segments=True), indent=2), "    ")
+            else:
+                # One line per connection: a capture may hold a million of them, and
+                # indenting each costs more than replaying it.
+                text = "    " + json.dumps(c.as_dict(), separators=(", ", ": "))
+            out.write(("\n" if first else ",\n") + text)
+            first = False
+        out.write(
+            ("\n  ],\n" if not first else "],\n")
+            + f'  "packets": {summary.packets},\n  "tcp_segments": {summary.tcp},\n'
+            + f'  "skipped": {json.dumps(summary.skipped)},\n'
+            + f'  "problems": {json.dumps([str(p) for p in summary.problems])}\n'
+            + "}\n"
+        )
+    else:
+        kept = []
+        streaming = False
+        count = 0
+        start = None
+        for c in connections:
+            count += 1
+            start = c.first if start is None else min(start, c.first)
+            if args.conn is not None:
+                if c.number == args.conn:
+                    kept.append(c)
+                continue
+            if streaming:
+                print(_fixed_row(_replay_row(c)))
+                continue
+            kept.append(c)
+            if len(kept) > REPLAY_DETAIL:
+                streaming = True
+                print(_fixed_row(_REPLAY_HEADER))
+                for k in kept:
+                    print(_fixed_row(_replay_row(k)))
+                kept = []
+        found = bool(kept)
+        totals = (
+            f"{summary.name}: {summary.packets} packets, {summary.tcp} TCP segments, "
+            f"{count} connection{'' if count == 1 else 's'}"
+        )
+        skipped = ""
+        if summary.skipped:
+            skipped = "   not TCP: " + ", ".join(
+                f"{n} {why}" for why, n in sorted(summary.skipped.items())
+            )
+        if streaming:
+            print()
+            print(totals)
+            if skipped:
+                print(skipped)
+            print(f"(tcpviz replay {args.file} --conn N shows one connection in detail)")
+        else:
+            print(totals)
+            if skipped:
+                print(skipped)
+            if kept:
+                print(_columns([_REPLAY_HEADER] + [_replay_row(c) for c in kept]))
+                print()
+            for c in kept:
+                _print_connection_detail(c, start if start is not None else c.first)
+    for problem in summary.problems:
+        print(f"tcpviz replay: error: {problem}", file=sys.stderr)
+    if args.conn is not None and not found:
+        seen = summary.connections_seen
+        raise UsageError(
+            f"no connection {args.conn} in {name}: it has "
+            + (f"connections 1 to {seen}" if seen else "no connection")
+        )
+    return 1 if summary.problems else 0
+
+
+def _fixed_row(cells: list[str]) -> str:
+    head = [cell.ljust(width) for cell, width in zip(cells, _REPLAY_WIDTHS, strict=False)]
+    return "  ".join([*head, *cells[len(_REPLAY_WIDTHS) :]]).rstrip()
 
 
 # -- running ----------------------------------------------------------------------------------

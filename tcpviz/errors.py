@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 __all__ = [
+    "CaptureError",
+    "CorruptCapture",
     "GraphvizNotFound",
     "HtmlError",
     "InvalidFilter",
@@ -11,6 +13,8 @@ __all__ = [
     "InvalidTransition",
     "MissingDependency",
     "NoPath",
+    "NoTcpInCapture",
+    "NotACapture",
     "NothingToUndo",
     "QuizError",
     "QuizFinished",
@@ -20,9 +24,11 @@ __all__ = [
     "SocketsUnavailable",
     "TableError",
     "TcpvizError",
+    "TruncatedCapture",
     "UnknownEvent",
     "UnknownScenario",
     "UnknownState",
+    "UnsupportedLinkType",
     "UsageError",
     "WidgetError",
 ]
@@ -83,6 +89,36 @@ class RenderError(TcpvizError, ValueError):
 
 class GraphvizNotFound(TcpvizError, RuntimeError):
     """Graphviz's ``dot`` program is needed (a custom table, PNG or PDF) but not installed."""
+
+
+class CaptureError(TcpvizError, ValueError):
+    """A packet capture that cannot be read, or not all of it.
+
+    The message starts with the file's name and says what is wrong. Raised while reading, it
+    comes after every packet before the problem; a replay keeps what it read and lists the
+    problem with it (``Replay.problems``).
+    """
+
+
+class NotACapture(CaptureError):
+    """A file that is neither pcap nor pcapng (nothing of it can be read)."""
+
+
+class TruncatedCapture(CaptureError):
+    """A capture that ends in the middle of a packet or block (a capture still being written,
+    or a copy cut short)."""
+
+
+class CorruptCapture(CaptureError):
+    """A capture whose record or block lengths make no sense from some point on."""
+
+
+class UnsupportedLinkType(CaptureError):
+    """Packets of a link layer replay does not decode (the supported ones are listed)."""
+
+
+class NoTcpInCapture(CaptureError):
+    """A readable capture without a single TCP segment."""
 
 
 class UnknownScenario(TcpvizError, ValueError):

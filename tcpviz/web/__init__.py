@@ -24,6 +24,7 @@ from .payload import (
     scenarios_payload,
     table_payload,
 )
+from .replay import replay_ladder, replay_trace
 
 if TYPE_CHECKING:
     from .connection_widget import ConnectionView, ConnectionWidget, record_scenario
@@ -81,6 +82,8 @@ __all__ = [
     "quizzes_payload",
     "record_scenario",
     "refusal",
+    "replay_ladder",
+    "replay_trace",
     "save_connection_html",
     "save_html",
     "scenarios_payload",
