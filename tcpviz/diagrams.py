@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .drawing import diagram as render
+from . import drawing as render
 from .drawing.diagram import Diagram
 from .errors import GraphvizNotFound, TcpvizError
 from .files import write_atomic
@@ -445,7 +445,7 @@ def _difference(expected: Expected, current: bytes) -> str | None:
             assert expected.table is not None
 
             def shape(data: bytes) -> dict[str, object]:
-                return signature(render._postprocess(data.decode("utf-8"), expected.table))
+                return signature(render.accessible_layout(data.decode("utf-8"), expected.table))
 
             return None if shape(current) == shape(expected.data) else "structure differs"
         if signature(current, baked=True) != signature(expected.data, baked=True):

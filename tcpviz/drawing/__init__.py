@@ -24,6 +24,7 @@ from .diagram import (
     style_sheet,
 )
 from .heat import BADGE_COLOURS, HEAT_FILLS, heat_level, heat_map, heat_marks
+from .layout import accessible_layout
 
 if TYPE_CHECKING:
     from .ladder import (
@@ -85,6 +86,7 @@ __all__ = [
     "StateChange",
     "TimerSpan",
     "UserCall",
+    "accessible_layout",
     "clear_caches",
     "dot_source",
     "heat_level",

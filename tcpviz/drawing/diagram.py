@@ -17,10 +17,6 @@ from typing import Any
 from ..errors import RenderError
 from ..files import write_atomic
 from ..model.table import Table, Transition, tcp_table
-
-# Each "from .x import _name as _name" keeps a private name that diagrams.py or the tests reach
-# for importable from here, as it was before drawing was split into modules (the redundant
-# alias marks a deliberate re-export).
 from .dotsource import _export_passes, dot_source, layout_source
 from .highlighting import _render, highlight
 from .layout import (
@@ -36,18 +32,8 @@ from .layout import (
     raw_layout,
     run_dot,
 )
-from .layout import _postprocess as _postprocess
-from .layout import _postprocessed as _postprocessed
 from .marks import _marks, _table
-from .svgtemplate import _Template as _Template
-from .svgtemplate import _template as _template
-from .svgtemplate import _write as _write
-from .themes import _COLOUR_FIELDS as _COLOUR_FIELDS
-from .themes import _PALETTES as _PALETTES
-from .themes import _ROLES as _ROLES
 from .themes import THEMES, _check_theme, style_sheet
-from .themes import _overlay as _overlay
-from .themes import _styles as _styles
 
 __all__ = [
     "DOT_TIMEOUT",

@@ -45,6 +45,7 @@ __all__ = [
     "DOT_TIMEOUT",
     "INSTALL_GRAPHVIZ",
     "PackagedLayout",
+    "accessible_layout",
     "clear_caches",
     "layout_key",
     "layout_svg",
@@ -749,3 +750,9 @@ def _postprocessed(raw: str, table: Table) -> tuple[str, _Template | None]:
     if written is None:
         return ET.tostring(root, encoding="unicode"), None
     return written
+
+
+def accessible_layout(svg: str, table: Table) -> str:
+    """Graphviz's own SVG of ``table`` as tcpviz ships it: ids, classes, titles and ARIA labels
+    added (what the packaged layouts hold, so a fresh ``dot`` run can be compared with them)."""
+    return _postprocess(svg, table)

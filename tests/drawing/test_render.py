@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tcpviz.drawing import diagram as render
-from tcpviz.drawing import layout
+from tcpviz.drawing import layout, svgtemplate, themes
 from tcpviz.drawing.diagram import (
     FORMATS,
     THEMES,
@@ -665,8 +665,8 @@ def test_css_is_safe_to_inline_in_html():
 
 
 def test_print_theme_is_black_white_and_grey():
-    palette = render._PALETTES["print"]
-    for name in render._COLOUR_FIELDS:
+    palette = themes._PALETTES["print"]
+    for name in themes._COLOUR_FIELDS:
         colour = getattr(palette, name)
         assert colour[1:3] == colour[3:5] == colour[5:7], (name, colour)
     # Without colour, weight tells current and last apart from the rest.
@@ -676,7 +676,7 @@ def test_print_theme_is_black_white_and_grey():
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_colour_is_never_the_only_signal(theme):
-    styles = render._styles(render._PALETTES[theme])
+    styles = themes._styles(themes._PALETTES[theme])
     assert (
         styles[("node-shape", "current")]["stroke-width"]
         > styles[("node-shape", "")]["stroke-width"]
@@ -702,7 +702,7 @@ def contrast(a: str, b: str) -> float:
 
 @pytest.mark.parametrize("theme", ["light", "dark", "print"])
 def test_text_contrast_meets_wcag_aa(theme):
-    p = render._PALETTES[theme]
+    p = themes._PALETTES[theme]
     pairs = [
         (p.text, p.background),
         (p.text, p.node_fill),
@@ -806,8 +806,8 @@ def test_static_exports_have_labelled_states_but_no_dead_buttons(any_table, tmp_
 def bake_with_elementtree(svg: str, theme: str) -> str:
     """The reference for the standalone SVG: parse the highlighted SVG and set every shape's
     colours with ElementTree (what tcpviz did before it baked by splicing strings)."""
-    palette = render._PALETTES["light" if theme == "auto" else theme]
-    styles = render._styles(palette)
+    palette = themes._PALETTES["light" if theme == "auto" else theme]
+    styles = themes._styles(palette)
     ET.register_namespace("", "http://www.w3.org/2000/svg")
     root = ET.fromstring(svg)
     for element in root.iter(f"{NS}polygon"):
@@ -831,8 +831,8 @@ def bake_with_elementtree(svg: str, theme: str) -> str:
             group.attrib.clear()
             group.attrib.update([*attributes[:at], ("display", "none"), *attributes[at:]])
         flags = [f for f in ("visited", "current", "extended", "taken", "last") if f in classes]
-        for role, properties in render._overlay(styles, kind, flags).items():
-            for tag in render._ROLES[role]:
+        for role, properties in themes._overlay(styles, kind, flags).items():
+            for tag in themes._ROLES[role]:
                 for element in group.iter(f"{NS}{tag}"):
                     for name, value in properties.items():
                         element.set(name, value)
@@ -864,14 +864,14 @@ def test_svg_export_of_hostile_labels_bakes_like_elementtree():
         assert d.pipe("svg") == standalone_reference(d)
 
 
-def write_both_ways(table: Table, monkeypatch) -> tuple[str, str, render._Template | None]:
+def write_both_ways(table: Table, monkeypatch) -> tuple[str, str, svgtemplate._Template | None]:
     """The laid-out SVG written by tcpviz's writer and by ElementTree, and the writer's
     template."""
     raw = render.raw_layout(table)
-    svg, template = render._postprocessed(raw, table)
+    svg, template = layout._postprocessed(raw, table)
     with monkeypatch.context() as patched:
         patched.setattr(layout, "_write", lambda root: None)  # where _postprocessed finds it
-        reference, none = render._postprocessed(raw, table)
+        reference, none = layout._postprocessed(raw, table)
     assert none is None
     return svg, reference, template
 
@@ -881,7 +881,7 @@ def check_written_like_elementtree(table: Table, monkeypatch) -> None:
     assert template is not None
     assert svg == reference  # the same text as ElementTree's
     render.clear_caches()
-    assert render._template(svg) == template  # the same cuts as scanning the text
+    assert svgtemplate._template(svg) == template  # the same cuts as scanning the text
 
 
 def test_the_layout_is_written_as_elementtree_writes_it(any_table, monkeypatch):
@@ -911,10 +911,10 @@ def test_custom_layouts_are_written_as_elementtree_writes_them(monkeypatch):
     ],
 )
 def test_trees_the_writer_does_not_know_are_left_to_elementtree(svg):
-    assert render._write(ET.fromstring(svg)) is None
+    assert svgtemplate._write(ET.fromstring(svg)) is None
     root = ET.fromstring(svg)
     root.append(ET.Comment("a comment"))
-    assert render._write(root) is None
+    assert svgtemplate._write(root) is None
 
 
 @pytest.mark.parametrize("value", ['"q"', "a&b", "a<b", "a>b", "a\nb", "a\tb", "a\rb", "plain"])
@@ -929,7 +929,7 @@ def test_the_writer_escapes_like_elementtree(value):
     )
     root.find(f"{NS}g/{NS}path").set("data-note", value)
     root.find(f"{NS}g").set("aria-label", value)  # on a slot's tag too
-    text, template = render._write(root)
+    text, template = svgtemplate._write(root)
     assert text == ET.tostring(root, encoding="unicode")
     assert [s.tag for s in template.shapes] == ["text", "path"]
 
