@@ -33,7 +33,7 @@ from .layout import (
     run_dot,
 )
 from .marks import _marks, _table
-from .themes import THEMES, _check_theme, style_sheet
+from .themes import THEMES, _check_theme, check_theme, style_sheet
 
 __all__ = [
     "DOT_TIMEOUT",
@@ -44,6 +44,7 @@ __all__ = [
     "Diagram",
     "PackagedLayout",
     "RenderError",
+    "check_theme",
     "clear_caches",
     "dot_source",
     "highlight",

@@ -14,7 +14,11 @@ from dataclasses import dataclass
 
 from ..errors import RenderError
 
-__all__ = ["THEMES", "style_sheet"]
+__all__ = [
+    "THEMES",
+    "check_theme",
+    "style_sheet",
+]
 
 #: Colour themes. ``auto`` follows JupyterLab's light or dark theme (and the system's
 #: colour scheme outside Jupyter); ``print`` is black and white.
@@ -239,10 +243,16 @@ def style_sheet() -> str:
     return _STYLE_SHEET
 
 
-def _check_theme(theme: str) -> str:
+def check_theme(theme: str, error: type[Exception] = RenderError) -> str:
+    """``theme`` if it is one of :data:`THEMES`; else ``error`` (the caller's own error class:
+    a diagram's, a page's or a widget's) naming it and listing the themes. The one verifier
+    of the one constant, as graphviz checks its engines."""
     if theme not in THEMES:
-        raise RenderError(f"unknown theme: {theme!r} (must be one of {list(THEMES)})")
+        raise error(f"unknown theme: {theme!r} (must be one of {list(THEMES)})")
     return theme
+
+
+_check_theme = check_theme
 
 
 def _overlay(

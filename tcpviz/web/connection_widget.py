@@ -32,7 +32,8 @@ from typing import Any
 import anywidget
 import traitlets
 
-from ..drawing.diagram import THEMES, highlight, layout_svg
+from ..drawing import check_theme
+from ..drawing.diagram import highlight, layout_svg
 from ..drawing.ladder import TIMER_NAMES, TIMES, Ladder, trace_from_events
 from ..errors import SimError, TcpvizError, WidgetError
 from ..model.table import tcp_table
@@ -89,8 +90,7 @@ class ConnectionView:
         theme: str = "auto",
         time: str = "logical",
     ):
-        if theme not in THEMES:
-            raise WidgetError(f"unknown theme: {theme!r} (must be one of {list(THEMES)})")
+        check_theme(theme, WidgetError)
         if time not in TIMES:
             raise WidgetError(f"unknown time: {time!r} (must be one of {list(TIMES)})")
         self.connection: Connection = Connection() if connection is None else connection

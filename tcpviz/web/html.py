@@ -21,7 +21,8 @@ import os
 import re
 from pathlib import Path
 
-from ..drawing.diagram import THEMES, highlight, layout_svg
+from ..drawing import check_theme
+from ..drawing.diagram import highlight, layout_svg
 from ..errors import HtmlError
 from ..files import write_atomic
 from ..model.table import Table, tcp_table
@@ -145,8 +146,7 @@ def standalone_html(
     """
     from .._version import __version__
 
-    if theme not in THEMES:
-        raise HtmlError(f"unknown theme: {theme!r} (must be one of {sorted(THEMES)})")
+    check_theme(theme, HtmlError)
     table = tcp_table(extended) if table is None else table
     title = DEFAULT_TITLE if title is None else str(title)
     # Themed and at its start already, so the page reads right before (or without) JavaScript.

@@ -24,7 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..drawing.diagram import THEMES, layout_svg
+from ..drawing import check_theme
+from ..drawing.diagram import layout_svg
 from ..errors import (
     InvalidTransition,
     MissingDependency,
@@ -230,10 +231,7 @@ class TCPWidget(anywidget.AnyWidget):
 
     @traitlets.validate("theme")
     def _valid_theme(self, proposal: dict[str, Any]) -> str:
-        value = proposal["value"]
-        if value not in THEMES:
-            raise WidgetError(f"unknown theme: {value!r} (must be one of {sorted(THEMES)})")
-        return value
+        return check_theme(proposal["value"], WidgetError)
 
     @traitlets.validate("history_shown", "future_shown")
     def _valid_steps(self, proposal: dict[str, Any]) -> list[str]:
