@@ -60,7 +60,20 @@ class Layout:
 LAYOUTS: tuple[Layout, ...] = (
     Layout("tcp.svg", "tcp_table()", lambda: tcp_table()),
     Layout("tcp-extended.svg", "tcp_table(extended=True)", lambda: tcp_table(extended=True)),
+    # Notebook 03 draws this example table: shipped laid out, the notebook needs no Graphviz
+    # (JupyterLite, Colab, locked-down lab machines).
+    Layout(
+        "alternating-bit.svg",
+        "load_table('examples/alternating-bit.json')",
+        lambda: _example("alternating-bit.json"),
+    ),
 )
+
+
+def _example(name: str) -> Table:
+    from .model.tablefile import load_table
+
+    return load_table(Path(__file__).resolve().parent.parent / "examples" / name)
 
 
 @dataclass(frozen=True)
