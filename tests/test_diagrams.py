@@ -234,7 +234,9 @@ def test_regenerating_writes_everything_then_nothing(tmp_path, capsys):
         assert main(["--layouts", str(layouts), "--out", str(slides)]) == 0
         written = len(LAYOUTS) + 1 + len(SLIDES) + 2  # with index.json, README.md, the plain DOT
         assert f"{written} file(s) written" in capsys.readouterr().out
-        assert {p.name for p in layouts.iterdir()} == {"index.json"} | {layout.file for layout in LAYOUTS}
+        assert {p.name for p in layouts.iterdir()} == {"index.json"} | {
+            layout.file for layout in LAYOUTS
+        }
         assert {p.name for p in slides.glob("*.svg")} == {s.file for s in SLIDES} | {PLAIN_FILE}
         (layouts / "stray.svg").write_text("<svg/>")
         assert main(["--layouts", str(layouts), "--out", str(slides)]) == 0
