@@ -35,7 +35,7 @@ def to_networkx(table: Table | None = None) -> nx.MultiDiGraph:
     import networkx as nx
 
     table = tcp_table() if table is None else table
-    graph = nx.MultiDiGraph(name=table.name, initial=table.initial)
+    graph: nx.MultiDiGraph[str] = nx.MultiDiGraph(name=table.name, initial=table.initial)
     for state in table.states:
         graph.add_node(
             state,
@@ -132,12 +132,12 @@ def shortest_events(
     came_by: dict[tuple[str, str | None], tuple[Transition, tuple[str, str | None]]] = {}
     frontier = [start]
     while frontier:
-        following = []
+        following: list[tuple[str, str | None]] = []
         for here in frontier:
             for step in rows.out[here[0]]:
                 if step.via is not None and step.via != here[1]:
                     continue
-                there = (step.target, here[0])
+                there: tuple[str, str | None] = (step.target, here[0])
                 if there == start or there in came_by:
                     continue
                 came_by[there] = (step, here)
