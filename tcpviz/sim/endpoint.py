@@ -658,7 +658,9 @@ class Endpoint:
             self._arrive_synchronized(w, segment)
         return self._commit(w)
 
-    def _reply(self, w: _Work, to: Segment, flags: str, seq: int, ack: int = 0, note="") -> None:
+    def _reply(
+        self, w: _Work, to: Segment, flags: str, seq: int, ack: int = 0, note: str = ""
+    ) -> None:
         w.sent.append(Segment(self.name, to.src, seq, ack, flags, window=self.window, note=note))
 
     def _arrive_closed(self, w: _Work, seg: Segment) -> None:
