@@ -455,10 +455,11 @@ def _difference(expected: Expected, current: bytes) -> str | None:
 
             return None if entries(current) == entries(expected.data) else "layout keys differ"
         if expected.kind == "layout":
-            assert expected.table is not None
+            table = expected.table
+            assert table is not None
 
             def shape(data: bytes) -> dict[str, object]:
-                return signature(render.accessible_layout(data.decode("utf-8"), expected.table))
+                return signature(render.accessible_layout(data.decode("utf-8"), table))
 
             return None if shape(current) == shape(expected.data) else "structure differs"
         if signature(current, baked=True) != signature(expected.data, baked=True):
