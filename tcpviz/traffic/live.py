@@ -447,9 +447,11 @@ def read_sockets(
     if ports:
         wanted, test = frozenset(ports), where
 
-        def where(s: Socket) -> bool:
+        def in_ports_and_where(s: Socket) -> bool:
             in_ports = s.local_port in wanted or s.remote_port in wanted
             return in_ports and (test is None or test(s))
+
+        where = in_ports_and_where
 
     linux = sys.platform.startswith("linux")
     if source == "netstat":
