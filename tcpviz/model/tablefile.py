@@ -318,6 +318,7 @@ def _parse_json(text: str, source: str | None) -> tuple[Any, dict[_Path, int]]:
         raise TableError("JSON nested too deeply", source=source) from None
     except ValueError as error:  # an integer of more digits than int() converts (4,300)
         raise TableError(_number_problem(error), source=source) from None
+    lines: dict[_Path, int]
     lines, duplicates = _json_lines(text)
     if duplicates:
         path, line = duplicates[0]
