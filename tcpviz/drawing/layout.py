@@ -216,7 +216,9 @@ def _packaged_index() -> dict[str, PackagedLayout]:
     global _INDEX
     if _INDEX is None:
         try:
-            text = resources.files(__package__).joinpath("layouts", "index.json").read_text("utf-8")
+            # One name per joinpath: on Python 3.10 a Traversable (a zipped package's) takes one.
+            layouts = resources.files(__package__).joinpath("layouts")
+            text = layouts.joinpath("index.json").read_text("utf-8")
             entries = json.loads(text)
         except (FileNotFoundError, json.JSONDecodeError):
             entries = {}
@@ -256,7 +258,8 @@ def raw_layout(
     if packaged:
         layout = _packaged_index().get(key)
         if layout is not None:
-            return resources.files(__package__).joinpath("layouts", layout.file).read_text("utf-8")
+            layouts = resources.files(__package__).joinpath("layouts")
+            return layouts.joinpath(layout.file).read_text("utf-8")
     with _LAYOUT_LOCK:
         if key in _RAW_LAYOUTS:
             _RAW_LAYOUTS.move_to_end(key)
