@@ -558,8 +558,8 @@ class LiveView:
             raise InvalidFilter(
                 f"unknown socket source: {source!r} (must be one of {list(SOURCES)})"
             )
-        self.ports = _ports(port)
-        self.process = _process(process)
+        self.ports: frozenset[int] = _ports(port)
+        self.process: int | str | None = _process(process)
         self.source = source
         self._lock = threading.Lock()
         # Each connection's state at the previous reading (None before the first one).
