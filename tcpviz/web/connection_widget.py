@@ -37,7 +37,7 @@ from ..drawing.diagram import highlight, layout_svg
 from ..drawing.ladder import TIMER_NAMES, TIMES, Ladder, trace_from_events
 from ..errors import SimError, TcpvizError, WidgetError
 from ..model.table import tcp_table
-from ..sim import Connection
+from ..sim import Called, Connection, Delivered, Dropped, Duplicated, TimerFired
 from ..sim.connection import Operation
 from ..teach.connection_scenarios import (
     CONNECTION_SCENARIOS,
@@ -413,18 +413,18 @@ class ConnectionView:
                 parts.append(f"{step.why} (RFC 9293 {step.section})")
         if not parts:
             for e in c.events(index):
-                if e.kind == "delivered":
+                if isinstance(e, Delivered):
                     section = f" ({e.section})" if e.section else ""
                     parts.append(f"{e.end} got {e.segment.label}: {e.reason}{section}.")
-                elif e.kind == "dropped":
+                elif isinstance(e, Dropped):
                     parts.append(f"The network lost {e.segment.label} on its way to {e.end}.")
-                elif e.kind == "duplicated":
+                elif isinstance(e, Duplicated):
                     parts.append(
                         f"The network copied {e.segment.label} (the copy is #{e.copy_id})."
                     )
-                elif e.kind == "timer-fire":
+                elif isinstance(e, TimerFired):
                     parts.append(f"{e.end}'s {TIMER_NAMES.get(e.timer, e.timer)} timer ran out.")
-                elif e.kind == "call":
+                elif isinstance(e, Called):
                     parts.append(f"{e.end}: {e.call}. {e.reason}".strip())
         return " ".join(parts)
 
@@ -503,7 +503,7 @@ class ConnectionWidget(anywidget.AnyWidget):
     # Sent just after each position: what every button there leads to. The position is shown
     # first; the lookahead is ready long before a person clicks again.
     lookahead = traitlets.Dict().tag(sync=True)
-    scenarios = traitlets.List().tag(sync=True)
+    scenarios: traitlets.List[dict[str, str]] = traitlets.List().tag(sync=True)
     theme = traitlets.Unicode("auto").tag(sync=True)
 
     def __init__(
