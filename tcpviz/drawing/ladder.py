@@ -393,7 +393,9 @@ _LANE_GAP = 10.0  # from the bracket to the state/timer lane
 _GAP = 2.0  # least room between two label boxes
 
 
-def _label_box(cx: float, cy: float, lines: Sequence[str], size: float, weights: Sequence[str]):
+def _label_box(
+    cx: float, cy: float, lines: Sequence[str], size: float, weights: Sequence[str]
+) -> Box:
     width = max(text_width(t, size, w) for t, w in zip(lines, weights, strict=True)) + 2 * _PAD
     height = len(lines) * size * _LINE_GAP + 2 * _PAD
     return Box(cx - width / 2, cy - height / 2, width, height)
