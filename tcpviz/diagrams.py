@@ -22,6 +22,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import drawing as render
 from .drawing.diagram import Diagram
@@ -29,6 +30,9 @@ from .errors import GraphvizNotFound, TcpvizError
 from .files import write_atomic
 from .model.machine import Machine
 from .model.table import Table, tcp_table
+
+if TYPE_CHECKING:  # the ladder is imported where it is drawn
+    from .drawing.ladder import Ladder
 
 __all__ = [
     "LAYOUTS",
@@ -82,7 +86,7 @@ class Slide:
 
     file: str
     caption: str
-    diagram: Callable[[], Diagram]
+    diagram: Callable[[], Diagram | Ladder]  # either draws itself with pipe("svg")
 
 
 def _after(*events: str, start: str | None = None, theme: str = "light") -> Diagram:
@@ -206,7 +210,7 @@ digraph tcp {
 PLAIN_FILE = "plain-dot-comparison.svg"
 
 
-def _ladder(name: str, time: str = "logical"):
+def _ladder(name: str, time: str = "logical") -> Ladder:
     """The ladder of connection scenario ``name``, both ends and every segment (drawn by tcpviz
     itself, no Graphviz)."""
     from .drawing.ladder import Ladder, trace_from_connection
