@@ -22,7 +22,7 @@ import logging
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..drawing import check_theme
 from ..drawing.diagram import layout_svg
@@ -59,6 +59,7 @@ from .payload import (
 __all__ = ["MODES", "SPEEDS", "StateMachineWidget", "TCPWidget", "WidgetError", "show"]
 
 _log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 _STATIC = Path(__file__).parent / "static"
 
 #: What the widget's side panel offers: free exploring, a scenario played step by step, a quiz.
@@ -338,7 +339,7 @@ class TCPWidget(anywidget.AnyWidget):
         """Go to the state after ``index`` steps of the history (``0`` is the start)."""
         self._guard(lambda: self._machine.jump(index))
 
-    def _guard(self, action: Callable[[], Any]) -> Any:
+    def _guard(self, action: Callable[[], _T]) -> _T:
         """Run ``action``; a tcpviz error is shown in the widget and raised."""
         try:
             result = action()
