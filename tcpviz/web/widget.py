@@ -100,6 +100,10 @@ class TCPWidget(anywidget.AnyWidget):
     back).
     """
 
+    # Set by __new__ and _CellWidgets.made (declared only: no class attribute, no trait).
+    _reused: bool
+    _options: tuple[Any, ...]
+
     # Each widget carries only a small loader (its `_esm`, saved in the notebook too); the
     # page asks for the real module and style sheet once, by their hash, and keeps them for
     # every later widget (static/loader.js, the "module" message).
