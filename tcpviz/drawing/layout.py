@@ -482,7 +482,8 @@ def _place_row_labels(
     background = graph.find(_POLYGON)
     frame = None
     if background is not None and _points(background):
-        xs, ys = zip(*_points(background), strict=True)
+        corners = _points(background)
+        xs, ys = [x for x, _ in corners], [y for _, y in corners]
         frame = (min(xs), min(ys), max(xs), max(ys))
     for group in moved:
         fixed.extend(_move_label(group, fixed, lines, frame))
@@ -496,7 +497,8 @@ def _place_row_labels(
         width, height = _text_width(words, size), (_ASCENT + _DESCENT) * size
         mine = placed.setdefault(source, [])
         best = None
-        home = (state_boxes.get(source) or [None])[0]
+        boxes = state_boxes.get(source)
+        home = boxes[0] if boxes else None
         for reach in (90.0, 180.0):  # near the arrow first, then farther
             best = _clear_place(route, width, height, [*fixed, *mine], frame, reach, home)
             if best is not None:
@@ -652,7 +654,7 @@ def _size(text: ET.Element) -> float:
 def _along(route: list[tuple[float, float]], steps: int = 24) -> list[tuple[float, float]]:
     """Points along a route, from its middle outwards (where a label reads best first),
     leaving out its ends (the boxes it joins)."""
-    points = []
+    points: list[tuple[float, float]] = []
     for (x0, y0), (x1, y1) in itertools.pairwise(route):
         points.extend((x0 + (x1 - x0) * k / 4, y0 + (y1 - y0) * k / 4) for k in range(4))
     points.append(route[-1])
