@@ -607,7 +607,9 @@ def example_capture() -> Path:
     return Path(__file__).resolve().parent / "data" / "loopback.pcap"
 
 
-def _progress_bar(reader: CaptureReader, progress) -> Callable[[int, int], None] | None:
+def _progress_bar(
+    reader: CaptureReader, progress: bool | Callable[[int, int], None]
+) -> Callable[[int, int], None] | None:
     if callable(progress):
         return progress
     if not progress or not reader.size or reader.size < PROGRESS_BYTES:
