@@ -16,8 +16,16 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tcpviz"
-#: The modules with a lazy ``__getattr__``.
-LAZY_MODULES = ["tcpviz", "tcpviz.model", "tcpviz.web"]
+#: The packages with a lazy ``__getattr__`` (found, so that a new one is checked too).
+LAZY_MODULES = sorted(
+    ".".join(("tcpviz", *init.parent.relative_to(PACKAGE).parts))
+    for init in PACKAGE.rglob("__init__.py")
+    if "def __getattr__" in init.read_text("utf-8")
+)
+
+
+def test_the_lazy_packages_are_found() -> None:
+    assert {"tcpviz", "tcpviz.model", "tcpviz.web", "tcpviz.drawing"} <= set(LAZY_MODULES)
 
 
 def _is_type_checking(test: ast.expr) -> bool:
