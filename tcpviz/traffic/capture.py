@@ -34,7 +34,7 @@ from .decode import (
     format_address,
     link_decoder,
 )
-from .infer import Inference
+from .infer import EndpointStates, Inference
 from .pcapfile import CaptureReader
 from .summary import CONN_STATES, ZeekSummary
 
@@ -171,7 +171,7 @@ class Connection:
         return self.zeek.history
 
     @property
-    def endpoints(self) -> tuple:
+    def endpoints(self) -> tuple[EndpointStates, ...]:
         """Both ends' inferred state sequences (:class:`~tcpviz.traffic.infer.EndpointStates`)."""
         assert self.inference is not None
         return self.inference.endpoints
