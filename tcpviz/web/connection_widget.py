@@ -36,7 +36,7 @@ from ..drawing import check_theme
 from ..drawing.diagram import highlight, layout_svg
 from ..drawing.ladder import TIMER_NAMES, TIMES, Ladder, trace_from_events
 from ..errors import SimError, TcpvizError, WidgetError
-from ..model.table import tcp_table
+from ..model.table import Table, tcp_table
 from ..sim import Called, Connection, Delivered, Dropped, Duplicated, TimerFired
 from ..sim.connection import Operation
 from ..teach.connection_scenarios import (
@@ -94,8 +94,10 @@ class ConnectionView:
         if time not in TIMES:
             raise WidgetError(f"unknown time: {time!r} (must be one of {list(TIMES)})")
         self.connection: Connection = Connection() if connection is None else connection
-        self.theme, self.time = theme, time
-        self.table = tcp_table(extended=True)  # the endpoints' machines run the extended table
+        self.theme: str = theme
+        self.time: str = time
+        # The endpoints' machines run the extended table.
+        self.table: Table = tcp_table(extended=True)
         self.scenario: ConnectionScenario | None = None
         self.error = ""
         # The story (history and future) as (operation label, both states after it), kept in
