@@ -6,6 +6,7 @@ cd "$(dirname "$0")"
 ./scripts/setup.sh --test
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy
 # tests/test_notebooks.py executes every notebook in notebooks/ (and checks it is stored clean);
 # tcpviz/ is collected for the examples in its docstrings.
 exec .venv/bin/python -m pytest tests tcpviz "$@"

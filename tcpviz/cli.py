@@ -16,10 +16,10 @@ import os
 import shlex
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import NoReturn
+from typing import NoReturn, TypedDict
 
 from . import drawing as render
 from ._version import __version__
@@ -157,7 +157,16 @@ def _export_format(args: argparse.Namespace) -> str:
     return render.SUFFIXES[suffix]
 
 
-def _highlights(args: argparse.Namespace, table: Table) -> dict[str, object]:
+class _Highlights(TypedDict, total=False):
+    """The marks of :class:`~tcpviz.drawing.Diagram` that the command line sets."""
+
+    state: str | None
+    last: Transition | None
+    visited: Iterable[str]
+    taken: Iterable[Transition]
+
+
+def _highlights(args: argparse.Namespace, table: Table) -> _Highlights:
     """What the diagram marks: the current state, the last arrow taken, the states visited."""
     if args.after or args.path:
         machine = Machine(table)
@@ -528,9 +537,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     def command(
-        name: str, run: Callable[[argparse.Namespace], int], help: str, parents=(tables,)
+        name: str,
+        run: Callable[[argparse.Namespace], int],
+        help: str,
+        parents: Sequence[argparse.ArgumentParser] = (tables,),
     ) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help, parents=list(parents))
+        # typeshed wants the parents to be of the parser's own class (_Parser); argparse only
+        # copies their arguments, from any ArgumentParser.
+        sub = commands.add_parser(
+            name,
+            help=help,
+            description=help,
+            parents=list(parents),  # type: ignore[arg-type]
+        )
         sub.set_defaults(run=run)
         return sub
 
@@ -556,14 +575,18 @@ def build_parser() -> argparse.ArgumentParser:
     resolution.add_argument(
         "--scale", type=float, metavar="X", help="a PNG's size as a multiple of 96 dpi (2: sharp)"
     )
-    dot_timeout = {
-        "type": _seconds,
-        "default": render.DOT_TIMEOUT,
-        "metavar": "SECONDS",
-        "help": f"how long Graphviz's dot may run: to lay out a custom table, to make PNG or "
-        f"PDF (default: {render.DOT_TIMEOUT:g}; large tables need more)",
-    }
-    export.add_argument("--dot-timeout", **dot_timeout)
+
+    def add_dot_timeout(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--dot-timeout",
+            type=_seconds,
+            default=render.DOT_TIMEOUT,
+            metavar="SECONDS",
+            help=f"how long Graphviz's dot may run: to lay out a custom table, to make PNG or "
+            f"PDF (default: {render.DOT_TIMEOUT:g}; large tables need more)",
+        )
+
+    add_dot_timeout(export)
     marks = export.add_mutually_exclusive_group()
     marks.add_argument("--highlight", metavar="STATE", help="mark STATE as the current state")
     marks.add_argument(
@@ -590,7 +613,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="colours (default: auto, following the reader's light or dark system setting)",
     )
     html.add_argument("--title", type=_text, help="the page's title")
-    html.add_argument("--dot-timeout", **dot_timeout)
+    add_dot_timeout(html)
 
     table = command("table", cmd_table, "print the transition table")
     shape = table.add_mutually_exclusive_group()

@@ -22,6 +22,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import drawing as render
 from .drawing.diagram import Diagram
@@ -29,6 +30,9 @@ from .errors import GraphvizNotFound, TcpvizError
 from .files import write_atomic
 from .model.machine import Machine
 from .model.table import Table, tcp_table
+
+if TYPE_CHECKING:  # the ladder is imported where it is drawn
+    from .drawing.ladder import Ladder
 
 __all__ = [
     "LAYOUTS",
@@ -82,7 +86,7 @@ class Slide:
 
     file: str
     caption: str
-    diagram: Callable[[], Diagram]
+    diagram: Callable[[], Diagram | Ladder]  # either draws itself with pipe("svg")
 
 
 def _after(*events: str, start: str | None = None, theme: str = "light") -> Diagram:
@@ -206,7 +210,7 @@ digraph tcp {
 PLAIN_FILE = "plain-dot-comparison.svg"
 
 
-def _ladder(name: str, time: str = "logical"):
+def _ladder(name: str, time: str = "logical") -> Ladder:
     """The ladder of connection scenario ``name``, both ends and every segment (drawn by tcpviz
     itself, no Graphviz)."""
     from .drawing.ladder import Ladder, trace_from_connection
@@ -455,10 +459,11 @@ def _difference(expected: Expected, current: bytes) -> str | None:
 
             return None if entries(current) == entries(expected.data) else "layout keys differ"
         if expected.kind == "layout":
-            assert expected.table is not None
+            table = expected.table
+            assert table is not None
 
             def shape(data: bytes) -> dict[str, object]:
-                return signature(render.accessible_layout(data.decode("utf-8"), expected.table))
+                return signature(render.accessible_layout(data.decode("utf-8"), table))
 
             return None if shape(current) == shape(expected.data) else "structure differs"
         if signature(current, baked=True) != signature(expected.data, baked=True):

@@ -190,7 +190,7 @@ class MissingDependency(TcpvizError, ImportError):
 
     def __init__(self, feature: str, packages: list[str], extra: str, missing: str | None):
         self.feature = feature
-        self.packages = list(packages)
+        self.packages: list[str] = list(packages)
         self.extra = extra
         needs = " and ".join(packages) if len(packages) <= 2 else ", ".join(packages)
         which = f" ({missing} is not installed)" if missing else ""

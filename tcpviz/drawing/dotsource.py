@@ -307,7 +307,14 @@ def _export_passes(table: Table, theme: str, marks: _Marks) -> tuple[str, list[s
         for t in table.transitions
         if t.extended and (t.source == marks.state or t == marks.last or t in marks.taken)
     }
-    return first, [line for line in rows if re.search(r"\[id=(\w+),", line).group(1) in shown]
+    return first, [line for line in rows if _row_id(line) in shown]
+
+
+def _row_id(line: str) -> str:
+    """The edge id of a DOT edge line that :func:`_source` wrote (each has ``[id=...,``)."""
+    found = re.search(r"\[id=(\w+),", line)
+    assert found is not None, line  # made here, not read from a user
+    return found.group(1)
 
 
 def _source(

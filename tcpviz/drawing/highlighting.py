@@ -158,27 +158,27 @@ def _bake(template: _Template, parts: list[str], theme: str) -> None:
     owner_looks = []
     for owner in template.owners:
         classes = owner.classes
-        if owner.index >= 0 and parts[owner.index]:
+        if owner.slot_index >= 0 and parts[owner.slot_index]:
             # The classes highlight added: ' visited current" aria-current="true' -> both.
-            classes = classes.union(parts[owner.index].partition('"')[0].split())
+            classes = classes.union(parts[owner.slot_index].partition('"')[0].split())
         flags = tuple(f for f in _FLAGS[owner.kind] if f in classes)
         owner_looks.append(looks[owner.kind, flags])
-        if owner.index >= 0:
-            parts[owner.index + 1] = _inert(parts[owner.index + 1])
+        if owner.slot_index >= 0:
+            parts[owner.slot_index + 1] = _inert(parts[owner.slot_index + 1])
             if "extended" in classes and not classes & _SHOWN_ROWS:
                 # Hidden as the style sheet hides it, for programs that ignore CSS.
-                after = parts[owner.index + 1]
-                parts[owner.index + 1] = after[:1] + ' display="none"' + after[1:]
+                after = parts[owner.slot_index + 1]
+                parts[owner.slot_index + 1] = after[:1] + ' display="none"' + after[1:]
     background = _BACKGROUNDS[palette]
     fine = template.fine
     for shape in template.shapes:
         properties: Mapping[str, str] = background if shape.background else {}
-        for owner in shape.owners:
-            more = owner_looks[owner].get(shape.tag)
+        for number in shape.owners:  # indices into template.owners
+            more = owner_looks[number].get(shape.tag)
             if more:
                 properties = {**properties, **more} if properties else more
         if properties:
-            parts[shape.index] = _set_attributes(fine[shape.index], properties)
+            parts[shape.tag_index] = _set_attributes(fine[shape.tag_index], properties)
 
 
 def _inert(after: str) -> str:

@@ -190,7 +190,12 @@ class LadderTrace:
                     f"timer {t.name!r}: unknown outcome {t.outcome!r} "
                     f"(must be one of {list(TIMER_OUTCOMES)})"
                 )
-        for item in (*self.states, *self.timers, *self.calls):
+        items: tuple[StateChange | TimerSpan | UserCall, ...] = (
+            *self.states,
+            *self.timers,
+            *self.calls,
+        )
+        for item in items:
             if item.end not in (0, 1):
                 raise RenderError(f"{item!r}: end must be 0 or 1")
 
@@ -388,7 +393,9 @@ _LANE_GAP = 10.0  # from the bracket to the state/timer lane
 _GAP = 2.0  # least room between two label boxes
 
 
-def _label_box(cx: float, cy: float, lines: Sequence[str], size: float, weights: Sequence[str]):
+def _label_box(
+    cx: float, cy: float, lines: Sequence[str], size: float, weights: Sequence[str]
+) -> Box:
     width = max(text_width(t, size, w) for t, w in zip(lines, weights, strict=True)) + 2 * _PAD
     height = len(lines) * size * _LINE_GAP + 2 * _PAD
     return Box(cx - width / 2, cy - height / 2, width, height)
@@ -455,8 +462,8 @@ def _rows(trace: LadderTrace, time: str, row: float) -> tuple[dict[int, float], 
             times.setdefault(s.end_step, s.end_time)
     for c in trace.states:
         times.setdefault(c.step, c.time)
-    for c in trace.calls:
-        times.setdefault(c.step, c.time)
+    for call in trace.calls:
+        times.setdefault(call.step, call.time)
     for t in trace.timers:
         times.setdefault(t.start_step, t.start_time)
         if t.stop_step is not None and t.stop_time is not None:
@@ -1132,9 +1139,9 @@ def _mermaid(trace: LadderTrace) -> str:
     for n, c in enumerate(trace.states):
         side = "left of" if c.end == 0 else "right of"
         events.append((c.step, 2 * n + 1, f"    Note {side} {names[c.end]}: {c.state}"))
-    for n, c in enumerate(trace.calls):
-        side = "left of" if c.end == 0 else "right of"
-        events.append((c.step, 2 * n, f"    Note {side} {names[c.end]}: {c.call}"))
+    for n, call in enumerate(trace.calls):
+        side = "left of" if call.end == 0 else "right of"
+        events.append((call.step, 2 * n, f"    Note {side} {names[call.end]}: {call.call}"))
     for t in trace.timers:
         side = "left of" if t.end == 0 else "right of"
         events.append((t.start_step, 10**6, f"    Note {side} {names[t.end]}: {t.name} started"))

@@ -216,7 +216,9 @@ def _packaged_index() -> dict[str, PackagedLayout]:
     global _INDEX
     if _INDEX is None:
         try:
-            text = resources.files(__package__).joinpath("layouts", "index.json").read_text("utf-8")
+            # One name per joinpath: on Python 3.10 a Traversable (a zipped package's) takes one.
+            layouts = resources.files(__package__).joinpath("layouts")
+            text = layouts.joinpath("index.json").read_text("utf-8")
             entries = json.loads(text)
         except (FileNotFoundError, json.JSONDecodeError):
             entries = {}
@@ -256,7 +258,8 @@ def raw_layout(
     if packaged:
         layout = _packaged_index().get(key)
         if layout is not None:
-            return resources.files(__package__).joinpath("layouts", layout.file).read_text("utf-8")
+            layouts = resources.files(__package__).joinpath("layouts")
+            return layouts.joinpath(layout.file).read_text("utf-8")
     with _LAYOUT_LOCK:
         if key in _RAW_LAYOUTS:
             _RAW_LAYOUTS.move_to_end(key)
@@ -479,7 +482,8 @@ def _place_row_labels(
     background = graph.find(_POLYGON)
     frame = None
     if background is not None and _points(background):
-        xs, ys = zip(*_points(background), strict=True)
+        corners = _points(background)
+        xs, ys = [x for x, _ in corners], [y for _, y in corners]
         frame = (min(xs), min(ys), max(xs), max(ys))
     for group in moved:
         fixed.extend(_move_label(group, fixed, lines, frame))
@@ -493,7 +497,8 @@ def _place_row_labels(
         width, height = _text_width(words, size), (_ASCENT + _DESCENT) * size
         mine = placed.setdefault(source, [])
         best = None
-        home = (state_boxes.get(source) or [None])[0]
+        boxes = state_boxes.get(source)
+        home = boxes[0] if boxes else None
         for reach in (90.0, 180.0):  # near the arrow first, then farther
             best = _clear_place(route, width, height, [*fixed, *mine], frame, reach, home)
             if best is not None:
@@ -649,7 +654,7 @@ def _size(text: ET.Element) -> float:
 def _along(route: list[tuple[float, float]], steps: int = 24) -> list[tuple[float, float]]:
     """Points along a route, from its middle outwards (where a label reads best first),
     leaving out its ends (the boxes it joins)."""
-    points = []
+    points: list[tuple[float, float]] = []
     for (x0, y0), (x1, y1) in itertools.pairwise(route):
         points.extend((x0 + (x1 - x0) * k / 4, y0 + (y1 - y0) * k / 4) for k in range(4))
     points.append(route[-1])

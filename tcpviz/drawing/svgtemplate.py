@@ -12,6 +12,7 @@ import re
 import threading
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -33,14 +34,16 @@ class _Owner(NamedTuple):
     kind: str  # "node" or "edge"
     classes: frozenset[str]  # as written, without highlight classes if it has a slot
     slot: str  # its id when highlight sets its classes, else ""
-    index: int  # the index of that slot in _Template.fine, -1 without one
+    # The index of that slot in _Template.fine, -1 without one. (Not "index": a tuple's field
+    # of that name would hide tuple.index.)
+    slot_index: int
 
 
 class _Shape(NamedTuple):
     """A shape or text inside a state or transition (or the background), which the bake
     writes again with its colours as attributes."""
 
-    index: int  # where its tag sits in _Template.fine
+    tag_index: int  # where its tag sits in _Template.fine
     tag: str
     background: bool
     owners: tuple[int, ...]  # indices into _Template.owners, outermost first
@@ -111,11 +114,13 @@ def _remember(svg: str, template: _Template) -> None:
 
 
 def _slot_tag(
-    tag: str, attributes: list[tuple[str, str]], keep: list[str], closed: bool
+    tag: str, attributes: Iterable[tuple[str, str]], keep: list[str], closed: bool
 ) -> tuple[str, str]:
     """An opening tag cut inside its class attribute, after the classes kept: the text before
     the slot and the text after it (``aria-current``, which highlight sets, is left out)."""
-    before, after, seen = [], [], False
+    before: list[str] = []
+    after: list[str] = []
+    seen = False
     for name, value in attributes:
         if name == "class":
             seen = True
@@ -301,6 +306,7 @@ def _write_pass(root: ET.Element, careful: bool) -> tuple[str, _Template] | None
     def visit(element: ET.Element, enclosing: tuple[int, ...]) -> None:
         tag = element.tag
         tag = tag[skip:] if tag.startswith(_SVG_QUALIFIER) else qualified(tag)
+        attributes: Collection[tuple[str, str]]
         if careful:
             attributes = attributes_of(element)
             written = "".join([f' {name}="{value}"' for name, value in attributes])
@@ -387,7 +393,7 @@ def _write_pass(root: ET.Element, careful: bool) -> tuple[str, _Template] | None
     return "".join(fine), template
 
 
-def _classes_of(attributes: list[tuple[str, str]]) -> list[str]:
+def _classes_of(attributes: Iterable[tuple[str, str]]) -> list[str]:
     """The classes in a tag's attributes, as written."""
     for name, value in attributes:
         if name == "class":

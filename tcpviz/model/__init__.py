@@ -46,12 +46,14 @@ _TABLEFILE = {
 }
 
 
-def __getattr__(name: str) -> object:
-    if name in _TABLEFILE:
-        from . import tablefile
+if not TYPE_CHECKING:  # a type checker sees the imports above, and a misspelt name is an error
 
-        return getattr(tablefile, "FORMATS" if name == "TABLE_FORMATS" else name)
-    raise AttributeError(f"module 'tcpviz.model' has no attribute {name!r}")
+    def __getattr__(name: str) -> object:
+        if name in _TABLEFILE:
+            from . import tablefile
+
+            return getattr(tablefile, "FORMATS" if name == "TABLE_FORMATS" else name)
+        raise AttributeError(f"module 'tcpviz.model' has no attribute {name!r}")
 
 
 __all__ = [

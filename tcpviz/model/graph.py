@@ -25,7 +25,7 @@ def edge_key(transition: Transition) -> str:
     return f"{transition.event}@{transition.via}" if transition.via else transition.event
 
 
-def to_networkx(table: Table | None = None) -> nx.MultiDiGraph:
+def to_networkx(table: Table | None = None) -> nx.MultiDiGraph[str]:
     """Build the graph of ``table`` (the classic TCP figure by default).
 
     Node attributes: ``description``, ``aliases``, ``id``, ``initial``. Edge attributes: every
@@ -35,7 +35,7 @@ def to_networkx(table: Table | None = None) -> nx.MultiDiGraph:
     import networkx as nx
 
     table = tcp_table() if table is None else table
-    graph = nx.MultiDiGraph(name=table.name, initial=table.initial)
+    graph: nx.MultiDiGraph[str] = nx.MultiDiGraph(name=table.name, initial=table.initial)
     for state in table.states:
         graph.add_node(
             state,
@@ -62,7 +62,7 @@ def to_networkx(table: Table | None = None) -> nx.MultiDiGraph:
 class _Rows:
     """What the path questions need of a table or of a graph made by :func:`to_networkx`."""
 
-    def __init__(self, where: Table | nx.MultiDiGraph | None):
+    def __init__(self, where: Table | nx.MultiDiGraph[str] | None):
         if isinstance(where, Table) or where is None:
             self.table: Table | None = tcp_table() if where is None else where
             self.rows: tuple[Transition, ...] = self.table.transitions
@@ -104,7 +104,7 @@ def _no_path(message: str) -> NoPath:
 def shortest_events(
     source: str,
     target: str,
-    where: Table | nx.MultiDiGraph | None = None,
+    where: Table | nx.MultiDiGraph[str] | None = None,
     *,
     entered_from: str | None = None,
 ) -> list[Transition]:
@@ -132,12 +132,12 @@ def shortest_events(
     came_by: dict[tuple[str, str | None], tuple[Transition, tuple[str, str | None]]] = {}
     frontier = [start]
     while frontier:
-        following = []
+        following: list[tuple[str, str | None]] = []
         for here in frontier:
             for step in rows.out[here[0]]:
                 if step.via is not None and step.via != here[1]:
                     continue
-                there = (step.target, here[0])
+                there: tuple[str, str | None] = (step.target, here[0])
                 if there == start or there in came_by:
                     continue
                 came_by[there] = (step, here)
@@ -152,7 +152,7 @@ def shortest_events(
     raise _no_path(f"no sequence of events leads from {source} to {target}")
 
 
-def reachable(source: str, where: Table | nx.MultiDiGraph | None = None) -> set[str]:
+def reachable(source: str, where: Table | nx.MultiDiGraph[str] | None = None) -> set[str]:
     """Every state that some sequence of events leads to from ``source`` (not ``source`` itself,
     unless a cycle returns there)."""
     rows = _Rows(where)
@@ -170,7 +170,7 @@ def reachable(source: str, where: Table | nx.MultiDiGraph | None = None) -> set[
     return found
 
 
-def side_path(side: str, where: Table | nx.MultiDiGraph | None = None) -> list[Transition]:
+def side_path(side: str, where: Table | nx.MultiDiGraph[str] | None = None) -> list[Transition]:
     """The usual life of one end: the longest path of transitions marked ``side`` (``'client'``
     or ``'server'``) from the initial state, back to it or to where the marked arrows stop.
 

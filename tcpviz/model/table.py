@@ -17,9 +17,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import NoReturn, TypedDict
 
 from ..errors import TableError, UnknownEvent
 from . import states as _states
@@ -178,7 +178,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^0-9A-Za-z]+", "_", text).strip("_")
 
 
-def _unique_ids(names: Iterable[str], prefix: str, transform) -> dict[str, str]:
+def _unique_ids(
+    names: Iterable[str], prefix: str, transform: Callable[[str], str]
+) -> dict[str, str]:
     """Give each name an id made of letters, digits and underscores, unique among the names."""
     names = list(names)
     bases = {name: f"{prefix}{transform(_slug(name)) or 'x'}" for name in names}
@@ -194,6 +196,13 @@ def _unique_ids(names: Iterable[str], prefix: str, transform) -> dict[str, str]:
             base = f"{base}_{hashlib.sha1(name.encode()).hexdigest()[:6]}"
         ids[name] = base
     return ids
+
+
+class _Where(TypedDict):
+    """Where a bad row sits, for the error message."""
+
+    row: Transition
+    number: int
 
 
 def _some(names: Iterable[str], limit: int = 20) -> str:
@@ -309,10 +318,18 @@ class Table:
             message = f"row {number}: {message}"
         raise TableError(message, source=self.source, line=line)
 
-    def _check_text(self, text: str, what: str, *, label: bool = False, **where) -> None:
+    def _check_text(
+        self,
+        text: str,
+        what: str,
+        *,
+        label: bool = False,
+        row: Transition | None = None,
+        number: int | None = None,
+    ) -> None:
         problem = text_problem(text, label=label)
         if problem is not None:
-            self._fail(f"{what} {_shown(text)} {problem}", **where)
+            self._fail(f"{what} {_shown(text)} {problem}", row, number)
 
     def _check_state_names(self) -> None:
         seen: dict[str, str] = {}
@@ -387,7 +404,7 @@ class Table:
         return events
 
     def _check_row(self, number: int, t: Transition, known: Mapping[str, Event]) -> Transition:
-        where = {"row": t, "number": number}
+        where: _Where = {"row": t, "number": number}
         for role in ("source", "target"):
             value = getattr(t, role)
             if not isinstance(value, str) or value not in self._state_set:

@@ -66,7 +66,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -272,12 +272,12 @@ def _parse_toml(text: str, source: str | None) -> tuple[Any, dict[_Path, int]]:
     return data, _LazyLines(_toml_lines(text, keys=False), lambda: _toml_lines(text))
 
 
-class _LazyLines(dict):
+class _LazyLines(dict[_Path, int]):
     """The lines found so far, completed by ``complete()`` the first time one is missing."""
 
-    def __init__(self, found: dict[_Path, int], complete):
+    def __init__(self, found: dict[_Path, int], complete: Callable[[], dict[_Path, int]]):
         super().__init__(found)
-        self._complete = complete
+        self._complete: Callable[[], dict[_Path, int]] | None = complete
 
     def _missing(self) -> None:
         if self._complete is not None:
@@ -285,7 +285,8 @@ class _LazyLines(dict):
             for path, line in complete().items():
                 self.setdefault(path, line)
 
-    def get(self, path, default=None):  # type: ignore[override]
+    # dict.get is overloaded; this is the one form the builder calls.
+    def get(self, path: _Path, default: int | None = None) -> int | None:  # type: ignore[override]
         if not super().__contains__(path):
             self._missing()
         return super().get(path, default)
@@ -317,6 +318,7 @@ def _parse_json(text: str, source: str | None) -> tuple[Any, dict[_Path, int]]:
         raise TableError("JSON nested too deeply", source=source) from None
     except ValueError as error:  # an integer of more digits than int() converts (4,300)
         raise TableError(_number_problem(error), source=source) from None
+    lines: dict[_Path, int]
     lines, duplicates = _json_lines(text)
     if duplicates:
         path, line = duplicates[0]
@@ -500,9 +502,9 @@ def _toml_lines(text: str, *, keys: bool = True) -> dict[_Path, int]:
                 table = key
             lines.setdefault(table, number)
             continue
-        key = _toml_key_line(raw) if keys else None
-        if key:
-            lines.setdefault((*table, *key), number)
+        line_key = _toml_key_line(raw) if keys else None
+        if line_key:
+            lines.setdefault((*table, *line_key), number)
         for delimiter in ('"""', "'''"):
             if raw.count(delimiter) % 2 == 1:
                 in_string = delimiter
@@ -543,11 +545,12 @@ def _json_lines(text: str) -> tuple[dict[_Path, int], list[tuple[_Path, int]]]:
         while text[position] != closing:
             if opening == "{":
                 key, after = decoder.raw_decode(text, position)
+                here = (*path, key)
                 if key in seen:
-                    duplicates.append(((*path, key), line_of(position)))
+                    duplicates.append((here, line_of(position)))
                 seen.add(key)
-                lines[(*path, key)] = line_of(position)
-                position = walk(skip(after) + 1, (*path, key))  # + 1 steps over the ':'
+                lines[here] = line_of(position)
+                position = walk(skip(after) + 1, here)  # + 1 steps over the ':'
             else:
                 position = walk(position, (*path, index))
                 index += 1

@@ -317,8 +317,8 @@ class Endpoint:
                 )
         if isinstance(window, bool) or not isinstance(window, int) or not 0 <= window < 2**16:
             raise InvalidOperation(f"window must be an integer from 0 to 65535, not {window!r}")
-        self.name = str(name)
-        self.peer = str(peer)
+        self.name: str = str(name)
+        self.peer: str = str(peer)
         self.iss_base = iss
         self.iss_step = iss_step
         self.window = window
@@ -658,7 +658,9 @@ class Endpoint:
             self._arrive_synchronized(w, segment)
         return self._commit(w)
 
-    def _reply(self, w: _Work, to: Segment, flags: str, seq: int, ack: int = 0, note="") -> None:
+    def _reply(
+        self, w: _Work, to: Segment, flags: str, seq: int, ack: int = 0, note: str = ""
+    ) -> None:
         w.sent.append(Segment(self.name, to.src, seq, ack, flags, window=self.window, note=note))
 
     def _arrive_closed(self, w: _Work, seg: Segment) -> None:

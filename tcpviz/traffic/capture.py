@@ -34,7 +34,7 @@ from .decode import (
     format_address,
     link_decoder,
 )
-from .infer import Inference
+from .infer import EndpointStates, Inference
 from .pcapfile import CaptureReader
 from .summary import CONN_STATES, ZeekSummary
 
@@ -171,7 +171,7 @@ class Connection:
         return self.zeek.history
 
     @property
-    def endpoints(self) -> tuple:
+    def endpoints(self) -> tuple[EndpointStates, ...]:
         """Both ends' inferred state sequences (:class:`~tcpviz.traffic.infer.EndpointStates`)."""
         assert self.inference is not None
         return self.inference.endpoints
@@ -607,7 +607,9 @@ def example_capture() -> Path:
     return Path(__file__).resolve().parent / "data" / "loopback.pcap"
 
 
-def _progress_bar(reader: CaptureReader, progress) -> Callable[[int, int], None] | None:
+def _progress_bar(
+    reader: CaptureReader, progress: bool | Callable[[int, int], None]
+) -> Callable[[int, int], None] | None:
     if callable(progress):
         return progress
     if not progress or not reader.size or reader.size < PROGRESS_BYTES:

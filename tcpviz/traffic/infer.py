@@ -144,11 +144,11 @@ class EndpointStates:
     )
 
     def __init__(self, address: str, port: int, table: Table):
-        self.address = address
-        self.port = port
-        self.role = "unknown"
-        self.table = table
-        self.state = CLOSED
+        self.address: str = address
+        self.port: int = port
+        self.role: str = "unknown"
+        self.table: Table = table
+        self.state: str = CLOSED
         self.entered_from: str | None = None
         self.changes: list[StateEntry] = []
         self.notes: list[str] = []
@@ -159,7 +159,7 @@ class EndpointStates:
         self.snd_una: int | None = None
         self.rcv_nxt: int | None = None
         self.fin: int | None = None  # sequence number of our FIN
-        self.pristine = True  # nothing sent, nothing delivered yet
+        self.pristine: bool = True  # nothing sent, nothing delivered yet
 
     @property
     def states(self) -> list[str]:
@@ -194,7 +194,7 @@ class Inference:
     """
 
     def __init__(self, connection: Connection, table: Table | None = None):
-        self.table = table if table is not None else tcp_table(extended=True)
+        self.table: Table = table if table is not None else tcp_table(extended=True)
         self._arrows = _arrows(self.table)
         self.connection = connection
         a = EndpointStates(connection.addresses[0], connection.ports[0], self.table)
@@ -205,8 +205,10 @@ class Inference:
             b = EndpointStates(connection.addresses[1], connection.ports[1], self.table)
             self.endpoints = (a, b)
         # Segments on their way to each endpoint, not yet shown to have arrived.
-        self.pending: tuple[list, ...] = tuple([] for _ in self.endpoints)
-        self.finished = False
+        self.pending: tuple[list[tuple[CapturedSegment, Header]], ...] = tuple(
+            [] for _ in self.endpoints
+        )
+        self.finished: bool = False
 
     # -- the public steps ---------------------------------------------------------------------
 

@@ -447,9 +447,11 @@ def read_sockets(
     if ports:
         wanted, test = frozenset(ports), where
 
-        def where(s: Socket) -> bool:
+        def in_ports_and_where(s: Socket) -> bool:
             in_ports = s.local_port in wanted or s.remote_port in wanted
             return in_ports and (test is None or test(s))
+
+        where = in_ports_and_where
 
     linux = sys.platform.startswith("linux")
     if source == "netstat":
@@ -556,8 +558,8 @@ class LiveView:
             raise InvalidFilter(
                 f"unknown socket source: {source!r} (must be one of {list(SOURCES)})"
             )
-        self.ports = _ports(port)
-        self.process = _process(process)
+        self.ports: frozenset[int] = _ports(port)
+        self.process: int | str | None = _process(process)
         self.source = source
         self._lock = threading.Lock()
         # Each connection's state at the previous reading (None before the first one).

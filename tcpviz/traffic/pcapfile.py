@@ -92,7 +92,7 @@ class CaptureReader:
 
     def __init__(self, source: str | os.PathLike[str] | BinaryIO, *, name: str | None = None):
         if isinstance(source, (str, os.PathLike)):
-            self.name = os.fspath(source) if name is None else name
+            self.name: str = os.fspath(source) if name is None else name
             self._file: BinaryIO = open(source, "rb")  # noqa: SIM115 (closed by close())
             self._owned = True
         else:
@@ -100,9 +100,9 @@ class CaptureReader:
             self._file = source
             self._owned = False
         try:
-            self.size = self._size()
+            self.size: int | None = self._size()
             start = self._file.read(24)
-            self.format = self._detect(start)
+            self.format: str = self._detect(start)
         except BaseException:
             self.close()
             raise
@@ -110,7 +110,7 @@ class CaptureReader:
         #: Interfaces met so far (pcapng: per section, in order of their description blocks).
         self.interfaces: list[Interface] = []
         #: Bytes consumed so far (for a progress bar).
-        self.position = 0
+        self.position: int = 0
 
     def _size(self) -> int | None:
         try:

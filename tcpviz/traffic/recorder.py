@@ -69,7 +69,7 @@ class StateRecorder:
     def __init__(
         self, ports: int | Iterable[int], *, interval: float = 0.0005, limit: float = 120.0
     ) -> None:
-        self.ports = _ports(ports)
+        self.ports: frozenset[int] = _ports(ports)
         if not self.ports:
             raise InvalidFilter("a recorder needs at least one port to watch")
         if not interval >= 0.0001:
@@ -79,7 +79,7 @@ class StateRecorder:
         self.interval = interval
         self.limit = limit
         self.history: dict[Key, list[Sighting]] = {}
-        self.polls = 0
+        self.polls: int = 0
         self.error: Exception | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()

@@ -46,10 +46,10 @@ class _Side:
     __slots__ = ("bytes", "did_close", "letters", "prev", "state")
 
     def __init__(self) -> None:
-        self.state = INACTIVE
-        self.prev = INACTIVE
-        self.bytes = 0
-        self.did_close = False
+        self.state: int = INACTIVE
+        self.prev: int = INACTIVE
+        self.bytes: int = 0
+        self.did_close: bool = False
         # Last sequence number recorded per letter, and counts for the logarithmic letters.
         self.letters: dict[str, int] = {}
 
@@ -70,8 +70,8 @@ class ZeekSummary:
     __slots__ = ("history_letters", "orig", "resp")
 
     def __init__(self) -> None:
-        self.orig = _Side()
-        self.resp = _Side()
+        self.orig: _Side = _Side()
+        self.resp: _Side = _Side()
         self.history_letters: list[str] = []
 
     # -- history --------------------------------------------------------------------------
@@ -103,7 +103,9 @@ class ZeekSummary:
 
     # -- the state machine ----------------------------------------------------------------
 
-    def add(self, is_orig: bool, flags: int, seq: int, ack: int, length: int, window: int = 1):
+    def add(
+        self, is_orig: bool, flags: int, seq: int, ack: int, length: int, window: int = 1
+    ) -> None:
         """Feed one segment sent by the originator (``is_orig``) or the responder."""
         endpoint, peer = (self.orig, self.resp) if is_orig else (self.resp, self.orig)
         if not flags & (SYN | FIN | RST):

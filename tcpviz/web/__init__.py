@@ -38,20 +38,22 @@ _CONNECTION_NAMES = ("ConnectionView", "ConnectionWidget", "record_scenario")
 _LIVE_NAMES = ("LiveSocketsWidget", "SocketsDiagram", "live_svg")
 
 
-def __getattr__(name: str) -> object:
-    if name in _LIVE_NAMES:
-        from . import live_widget
+if not TYPE_CHECKING:  # a type checker sees the imports above, and a misspelt name is an error
 
-        return getattr(live_widget, name)
-    if name in _WIDGET_NAMES:
-        from . import widget
+    def __getattr__(name: str) -> object:
+        if name in _LIVE_NAMES:
+            from . import live_widget
 
-        return getattr(widget, name)
-    if name in _CONNECTION_NAMES:
-        from . import connection_widget
+            return getattr(live_widget, name)
+        if name in _WIDGET_NAMES:
+            from . import widget
 
-        return getattr(connection_widget, name)
-    raise AttributeError(f"module 'tcpviz.web' has no attribute {name!r}")
+            return getattr(widget, name)
+        if name in _CONNECTION_NAMES:
+            from . import connection_widget
+
+            return getattr(connection_widget, name)
+        raise AttributeError(f"module 'tcpviz.web' has no attribute {name!r}")
 
 
 __all__ = [

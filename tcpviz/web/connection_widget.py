@@ -36,8 +36,8 @@ from ..drawing import check_theme
 from ..drawing.diagram import highlight, layout_svg
 from ..drawing.ladder import TIMER_NAMES, TIMES, Ladder, trace_from_events
 from ..errors import SimError, TcpvizError, WidgetError
-from ..model.table import tcp_table
-from ..sim import Connection
+from ..model.table import Table, tcp_table
+from ..sim import Called, Connection, Delivered, Dropped, Duplicated, TimerFired
 from ..sim.connection import Operation
 from ..teach.connection_scenarios import (
     CONNECTION_SCENARIOS,
@@ -94,8 +94,10 @@ class ConnectionView:
         if time not in TIMES:
             raise WidgetError(f"unknown time: {time!r} (must be one of {list(TIMES)})")
         self.connection: Connection = Connection() if connection is None else connection
-        self.theme, self.time = theme, time
-        self.table = tcp_table(extended=True)  # the endpoints' machines run the extended table
+        self.theme: str = theme
+        self.time: str = time
+        # The endpoints' machines run the extended table.
+        self.table: Table = tcp_table(extended=True)
         self.scenario: ConnectionScenario | None = None
         self.error = ""
         # The story (history and future) as (operation label, both states after it), kept in
@@ -413,18 +415,18 @@ class ConnectionView:
                 parts.append(f"{step.why} (RFC 9293 {step.section})")
         if not parts:
             for e in c.events(index):
-                if e.kind == "delivered":
+                if isinstance(e, Delivered):
                     section = f" ({e.section})" if e.section else ""
                     parts.append(f"{e.end} got {e.segment.label}: {e.reason}{section}.")
-                elif e.kind == "dropped":
+                elif isinstance(e, Dropped):
                     parts.append(f"The network lost {e.segment.label} on its way to {e.end}.")
-                elif e.kind == "duplicated":
+                elif isinstance(e, Duplicated):
                     parts.append(
                         f"The network copied {e.segment.label} (the copy is #{e.copy_id})."
                     )
-                elif e.kind == "timer-fire":
+                elif isinstance(e, TimerFired):
                     parts.append(f"{e.end}'s {TIMER_NAMES.get(e.timer, e.timer)} timer ran out.")
-                elif e.kind == "call":
+                elif isinstance(e, Called):
                     parts.append(f"{e.end}: {e.call}. {e.reason}".strip())
         return " ".join(parts)
 
@@ -503,7 +505,7 @@ class ConnectionWidget(anywidget.AnyWidget):
     # Sent just after each position: what every button there leads to. The position is shown
     # first; the lookahead is ready long before a person clicks again.
     lookahead = traitlets.Dict().tag(sync=True)
-    scenarios = traitlets.List().tag(sync=True)
+    scenarios: traitlets.List[dict[str, str]] = traitlets.List().tag(sync=True)
     theme = traitlets.Unicode("auto").tag(sync=True)
 
     def __init__(

@@ -186,7 +186,7 @@ class MachineTracker:
         elif change.action == "redo" and redo and redo[-1] == step:
             history.append(redo.pop())
             self._count(history[-1], 1)
-        elif change.action == "undo" and history and history[-1] == step:
+        elif change.action == "undo" and step is not None and history and history[-1] == step:
             redo.append(history.pop())
             self._count(step, -1)
         else:

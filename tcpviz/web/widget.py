@@ -22,7 +22,7 @@ import logging
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..drawing import check_theme
 from ..drawing.diagram import layout_svg
@@ -59,6 +59,7 @@ from .payload import (
 __all__ = ["MODES", "SPEEDS", "StateMachineWidget", "TCPWidget", "WidgetError", "show"]
 
 _log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 _STATIC = Path(__file__).parent / "static"
 
 #: What the widget's side panel offers: free exploring, a scenario played step by step, a quiz.
@@ -98,6 +99,10 @@ class TCPWidget(anywidget.AnyWidget):
     one, pass a new machine (``TCPWidget(Machine())``) or press Reset (which Undo reset takes
     back).
     """
+
+    # Set by __new__ and _CellWidgets.made (declared only: no class attribute, no trait).
+    _reused: bool
+    _options: tuple[Any, ...]
 
     # Each widget carries only a small loader (its `_esm`, saved in the notebook too); the
     # page asks for the real module and style sheet once, by their hash, and keeps them for
@@ -338,7 +343,7 @@ class TCPWidget(anywidget.AnyWidget):
         """Go to the state after ``index`` steps of the history (``0`` is the start)."""
         self._guard(lambda: self._machine.jump(index))
 
-    def _guard(self, action: Callable[[], Any]) -> Any:
+    def _guard(self, action: Callable[[], _T]) -> _T:
         """Run ``action``; a tcpviz error is shown in the widget and raised."""
         try:
             result = action()

@@ -62,6 +62,19 @@ def test_handshake_by_hand_cards_tcb_and_why():
     assert p["ends"][1]["last_edge"] in view.table.edge_ids.values()
 
 
+def test_why_says_what_the_network_and_the_timers_did():
+    view = ConnectionView()
+    view.act("op:server listen")
+    assert view.position()["why"] == "server: listen. 3.10.1: passive OPEN: waiting for a SYN"
+    view.act("op:client connect")
+    view.act(view.position()["flight"][0]["keys"]["duplicate"])
+    assert view.position()["why"] == "The network copied SYN seq=100 (the copy is #2)."
+    view.act(view.position()["flight"][0]["keys"]["drop"])
+    assert view.position()["why"] == "The network lost SYN seq=100 on its way to server."
+    view.act("op:advance")
+    assert view.position()["why"] == "client's RTO timer ran out."
+
+
 def handshake_started() -> ConnectionView:
     view = ConnectionView()
     for key in ["op:server listen", "op:client connect", "op:deliver 1", "op:deliver 2"]:
