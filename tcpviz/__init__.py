@@ -9,6 +9,7 @@
 from typing import TYPE_CHECKING
 
 from . import errors
+from ._lazy import lazy_getattr
 from ._version import __version__ as __version__
 from .errors import *  # noqa: F403  (every error is part of the interface)
 from .model.graph import reachable, shortest_events, side_path, to_networkx
@@ -43,16 +44,7 @@ _LAZY = {
 
 
 if not TYPE_CHECKING:  # a type checker sees the imports above, and a misspelt name is an error
-
-    def __getattr__(name: str) -> object:
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module 'tcpviz' has no attribute {name!r}")
-        from importlib import import_module
-
-        value = getattr(import_module(f".{module}", __name__), name)
-        globals()[name] = value
-        return value
+    __getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

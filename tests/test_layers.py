@@ -32,7 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "web": {"drawing", "teach", "traffic", "sim", "model", "foundation"},
     "top": {"web", "drawing", "teach", "traffic", "sim", "model", "foundation"},
 }
-FOUNDATION = {"errors", "files", "_version"}
+FOUNDATION = {"errors", "files", "_version", "_lazy"}
 TOP = {"cli", "diagrams", "__init__", "__main__"}
 
 

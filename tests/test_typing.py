@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tcpviz"
 LAZY_MODULES = sorted(
     ".".join(("tcpviz", *init.parent.relative_to(PACKAGE).parts))
     for init in PACKAGE.rglob("__init__.py")
-    if "def __getattr__" in init.read_text("utf-8")
+    if "__getattr__" in init.read_text("utf-8")
 )
 
 

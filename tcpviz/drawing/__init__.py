@@ -4,6 +4,7 @@ class, themes, and :class:`Diagram` with its exports; the ladder of a connection
 
 from typing import TYPE_CHECKING
 
+from .._lazy import lazy_getattr
 from .diagram import (
     DOT_TIMEOUT,
     FORMATS,
@@ -58,16 +59,7 @@ _LAZY = {
 
 
 if not TYPE_CHECKING:  # a type checker sees the imports above, and a misspelt name is an error
-
-    def __getattr__(name: str) -> object:
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        from importlib import import_module
-
-        value = getattr(import_module(f".{module}", __name__), name)
-        globals()[name] = value
-        return value
+    __getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 __all__ = [

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 from ..errors import RenderError
 from ..files import write_atomic
 from .layout import run_dot
-from .themes import _PALETTES, THEMES, _auto_variables, _check_theme, _Palette
+from .themes import _PALETTES, THEMES, _check_theme, _Palette, _themed
 
 __all__ = [
     "LADDER_FORMATS",
@@ -942,19 +942,7 @@ def _build_ladder_style() -> str:
     lines = [
         "/* tcpviz ladder: one rule set per theme, scoped to svg.tcpviz-ladder.tcpviz-theme-NAME */"
     ]
-    for name, palette in _PALETTES.items():
-        lines.extend(_ladder_rules(f"svg.tcpviz-ladder.tcpviz-theme-{name}", palette))
-    auto = "svg.tcpviz-ladder.tcpviz-theme-auto"
-    light, dark = _auto_variables(_PALETTES["light"]), _auto_variables(_PALETTES["dark"])
-    lines.append(f"{auto} {{ {light} }}")
-    lines.append(f"@media (prefers-color-scheme: dark) {{ {auto} {{ {dark} }} }}")
-    dark_pages = ('body[data-jp-theme-light="false"]', "body.vscode-dark", 'html[theme="dark"]')
-    light_pages = ('body[data-jp-theme-light="true"]', "body.vscode-light", 'html[theme="light"]')
-    lines.append(f"{', '.join(f'{page} {auto}' for page in dark_pages)} {{ {dark} }}")
-    lines.append(f"{', '.join(f'{page} {auto}' for page in light_pages)} {{ {light} }}")
-    from .themes import _AUTO
-
-    lines.extend(_ladder_rules(auto, _AUTO))
+    lines.extend(_themed("svg.tcpviz-ladder", _ladder_rules))
     lines.append("svg.tcpviz-ladder g.ladder-segment { cursor: pointer; }")
     lines.append("svg.tcpviz-ladder g.ladder-segment:hover line.segment { stroke-width: 3; }")
     return "\n".join(lines)

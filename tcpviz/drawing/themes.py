@@ -9,7 +9,7 @@ dashed. The DOT attributes and the colours baked into exports derive from the sa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from ..errors import RenderError
@@ -199,13 +199,14 @@ def _auto_variables(palette: _Palette) -> str:
     return " ".join(declarations)
 
 
-def _build_style_sheet() -> str:
-    lines = [
-        "/* tcpviz: one rule set per theme, each scoped to svg.tcpviz-diagram.tcpviz-theme-NAME */"
-    ]
+def _themed(root: str, rules: Callable[[str, _Palette], list[str]]) -> list[str]:
+    """The rule sets of every theme for the SVGs matched by ``root`` (``svg.tcpviz-diagram``,
+    ``svg.tcpviz-ladder``): ``rules(scope, palette)`` under ``root.tcpviz-theme-NAME``, and the
+    auto theme's colours as variables that follow the system's scheme or the page's theme."""
+    lines: list[str] = []
     for name, palette in _PALETTES.items():
-        lines.extend(_rules(f"svg.tcpviz-diagram.tcpviz-theme-{name}", palette))
-    auto = "svg.tcpviz-diagram.tcpviz-theme-auto"
+        lines.extend(rules(f"{root}.tcpviz-theme-{name}", palette))
+    auto = f"{root}.tcpviz-theme-auto"
     light, dark = _auto_variables(_PALETTES["light"]), _auto_variables(_PALETTES["dark"])
     lines.append(f"{auto} {{ {light} }}")
     lines.append(f"@media (prefers-color-scheme: dark) {{ {auto} {{ {dark} }} }}")
@@ -215,7 +216,15 @@ def _build_style_sheet() -> str:
     light_pages = ('body[data-jp-theme-light="true"]', "body.vscode-light", 'html[theme="light"]')
     lines.append(f"{', '.join(f'{page} {auto}' for page in dark_pages)} {{ {dark} }}")
     lines.append(f"{', '.join(f'{page} {auto}' for page in light_pages)} {{ {light} }}")
-    lines.extend(_rules(auto, _AUTO))
+    lines.extend(rules(auto, _AUTO))
+    return lines
+
+
+def _build_style_sheet() -> str:
+    lines = [
+        "/* tcpviz: one rule set per theme, each scoped to svg.tcpviz-diagram.tcpviz-theme-NAME */"
+    ]
+    lines.extend(_themed("svg.tcpviz-diagram", _rules))
     # Theme-independent: a hover hint and a focus ring for keyboard users (colour per theme).
     lines.extend(
         [
