@@ -254,8 +254,11 @@ class Diagram:
         given, ``dpi`` or ``scale`` set a PNG's resolution (see :meth:`pipe`). Nothing is
         written when rendering fails.
 
-        >>> Diagram().save("slide.png", scale=2)  # doctest: +SKIP
-        PosixPath('slide.png')
+        >>> import pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> Diagram().save(folder / "slide.png", scale=2).read_bytes()[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+        True
+        >>> import shutil; shutil.rmtree(folder)
         """
         path = Path(path)
         if format is None:
