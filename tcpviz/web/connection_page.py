@@ -9,13 +9,12 @@ the ladder and the history list move through them; nothing is computed on the pa
 
 from __future__ import annotations
 
-import html as _html
 import os
 from pathlib import Path
 from typing import Any
 
 from ..files import write_atomic
-from .html import _NAMESPACES, _PAGE_CSS, _XML_PROLOG, HtmlError, _inline_script, json_for_script
+from .html import _NAMESPACES, _XML_PROLOG, HtmlError, _document, _inline_script
 
 __all__ = ["connection_html", "save_connection_html"]
 
@@ -89,34 +88,9 @@ def connection_html(recording: dict[str, Any], *, title: str | None = None) -> s
     script = _inline_script((_STATIC / "connection.js").read_text(encoding="utf-8"))
     css = (_STATIC / "connection.css").read_text(encoding="utf-8")
     theme = recording["theme"]
-    page_class = "" if theme == "auto" else f' class="tcpviz-page-{theme}"'
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="tcpviz {__version__}">
-<title>{_html.escape(title)}</title>
-<style>{_PAGE_CSS}</style>
-<style>
-{css}
-</style>
-</head>
-<body{page_class}>
-<main>
-<h1>{_html.escape(title)}</h1>
-<p class="tcpviz-intro">{_html.escape(_INTRO)}</p>
-<div id="tcpviz-connection"></div>
-<p class="tcpviz-page-footer">Made with tcpviz {__version__}; works offline.</p>
-</main>
-<script type="application/json" id="tcpviz-data">{json_for_script(data)}</script>
-<script type="module">
-{script}
-{_BOOT}
-</script>
-</body>
-</html>
-"""
+    main = f"""<div id="tcpviz-connection"></div>
+<p class="tcpviz-page-footer">Made with tcpviz {__version__}; works offline.</p>"""
+    return _document(title, css, theme, _INTRO, main, data, script + "\n" + _BOOT)
 
 
 def save_connection_html(

@@ -166,8 +166,24 @@ def standalone_html(
     }
     script = _inline_script((_STATIC / "widget.js").read_text(encoding="utf-8"))
     css = (_STATIC / "widget.css").read_text(encoding="utf-8")
-    page_class = "" if theme == "auto" else f' class="tcpviz-page-{theme}"'
     name = _html.escape(table.name or "custom table")
+    main = f"""<div id="tcpviz">{svg}</div>
+<p class="tcpviz-share"><a id="tcpviz-share" data-testid="share-link">Link to this position</a>
+(copy it to hand in or share what you did; this browser also remembers it for the next visit)
+<span id="tcpviz-note" class="tcpviz-note" data-testid="page-note" role="status" hidden></span></p>
+<p class="tcpviz-page-footer">{name}. Made with tcpviz {__version__}; works offline.</p>"""
+    return _document(title, css, theme, _INTRO, main, data, script + "\n" + _BOOT)
+
+
+def _document(
+    title: str, css: str, theme: str, intro: str, main: str, data: object, script: str
+) -> str:
+    """One standalone page: the head and style sheets, the title and introduction, ``main``
+    (the page's own part), the data the page looks up, and its module (the script and its boot).
+    The single-machine page and the connection page share it."""
+    from .._version import __version__
+
+    page_class = "" if theme == "auto" else f' class="tcpviz-page-{theme}"'
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -183,17 +199,12 @@ def standalone_html(
 <body{page_class}>
 <main>
 <h1>{_html.escape(title)}</h1>
-<p class="tcpviz-intro">{_html.escape(_INTRO)}</p>
-<div id="tcpviz">{svg}</div>
-<p class="tcpviz-share"><a id="tcpviz-share" data-testid="share-link">Link to this position</a>
-(copy it to hand in or share what you did; this browser also remembers it for the next visit)
-<span id="tcpviz-note" class="tcpviz-note" data-testid="page-note" role="status" hidden></span></p>
-<p class="tcpviz-page-footer">{name}. Made with tcpviz {__version__}; works offline.</p>
+<p class="tcpviz-intro">{_html.escape(intro)}</p>
+{main}
 </main>
 <script type="application/json" id="tcpviz-data">{json_for_script(data)}</script>
 <script type="module">
 {script}
-{_BOOT}
 </script>
 </body>
 </html>
