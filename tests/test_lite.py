@@ -333,6 +333,44 @@ ALL_RUN_JS = """() => {
 }"""
 
 
+KERNEL_READY_JS = """() => {
+  const bar = document.querySelector('#jp-main-statusbar');
+  return bar !== null && /\\|\\s*Idle/.test(bar.textContent);
+}"""
+STARTED_JS = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]
+  .some((p) => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
+
+
+def run_all_cells(page, request) -> None:
+    """Run > Run All Cells, as a student does, once the Pyodide kernel is up.
+
+    Clicked while the session has no kernel yet (a loaded machine, a cold cache), JupyterLab
+    asks to start one instead of queueing the cells, so the click can do nothing: wait for the
+    status bar's "Idle" first, check that a cell was queued, and click again if not (bounded).
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(KERNEL_READY_JS, timeout=RUN_ALL_TIMEOUT_MS)
+    except PlaywrightTimeout:
+        page.screenshot(path=artifact_path(request.node.name, "kernel-not-ready"))
+        status = page.locator("#jp-main-statusbar").all_text_contents()
+        dialogs = page.locator(".jp-Dialog").all_text_contents()
+        pytest.fail(f"the Pyodide kernel was not idle in time: status {status}, dialogs {dialogs}")
+    for _attempt in range(3):
+        # No "Select Kernel" dialog: the site's copy names the Pyodide kernel.
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        try:
+            page.wait_for_function(STARTED_JS, timeout=20_000)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")  # close a menu left open, then try again
+    page.screenshot(path=artifact_path(request.node.name, "run-all-did-nothing"))
+    dialogs = page.locator(".jp-Dialog").all_text_contents()
+    pytest.fail(f"Run All Cells queued no cell in three tries; dialogs: {dialogs}")
+
+
 @pytest.mark.browser
 def test_notebook_01_runs_in_the_browser_and_a_click_lights_the_state(site, request) -> None:
     from playwright import sync_api
@@ -363,9 +401,7 @@ def test_notebook_01_runs_in_the_browser_and_a_click_lights_the_state(site, requ
             page.goto(f"{url}start.html", timeout=60_000)
             page.locator(f'a[href="lab/index.html?path=notebooks/{NOTEBOOK}"]').click()
             page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
-            # No "Select Kernel" dialog: the site's copy names the Pyodide kernel.
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            run_all_cells(page, request)
             page.wait_for_function(FIRST_RUN_JS, timeout=RUN_ALL_TIMEOUT_MS)
             kernel_ready = time.monotonic() - started  # the install cell ran: Python is up
             page.wait_for_function(ALL_RUN_JS, timeout=RUN_ALL_TIMEOUT_MS)

@@ -482,13 +482,25 @@ def test_present_zoom_and_all_rows(chromium, tmp_path: Path, request) -> None:
 
         root.locator('[data-testid="present"]').click()
         page.wait_for_function("() => document.fullscreenElement !== null", timeout=WAIT_MS)
-        assert root.locator('[data-testid="present"]').get_attribute("aria-pressed") == "true"
+        # The page sets aria-pressed from its fullscreenchange handler, which Chromium runs at
+        # the next animation frame after fullscreenElement changes: wait for it, do not race it.
+        present = root.locator('[data-testid="present"]')
+        page.wait_for_function(
+            "(b) => b.getAttribute('aria-pressed') === 'true'",
+            arg=present.element_handle(),
+            timeout=WAIT_MS,
+        )
         presented = root.evaluate(MEASURE_JS)
         page.screenshot(path=artifact_path(request.node.name, "presented"))
         assert smallest(presented)[2] >= before[2]  # at least as large as in the page
         assert not problems(presented)
-        root.locator('[data-testid="present"]').click()
+        present.click()
         page.wait_for_function("() => document.fullscreenElement === null", timeout=WAIT_MS)
+        page.wait_for_function(
+            "(b) => b.getAttribute('aria-pressed') === 'false'",
+            arg=present.element_handle(),
+            timeout=WAIT_MS,
+        )
     finally:
         context.close()
 
