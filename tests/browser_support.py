@@ -10,6 +10,7 @@ the CI set-up installs it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -267,3 +268,24 @@ class Expected:
     @property
     def enabled_edges(self) -> set[str]:
         return {self.table.edge_ids[t] for t in self.machine.enabled()}
+
+
+def wait_for_connected_kernel(url: str, timeout: float = 2 * SERVER_START_S) -> None:
+    """Poll the server's REST API (bounded) until a kernel is idle with a page connected."""
+    deadline = time.monotonic() + timeout
+    kernels: object = "no answer yet"
+    while True:  # bounded by the deadline
+        try:
+            with urllib.request.urlopen(f"{url}api/kernels", timeout=5) as response:
+                kernels = json.load(response)
+        except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError) as error:
+            # A busy server answers 500 now and then (HTTPError is a URLError), or half a
+            # body: ask again until the deadline rather than fail the test on one bad answer.
+            kernels = f"{type(error).__name__}: {error}"
+        else:
+            if any(k["execution_state"] == "idle" and k["connections"] > 0 for k in kernels):
+                return
+        assert time.monotonic() < deadline, (
+            f"no connected, idle kernel after {timeout} s: {kernels}"
+        )
+        time.sleep(0.25)

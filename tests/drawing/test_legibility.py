@@ -22,7 +22,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from browser_support import WAIT_MS, Expected, artifact_path, jupyterlab, launch_options
+from browser_support import (
+    WAIT_MS,
+    Expected,
+    artifact_path,
+    jupyterlab,
+    launch_options,
+    wait_for_connected_kernel,
+)
 from playwright import sync_api
 
 from tcpviz import Machine, tcp_table
@@ -391,8 +398,6 @@ def run_widget_notebook(page, url: str, name: str) -> object:
     page.goto(f"{url}lab/tree/{name}", timeout=60_000)
     cell = page.locator(".jp-Notebook .jp-Cell").first
     cell.wait_for(timeout=60_000)
-    from test_browser import wait_for_connected_kernel
-
     wait_for_connected_kernel(url)
     cell.locator(".jp-InputArea-editor").click()
     page.keyboard.press("Shift+Enter")

@@ -11,7 +11,6 @@ Screenshots of key steps go to ``test-artifacts/<test>/`` (git-ignored) for a hu
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import urllib.error
@@ -22,13 +21,13 @@ from pathlib import Path
 import nbformat
 import pytest
 from browser_support import (
-    SERVER_START_S,
     WAIT_MS,
     Expected,
     artifact_path,
     jupyterlab,
     launch_options,
     voila,
+    wait_for_connected_kernel,
 )
 from playwright import sync_api
 
@@ -632,27 +631,6 @@ def test_voila_dark_theme_auto(tab, tmp_path: Path, request) -> None:
         tab.close()
     assert expected.machine.state == "ESTABLISHED"
     assert_dark_and_readable(colours)
-
-
-def wait_for_connected_kernel(url: str, timeout: float = SERVER_START_S) -> None:
-    """Poll the server's REST API (bounded) until a kernel is idle with a page connected."""
-    deadline = time.monotonic() + timeout
-    kernels: object = "no answer yet"
-    while True:  # bounded by the deadline
-        try:
-            with urllib.request.urlopen(f"{url}api/kernels", timeout=5) as response:
-                kernels = json.load(response)
-        except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError) as error:
-            # A busy server answers 500 now and then (HTTPError is a URLError), or half a
-            # body: ask again until the deadline rather than fail the test on one bad answer.
-            kernels = f"{type(error).__name__}: {error}"
-        else:
-            if any(k["execution_state"] == "idle" and k["connections"] > 0 for k in kernels):
-                return
-        assert time.monotonic() < deadline, (
-            f"no connected, idle kernel after {timeout} s: {kernels}"
-        )
-        time.sleep(0.25)
 
 
 def test_jupyterlab_widget_keeps_its_keys(tab, tmp_path: Path, request) -> None:

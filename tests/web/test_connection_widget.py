@@ -543,33 +543,15 @@ def test_in_voila_the_widget_steps_a_scenario_and_is_legible_at_1280x800(tmp_pat
             browser.close()
 
 
-def _wait_for_idle_kernel(url: str, timeout: float = 120.0) -> None:
-    """Poll JupyterLab's REST API (bounded) until a kernel is idle with a page connected."""
-    import time
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    kernels: object = "no answer yet"
-    while True:  # bounded by the deadline
-        try:
-            with urllib.request.urlopen(f"{url}api/kernels", timeout=5) as response:
-                kernels = json.load(response)
-        except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError) as error:
-            kernels = f"{type(error).__name__}: {error}"
-        else:
-            if any(k["execution_state"] == "idle" and k["connections"] > 0 for k in kernels):
-                return
-        assert time.monotonic() < deadline, (
-            f"no connected, idle kernel after {timeout} s: {kernels}"
-        )
-        time.sleep(0.25)
-
-
 @pytest.mark.browser
 def test_in_jupyterlab_with_the_file_browser_open_the_widget_is_legible(tmp_path):
     import nbformat
-    from browser_support import artifact_path, jupyterlab, launch_options
+    from browser_support import (
+        artifact_path,
+        jupyterlab,
+        launch_options,
+        wait_for_connected_kernel,
+    )
     from playwright import sync_api
 
     root_dir = tmp_path / "notebooks"
@@ -596,7 +578,7 @@ def test_in_jupyterlab_with_the_file_browser_open_the_widget_is_legible(tmp_path
                 page.goto(f"{url}lab/tree/{notebook.name}", timeout=60_000)
                 cell = page.locator(".jp-Notebook .jp-Cell").first
                 cell.wait_for(timeout=60_000)
-                _wait_for_idle_kernel(url)
+                wait_for_connected_kernel(url)
                 if not page.locator(".jp-FileBrowser").first.is_visible():
                     page.keyboard.press("Control+Shift+F")  # show the file browser
                 page.locator(".jp-FileBrowser").first.wait_for(state="visible", timeout=10_000)
