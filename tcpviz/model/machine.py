@@ -6,10 +6,10 @@ subscribing; every change is one :class:`Change`. Any error leaves the machine u
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .._observers import Observers
 from ..errors import InvalidTransition, NothingToUndo, UnknownEvent
 from .table import Table, Transition, tcp_table
 
@@ -52,7 +52,7 @@ class Machine:
         self._start: str = self.table.initial if state is None else self.table.state(state)
         self._history: list[Transition] = []
         self._redo: list[Transition] = []
-        self._observers: list[Observer] = []
+        self._observers: Observers[Machine, Change] = Observers()
 
     # -- where we are -------------------------------------------------------------------------
 
@@ -159,16 +159,14 @@ class Machine:
         previous = self.state
         saved = (list(self._history), list(self._redo))
         taken: list[Transition] = []
-        observers, self._observers = self._observers, []
         try:
-            for event in events:
-                taken.append(self.fire(event))
+            with self._observers.held():
+                for event in events:
+                    taken.append(self.fire(event))
         except BaseException:
             # Whatever went wrong (a bad event, an interrupt), the run is all or nothing.
             self._history, self._redo = saved
             raise
-        finally:
-            self._observers = observers
         if taken:
             self._notify(Change("jump", self.state, previous, self.last))
         return taken
@@ -224,26 +222,11 @@ class Machine:
 
     def subscribe(self, observer: Observer) -> Callable[[], None]:
         """Call ``observer(machine, change)`` after every change; returns a function to unsubscribe."""
-        self._observers.append(observer)
-
-        def unsubscribe() -> None:
-            if observer in self._observers:
-                self._observers.remove(observer)
-
-        return unsubscribe
+        return self._observers.subscribe(observer)
 
     def _notify(self, change: Change) -> None:
-        # A broken view (a closed browser tab, a buggy callback) must not break the machine:
-        # the change has happened, so every observer still hears of it and errors become warnings.
-        for observer in list(self._observers):
-            try:
-                observer(self, change)
-            except Exception as error:
-                warnings.warn(
-                    f"tcpviz observer {observer!r} failed on {change.action}: {error!r}",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
+        # A broken view (a closed browser tab, a buggy callback) must not break the machine.
+        self._observers.notify(self, change, stacklevel=4)
 
     def __repr__(self) -> str:
         return f"<Machine {self.state} after {len(self._history)} steps of {self.table!r}>"

@@ -31,11 +31,11 @@ stopped and fired), each with its step number and simulated time: enough to draw
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
+from .._observers import Observers
 from ..errors import InvalidOperation, NothingToUndo
 from ..model import Transition
 from .clock import RFC, Clock, Profile, get_profile
@@ -453,7 +453,7 @@ class Connection:
         self._steps: list[_Step] = []
         self._position = 0
         self._trace: list[TraceEvent] = []
-        self._observers: list[Observer] = []
+        self._observers: Observers[Connection, ConnectionChange] = Observers()
 
     @classmethod
     def from_operations(
@@ -620,10 +620,10 @@ class Connection:
     def run(self, *operations: str | Operation) -> None:
         """Apply several operations; on an error none of them is kept."""
         position = self._position
-        observers, self._observers = self._observers, []
         try:
-            for op in operations:
-                self.apply(op)
+            with self._observers.held():
+                for op in operations:
+                    self.apply(op)
         except BaseException:
             if self._position == position:
                 raise  # the first one failed: nothing changed at all
@@ -632,8 +632,6 @@ class Connection:
             self._jump(position)
             del self._steps[position:]
             raise
-        finally:
-            self._observers = observers
         self._notify(ConnectionChange("jump", self._position))
 
     def listen(self, end: str) -> tuple[TraceEvent, ...]:
@@ -890,24 +888,10 @@ class Connection:
 
     def subscribe(self, observer: Observer) -> Callable[[], None]:
         """Call ``observer(connection, change)`` after every change; returns an unsubscribe."""
-        self._observers.append(observer)
-
-        def unsubscribe() -> None:
-            if observer in self._observers:
-                self._observers.remove(observer)
-
-        return unsubscribe
+        return self._observers.subscribe(observer)
 
     def _notify(self, change: ConnectionChange) -> None:
-        for observer in list(self._observers):
-            try:
-                observer(self, change)
-            except Exception as error:  # a broken view must not break the connection
-                warnings.warn(
-                    f"tcpviz observer {observer!r} failed on {change.action}: {error!r}",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
+        self._observers.notify(self, change, stacklevel=4)  # a broken view never breaks it
 
     def __repr__(self) -> str:
         client, server = self.states
