@@ -37,7 +37,7 @@ from typing import ClassVar
 
 from .._observers import Observers
 from ..errors import InvalidOperation, NothingToUndo
-from ..model import Transition
+from ..model import Machine, Transition
 from .clock import RFC, Clock, Profile, get_profile
 from .endpoint import CALLS, Endpoint, Outcome, _Data
 from .segment import Segment
@@ -451,7 +451,8 @@ class Connection:
         self._start = _State(self._end_snapshots(), Clock(), (), 1, (0, 0, 0))
         self._state = self._start
         self._steps: list[_Step] = []
-        self._position = 0
+        self._position = 0  # steps taken of self._steps
+        self._base = 0  # the step number this connection starts at (see fork)
         self._trace: list[TraceEvent] = []
         self._observers: Observers[Connection, ConnectionChange] = Observers()
 
@@ -464,6 +465,100 @@ class Connection:
         for operation in operations:
             connection.apply(operation)
         return connection
+
+    def copy(self) -> Connection:
+        """An independent connection with the same options, position, history and steps to
+        redo: undo, redo and new steps on either leave the other as it is.
+
+        The steps are immutable, so this copies references only (in proportion to the
+        history's length); :meth:`fork` starts one with no history, in constant time.
+
+        >>> c = Connection.from_operations(["server listen", "client connect"])
+        >>> twin = c.copy()
+        >>> _ = twin.undo(); twin.states, c.states
+        (('CLOSED', 'LISTEN'), ('SYN-SENT', 'LISTEN'))
+        """
+        twin = self._blank()
+        for mine, theirs in zip(self.ends, twin.ends, strict=True):
+            theirs.iss_step = mine.iss_step
+            machine = Machine(mine.machine.table, state=mine.machine.start)
+            machine.run(*mine.machine.history, *mine.machine.future)
+            machine.jump(len(mine.machine.history))
+            theirs.machine = machine
+            theirs._data = mine._data
+        twin._start, twin._state, twin._base = self._start, self._state, self._base
+        twin._steps, twin._position = list(self._steps), self._position
+        twin._trace = list(self._trace)
+        return twin
+
+    def fork(self, step: int | None = None) -> Connection:
+        """A new connection standing where this one stands now (or stood after ``step``
+        operations, undone ones included): the same options, both ends, the network and the
+        clock, but no history of its own. Its steps go on counting from there (its
+        :attr:`step` is ``step``, and :meth:`undo` stops there). Constant time: nothing of
+        this connection is copied or changed.
+
+        >>> c = Connection.from_operations(["server listen", "client connect"])
+        >>> twin = c.fork()
+        >>> _ = twin.deliver(1)
+        >>> twin.states, twin.step, c.states, c.step
+        (('SYN-SENT', 'SYN-RECEIVED'), 3, ('SYN-SENT', 'LISTEN'), 2)
+        """
+        here = self.step
+        step = here if step is None else step
+        total = self._base + len(self._steps)
+        if isinstance(step, bool) or not isinstance(step, int) or not self._base <= step <= total:
+            raise NothingToUndo(
+                f"cannot fork at step {step!r}: steps run from {self._base} to {total}"
+            )
+        n = step - self._base
+        state = self._state if step == here else self._start if n == 0 else self._steps[n - 1].after
+        twin = self._blank()
+        for mine, theirs, (data, length) in zip(self.ends, twin.ends, state.ends, strict=True):
+            theirs.iss_step = mine.iss_step
+            # The machine as it stood: the state, and the arrow that led there (the table's
+            # ``via`` rule and the diagram's "last" arrow need it); nothing older.
+            m = mine.machine
+            last = m.last if length == len(m.history) else (*m.history, *m.future)[length - 1]
+            if length and last is not None:
+                theirs.machine = Machine(m.table, state=last.source)
+                theirs.machine.fire(last)
+            else:
+                theirs.machine = Machine(m.table, state=m.start)
+            theirs._data = data
+        twin._start = _State(
+            twin._end_snapshots(), state.clock, state.in_flight, state.next_id, state.counts
+        )
+        twin._state = twin._start
+        twin._base = step
+        return twin
+
+    def _blank(self) -> Connection:
+        """A new connection with this one's options, at its start."""
+        return Connection(
+            profile=self.profile,
+            client_iss=self.client.iss_base,
+            server_iss=self.server.iss_base,
+            window=self.client.window,
+            names=self.names,
+        )
+
+    def preview(self, operation: str | Operation) -> Connection:
+        """What :meth:`apply` of ``operation`` would lead to, as a :meth:`fork` that took it;
+        this connection, its history and what it can redo do not change.
+
+        Raises
+        ------
+        InvalidOperation
+            If it is not possible now (and nothing changes).
+
+        >>> c = Connection.from_operations(["server listen", "client connect"])
+        >>> c.preview("deliver 1").states, c.states
+        (('SYN-SENT', 'SYN-RECEIVED'), ('SYN-SENT', 'LISTEN'))
+        """
+        twin = self.fork()
+        twin.apply(operation)
+        return twin
 
     # -- where we are -------------------------------------------------------------------------
 
@@ -532,16 +627,19 @@ class Connection:
         return tuple(self._trace)
 
     def events(self, step: int | None = None) -> tuple[TraceEvent, ...]:
-        """The trace events of one step (default: the last one taken), in O(1)."""
-        step = self._position if step is None else step
-        if not 1 <= step <= self._position:
-            raise NothingToUndo(f"no step {step!r}: steps taken run from 1 to {self._position}")
-        return self._steps[step - 1].events
+        """The trace events of one recorded step (default: the last one taken), in O(1); a
+        step undone and not yet redone is recorded too (what :meth:`redo` would do)."""
+        step = self.step if step is None else step
+        first, last = self._base + 1, self._base + len(self._steps)
+        if isinstance(step, bool) or not isinstance(step, int) or not first <= step <= last:
+            raise NothingToUndo(f"no step {step!r}: steps recorded run from {first} to {last}")
+        return self._steps[step - self._base - 1].events
 
     @property
     def step(self) -> int:
-        """How many operations have been applied (the position in the history)."""
-        return self._position
+        """How many operations have been applied (the position in the history; a
+        :meth:`fork` counts on from where it was made)."""
+        return self._base + self._position
 
     @property
     def history(self) -> tuple[Operation, ...]:
@@ -570,7 +668,7 @@ class Connection:
     def describe(self) -> dict[str, object]:
         """The connection now, as JSON-ready data for a view."""
         return {
-            "step": self._position,
+            "step": self.step,
             "now": self.now,
             "ends": [e.describe() for e in self.ends],
             "in_flight": [
@@ -614,7 +712,7 @@ class Connection:
         self._steps.append(_Step(op, events, after, len(self._trace)))
         self._position += 1
         self._state = after
-        self._notify(ConnectionChange("apply", self._position, events))
+        self._notify(ConnectionChange("apply", self.step, events))
         return events
 
     def run(self, *operations: str | Operation) -> None:
@@ -632,7 +730,7 @@ class Connection:
             self._jump(position)
             del self._steps[position:]
             raise
-        self._notify(ConnectionChange("jump", self._position))
+        self._notify(ConnectionChange("jump", self.step))
 
     def listen(self, end: str) -> tuple[TraceEvent, ...]:
         """``end`` calls OPEN, passive."""
@@ -691,7 +789,7 @@ class Connection:
 
     def _perform(self, op: Operation) -> tuple[tuple[TraceEvent, ...], _State]:
         state = self._state
-        step, now = self._position + 1, state.clock.now
+        step, now = self.step + 1, state.clock.now
         work = _Scratch(state, step)
         if op.action in CALLS:
             endpoint = self.end(op.end or "")
@@ -834,7 +932,7 @@ class Connection:
             raise NothingToUndo("nothing to undo: the connection is at its start")
         events = self._steps[self._position - 1].events
         self._jump(self._position - 1)
-        self._notify(ConnectionChange("undo", self._position, events))
+        self._notify(ConnectionChange("undo", self.step, events))
         return events
 
     def redo(self) -> tuple[TraceEvent, ...]:
@@ -843,27 +941,29 @@ class Connection:
             raise NothingToUndo("nothing to redo: no step was undone since the last operation")
         self._jump(self._position + 1)
         events = self._steps[self._position - 1].events
-        self._notify(ConnectionChange("redo", self._position, events))
+        self._notify(ConnectionChange("redo", self.step, events))
         return events
 
     def jump(self, step: int) -> None:
         """Go to the connection as it was after ``step`` operations (0: the start); undone steps
         stay available to :meth:`redo`."""
-        total = len(self._steps)
-        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= total:
-            raise NothingToUndo(f"cannot jump to step {step!r}: steps run from 0 to {total}")
-        if step == self._position:
+        first, total = self._base, self._base + len(self._steps)
+        if isinstance(step, bool) or not isinstance(step, int) or not first <= step <= total:
+            raise NothingToUndo(f"cannot jump to step {step!r}: steps run from {first} to {total}")
+        if step == self.step:
             return
-        self._jump(step)
-        self._notify(ConnectionChange("jump", self._position))
+        self._jump(step - self._base)
+        self._notify(ConnectionChange("jump", self.step))
 
     def reset(self) -> None:
         """Go back to the start and forget the history (``jump(0)`` keeps it for redo)."""
         self._jump(0)
         self._steps.clear()
-        for endpoint in self._ends.values():
+        for endpoint, (_, length) in zip(self._ends.values(), self._start.ends, strict=True):
+            kept = endpoint.machine.history[:length]  # a fork starts with its last arrow
             endpoint.machine.reset()
-        self._notify(ConnectionChange("reset", 0))
+            endpoint.machine.run(*kept)
+        self._notify(ConnectionChange("reset", self.step))
 
     def _jump(self, step: int) -> None:
         state = self._start if step == 0 else self._steps[step - 1].after
@@ -897,7 +997,7 @@ class Connection:
         client, server = self.states
         return (
             f"<Connection {self.names[0]} {client} / {self.names[1]} {server}, "
-            f"t={self.now:g} s, {len(self.in_flight)} in flight, step {self._position}>"
+            f"t={self.now:g} s, {len(self.in_flight)} in flight, step {self.step}>"
         )
 
 

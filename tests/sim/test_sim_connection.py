@@ -636,3 +636,101 @@ def test_an_injected_segment_claims_to_come_from_the_other_end():
     assert sent.injected and sent.end == "client"
     c.deliver()
     assert c.states == ("ESTABLISHED", "CLOSED")
+
+
+# -- copy, fork and preview (what the widget's one-step lookahead is made of) ---------------------
+
+
+def position_of(c: Connection) -> object:
+    """What a view shows of one moment (no history): both ends, the network, the clock."""
+    return (
+        c.step,
+        c.states,
+        c.now,
+        c.clock,
+        c.in_flight,
+        c.counts,
+        [op.label for op in c.possible()],
+        tuple((e.tcb, e.unread, e.retransmission_queue, e.machine.last) for e in c.ends),
+    )
+
+
+def test_a_fork_stands_where_the_connection_stood_and_counts_on_from_there():
+    c = Connection.from_operations([*HANDSHAKE, "client send 2", "deliver"])
+    c.undo()
+    before = everything(c)
+    for step in range(c.step + len(c.future) + 1):
+        twin = c.fork(step)
+        original = Connection.from_operations([*HANDSHAKE, "client send 2", "deliver"][:step])
+        assert position_of(twin) == position_of(original), step
+        assert twin.history == () and twin.future == () and twin.trace == ()
+    assert everything(c) == before  # forking never moves the connection
+    twin = c.fork()
+    events = twin.deliver()
+    assert events[0].step == c.step + 1 == twin.step
+    assert twin.events() == events and twin.events(c.step + 1) == events
+    twin.undo()
+    with pytest.raises(NothingToUndo, match="nothing to undo"):
+        twin.undo()  # the fork's own start
+    assert position_of(twin) == position_of(c)
+    for bad in (-1, 99, True, "2"):
+        with pytest.raises(NothingToUndo, match="cannot fork at step"):
+            c.fork(bad)
+
+
+def test_preview_is_the_step_and_changes_nothing():
+    c = Connection.from_operations(["server listen", "client connect", "deliver 1"])
+    c.undo()  # something to redo, which a preview must not forget
+    before = everything(c)
+    for op in c.possible():
+        twin = c.preview(op)
+        real = c.copy()
+        real.apply(op)
+        assert position_of(twin) == position_of(real), op.label
+        assert twin.events() == real.events(), op.label
+        assert everything(c) == before, op.label
+    with pytest.raises(InvalidOperation, match="no segment #9 in flight"):
+        c.preview("deliver 9")
+    assert everything(c) == before
+
+
+def test_events_of_a_step_to_redo_are_recorded_too():
+    c = Connection.from_operations(HANDSHAKE)
+    last = c.events(5)
+    c.jump(2)
+    assert c.events(5) == last and c.events(3)[0].kind == "delivered"
+    with pytest.raises(NothingToUndo, match="steps recorded run from 1 to 5"):
+        c.events(6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_copy_is_independent_and_undo_back_to_its_start_restores_everything(data):
+    c = Connection()
+    start = everything(c)
+    for _ in range(data.draw(st.integers(0, 20))):
+        c.apply(some_operation(c, data))
+    if c.step and data.draw(st.booleans()):
+        c.jump(data.draw(st.integers(0, c.step)))
+    before = everything(c)
+    twin = c.copy()
+    assert everything(twin) == before
+    # Errors change nothing on the copy either.
+    with pytest.raises(InvalidOperation):
+        twin.apply("deliver 999")
+    assert everything(twin) == before
+    for _ in range(data.draw(st.integers(0, 5))):
+        twin.apply(some_operation(twin, data))
+    while twin.step:
+        twin.undo()
+    assert everything(twin)[0] == start[0] and twin.states == ("CLOSED", "CLOSED")
+    assert everything(c) == before  # the original did not move
+    # A fork of any moment, taken back to its own start, is that moment again.
+    fork = c.fork()
+    moment = position_of(fork)
+    for _ in range(data.draw(st.integers(0, 5))):
+        fork.apply(some_operation(fork, data))
+    fork.jump(c.step)
+    assert position_of(fork) == moment
+    fork.reset()
+    assert position_of(fork) == moment and fork.future == ()
