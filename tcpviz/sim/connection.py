@@ -30,6 +30,7 @@ stopped and fired), each with its step number and simulated time: enough to draw
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
@@ -363,11 +364,14 @@ class TimerFired(TraceEvent):
 class ConnectionChange:
     """What just happened to a connection, for observers: ``action`` is ``'apply'``, ``'undo'``,
     ``'redo'``, ``'jump'`` or ``'reset'``; ``step`` the position after it; ``events`` the trace
-    events the step added (``apply``, ``redo``) or took back (``undo``)."""
+    events the step added (``apply``, ``redo``) or took back (``undo``). :meth:`Connection.run`
+    reports its steps as one ``'jump'``."""
 
     action: str
     step: int
     events: tuple[TraceEvent, ...] = ()
+    #: The operation applied (``apply`` only), so an observer need not read the history.
+    operation: Operation | None = None
 
 
 Observer = Callable[["Connection", ConnectionChange], None]
@@ -478,14 +482,13 @@ class Connection:
         >>> _ = twin.undo(); twin.states, c.states
         (('CLOSED', 'LISTEN'), ('SYN-SENT', 'LISTEN'))
         """
-        twin = self._blank()
-        for mine, theirs in zip(self.ends, twin.ends, strict=True):
-            theirs.iss_step = mine.iss_step
-            machine = Machine(mine.machine.table, state=mine.machine.start)
-            machine.run(*mine.machine.history, *mine.machine.future)
-            machine.jump(len(mine.machine.history))
-            theirs.machine = machine
-            theirs._data = mine._data
+        machines = []
+        for end in self.ends:
+            machine = Machine(end.machine.table, state=end.machine.start)
+            machine.run(*end.machine.history, *end.machine.future)
+            machine.jump(len(end.machine.history))
+            machines.append(machine)
+        twin = self._twin(machines, [end._data for end in self.ends])
         twin._start, twin._state, twin._base = self._start, self._state, self._base
         twin._steps, twin._position = list(self._steps), self._position
         twin._trace = list(self._trace)
@@ -513,19 +516,20 @@ class Connection:
             )
         n = step - self._base
         state = self._state if step == here else self._start if n == 0 else self._steps[n - 1].after
-        twin = self._blank()
-        for mine, theirs, (data, length) in zip(self.ends, twin.ends, state.ends, strict=True):
-            theirs.iss_step = mine.iss_step
+        machines = []
+        for end, (_, length) in zip(self.ends, state.ends, strict=True):
             # The machine as it stood: the state, and the arrow that led there (the table's
             # ``via`` rule and the diagram's "last" arrow need it); nothing older.
-            m = mine.machine
-            last = m.last if length == len(m.history) else (*m.history, *m.future)[length - 1]
-            if length and last is not None:
-                theirs.machine = Machine(m.table, state=last.source)
-                theirs.machine.fire(last)
+            m = end.machine
+            if length:
+                last = m.last if length == len(m.history) else (*m.history, *m.future)[length - 1]
+                assert last is not None
+                machine = Machine(m.table, state=last.source)
+                machine.fire(last)
             else:
-                theirs.machine = Machine(m.table, state=m.start)
-            theirs._data = data
+                machine = Machine(m.table, state=m.start)
+            machines.append(machine)
+        twin = self._twin(machines, [data for data, _ in state.ends])
         twin._start = _State(
             twin._end_snapshots(), state.clock, state.in_flight, state.next_id, state.counts
         )
@@ -533,15 +537,24 @@ class Connection:
         twin._base = step
         return twin
 
-    def _blank(self) -> Connection:
-        """A new connection with this one's options, at its start."""
-        return Connection(
-            profile=self.profile,
-            client_iss=self.client.iss_base,
-            server_iss=self.server.iss_base,
-            window=self.client.window,
-            names=self.names,
-        )
+    def _twin(self, machines: list[Machine], data: list[_Data]) -> Connection:
+        """A connection with this one's options and ends that run ``machines`` and hold
+        ``data``; its history, start and state are for the caller to set.
+
+        Built without ``__init__`` (the options are checked already): a fork is made for every
+        button of every step of the widget's lookahead. An endpoint is its options, its machine
+        and its immutable data, so a shallow copy with a machine of its own is independent.
+        """
+        twin = Connection.__new__(Connection)
+        twin.profile, twin.names = self.profile, self.names
+        twin._ends = {}
+        for (name, mine), machine, d in zip(self._ends.items(), machines, data, strict=True):
+            end = copy.copy(mine)
+            end.machine, end._data = machine, d
+            twin._ends[name] = end
+        twin._steps, twin._position, twin._base = [], 0, 0
+        twin._trace, twin._observers = [], []
+        return twin
 
     def preview(self, operation: str | Operation) -> Connection:
         """What :meth:`apply` of ``operation`` would lead to, as a :meth:`fork` that took it;
@@ -712,7 +725,7 @@ class Connection:
         self._steps.append(_Step(op, events, after, len(self._trace)))
         self._position += 1
         self._state = after
-        self._notify(ConnectionChange("apply", self.step, events))
+        self._notify(ConnectionChange("apply", self.step, events, op))
         return events
 
     def run(self, *operations: str | Operation) -> None:

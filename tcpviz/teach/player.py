@@ -1,10 +1,16 @@
-"""Playing a scenario on a machine, one step at a time: where it stands, the next step, the way back.
+"""Stepping through a story one position at a time: where it stands, the way on, the way back.
 
-The player knows nothing of pages or timers: a view (the state-machine widget, the connection
-widget) asks it to choose a scenario, to take the next step, or to bring a machine that left the
-scenario's path back onto it, and shows :meth:`ScenarioPlayer.status`. The machine may be shared:
-the player reads its history every time, so steps taken elsewhere (a cell, another view, undo)
-move the scenario too.
+Every view that steps (the state-machine widget, the connection widget, a replayed capture)
+shows the same thing: a story of steps with a position in it, a scenario that may be playing,
+and one sentence of why for the step that led here. :class:`Player` is that logic, written
+once. It works on any model through a :class:`Track`, a small protocol; three adapters are
+here: :class:`MachineTrack` (one :class:`~tcpviz.model.machine.Machine`), :class:`ConnectionTrack`
+(a simulated :class:`~tcpviz.sim.Connection`) and :class:`RecordedTrack` (a story recorded
+once, such as a replayed capture, that can be walked but not changed).
+
+The player knows nothing of pages or timers: a view asks it to choose a scenario, to step, to
+go back or jump, and shows :meth:`Player.status`. The model may be shared: the player reads the
+track every time, so steps taken elsewhere (a cell, another view, undo) move the scenario too.
 
 >>> from tcpviz.model.machine import Machine
 >>> player = ScenarioPlayer(Machine())
@@ -13,19 +19,413 @@ move the scenario too.
 ('SYN-SENT', 'ESTABLISHED')
 >>> player.status()["index"], player.finished
 (2, True)
+>>> player.back(); player.status()["why"][:32]
+'Our application asks to connect,'
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from ..errors import ScenarioError, TcpvizError
+from ..errors import NothingToUndo, ScenarioError, TcpvizError
 from ..model.machine import Machine
 from ..model.table import Table, Transition
 from .scenarios import SCENARIOS, Scenario, get_scenario
+from .scenarios import why as why_of
 
-__all__ = ["ScenarioPlayer", "lead_in", "playable"]
+if TYPE_CHECKING:
+    from ..sim import Connection, TraceEvent
+
+__all__ = [
+    "HISTORY_SHOWN",
+    "ConnectionTrack",
+    "MachineTrack",
+    "Player",
+    "RecordedTrack",
+    "ScenarioPlayer",
+    "Script",
+    "Track",
+    "connection_player",
+    "explain_events",
+    "lead_in",
+    "playable",
+]
+
+#: Steps each side of the position in :meth:`Player.around` (a history menu of fixed size).
+HISTORY_SHOWN = 25
+
+
+@runtime_checkable
+class Track(Protocol):
+    """What a :class:`Player` steps: a model with one story of steps and a position in it.
+
+    The story is the steps taken (``1 .. position``) followed by those that redo would take
+    again (``position + 1 .. length``). A step is whatever the model calls one (a
+    :class:`~tcpviz.model.table.Transition`, an operation's text form), compared with ``==``
+    against a scenario's steps.
+    """
+
+    @property
+    def position(self) -> int:
+        """How many steps of the story are taken (0: the start)."""
+        ...
+
+    @property
+    def length(self) -> int:
+        """How many steps the story holds (taken, and to redo)."""
+        ...
+
+    def steps(self, lo: int, hi: int) -> Sequence[Hashable]:
+        """Steps ``lo + 1`` to ``hi`` of the story (a slice: ``steps(0, position)`` is the
+        history)."""
+        ...
+
+    def jump(self, n: int) -> None:
+        """Go to position ``n`` of the story (the steps after it stay, to redo)."""
+        ...
+
+    def undo(self) -> None:
+        """One step back (raises :class:`~tcpviz.errors.NothingToUndo` at the start)."""
+        ...
+
+    def redo(self) -> None:
+        """One step forward in the story (raises at its end)."""
+        ...
+
+    def take(self, step: Any) -> None:
+        """Take a new step here; what could be redone is forgotten."""
+        ...
+
+    def run(self, steps: Sequence[Any]) -> None:
+        """Take new steps here, all or none (observers may hear of them as one change)."""
+        ...
+
+    def reset(self) -> None:
+        """Back to the start, the story forgotten."""
+        ...
+
+    def explain(self, n: int) -> str:
+        """One sentence on what step ``n`` did (``0``: where the story starts)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Script:
+    """A scenario as a player plays it: its steps in the track's terms, a sentence per step.
+
+    ``lead_in`` are the steps from the track's start to where the scenario starts (taken at
+    once, like the first ``lead`` steps, which only set the scene); ``source`` is the
+    scenario object it was made from.
+    """
+
+    name: str
+    title: str
+    summary: str
+    steps: tuple[Hashable, ...]
+    whys: tuple[str, ...]
+    lead_in: tuple[Hashable, ...] = ()
+    lead: int = 0
+    source: object = None
+
+    def __post_init__(self) -> None:
+        if len(self.whys) != len(self.steps):
+            raise ScenarioError(
+                f"script {self.name!r} has {len(self.steps)} steps but {len(self.whys)} whys"
+            )
+
+
+def _label(step: object) -> str:
+    """How a step is listed: its ``label`` (a transition, an operation) or its text."""
+    label = getattr(step, "label", None)
+    return label if isinstance(label, str) else str(step)
+
+
+class Player:
+    """Plays a story on ``track``: position, back and forward, jumps, scenarios, and why.
+
+    Parameters
+    ----------
+    track
+        The model, through a :class:`Track`.
+    scripts
+        The scenarios that play on it, by name, in teaching order.
+    find
+        Reads what :meth:`select` is given (a name, a title, a scenario object) into a name of
+        ``scripts``; by default the name itself.
+    preload
+        How a scenario starts. ``False``: its steps are taken one by one (:meth:`step`), the
+        state-machine widget's way. ``True``: all its steps are loaded as the story and the
+        position goes back to its start, so redo (:meth:`forward`) and jumps walk it, the
+        connection widget's way.
+    """
+
+    def __init__(
+        self,
+        track: Track,
+        scripts: Mapping[str, Script] | None = None,
+        *,
+        find: Callable[[Any], str] | None = None,
+        preload: bool = False,
+    ):
+        self.track = track
+        self.scripts: dict[str, Script] = dict(scripts or {})
+        self._find = find
+        self.preload = preload
+        self.script: Script | None = None
+
+    # -- scenarios ------------------------------------------------------------------------------
+
+    @property
+    def names(self) -> list[str]:
+        """The scenarios that play on this track, in teaching order."""
+        return list(self.scripts)
+
+    @property
+    def scenario(self) -> Any:
+        """The scenario chosen (the object its script was made from), or ``None``."""
+        return None if self.script is None else self.script.source
+
+    @property
+    def steps(self) -> tuple[Hashable, ...]:
+        """The chosen scenario's steps, in the track's terms (empty when none is chosen)."""
+        return () if self.script is None else self.script.steps
+
+    def _unknown(self, name: object) -> ScenarioError:
+        return ScenarioError(f"unknown scenario: {name!r} (must be one of {sorted(self.names)})")
+
+    def select(self, name: Any) -> None:
+        """Choose the scenario ``name`` and go to where it starts (see ``preload``)."""
+        try:
+            key = self._find(name) if self._find is not None else name
+        except TcpvizError:
+            key = None
+        script = self.scripts.get(key) if isinstance(key, str) else None
+        if script is None:
+            raise self._unknown(name)
+        self._check(script)
+        self.script = script
+        self.restart()
+
+    def _check(self, script: Script) -> None:
+        """Raise if ``script`` cannot start on this track (subclasses know why)."""
+
+    def restart(self) -> None:
+        """Back to the start of the chosen scenario, its lead steps taken."""
+        script = self._chosen()
+        track = self.track
+        track.reset()
+        if self.preload:
+            track.run((*script.lead_in, *script.steps))
+            track.jump(len(script.lead_in) + script.lead)
+        else:
+            track.run((*script.lead_in, *script.steps[: script.lead]))
+
+    def index(self, history: Sequence[Hashable] | None = None) -> int | None:
+        """The scenario's steps taken so far, or ``None`` when the story has left its path.
+
+        Only the scenario's own stretch is compared, so this costs the same after a long
+        session. ``history`` defaults to the track's steps taken.
+        """
+        script = self.script
+        if script is None:
+            return None
+        base = len(script.lead_in)
+        position = self.track.position if history is None else len(history)
+        taken = position - base
+        if not 0 <= taken <= len(script.steps):
+            return None
+        story = self.track.steps(0, position) if history is None else history
+        if tuple(story[:base]) != script.lead_in:
+            return None
+        if tuple(story[base:]) != script.steps[:taken]:
+            return None
+        return taken
+
+    @property
+    def finished(self) -> bool:
+        """Whether every step of the chosen scenario has been taken (and it is on its path)."""
+        return self.script is not None and self.index() == len(self.script.steps)
+
+    def recover(self) -> None:
+        """Bring a story that left the scenario's path back onto it, as far as it had come."""
+        script = self._chosen()
+        base = len(script.lead_in)
+        history = self.track.steps(0, self.track.position)
+        if tuple(history[:base]) != script.lead_in:
+            self.restart()
+            return
+        k = 0
+        while k < len(script.steps) and base + k < len(history):  # bounded by the steps
+            if history[base + k] != script.steps[k]:
+                break
+            k += 1
+        self.track.jump(base + k)
+
+    def step(self, expected: int | None = None) -> Any:
+        """Take the scenario's next step and return it; ``None`` when it only brought the story
+        back onto the scenario's path.
+
+        ``expected`` is the index the caller saw: a second view's late timer, whose step was
+        taken already, then changes nothing.
+        """
+        script = self._chosen()
+        index = self.index()
+        if expected is not None and expected != index:
+            return None
+        if index is None:
+            self.recover()
+            return None
+        if index >= len(script.steps):
+            raise ScenarioError(
+                f"scenario {script.name!r} is finished; play it again with play() or the "
+                "Play button"
+            )
+        step = script.steps[index]
+        self.track.take(step)
+        return self.track.steps(self.track.position - 1, self.track.position)[0]
+
+    def _chosen(self) -> Script:
+        if self.script is None:
+            raise ScenarioError("no scenario chosen: call play(name) first")
+        return self.script
+
+    # -- moving in the story --------------------------------------------------------------------
+
+    def back(self) -> None:
+        """One step back (undo)."""
+        self.track.undo()
+
+    def forward(self) -> None:
+        """One step forward in the story (redo)."""
+        self.track.redo()
+
+    def jump(self, n: int) -> None:
+        """Go to position ``n`` of the story (``0``: its start)."""
+        length = self.track.length
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= length:
+            raise NothingToUndo(f"cannot go to step {n!r}: the story runs from 0 to {length}")
+        self.track.jump(n)
+
+    # -- what a view shows ----------------------------------------------------------------------
+
+    def why(
+        self, n: int | None = None, *, step: Hashable = None, otherwise: str | None = None
+    ) -> str:
+        """One sentence on the step that led to position ``n`` (default: the current one).
+
+        The scenario's sentence when the story up to ``n`` follows the scenario; else
+        ``otherwise`` or the track's own explanation. ``step`` is the step that leads to
+        ``n`` when it is not (yet) in the story: a preview of a button.
+        """
+        track, script = self.track, self.script
+        n = track.position if n is None else n
+        if n == 0:
+            if script is not None:
+                return script.summary
+            return track.explain(0) if otherwise is None else otherwise
+        if script is not None:
+            base = len(script.lead_in)
+            k = n - base  # the scenario's step number, from 1
+            if 1 <= k <= len(script.steps):
+                story = list(track.steps(0, n if step is None else n - 1))
+                if step is not None:
+                    story.append(step)
+                if tuple(story) == (*script.lead_in, *script.steps[:k]):
+                    return script.whys[k - 1]
+        return track.explain(n) if otherwise is None else otherwise
+
+    def around(self, n: int | None = None, shown: int = HISTORY_SHOWN) -> list[list[Any]]:
+        """The history menu: ``[number, label]`` rows of the steps within ``shown`` of ``n``
+        (``[0, 'start']`` first when the start is among them); a fixed size, however long
+        the story."""
+        track = self.track
+        n = track.position if n is None else n
+        lo, hi = max(0, n - shown), min(track.length, n + shown)
+        rows: list[list[Any]] = [[0, "start"]] if lo == 0 else []
+        first = max(1, lo)
+        rows += [[i, _label(s)] for i, s in enumerate(track.steps(first - 1, hi), start=first)]
+        return rows
+
+    def status(self) -> dict[str, Any]:
+        """Where the story stands, for a view.
+
+        ``name``, ``index`` (the scenario's steps taken, ``None`` off its path), ``total``
+        (its steps) and ``on_track`` describe the scenario (an idle player has no name);
+        ``position``, ``length``, ``can_back``, ``can_forward`` and ``why`` the story.
+        """
+        track = self.track
+        position, length = track.position, track.length
+        story = {
+            "position": position,
+            "length": length,
+            "can_back": position > 0,
+            "can_forward": position < length,
+            "why": self.why(position),
+        }
+        if self.script is None:
+            return {"name": "", "index": 0, "total": 0, "on_track": True, **story}
+        index = self.index()
+        return {
+            "name": self.script.name,
+            "index": index,
+            "total": len(self.script.steps),
+            "on_track": index is not None,
+            **story,
+        }
+
+
+# -- one machine ----------------------------------------------------------------------------------
+
+
+class MachineTrack:
+    """A :class:`~tcpviz.model.machine.Machine` as a :class:`Track`: its steps are transitions."""
+
+    def __init__(self, machine: Machine):
+        self.machine = machine
+
+    @property
+    def position(self) -> int:
+        return len(self.machine.history)
+
+    @property
+    def length(self) -> int:
+        return len(self.machine.history) + len(self.machine.future)
+
+    def steps(self, lo: int, hi: int) -> Sequence[Transition]:
+        history = self.machine.history
+        if hi <= len(history):
+            return history[lo:hi]
+        return (*history, *self.machine.future)[lo:hi]
+
+    def jump(self, n: int) -> None:
+        self.machine.jump(n)
+
+    def undo(self) -> None:
+        self.machine.undo()
+
+    def redo(self) -> None:
+        self.machine.redo()
+
+    def take(self, step: Any) -> None:
+        self.machine.fire(step)
+
+    def run(self, steps: Sequence[Any]) -> None:
+        self.machine.run(*steps)
+
+    def reset(self) -> None:
+        self.machine.reset()
+
+    def explain(self, n: int) -> str:
+        if n == 0:
+            return f"The machine starts in {self.machine.start}."
+        story = self.steps(max(0, n - 2), n)
+        t = story[-1]
+        before = story[0].source if len(story) == 2 else None
+        reason = why_of(t, before) if isinstance(t, Transition) else None
+        return reason or f"{t.label}: from {t.source} to {t.target}."
 
 
 def lead_in(table: Table, start: str, goal: str) -> list[Transition] | None:
@@ -67,8 +467,8 @@ def playable(table: Table) -> dict[str, tuple[Transition, ...]]:
     return found
 
 
-class ScenarioPlayer:
-    """Plays one scenario at a time on ``machine``.
+class ScenarioPlayer(Player):
+    """Plays one scenario at a time on ``machine`` (a :class:`Player` on a :class:`MachineTrack`).
 
     :meth:`select` goes back to the machine's start, walks the shortest way to the scenario's
     start if it lies elsewhere, and takes the scenario's lead steps (those that only set the
@@ -76,117 +476,261 @@ class ScenarioPlayer:
     """
 
     def __init__(self, machine: Machine):
-        self.machine = machine
-        self._playable = playable(machine.table)
-        self.scenario: Scenario | None = None
-        self.steps: tuple[Transition, ...] = ()
-        self._base = 0  # the history's length where the scenario's first step is taken
-        self._prefix: tuple[Transition, ...] = ()  # the history then (the way to its start)
-
-    @property
-    def names(self) -> list[str]:
-        """The scenarios that play on the machine's table, in teaching order."""
-        return list(self._playable)
-
-    def select(self, name: str | Scenario) -> None:
-        """Choose the scenario ``name`` and go to where it starts (see the class docstring)."""
-        try:
-            scenario = get_scenario(name)
-        except TcpvizError:
-            scenario = None
-        if scenario is None or scenario.name not in self._playable:
-            raise ScenarioError(
-                f"unknown scenario for this table: {name!r} (must be one of {sorted(self.names)})"
+        scripts = {}
+        for name, transitions in playable(machine.table).items():
+            scenario = SCENARIOS[name]
+            way = lead_in(machine.table, machine.start, scenario.start)
+            scripts[name] = Script(
+                name,
+                scenario.title,
+                scenario.summary,
+                transitions,
+                tuple(step.why for step in scenario.steps),
+                lead_in=tuple(way) if way is not None else (),
+                lead=scenario.lead,
+                source=scenario,
             )
-        path = lead_in(self.machine.table, self.machine.start, scenario.start)
-        if path is None:
+        self._unreachable = {
+            name
+            for name in scripts
+            if lead_in(machine.table, machine.start, SCENARIOS[name].start) is None
+        }
+        super().__init__(MachineTrack(machine), scripts, find=_scenario_name)
+        self.machine = machine
+
+    def _unknown(self, name: object) -> ScenarioError:
+        return ScenarioError(
+            f"unknown scenario for this table: {name!r} (must be one of {sorted(self.names)})"
+        )
+
+    def _check(self, script: Script) -> None:
+        if script.name in self._unreachable:
+            scenario = SCENARIOS[script.name]
             raise ScenarioError(
-                f"scenario {scenario.name!r} starts in {scenario.start}, which cannot be "
+                f"scenario {script.name!r} starts in {scenario.start}, which cannot be "
                 f"reached from {self.machine.start}"
             )
-        self.scenario, self.steps = scenario, self._playable[scenario.name]
-        self.restart()
-
-    def restart(self) -> None:
-        """Back to the start of the chosen scenario, its lead steps taken."""
-        scenario = self._chosen()
-        path = lead_in(self.machine.table, self.machine.start, scenario.start)
-        assert path is not None  # select() checked it, and the machine's start never changes
-        # Set before moving, so that observers already see the scenario on its track.
-        self._base, self._prefix = len(path), tuple(path)
-        self.machine.reset()
-        self.machine.run(*path, *self.steps[: scenario.lead])
-
-    def index(self, history: Sequence[Transition] | None = None) -> int | None:
-        """The steps taken so far, or ``None`` when the machine has left the scenario's path.
-
-        Only the scenario's own stretch of the history is compared, so this costs the same
-        after a long session. ``history`` defaults to the machine's.
-        """
-        if self.scenario is None:
-            return None
-        history = self.machine.history if history is None else history
-        taken = len(history) - self._base
-        if not 0 <= taken <= len(self.steps):
-            return None
-        if tuple(history[: self._base]) != self._prefix:
-            return None
-        if tuple(history[self._base :]) != self.steps[:taken]:
-            return None
-        return taken
-
-    @property
-    def finished(self) -> bool:
-        """Whether every step of the chosen scenario has been taken (and it is on its path)."""
-        return self.scenario is not None and self.index() == len(self.steps)
-
-    def recover(self) -> None:
-        """Bring a machine that left the scenario's path back onto it, as far as it had come."""
-        history = self.machine.history
-        if tuple(history[: self._base]) != self._prefix:
-            self.restart()
-            return
-        k = 0
-        while k < len(self.steps) and self._base + k < len(history):  # bounded by the steps
-            if history[self._base + k] != self.steps[k]:
-                break
-            k += 1
-        self.machine.jump(self._base + k)
 
     def step(self, expected: int | None = None) -> Transition | None:
-        """Take the next step and return it; ``None`` when it only brought the machine back.
+        """Take the next step and return its transition; ``None`` when it only brought the
+        machine back (see :meth:`Player.step`)."""
+        return super().step(expected)
 
-        ``expected`` is the index the caller saw: a second view's late timer, whose step was
-        taken already, then changes nothing.
-        """
-        scenario = self._chosen()
-        index = self.index()
-        if expected is not None and expected != index:
-            return None
-        if index is None:
-            self.recover()
-            return None
-        if index >= len(self.steps):
-            raise ScenarioError(
-                f"scenario {scenario.name!r} is finished; play it again with play() or the "
-                "Play button"
+
+def _scenario_name(name: str | Scenario) -> str:
+    return get_scenario(name).name
+
+
+# -- a simulated connection -----------------------------------------------------------------------
+
+
+class ConnectionTrack:
+    """A simulated :class:`~tcpviz.sim.Connection` as a :class:`Track`: its steps are
+    operations, in their text form (``'deliver 3'``).
+
+    It follows the connection as an observer and keeps the story's labels itself, one change at
+    a time, so a step costs the same however long the history is (the connection's
+    ``history`` is a new tuple each time). Call :meth:`close` to stop following.
+    """
+
+    def __init__(self, connection: Connection, *, timer_names: Mapping[str, str] | None = None):
+        self.connection = connection
+        self.timer_names: Mapping[str, str] = timer_names or {}
+        #: Counts the changes of the story (not of the position): a view keeps what it drew
+        #: from the story (the ladder) until this moves.
+        self.revision = 0
+        self._story: list[str] = []
+        self._moving = False  # our own jumps: the story does not change
+        self._rebuild()
+        self._unsubscribe = connection.subscribe(self._changed)
+
+    def _rebuild(self) -> None:
+        c = self.connection
+        self._story = [op.label for op in (*c.history, *c.future)]
+        self.revision += 1
+
+    def _changed(self, connection: Connection, change: Any) -> None:
+        if change.action == "apply":
+            op = change.operation
+            del self._story[change.step - 1 :]
+            self._story.append(op.label if op is not None else connection.history[-1].label)
+            self.revision += 1
+        elif change.action == "reset":
+            self._story = []
+            self.revision += 1
+        elif (
+            change.action == "jump"
+            and not self._moving
+            and connection.step + len(connection.future) != len(self._story)
+        ):
+            # Connection.run() reports its steps as one jump: read what it added.
+            self._rebuild()
+        # undo, redo and our own jumps move within the story: nothing to record.
+
+    @property
+    def position(self) -> int:
+        return self.connection.step
+
+    @property
+    def length(self) -> int:
+        return len(self._story)
+
+    def steps(self, lo: int, hi: int) -> Sequence[str]:
+        return tuple(self._story[lo:hi])
+
+    def jump(self, n: int) -> None:
+        self._moving = True
+        try:
+            self.connection.jump(n)
+        finally:
+            self._moving = False
+
+    def undo(self) -> None:
+        self.connection.undo()
+
+    def redo(self) -> None:
+        self.connection.redo()
+
+    def take(self, step: Any) -> None:
+        self.connection.apply(step)
+
+    def run(self, steps: Sequence[Any]) -> None:
+        self.connection.run(*steps)
+
+    def reset(self) -> None:
+        self.connection.reset()
+
+    def explain(self, n: int, events: Sequence[TraceEvent] | None = None) -> str:
+        """What step ``n`` did, from its trace events (``events``: those of a step not in the
+        story, a preview)."""
+        if n == 0:
+            return "Both ends are CLOSED. Make one listen and the other connect."
+        return explain_events(
+            self.connection.events(n) if events is None else events, self.timer_names
+        )
+
+    def close(self) -> None:
+        """Stop following the connection."""
+        self._unsubscribe()
+
+
+def explain_events(
+    events: Sequence[TraceEvent], timer_names: Mapping[str, str] | None = None
+) -> str:
+    """One sentence per thing a connection's step did: what arrived and why, what the network
+    lost or copied, which timer ran out (``timer_names``: how to call each), which call was
+    made."""
+    from ..sim import Called, Delayed, Delivered, Dropped, Duplicated, TimerFired
+
+    timer_names = timer_names or {}
+    parts = []
+    for e in events:
+        if isinstance(e, Delivered):
+            section = f" ({e.section})" if e.section else ""
+            parts.append(f"{e.end} got {e.segment.label}: {e.reason}{section}.")
+        elif isinstance(e, Dropped):
+            parts.append(f"The network lost {e.segment.label} on its way to {e.end}.")
+        elif isinstance(e, Duplicated):
+            parts.append(f"The network copied {e.segment.label} (the copy is #{e.copy_id}).")
+        elif isinstance(e, Delayed):
+            parts.append(
+                f"The network held {e.segment.label} back: the others in flight overtake it."
             )
-        return self.machine.fire(self.steps[index])
+        elif isinstance(e, TimerFired):
+            parts.append(f"{e.end}'s {timer_names.get(e.timer, e.timer)} timer ran out.")
+        elif isinstance(e, Called):
+            parts.append(f"{e.end}: {e.call}. {e.reason}".strip())
+    return " ".join(parts)
 
-    def status(self) -> dict[str, object]:
-        """Where the scenario stands: its name, the steps taken, their number, and whether the
-        machine is on its path (an idle player has no name)."""
-        if self.scenario is None:
-            return {"name": "", "index": 0, "total": 0, "on_track": True}
-        index = self.index()
-        return {
-            "name": self.scenario.name,
-            "index": index,
-            "total": len(self.steps),
-            "on_track": index is not None,
-        }
 
-    def _chosen(self) -> Scenario:
-        if self.scenario is None:
-            raise ScenarioError("no scenario chosen: call play(name) first")
-        return self.scenario
+def connection_player(
+    connection: Connection, *, timer_names: Mapping[str, str] | None = None
+) -> Player:
+    """A :class:`Player` on ``connection`` (a :class:`ConnectionTrack`), with every connection
+    scenario, preloaded: a chosen scenario's steps are the story, walked by redo and jumps.
+
+    >>> from tcpviz.sim import Connection
+    >>> player = connection_player(Connection())
+    >>> player.select("handshake")
+    >>> player.forward(); player.forward()
+    >>> player.status()["position"], player.status()["length"], player.track.connection.states
+    (2, 5, ('SYN-SENT', 'LISTEN'))
+    """
+    from .connection_scenarios import CONNECTION_SCENARIOS, get_connection_scenario
+
+    scripts = {
+        s.name: Script(
+            s.name,
+            s.title,
+            s.summary,
+            s.operations,
+            tuple(f"{step.why} (RFC 9293 {step.section})" for step in s.steps),
+            source=s,
+        )
+        for s in CONNECTION_SCENARIOS.values()
+    }
+    return Player(
+        ConnectionTrack(connection, timer_names=timer_names),
+        scripts,
+        find=lambda name: get_connection_scenario(name).name,
+        preload=True,
+    )
+
+
+# -- a story recorded once ------------------------------------------------------------------------
+
+
+class RecordedTrack:
+    """A story recorded once (a replayed capture): ``labels[i]`` names step ``i + 1`` and
+    ``whys[i]`` says what it did (``start`` the start). It can be walked, not changed."""
+
+    def __init__(self, labels: Sequence[str], whys: Sequence[str], start: str = ""):
+        if len(labels) != len(whys):
+            raise ScenarioError(f"a recording of {len(labels)} steps needs as many whys")
+        self._labels = tuple(labels)
+        self._whys = tuple(whys)
+        self._start = start
+        self._position = 0
+
+    @property
+    def position(self) -> int:
+        return self._position
+
+    @property
+    def length(self) -> int:
+        return len(self._labels)
+
+    def steps(self, lo: int, hi: int) -> Sequence[str]:
+        return self._labels[lo:hi]
+
+    def jump(self, n: int) -> None:
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= len(self._labels):
+            raise NothingToUndo(
+                f"cannot go to step {n!r}: the recording runs from 0 to {len(self._labels)}"
+            )
+        self._position = n
+
+    def undo(self) -> None:
+        if self._position == 0:
+            raise NothingToUndo("nothing to undo: the recording is at its start")
+        self._position -= 1
+
+    def redo(self) -> None:
+        if self._position == len(self._labels):
+            raise NothingToUndo("nothing to redo: the recording is at its end")
+        self._position += 1
+
+    def take(self, step: Any) -> None:
+        raise ScenarioError(
+            "a recording cannot take new steps: go back, forward, or to a step of it"
+        )
+
+    def run(self, steps: Sequence[Any]) -> None:
+        if steps:
+            self.take(steps[0])
+
+    def reset(self) -> None:
+        self._position = 0
+
+    def explain(self, n: int) -> str:
+        return self._start if n == 0 else self._whys[n - 1]

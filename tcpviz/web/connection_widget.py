@@ -8,9 +8,11 @@ last step happened) and, with each position, the position every button leads to 
 lookahead), so that a click is painted at once while Python confirms. The page holds no TCP
 rules.
 
-The lookahead runs on a private scratch :class:`~tcpviz.sim.Connection` that mirrors the real one
-step by step (public API only: apply, then undo), so the real connection, its history and what
-it can redo are never touched, and a step costs the same however long the history is.
+The story, undo, redo, jumps, scenarios and the why of each step are a
+:class:`~tcpviz.teach.player.Player` on the connection, the same player the state-machine
+widget uses. The lookahead runs on twins of the connection (:meth:`~tcpviz.sim.Connection.preview`,
+:meth:`~tcpviz.sim.Connection.fork`, each in constant time), so the real connection, its history
+and what it can redo are never touched, and a step costs the same however long the history is.
 
 The ladder shows the whole recorded story (what undo leaves to redo included, greyed out after
 the moment shown), and for a long story its last :attr:`ConnectionView.ladder_window` steps.
@@ -26,6 +28,7 @@ the moment shown), and for a long story its last :attr:`ConnectionView.ladder_wi
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +40,10 @@ from ..drawing.diagram import highlight, layout_svg
 from ..drawing.ladder import TIMER_NAMES, TIMES, Ladder, trace_from_events
 from ..errors import SimError, TcpvizError, WidgetError
 from ..model.table import Table, tcp_table
-from ..sim import Called, Connection, Delivered, Dropped, Duplicated, TimerFired
+from ..sim import Connection
 from ..sim.connection import Operation
-from ..teach.connection_scenarios import (
-    CONNECTION_SCENARIOS,
-    ConnectionScenario,
-    get_connection_scenario,
-)
-from .payload import HISTORY_WINDOW
+from ..teach.connection_scenarios import CONNECTION_SCENARIOS, ConnectionScenario
+from ..teach.player import HISTORY_SHOWN, ConnectionTrack, Player, connection_player
 
 __all__ = ["ConnectionView", "ConnectionWidget", "record_scenario"]
 
@@ -60,7 +59,7 @@ TCB_FIELDS: tuple[tuple[str, str], ...] = (
     ("RCV.WND", "rcv_wnd"),
 )
 _CARD_ACTIONS = ("deliver", "drop", "duplicate")
-_HISTORY_SHOWN = HISTORY_WINDOW // 2  # steps each side of the moment in the history menu
+_HISTORY_SHOWN = HISTORY_SHOWN  # steps each side of the moment in the history menu
 
 
 def _seconds(t: float) -> str:
@@ -71,6 +70,10 @@ class ConnectionView:
     """What the connection widget shows, computed in Python: positions with their lookahead,
     the ladder, and the actions behind every button. No widget machinery: tests and
     benchmarks drive it directly, and the standalone page is recorded from it.
+
+    The story, undo and redo, jumps, scenarios and each step's why are a
+    :class:`~tcpviz.teach.player.Player` on the connection (the same player the state-machine
+    widget steps its machine with); this class turns its positions into what the page draws.
 
     Parameters
     ----------
@@ -98,74 +101,21 @@ class ConnectionView:
         self.time: str = time
         # The endpoints' machines run the extended table.
         self.table: Table = tcp_table(extended=True)
-        self.scenario: ConnectionScenario | None = None
         self.error = ""
-        # The story (history and future) as (operation label, both states after it), kept in
-        # step with the connection so no step has to read the whole history.
-        self._story: list[str] = []
-        self._scratch = self._new_scratch()
-        self._valid = 0  # the scratch's steps 1.._valid are the connection's
-        self._ladder_svg: str | None = None
+        self.player: Player = connection_player(self.connection, timer_names=TIMER_NAMES)
+        self.track: ConnectionTrack = self.player.track  # type: ignore[assignment]
+        self._ladder: tuple[int, str] | None = None  # (the story's revision, its ladder)
         self._quiet = False
-        self._ours: Operation | None = None
-        self._unsubscribe = self.connection.subscribe(self._changed)
-        self._rebuild_story()
 
-    # -- following the connection --------------------------------------------------------------
+    @property
+    def scenario(self) -> ConnectionScenario | None:
+        """The scenario loaded, if any."""
+        return self.player.scenario  # type: ignore[no-any-return]
 
-    def _new_scratch(self) -> Connection:
-        """A connection made like the real one (profile, names, ISSs, window), at its start."""
-        c = self.connection
-        return Connection(
-            profile=c.profile,
-            names=c.names,
-            client_iss=c.client.iss_base,
-            server_iss=c.server.iss_base,
-            window=c.client.window,
-        )
-
-    def _rebuild_story(self) -> None:
-        """Read the whole story again (after a change made outside this view: O(history))."""
-        c = self.connection
-        self._story = [op.label for op in (*c.history, *c.future)]
-        self._scratch = self._new_scratch()
-        self._valid = 0
-        self._ladder_svg = None
-
-    def _changed(self, connection: Connection, change: Any) -> None:
-        """Keep the story and the scratch in step with the connection, whoever moved it."""
-        if self._quiet:
-            return
-        if change.action == "apply":
-            p = change.step - 1
-            op = self._ours if self._ours is not None else connection.history[-1]
-            del self._story[p:]
-            self._story.append(op.label)
-            self._valid = min(self._valid, p)
-            self._ladder_svg = None  # the story changed
-        elif change.action == "reset":
-            self._story, self._valid, self._ladder_svg = [], 0, None
-            self._scratch = self._new_scratch()
-        elif (
-            change.action == "jump"
-            and self._ours is None
-            and connection.step + len(connection.future) != len(self._story)
-        ):
-            # Connection.run() reports its steps as one jump: read what it added.
-            self._rebuild_story()
-        # undo, redo and our own jumps move within the story: nothing to record.
-
-    def _sync(self) -> Connection:
-        """The scratch connection at the real one's position, with the same steps up to it."""
-        s, target = self._scratch, self.connection.step
-        if target > self._valid:
-            s.jump(self._valid)
-            for label in self._story[self._valid : target]:
-                s.apply(label)
-            self._valid = target
-        elif s.step != target:
-            s.jump(target)
-        return s
+    def subscribe(self, observer: Callable[..., None]) -> Callable[[], None]:
+        """Call ``observer()`` after every change of what the view shows; returns an
+        unsubscribe."""
+        return self.connection.subscribe(lambda *_: observer())
 
     # -- acting ---------------------------------------------------------------------------------
 
@@ -176,36 +126,20 @@ class ConnectionView:
         A step that is not possible raises (and changes nothing); so does an unknown key."""
         c = self.connection
         if key.startswith("op:"):
-            op = Operation.parse(key[3:], c.names)
-            self._ours = op
-            try:
-                c.apply(op)
-            finally:
-                self._ours = None
-            # The scratch follows at once (one step), so the next lookahead needs no catch-up.
-            s = self._scratch
-            if s.step != c.step - 1:
-                s.jump(min(c.step - 1, self._valid))
-            if s.step == c.step - 1:
-                s.apply(op)
-                self._valid = c.step
+            c.apply(Operation.parse(key[3:], c.names))
         elif key == "undo":
-            c.undo()
+            self.player.back()
         elif key == "redo":
-            c.redo()
+            self.player.forward()
         elif key.startswith("goto:"):
             number = key[5:]
             if not number.isdigit():
                 raise WidgetError(f"goto needs a step number, not {number!r}")
-            self._ours = Operation("advance")  # marks the jump as ours: the story is unchanged
-            try:
-                c.jump(int(number))
-            finally:
-                self._ours = None
+            self.player.jump(int(number))
         elif key.startswith("scenario:"):
             self.play(key[9:])
         elif key == "reset":
-            self.scenario = None
+            self.player.script = None
             c.reset()
         else:
             raise WidgetError(
@@ -216,20 +150,11 @@ class ConnectionView:
     def play(self, name: str | ConnectionScenario) -> None:
         """Load scenario ``name``: the connection starts over with the scenario's steps ready to
         redo one by one (``redo``, or a click on the ladder)."""
-        scenario = get_connection_scenario(name)
-        c = self.connection
-        self._quiet = True
+        self._quiet = True  # one refresh when it is loaded, not one per change on the way
         try:
-            c.reset()
-            c.run(*scenario.operations)
-            self._story = list(scenario.operations)
-            self._ladder_svg = self._draw_ladder()  # the whole story is the trace right now
-            c.jump(0)
+            self.player.select(name)
         finally:
             self._quiet = False
-        self._scratch = self._new_scratch()
-        self._valid = 0
-        self.scenario = scenario
 
     # -- what the page shows --------------------------------------------------------------------
 
@@ -238,88 +163,63 @@ class ConnectionView:
         return highlight(layout_svg(self.table), self.table, theme=self.theme)
 
     def ladder_svg(self) -> str:
-        """The ladder of the story's last :attr:`ladder_window` steps (cached until it changes)."""
-        if self._ladder_svg is None:
-            c = self.connection
-            if c.future:  # only the steps taken are in the trace: draw from the end of the story
-                here = c.step
-                self._quiet = True
-                try:
-                    c.jump(len(self._story))
-                    self._ladder_svg = self._draw_ladder()
-                    c.jump(here)
-                finally:
-                    self._quiet = False
-            else:
-                self._ladder_svg = self._draw_ladder()
-        return self._ladder_svg
+        """The ladder of the story's last :attr:`ladder_window` steps (what undo left to redo
+        included), cached until the story changes."""
+        revision = self.track.revision
+        if self._ladder is None or self._ladder[0] != revision:
+            self._ladder = (revision, self._draw_ladder())
+        return self._ladder[1]
 
     def _draw_ladder(self) -> str:
         c = self.connection
-        first = max(1, c.step - self.ladder_window + 1)
-        events = [e for step in range(first, c.step + 1) for e in c.events(step)]
-        initial = ("CLOSED", "CLOSED")
-        if first > 1:
-            s = self._sync_at(first - 1)
-            initial = s.states
+        end = self.track.length  # the end of the story: steps to redo are drawn too
+        first = max(1, end - self.ladder_window + 1)
+        events = [e for step in range(first, end + 1) for e in c.events(step)]
+        initial = c.fork(first - 1).states if first > 1 else ("CLOSED", "CLOSED")
         trace = trace_from_events(
-            events, ends=c.names, initial=initial, now_step=c.step, now_time=c.now
+            events, ends=c.names, initial=initial, now_step=end, now_time=c.fork(end).now
         )
         title = self.scenario.title if self.scenario else "connection"
         return Ladder(trace, time=self.time, theme=self.theme, title=title, compact=True).svg()
-
-    def _sync_at(self, step: int) -> Connection:
-        s = self._scratch
-        if step > self._valid:
-            s.jump(self._valid)
-            for label in self._story[self._valid : step]:
-                s.apply(label)
-            self._valid = step
-        s.jump(step)
-        return s
 
     def position(self, *, lookahead: bool = True) -> dict[str, Any]:
         """Where the connection stands, as the page draws it; with ``lookahead``, ``next``
         holds the position each button leads to."""
         c = self.connection
-        here = self._describe(c, c.step)
-        here["history"] = self._history(c.step)
+        here = self._describe(c, c.step, self.player.why(c.step))
+        here["history"] = self.player.around(c.step, _HISTORY_SHOWN)
         here["error"] = self.error
         here["next"] = self.lookahead() if lookahead else {}
         return here
 
     def lookahead(self) -> dict[str, dict[str, Any]]:
         """For every button of the current position, the position it leads to (without its own
-        lookahead): worked out on the scratch twin, so the connection itself does not move."""
+        lookahead): worked out on twins (:meth:`~tcpviz.sim.Connection.preview` and
+        :meth:`~tcpviz.sim.Connection.fork`), so the connection itself does not move."""
         c = self.connection
         nexts: dict[str, dict[str, Any]] = {}
-        s = self._sync()
         p = c.step
-        for op in s.possible():
+        for op in c.possible():
             try:
-                s.apply(op)
+                twin = c.preview(op)
             except SimError:
                 continue  # not possible after all: no preview, Python answers the click
-            nexts[f"op:{op.label}"] = self._describe(s, p + 1, story_end=p + 1, label=op.label)
-            s.undo()
-        self._valid = min(self._valid, p)
+            why = self.player.why(
+                p + 1, step=op.label, otherwise=self.track.explain(p + 1, twin.events())
+            )
+            nexts[f"op:{op.label}"] = self._describe(twin, p + 1, why, total=p + 1)
         if p > 0:
-            s.jump(p - 1)
-            nexts["undo"] = self._describe(s, p - 1)
-            s.jump(p)
-        if p < len(self._story):
-            s.apply(self._story[p])
-            nexts["redo"] = self._describe(s, p + 1)
-            self._valid = p + 1
-            s.undo()
+            nexts["undo"] = self._describe(c.fork(p - 1), p - 1, self.player.why(p - 1))
+        if p < self.track.length:
+            nexts["redo"] = self._describe(c.fork(p + 1), p + 1, self.player.why(p + 1))
         return nexts
 
     def _describe(
-        self, c: Connection, index: int, story_end: int | None = None, label: str | None = None
+        self, c: Connection, index: int, why: str, total: int | None = None
     ) -> dict[str, Any]:
-        """One position of ``c`` (the real connection or the scratch), without lookahead;
-        ``label`` is the operation that led there when it is not in the story (a preview)."""
-        end_of_story = len(self._story) if story_end is None else story_end
+        """One position of ``c`` (the real connection or a twin), without lookahead; ``total``
+        is the length of the story there when it is not the story's (a preview)."""
+        end_of_story = self.track.length if total is None else total
         possible = c.possible()
         calls: dict[str, list[dict[str, str]]] = {name: [] for name in c.names}
         cards: dict[int, dict[str, str]] = {}
@@ -391,7 +291,7 @@ class ConnectionView:
                 ),
                 "key": advance,
             },
-            "why": self._why(c, index, label),
+            "why": why,
             "can_undo": index > 0,
             "can_redo": index < end_of_story,
             "scenario": self.scenario.name if self.scenario else "",
@@ -399,71 +299,25 @@ class ConnectionView:
             "error": "",
         }
 
-    def _why(self, c: Connection, index: int, label: str | None = None) -> str:
-        """What the step that led here did, and why (the scenario's sentence when it has one)."""
-        if index == 0:
-            return (
-                self.scenario.summary
-                if self.scenario
-                else "Both ends are CLOSED. Make one listen and the other connect."
-            )
-        parts = []
-        if self.scenario and index <= len(self.scenario.steps):
-            step = self.scenario.steps[index - 1]
-            done = label if label is not None else self._story[index - 1]
-            if done == step.operation:
-                parts.append(f"{step.why} (RFC 9293 {step.section})")
-        if not parts:
-            for e in c.events(index):
-                if isinstance(e, Delivered):
-                    section = f" ({e.section})" if e.section else ""
-                    parts.append(f"{e.end} got {e.segment.label}: {e.reason}{section}.")
-                elif isinstance(e, Dropped):
-                    parts.append(f"The network lost {e.segment.label} on its way to {e.end}.")
-                elif isinstance(e, Duplicated):
-                    parts.append(
-                        f"The network copied {e.segment.label} (the copy is #{e.copy_id})."
-                    )
-                elif isinstance(e, TimerFired):
-                    parts.append(f"{e.end}'s {TIMER_NAMES.get(e.timer, e.timer)} timer ran out.")
-                elif isinstance(e, Called):
-                    parts.append(f"{e.end}: {e.call}. {e.reason}".strip())
-        return " ".join(parts)
-
-    def _history(self, index: int) -> list[list[Any]]:
-        lo = max(0, index - _HISTORY_SHOWN)
-        hi = min(len(self._story), index + _HISTORY_SHOWN)
-        rows: list[list[Any]] = [[0, "start"]] if lo == 0 else []
-        rows += [[i, self._story[i - 1]] for i in range(max(1, lo), hi + 1)]
-        return rows
-
     def recording(self) -> dict[str, Any]:
         """Every position of the story, start to end, for the standalone page (no lookahead,
         nothing to click but back, forward, the ladder and the history)."""
         c = self.connection
-        here = c.step
-        ladder = self.ladder_svg()
+        length = self.track.length
+        everything = self.player.around(0, length)  # the whole story in the history menu
         positions = []
-        self._quiet = True
-        try:
-            for i in range(len(self._story) + 1):
-                c.jump(i)
-                p = self._describe(c, i)
-                p["history"] = [[0, "start"]] + [
-                    [n, label] for n, label in enumerate(self._story, start=1)
-                ]
-                for end in p["ends"]:
-                    end["calls"] = []
-                for card in p["flight"]:
-                    card["keys"] = {}
-                p["clock"]["key"] = ""
-                positions.append(p)
-        finally:
-            c.jump(here)
-            self._quiet = False
+        for i in range(length + 1):
+            p = self._describe(c.fork(i), i, self.player.why(i))
+            p["history"] = everything
+            for end in p["ends"]:
+                end["calls"] = []
+            for card in p["flight"]:
+                card["keys"] = {}
+            p["clock"]["key"] = ""
+            positions.append(p)
         return {
             "diagram": self.diagram_svg(),
-            "ladder": ladder,
+            "ladder": self.ladder_svg(),
             "positions": positions,
             "theme": self.theme,
             "title": self.scenario.title if self.scenario else "A TCP connection",
@@ -473,7 +327,7 @@ class ConnectionView:
 
     def close(self) -> None:
         """Stop following the connection."""
-        self._unsubscribe()
+        self.track.close()
 
 
 def record_scenario(name: str, *, theme: str = "auto", time: str = "logical") -> dict[str, Any]:
@@ -528,7 +382,7 @@ class ConnectionWidget(anywidget.AnyWidget):
         self._version = 0
         self._refresh()
         # Changes made elsewhere (a cell, another view) show here too.
-        self._unsubscribe = self.view.connection.subscribe(self._followed)
+        self._unsubscribe = self.view.subscribe(self._followed)
         self.on_msg(self._on_message)
 
     def _followed(self, *_: Any) -> None:

@@ -309,12 +309,16 @@ def test_the_player_starts_a_scenario_after_its_lead_and_follows_the_machine():
     player = ScenarioPlayer(machine)
     player.select("Simultaneous close")
     # From ESTABLISHED the shortest way back to CLOSED, then the handshake at once.
-    assert player.status() == {
+    status = player.status()
+    assert {k: status[k] for k in ("name", "index", "total", "on_track")} == {
         "name": "simultaneous-close",
         "index": 2,
         "total": 6,
         "on_track": True,
     }
+    # The story: the way from ESTABLISHED to CLOSED (3 steps) and the two lead steps.
+    assert status["position"] == status["length"] == 5 and status["can_back"]
+    assert status["why"] == SCENARIOS["simultaneous-close"].steps[1].why
     assert machine.state == "ESTABLISHED"
     assert player.step().target == "FIN-WAIT-1"
     machine.fire("rcv ACK of FIN")  # off the path
