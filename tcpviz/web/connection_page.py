@@ -29,6 +29,10 @@ let at = data.start;
 const listeners = {};
 const last = data.positions.length - 1;
 const clamp = (n) => Math.max(0, Math.min(last, n));
+const moment = (row) => {
+  const found = data.positions.findIndex((p) => (p.ladder_step ?? p.index) >= row);
+  return found < 0 ? last : found;
+};
 const position = () => ({ ...data.positions[at], version: at });
 const lookahead = () => {
   const next = {};
@@ -46,6 +50,8 @@ const model = {
     if (action === "undo") at = clamp(at - 1);
     else if (action === "redo") at = clamp(at + 1);
     else if (action.startsWith("goto:")) at = clamp(Number(action.slice(5)));
+    // A click on the ladder: the first recorded moment at or after that row.
+    else if (action.startsWith("ladder:")) at = moment(Number(action.slice(7)));
     else return;
     setTimeout(() => fire("change:position"), 0);
   },

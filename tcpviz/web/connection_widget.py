@@ -28,9 +28,10 @@ the moment shown), and for a long story its last :attr:`ConnectionView.ladder_wi
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
@@ -44,6 +45,10 @@ from ..sim import Connection
 from ..sim.connection import Operation
 from ..teach.connection_scenarios import CONNECTION_SCENARIOS, ConnectionScenario
 from ..teach.player import HISTORY_SHOWN, ConnectionTrack, Player, connection_player
+from .replay import ReplayView
+
+if TYPE_CHECKING:
+    from ..traffic import Connection as CapturedConnection
 
 __all__ = ["ConnectionView", "ConnectionWidget", "record_scenario"]
 
@@ -121,7 +126,8 @@ class ConnectionView:
 
     def act(self, key: str) -> None:
         """Do what the button ``key`` means: ``op:<operation>`` (a user call, ``deliver 3``,
-        ``advance``...), ``undo``, ``redo``, ``goto:<step>``, ``scenario:<name>``, ``reset``.
+        ``advance``...), ``undo``, ``redo``, ``goto:<step>`` (the history menu),
+        ``ladder:<step>`` (a click on the ladder), ``scenario:<name>``, ``reset``.
 
         A step that is not possible raises (and changes nothing); so does an unknown key."""
         c = self.connection
@@ -131,10 +137,11 @@ class ConnectionView:
             self.player.back()
         elif key == "redo":
             self.player.forward()
-        elif key.startswith("goto:"):
-            number = key[5:]
+        elif key.startswith(("goto:", "ladder:")):
+            # The history menu names a step, the ladder a row: in a simulation they are one.
+            kind, _, number = key.partition(":")
             if not number.isdigit():
-                raise WidgetError(f"goto needs a step number, not {number!r}")
+                raise WidgetError(f"{kind} needs a step number, not {number!r}")
             self.player.jump(int(number))
         elif key.startswith("scenario:"):
             self.play(key[9:])
@@ -348,6 +355,7 @@ class ConnectionWidget(anywidget.AnyWidget):
     ``ConnectionWidget()`` starts with both ends CLOSED; ``connection=`` shows (and shares)
     a :class:`~tcpviz.sim.Connection`; ``scenario=`` loads one of
     :data:`~tcpviz.teach.connection_scenarios.CONNECTION_SCENARIOS` ready to step through.
+    :meth:`from_capture` steps through a connection of a packet capture instead.
     """
 
     _esm = _STATIC / "connection.js"
@@ -369,14 +377,23 @@ class ConnectionWidget(anywidget.AnyWidget):
         scenario: str | None = None,
         theme: str = "auto",
         time: str = "logical",
+        view: ConnectionView | ReplayView | None = None,
         **kwargs: Any,
     ):
-        self.view = ConnectionView(connection, theme=theme, time=time)
+        if view is not None and (connection is not None or scenario is not None):
+            raise WidgetError("give a view, or a connection and a scenario, not both")
+        self.view: ConnectionView | ReplayView = (
+            ConnectionView(connection, theme=theme, time=time) if view is None else view
+        )
         super().__init__(**kwargs)
-        self.theme = theme
+        self.theme = self.view.theme
         self.diagram = self.view.diagram_svg()
-        self.scenarios = [{"name": s.name, "title": s.title} for s in CONNECTION_SCENARIOS.values()]
+        if isinstance(self.view, ConnectionView):
+            self.scenarios = [
+                {"name": s.name, "title": s.title} for s in CONNECTION_SCENARIOS.values()
+            ]
         if scenario is not None:
+            assert isinstance(self.view, ConnectionView)
             self.view.play(scenario)
         self._acting = False
         self._version = 0
@@ -385,13 +402,59 @@ class ConnectionWidget(anywidget.AnyWidget):
         self._unsubscribe = self.view.subscribe(self._followed)
         self.on_msg(self._on_message)
 
+    @classmethod
+    def from_capture(
+        cls,
+        source: str | os.PathLike[str] | CapturedConnection,
+        conn: int | None = None,
+        *,
+        theme: str = "auto",
+        time: str = "logical",
+        **kwargs: Any,
+    ) -> ConnectionWidget:
+        """Step through connection ``conn`` (numbered from 1, as ``tcpviz replay`` lists them)
+        of a pcap or pcapng file, or through a replayed :class:`~tcpviz.traffic.Connection`,
+        segment by segment: both ends' states (inferred ones marked), the ladder with the
+        segment shown lit, its numbers; back, forward, or a click on the ladder.
+
+        Raises
+        ------
+        WidgetError
+            If the capture has no connection ``conn``.
+        """
+        from ..traffic import Connection as Captured
+        from ..traffic import replay
+
+        if isinstance(source, Captured):
+            if conn is not None and conn != source.number:
+                raise WidgetError(f"conn={conn} but the connection given is number {source.number}")
+            captured = source
+        else:
+            found = replay(source)
+            numbers = [c.number for c in found.connections]
+            if not numbers:
+                problems = "; ".join(str(p) for p in found.problems)
+                raise WidgetError(
+                    f"{found.name}: no TCP connection to replay"
+                    + (f" ({problems})" if problems else "")
+                )
+            number = numbers[0] if conn is None else conn
+            if number not in numbers:
+                raise WidgetError(
+                    f"{found.name} has no connection {number!r} (it holds connections "
+                    f"{', '.join(map(str, numbers))}; see tcpviz replay {found.name})"
+                )
+            captured = found.connection(number)
+        return cls(view=ReplayView(captured, theme=theme, time=time), **kwargs)
+
     def _followed(self, *_: Any) -> None:
         if not self._acting:
             self._refresh()
 
     @property
-    def connection(self) -> Connection:
-        """The connection shown (shared: code may move it and the widget follows)."""
+    def connection(self) -> Connection | CapturedConnection:
+        """The connection shown: a simulated one (shared: code may move it and the widget
+        follows) or a replayed one."""
         return self.view.connection
 
     def act(self, key: str) -> None:

@@ -310,11 +310,29 @@ class TCPWidget(anywidget.AnyWidget):
 
     def undo(self) -> Transition:
         """Take back the last step."""
-        return self._guard(self._machine.undo)
+
+        def back() -> Transition:
+            step = self._machine.last
+            self._player.back()
+            assert step is not None  # back() raised otherwise
+            return step
+
+        return self._guard(back)
 
     def redo(self) -> Transition:
         """Take again the step last undone."""
-        return self._guard(self._machine.redo)
+
+        def forward() -> Transition:
+            self._player.forward()
+            step = self._machine.last
+            assert step is not None
+            return step
+
+        return self._guard(forward)
+
+    def jump(self, index: int) -> None:
+        """Go to the state after ``index`` steps of the history (``0`` is the start)."""
+        self._guard(lambda: self._player.jump(index))
 
     def reset(self) -> None:
         """Go back to the machine's start and forget the history (:meth:`undo_reset` undoes it)."""
@@ -338,10 +356,6 @@ class TCPWidget(anywidget.AnyWidget):
                 self._machine.jump(len(history))
 
         self._guard(restore)
-
-    def jump(self, index: int) -> None:
-        """Go to the state after ``index`` steps of the history (``0`` is the start)."""
-        self._guard(lambda: self._machine.jump(index))
 
     def _guard(self, action: Callable[[], _T]) -> _T:
         """Run ``action``; a tcpviz error is shown in the widget and raised."""
@@ -374,7 +388,8 @@ class TCPWidget(anywidget.AnyWidget):
 
     @property
     def player(self) -> ScenarioPlayer:
-        """The scenario player stepping this widget's machine (shared by its views)."""
+        """The player stepping this widget's machine: undo, redo, jumps and scenarios (a
+        :class:`~tcpviz.teach.player.Player`, the same logic as the connection widget's)."""
         return self._player
 
     def _select(self, name: str, *, playing: bool) -> None:
@@ -559,15 +574,15 @@ class TCPWidget(anywidget.AnyWidget):
             else:
                 machine.fire(str(msg.get("event", "")))
         elif kind == "undo":
-            machine.undo()
+            self._player.back()
         elif kind == "redo":
-            machine.redo()
+            self._player.forward()
         elif kind == "reset":
             machine.reset()
         elif kind == "undo_reset":
             self.undo_reset()
         elif kind == "jump":
-            machine.jump(msg.get("index"))  # type: ignore[arg-type]  # jump checks it
+            self._player.jump(msg.get("index"))  # type: ignore[arg-type]  # the machine checks it
         elif kind == "mode":
             self.mode = msg.get("mode")  # type: ignore[assignment]  # validated
         elif kind == "scenario":

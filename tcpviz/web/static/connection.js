@@ -8,6 +8,11 @@
 // by sending the new position. The page holds no TCP rules: it compares step numbers that
 // Python wrote into the ladder (data-sent-step, data-end-step) with the position's index.
 //
+// A replayed capture (Python's ReplayView) sends positions with `replay: true`: nothing can be
+// called, delivered or dropped, so those controls are hidden; `ladder_step` is the ladder row of
+// the moment and `segment` the segment it shows (Python says which; the page only looks up).
+// A click on the ladder sends `ladder:ROW`, and Python finds the moment of that row.
+//
 // The standalone page passes a small model of its own that serves recorded positions.
 
 function h(tag, attrs = {}, ...children) {
@@ -28,6 +33,8 @@ function endView(root, which, onKey) {
   const title = h("h3", { class: "tvc-end-title" });
   const name = h("span", { class: "tvc-end-name", "data-testid": `end-${which}-name` });
   const state = h("span", { class: "tvc-state", "data-testid": `end-${which}-state` });
+  // How the capture knows the state (a replay): "seen: ..." or "inferred: ...".
+  const evidence = h("p", { class: "tvc-evidence", "data-testid": `end-${which}-evidence` });
   title.append(name, state);
   const zoom = h("button", {
     class: "tvc-zoom",
@@ -42,7 +49,7 @@ function endView(root, which, onKey) {
   const calls = h("div", { class: "tvc-calls", role: "group", "aria-label": `${which} calls` });
   // The calls right under the diagram: what a student does next stays in view in a short panel.
   title.append(zoom);
-  el.append(title, viewport, calls, tcb, timers);
+  el.append(title, evidence, viewport, calls, tcb, timers);
   let whole = false;
   let svg = null;
   zoom.addEventListener("click", () => {
@@ -91,12 +98,17 @@ function endView(root, which, onKey) {
   function paint(end, pending) {
     name.textContent = end.name;
     state.textContent = end.state;
+    const inferred = end.evidence === "inferred";
+    state.classList.toggle("tvc-inferred", inferred);
+    evidence.textContent = end.evidence_text || "";
+    evidence.hidden = !end.evidence_text;
     if (svg) {
       const visited = new Set(end.visited);
       const taken = new Set(end.taken);
       for (const g of svg.querySelectorAll("g.node")) {
         const here = g.id === end.state_id;
         g.classList.toggle("current", here);
+        g.classList.toggle("inferred", here && inferred);
         g.classList.toggle("visited", visited.has(g.id) && !here);
         if (here) g.setAttribute("aria-current", "true");
         else g.removeAttribute("aria-current");
@@ -109,7 +121,8 @@ function endView(root, which, onKey) {
     tcb.replaceChildren(
       ...end.tcb.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })]),
     );
-    timers.textContent = end.timers.length ? `timers: ${end.timers.join(", ")}` : "no timer running";
+    timers.textContent =
+      end.timers_text || (end.timers.length ? `timers: ${end.timers.join(", ")}` : "no timer running");
     calls.replaceChildren(
       ...end.calls.map((c) => {
         const b = h("button", {
@@ -125,7 +138,8 @@ function endView(root, which, onKey) {
         return b;
       }),
     );
-    if (!end.calls.length) calls.append(h("span", { class: "tvc-none", text: "no call possible" }));
+    if (!end.calls.length && !end.evidence)
+      calls.append(h("span", { class: "tvc-none", text: "no call possible" }));
     requestAnimationFrame(place);
   }
   return { el, setDiagram, paint, place };
@@ -143,7 +157,7 @@ function ladderView(onKey) {
     const g = target.closest && target.closest("g.ladder-segment, g.ladder-state");
     if (!g) return false;
     const step = g.dataset.sentStep ?? g.dataset.step;
-    if (step !== undefined) onKey(`goto:${step}`);
+    if (step !== undefined) onKey(`ladder:${step}`);
     return step !== undefined;
   };
   pane.addEventListener("click", (e) => go(e.target));
@@ -170,13 +184,15 @@ function ladderView(onKey) {
   }
   function paint(position) {
     if (!svg) return;
-    const m = position.index;
+    const m = position.ladder_step ?? position.index;
+    const lit = position.segment; // a replay names the segment it shows
     for (const g of svg.querySelectorAll("g[data-sent-step], g[data-step]")) {
       const start = Number(g.dataset.sentStep ?? g.dataset.step);
       const end = g.dataset.endStep === undefined ? null : Number(g.dataset.endStep);
       g.classList.toggle("later", start > m);
       g.classList.toggle("flying", start <= m && end !== null && end > m);
-      g.classList.toggle("selected", start === m || end === m);
+      const named = lit !== undefined && g.dataset.segment !== undefined;
+      g.classList.toggle("selected", named ? g.dataset.segment === String(lit) : start === m || end === m);
     }
     // Keep the moment in view (geometry from the rows Python wrote).
     const y = rows[String(m)];
@@ -192,10 +208,11 @@ function ladderView(onKey) {
 // -- the wire: every segment in flight as a card with deliver / drop / duplicate.
 function wireView(onKey) {
   const el = h("section", { class: "tvc-wire", "data-testid": "wire" });
-  const head = h("h3", { text: "In flight" });
+  const head = h("h3", { text: "In flight", "data-testid": "wire-title" });
   const cards = h("div", { class: "tvc-cards" });
   el.append(head, cards);
   function paint(position, pending) {
+    head.textContent = position.wire_title || "In flight";
     const list = position.flight.map((s) => {
       const card = h("div", {
         class: "tvc-card",
@@ -223,7 +240,8 @@ function wireView(onKey) {
       card.append(buttons);
       return card;
     });
-    if (!list.length) list.push(h("p", { class: "tvc-none", text: "nothing on the wire" }));
+    if (!list.length)
+      list.push(h("p", { class: "tvc-none", text: position.wire_empty || "nothing on the wire" }));
     cards.replaceChildren(...list);
   }
   return { el, paint };
@@ -257,7 +275,7 @@ function controlsView(onKey) {
     );
   }
   function paint(position, pending) {
-    clock.textContent = `clock ${position.clock.now}`;
+    clock.textContent = position.clock.text || `clock ${position.clock.now}`;
     advance.textContent = position.clock.next
       ? `advance to next timer (${position.clock.next})`
       : "no timer running";
@@ -319,6 +337,7 @@ function render({ model, el }) {
     pending = !!isPreview;
     root.classList.toggle("tvc-pending", pending);
     root.dataset.index = position.index;
+    root.classList.toggle("tvc-replay", !!position.replay);
     position.ends.forEach((end, i) => ends[i].paint(end, pending));
     ladder.paint(position);
     wire.paint(position, pending);
