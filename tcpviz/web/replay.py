@@ -224,7 +224,6 @@ class ReplayView:
                         event = f" ({e.event})" if e.event else ""
                         changes.append(f"{self._who[i]}: {arrow}{event}, {_evidence(e)}.")
                 ends.append(self._end(i, entry, now, tcb[i]))
-            shown_before = row
             if index == 0:
                 why = "Before the first segment. " + " ".join(changes)
                 label = "start"
@@ -274,6 +273,7 @@ class ReplayView:
                     "error": "",
                     "replay": True,
                     "ladder_step": row,
+                    "ladder_since": shown_before,
                     "segment": number,
                     "wire_title": "The segment shown",
                     "wire_empty": "Step forward to the first segment."
@@ -282,6 +282,7 @@ class ReplayView:
                     "label": label,
                 }
             )
+            shown_before = row
         return positions
 
     def _role(self, i: int) -> str:

@@ -185,14 +185,19 @@ function ladderView(onKey) {
   function paint(position) {
     if (!svg) return;
     const m = position.ladder_step ?? position.index;
-    const lit = position.segment; // a replay names the segment it shows
+    // A replay names the segment it shows, and the rows since the moment before (the states
+    // that segment's sending and arrival wrote): Python's numbers, compared here.
+    const lit = position.segment;
+    const since = position.ladder_since;
     for (const g of svg.querySelectorAll("g[data-sent-step], g[data-step]")) {
       const start = Number(g.dataset.sentStep ?? g.dataset.step);
       const end = g.dataset.endStep === undefined ? null : Number(g.dataset.endStep);
       g.classList.toggle("later", start > m);
       g.classList.toggle("flying", start <= m && end !== null && end > m);
-      const named = lit !== undefined && g.dataset.segment !== undefined;
-      g.classList.toggle("selected", named ? g.dataset.segment === String(lit) : start === m || end === m);
+      let selected = start === m || end === m;
+      if (lit !== undefined && g.dataset.segment !== undefined) selected = g.dataset.segment === String(lit);
+      else if (since !== undefined && g.dataset.segment === undefined) selected = since < start && start <= m;
+      g.classList.toggle("selected", selected);
     }
     // Keep the moment in view (geometry from the rows Python wrote).
     const y = rows[String(m)];
