@@ -553,7 +553,7 @@ class Connection:
             end.machine, end._data = machine, d
             twin._ends[name] = end
         twin._steps, twin._position, twin._base = [], 0, 0
-        twin._trace, twin._observers = [], []
+        twin._trace, twin._observers = [], Observers()
         return twin
 
     def preview(self, operation: str | Operation) -> Connection:
