@@ -6,7 +6,7 @@
   history, to show the cost does not grow with it. Target: under 1 ms, and the same at every
   length (the ratio of the longest to the shortest history).
 - The lookahead sent right after each step (the position every button leads to, worked out on
-  a scratch twin of the connection) and the widget's ladder (its last 80 steps, redrawn when the
+  twins of the connection: ``Connection.preview`` and ``fork``) and the widget's ladder (its last 80 steps, redrawn when the
   story changes), reported as they are: they follow the confirmed step and are not part of it.
 - The ladder of a 1,000-segment connection (a handshake, 498 data segments each acknowledged,
   and a FIN): from the simulator's trace to the SVG text (trace conversion, layout pass,

@@ -666,7 +666,10 @@ def test_a_fork_stands_where_the_connection_stood_and_counts_on_from_there():
         assert twin.history == () and twin.future == () and twin.trace == ()
     assert everything(c) == before  # forking never moves the connection
     twin = c.fork()
+    heard = []
+    twin.subscribe(lambda _c, change: heard.append((change.action, change.step)))
     events = twin.deliver()
+    assert heard == [("apply", c.step + 1)]  # a fork has observers of its own
     assert events[0].step == c.step + 1 == twin.step
     assert twin.events() == events and twin.events(c.step + 1) == events
     twin.undo()
