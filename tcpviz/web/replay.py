@@ -57,7 +57,12 @@ def _replay_rows(
         at = 0
         for change in end.changes:
             cause = change.cause if change.cause in sent else None
-            if cause is None:
+            if change.previous is None and at == 0:
+                # The state it was in before the capture shows anything (CLOSED, or where a
+                # capture that starts mid-connection finds it): the top of its timeline.
+                mine = []
+                step = 0
+            elif cause is None:
                 if at == 0:
                     # Before the capture shows anything (CLOSED, LISTEN): the last of them is
                     # where the timeline starts.
@@ -214,12 +219,13 @@ class ReplayView:
             ends = []
             changes: list[str] = []
             for i, placed in enumerate(self._rows):
-                now = [entry for step, entry in placed if step <= row]
+                told = i == 0 or len(c.endpoints) == 2  # a self-connect: one socket, told once
+                now = [entry for step, entry in placed if step <= row] or placed[:1]
                 entry = now[-1]
-                if index == 0:
+                if index == 0 and told:
                     changes.append(f"{self._who[i]}: {entry.state}, {_evidence(entry)}.")
                 for step, e in placed:
-                    if index and shown_before < step <= row:
+                    if index and told and shown_before < step <= row:
                         arrow = f"{e.previous} → {e.state}" if e.previous else e.state
                         event = f" ({e.event})" if e.event else ""
                         changes.append(f"{self._who[i]}: {arrow}{event}, {_evidence(e)}.")

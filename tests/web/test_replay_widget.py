@@ -134,6 +134,29 @@ def test_a_retransmission_moves_no_state_and_says_so(tmp_path):
     assert "retransmission" in p["flight"][0]["route"]
 
 
+def test_a_capture_from_the_middle_and_a_self_connect(tmp_path):
+    conv = Conversation()
+    conv.c("A", 500, 700, b"x")  # the capture starts after the handshake
+    conv.s("A", 700, 501)
+    conv.c("FA", 501, 700)
+    (connection,) = replay(conv.write(tmp_path / "middle.pcap")).connections
+    seen = positions(ReplayView(connection))
+    start = seen[0]["ends"]
+    assert [e["state"] for e in start] == ["ESTABLISHED", "ESTABLISHED"]
+    assert all("middle of this connection" in e["evidence_text"] for e in start)
+    assert [e["state"] for e in seen[3]["ends"]] == ["FIN-WAIT-1", "CLOSE-WAIT"]
+    conv = Conversation(client="127.0.0.1", server="127.0.0.1", cport=50000, sport=50000)
+    conv.c("S", 100)
+    conv.c("SA", 100, 101)
+    conv.c("A", 101, 101)
+    (connection,) = replay(conv.write(tmp_path / "self.pcap")).connections
+    assert connection.self_connect
+    seen = positions(ReplayView(connection))
+    assert all(p["ends"][0]["state"] == p["ends"][1]["state"] for p in seen)  # one socket
+    assert seen[1]["why"].count("CLOSED → SYN-SENT") == 1  # told once, not once per side
+    assert seen[-1]["ends"][0]["state"] == "ESTABLISHED"
+
+
 def test_ladder_clicks_history_and_refusals():
     connection = replay(example_capture()).connection(1)
     view = ReplayView(connection)
