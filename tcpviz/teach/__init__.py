@@ -1,8 +1,21 @@
-"""Teaching: named scenarios with a reason for every step (one end, and both ends), and the quiz."""
+"""Teaching: named scenarios with a reason for every step (one end, and both ends), the quiz,
+and the player that steps every view (a machine, a simulated connection, a recording)."""
 
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_getattr
+from .player import (
+    ConnectionTrack,
+    MachineTrack,
+    Player,
+    RecordedTrack,
+    ScenarioPlayer,
+    Script,
+    Track,
+    connection_player,
+    lead_in,
+    playable,
+)
 from .quiz import DEFAULT_LENGTH, MAX_LENGTH, Feedback, Question, Quiz, QuizError, QuizFinished
 from .scenarios import (
     SCENARIOS,
@@ -45,16 +58,26 @@ __all__ = [
     "STEP_SIDES",
     "ConnectionScenario",
     "ConnectionStep",
+    "ConnectionTrack",
     "Feedback",
+    "MachineTrack",
+    "Player",
     "Question",
     "Quiz",
     "QuizError",
     "QuizFinished",
+    "RecordedTrack",
     "Scenario",
+    "ScenarioPlayer",
+    "Script",
     "Step",
+    "Track",
     "UnknownScenario",
+    "connection_player",
     "get_connection_scenario",
     "get_scenario",
+    "lead_in",
+    "playable",
     "scenario_payload",
     "why",
 ]

@@ -24,7 +24,7 @@ from .payload import (
     scenarios_payload,
     table_payload,
 )
-from .replay import replay_ladder, replay_trace
+from .replay import ReplayView, replay_ladder, replay_trace
 
 if TYPE_CHECKING:
     from .connection_widget import ConnectionView, ConnectionWidget, record_scenario
@@ -68,6 +68,7 @@ __all__ = [
     "IdCodec",
     "LiveSocketsWidget",
     "MachineTracker",
+    "ReplayView",
     "SocketsDiagram",
     "StateMachineWidget",
     "TCPWidget",
