@@ -395,3 +395,47 @@ def test_the_page_steps_a_replay_with_states_and_lit_segment_as_python_says(tmp_
         finally:
             browser.close()
             widget.close()
+
+
+@pytest.mark.browser
+def test_the_standalone_page_of_a_replay_steps_and_follows_ladder_clicks(tmp_path):
+    from browser_support import artifact_path, launch_options
+    from playwright import sync_api
+
+    from tcpviz.web.connection_page import save_connection_html
+
+    view = ReplayView(replay(example_capture()).connection(2), theme="light")
+    recording = view.recording()
+    path = save_connection_html(tmp_path / "replay.html", recording)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(**launch_options())
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(path.as_uri())
+            page.wait_for_selector('[data-testid="connection-widget"]', timeout=5000)
+            for n in range(1, len(recording["positions"])):
+                page.keyboard.press("ArrowRight")
+                page.wait_for_function(
+                    f"document.querySelector('.tcpviz-conn').dataset.index == {n}", timeout=5000
+                )
+                m = page.evaluate(MEASURE_JS)
+                want = recording["positions"][n]
+                assert [m["client"], m["server"]] == [e["state"] for e in want["ends"]]
+                assert m["lit"] == ([want["segment"]] if want["segment"] else [])
+                assert m["calls"] == m["networkButtons"] == m["advance"] == 0
+            # A click on a segment's arrow: the page finds the moment of that row (no Python).
+            fin = page.locator("g.ladder-segment", has_text="FIN").first
+            number = int(fin.get_attribute("data-segment"))
+            fin.click()
+            page.wait_for_function(
+                f"document.querySelector('.tcpviz-conn').dataset.index == {number}", timeout=5000
+            )
+            m = page.evaluate(MEASURE_JS)
+            assert m["lit"] == [number]
+            assert min(m["ladder"]) >= 12.0 and min(m["html"]) >= 14.0
+            page.screenshot(path=artifact_path("replay_page", "server-closes-first"))
+            assert errors == []
+        finally:
+            browser.close()
