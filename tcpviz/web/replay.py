@@ -309,7 +309,7 @@ class ReplayView:
             "taken": [edges[t] for t in transitions[:-1] if t in edges],
             "tcb": numbers.rows(),
             "timers": [],
-            "timers_text": "sequence numbers from each end's first (ISN = 0), as captured",
+            "timers_text": "relative to each end's ISN, as captured",
             "calls": [],
             "evidence": "seen" if entry.seen else "inferred",
             "evidence_text": _evidence(entry),
