@@ -346,31 +346,34 @@ class Player:
         rows += [[i, _label(s)] for i, s in enumerate(track.steps(first - 1, hi), start=first)]
         return rows
 
-    def status(self) -> dict[str, Any]:
+    def status(self, *, story: bool = True) -> dict[str, Any]:
         """Where the story stands, for a view.
 
         ``name``, ``index`` (the scenario's steps taken, ``None`` off its path), ``total``
         (its steps) and ``on_track`` describe the scenario (an idle player has no name);
-        ``position``, ``length``, ``can_back``, ``can_forward`` and ``why`` the story.
+        with ``story``, ``position``, ``length``, ``can_back``, ``can_forward`` and ``why``
+        describe the story (a view that shows those its own way leaves them out).
         """
         track = self.track
-        position, length = track.position, track.length
-        story = {
-            "position": position,
-            "length": length,
-            "can_back": position > 0,
-            "can_forward": position < length,
-            "why": self.why(position),
-        }
+        about: dict[str, Any] = {}
+        if story:
+            position, length = track.position, track.length
+            about = {
+                "position": position,
+                "length": length,
+                "can_back": position > 0,
+                "can_forward": position < length,
+                "why": self.why(position),
+            }
         if self.script is None:
-            return {"name": "", "index": 0, "total": 0, "on_track": True, **story}
+            return {"name": "", "index": 0, "total": 0, "on_track": True, **about}
         index = self.index()
         return {
             "name": self.script.name,
             "index": index,
             "total": len(self.script.steps),
             "on_track": index is not None,
-            **story,
+            **about,
         }
 
 
@@ -474,9 +477,12 @@ class ScenarioPlayer(Player):
 
     def __init__(self, machine: Machine):
         scripts = {}
+        self._unreachable: set[str] = set()
         for name, transitions in playable(machine.table).items():
             scenario = SCENARIOS[name]
             way = lead_in(machine.table, machine.start, scenario.start)
+            if way is None:
+                self._unreachable.add(name)  # select() says why
             scripts[name] = Script(
                 name,
                 scenario.title,
@@ -487,11 +493,6 @@ class ScenarioPlayer(Player):
                 lead=scenario.lead,
                 source=scenario,
             )
-        self._unreachable = {
-            name
-            for name in scripts
-            if lead_in(machine.table, machine.start, SCENARIOS[name].start) is None
-        }
         super().__init__(MachineTrack(machine), scripts, find=_scenario_name)
         self.machine = machine
 

@@ -412,7 +412,9 @@ class TCPWidget(anywidget.AnyWidget):
 
     def _scenario_trait(self, **changes: Any) -> dict[str, Any]:
         speed = changes.pop("speed", self.scenario.get("speed", 1.0))
-        status = self._player.status()
+        # The page shows the history and each step's why from the table and the scenarios it
+        # has: only where the scenario stands travels.
+        status = self._player.status(story=False)
         if not status["name"]:
             return _idle_scenario(speed)
         index, total, on_track = status["index"], status["total"], status["on_track"]
