@@ -439,3 +439,64 @@ def test_the_standalone_page_of_a_replay_steps_and_follows_ladder_clicks(tmp_pat
             assert errors == []
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_in_voila_the_replay_widget_steps_and_answers_a_ladder_click(tmp_path):
+    """The real widget, through the kernel: redo and a click on the ladder reach Python."""
+    import nbformat
+    from browser_support import artifact_path, launch_options, voila
+    from playwright import sync_api
+
+    notebook = tmp_path / "replay.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from tcpviz.traffic import example_capture\n"
+            "from tcpviz.web import ConnectionWidget\n"
+            'ConnectionWidget.from_capture(example_capture(), conn=1, theme="light")'
+        )
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, notebook)
+    python = ReplayView(replay(example_capture()).connection(1))
+    idle = " && !document.querySelector('.tcpviz-conn').classList.contains('tvc-pending')"
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(**launch_options())
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            with voila(notebook, tmp_path) as url:
+                page.goto(url, timeout=60_000)
+                page.locator(".tcpviz-conn").wait_for(timeout=60_000)
+                for n in range(1, 4):
+                    page.get_by_test_id("redo-button").click()
+                    page.wait_for_function(
+                        f"document.querySelector('.tcpviz-conn').dataset.index == {n}" + idle,
+                        timeout=10_000,
+                    )
+                    python.act("redo")
+                    m = page.evaluate(MEASURE_JS)
+                    want = python.position(lookahead=False)
+                    assert [m["client"], m["server"]] == [e["state"] for e in want["ends"]]
+                    assert m["lit"] == [want["segment"]]
+                fin = page.locator("g.ladder-segment", has_text="FIN,ACK").first
+                number = int(fin.get_attribute("data-segment"))
+                fin.click()
+                page.wait_for_function(
+                    f"document.querySelector('.tcpviz-conn').dataset.index == {number}" + idle,
+                    timeout=10_000,
+                )
+                m = page.evaluate(MEASURE_JS)
+                python.act(f"goto:{number}")
+                assert [m["client"], m["server"]] == [e["state"] for e in python.position()["ends"]]
+                assert m["lit"] == [number] and m["calls"] == m["networkButtons"] == 0
+                page.screenshot(path=artifact_path("replay_voila", "client-fin"))
+            assert errors == []
+        finally:
+            browser.close()
