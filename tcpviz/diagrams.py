@@ -5,7 +5,10 @@
 
 The layouts are Graphviz's own SVG of the built-in tables, shipped as package data so that
 drawing them needs no Graphviz; ``tcpviz/drawing/layouts/index.json`` keys each one by the SHA-256 of
-its DOT source. The slides are themed, highlighted exports of those layouts.
+its DOT source. Beside each, ``NAME.labels.json`` holds where tcpviz moves the labels Graphviz
+cannot place well (the rows beyond Figure 5, a few xlabels): that search takes tens of
+milliseconds, so it is done here once, not every time a layout is loaded. The slides are
+themed, highlighted exports of those layouts.
 
 Files are compared by structure (ids, classes, titles, text, the style sheet and the colours
 tcpviz sets), not by bytes: Graphviz versions place things a little differently, and a layout
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from . import drawing as render
 from .drawing.diagram import Diagram
+from .drawing.layout import label_places_json, labels_file
 from .errors import GraphvizNotFound, TcpvizError
 from .files import write_atomic
 from .model.machine import Machine
@@ -360,8 +364,10 @@ class Expected:
 
     path: Path
     data: bytes
-    kind: str  # "layout", "index", "svg" or "text"
+    kind: str  # "layout", "labels", "index", "svg" or "text"
     table: Table | None = None
+    #: For "labels": the layout the places were worked out from (checked against its copy).
+    layout: Path | None = None
 
 
 def layout_files(layouts_dir: Path = PACKAGE_LAYOUTS) -> list[Expected]:
@@ -371,8 +377,12 @@ def layout_files(layouts_dir: Path = PACKAGE_LAYOUTS) -> list[Expected]:
     version = graphviz_version()
     for layout in LAYOUTS:
         table = layout.table()
-        raw = render.raw_layout(table, packaged=False).encode("utf-8")
-        files.append(Expected(layouts_dir / layout.file, raw, "layout", table))
+        raw = render.raw_layout(table, packaged=False)
+        files.append(Expected(layouts_dir / layout.file, raw.encode("utf-8"), "layout", table))
+        # The label placement, worked out once here so that drawing needs no search.
+        places = label_places_json(raw, table).encode("utf-8")
+        labels = layouts_dir / labels_file(layout.file)
+        files.append(Expected(labels, places, "labels", table, layouts_dir / layout.file))
         index[layout.file] = {
             "dot_sha256": render.layout_key(table),
             "table": layout.expression,
@@ -466,6 +476,16 @@ def _difference(expected: Expected, current: bytes) -> str | None:
                 return signature(render.accessible_layout(data.decode("utf-8"), table))
 
             return None if shape(current) == shape(expected.data) else "structure differs"
+        if expected.kind == "labels":
+            # Worked out from the layout as committed (which may come from another Graphviz
+            # version than this machine's), so the check is exact.
+            assert expected.table is not None and expected.layout is not None
+            try:
+                raw = expected.layout.read_text("utf-8")
+            except FileNotFoundError:
+                return "its layout is missing"
+            fresh = label_places_json(raw, expected.table).encode("utf-8")
+            return None if current == fresh else "label places differ from its layout's"
         if signature(current, baked=True) != signature(expected.data, baked=True):
             return "structure, text or colours differ"
         return None
@@ -489,7 +509,7 @@ def stale(files: Sequence[Expected]) -> list[tuple[Path, str]]:
         wanted = {f.path.name for f in files}
         found.extend(
             (extra, "not a built-in layout: delete it")
-            for extra in sorted(directory.glob("*.svg"))
+            for extra in sorted([*directory.glob("*.svg"), *directory.glob("*.labels.json")])
             if extra.name not in wanted
         )
     return found

@@ -29,7 +29,9 @@ from tcpviz.diagrams import (
     stale,
 )
 from tcpviz.drawing import diagram as render
+from tcpviz.drawing import layout as layout_module
 from tcpviz.drawing.diagram import layout_key, packaged_layouts
+from tcpviz.drawing.layout import labels_file
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAMS = ROOT / "diagrams"
@@ -232,10 +234,11 @@ def test_regenerating_writes_everything_then_nothing(tmp_path, capsys):
     layouts, slides = tmp_path / "layouts", tmp_path / "diagrams"
     try:
         assert main(["--layouts", str(layouts), "--out", str(slides)]) == 0
-        written = len(LAYOUTS) + 1 + len(SLIDES) + 2  # with index.json, README.md, the plain DOT
+        # Each layout with its label places, index.json, the slides, README.md, the plain DOT.
+        written = 2 * len(LAYOUTS) + 1 + len(SLIDES) + 2
         assert f"{written} file(s) written" in capsys.readouterr().out
         assert {p.name for p in layouts.iterdir()} == {"index.json"} | {
-            layout.file for layout in LAYOUTS
+            name for layout in LAYOUTS for name in (layout.file, labels_file(layout.file))
         }
         assert {p.name for p in slides.glob("*.svg")} == {s.file for s in SLIDES} | {PLAIN_FILE}
         (layouts / "stray.svg").write_text("<svg/>")
@@ -249,6 +252,69 @@ def test_regenerating_writes_everything_then_nothing(tmp_path, capsys):
                 (DIAGRAMS / slide.file).read_bytes(), baked=True
             ), slide.file
     finally:
+        render.clear_caches()
+
+
+@needs_dot
+@pytest.mark.exe
+def test_check_finds_label_places_that_are_not_their_layouts(copies, capsys):
+    layouts, slides = copies
+    labels = layouts / "tcp-extended.labels.json"
+    data = json.loads(labels.read_text())
+    row = next(iter(data["rows"]))
+    data["rows"][row] = ["0.00", "0.00"]  # a label moved by hand
+    labels.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    (layouts / "old-layout.labels.json").write_text("{}")
+
+    status = main(["--check", "--layouts", str(layouts), "--out", str(slides)])
+
+    out = capsys.readouterr().out
+    assert status == 1
+    assert re.search(r"^stale: .*tcp-extended\.labels\.json \(label places differ", out, re.M), out
+    assert re.search(r"^stale: .*old-layout\.labels\.json \(not a built-in layout", out, re.M)
+    assert "tcp.labels.json" not in out
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.file)
+def test_a_shipped_layout_is_drawn_with_its_baked_label_places(layout, monkeypatch):
+    """Loading a shipped layout runs no placement search, and draws what the search draws."""
+    table = layout.table()
+    raw = render.raw_layout(table)
+    searched = layout_module._postprocess(raw, table)  # the search, run now
+    render.clear_caches()
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("a shipped layout searched for its label places")
+
+    monkeypatch.setattr(layout_module, "_label_places", no_search)
+    try:
+        assert render.layout_svg(table) == searched
+        assert layout_module._UNPLACED == []
+    finally:
+        render.clear_caches()
+
+
+def test_label_places_that_are_not_the_layouts_are_worked_out_again(tmp_path, monkeypatch):
+    """A labels file made from another layout (a hand edit, a half copy) is not trusted."""
+    table = LAYOUTS[1].table()
+    shipped = render.layout_svg(table)
+    copy = tmp_path / "layouts"
+    shutil.copytree(LAYOUT_DIR, copy)
+    labels = copy / labels_file(LAYOUTS[1].file)
+    data = json.loads(labels.read_text())
+    data["svg_sha256"] = "0" * 64
+    data["rows"] = {row: ["0.00", "0.00"] for row in data["rows"]}
+    labels.write_text(json.dumps(data))
+    searches = []
+    real = layout_module._label_places
+    monkeypatch.setattr(layout_module, "_label_places", lambda *a: searches.append(1) or real(*a))
+    monkeypatch.setattr(layout_module.resources, "files", lambda package: tmp_path)
+    render.clear_caches()
+    try:
+        assert render.layout_svg(table) == shipped
+        assert searches == [1]
+    finally:
+        monkeypatch.undo()
         render.clear_caches()
 
 

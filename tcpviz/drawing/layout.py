@@ -252,24 +252,64 @@ def raw_layout(
 ) -> str:
     """Graphviz's own SVG for ``table``: shipped with tcpviz, cached, or made by ``dot`` (given
     ``timeout`` seconds, see :func:`run_dot`)."""
-    table = _table(table)
+    return _raw_and_places(_table(table), packaged=packaged, timeout=timeout)[0]
+
+
+def _raw_and_places(
+    table: Table, *, packaged: bool = True, timeout: float = DOT_TIMEOUT
+) -> tuple[str, _LabelPlaces | None]:
+    """:func:`raw_layout`, and for a shipped layout the label places baked beside it (``None``:
+    work them out)."""
     source = layout_source(table)
     key = hashlib.sha256(source.encode("utf-8")).hexdigest()
     if packaged:
         layout = _packaged_index().get(key)
         if layout is not None:
             layouts = resources.files(__package__).joinpath("layouts")
-            return layouts.joinpath(layout.file).read_text("utf-8")
+            raw = layouts.joinpath(layout.file).read_text("utf-8")
+            return raw, _baked_places(layouts, layout.file, raw)
     with _LAYOUT_LOCK:
         if key in _RAW_LAYOUTS:
             _RAW_LAYOUTS.move_to_end(key)
-            return _RAW_LAYOUTS[key]
+            return _RAW_LAYOUTS[key], None
     svg = _lay_out(table, timeout)
     with _LAYOUT_LOCK:
         _RAW_LAYOUTS[key] = svg
         while len(_RAW_LAYOUTS) > _RAW_LIMIT:
             _RAW_LAYOUTS.popitem(last=False)
-    return svg
+    return svg, None
+
+
+def labels_file(layout_file: str) -> str:
+    """The name of the file beside a shipped layout that holds its label places."""
+    return layout_file.removesuffix(".svg") + ".labels.json"
+
+
+def label_places_json(raw: str, table: Table) -> str:
+    """The label places of Graphviz's SVG ``raw`` of ``table`` as the JSON shipped beside its
+    layout (``python -m tcpviz.diagrams`` writes it), tied to ``raw`` by its SHA-256."""
+    ET.register_namespace("", _SVG_NS)
+    root = ET.fromstring(raw.encode("utf-8"))
+    graph = root.find(_G)
+    if graph is None:
+        raise RenderError("Graphviz produced an SVG without a graph group")
+    _merge_copies(graph, table)
+    _regular_weight_centred(graph)
+    places = _label_places(graph, _sources(table), _beside_ids(table))
+    data = {"svg_sha256": hashlib.sha256(raw.encode("utf-8")).hexdigest(), **places.as_json()}
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
+def _baked_places(layouts, file: str, raw: str) -> _LabelPlaces | None:
+    """The label places shipped beside layout ``file``, if they were worked out from ``raw``
+    (else ``None``: they are worked out again, which a test of the shipped files forbids)."""
+    try:
+        data = json.loads(layouts.joinpath(labels_file(file)).read_text("utf-8"))
+        if data.get("svg_sha256") != hashlib.sha256(raw.encode("utf-8")).hexdigest():
+            return None
+        return _LabelPlaces.from_json(data)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def _lay_out(table: Table, timeout: float = DOT_TIMEOUT) -> str:
@@ -315,7 +355,8 @@ def layout_svg(table: Table | None = None, *, timeout: float = DOT_TIMEOUT) -> s
     cached = _SVGS.get(id(table))
     if cached is not None and cached[0]() is table:
         return cached[1]
-    svg, template = _postprocessed(raw_layout(table, timeout=timeout), table)
+    raw, places = _raw_and_places(table, timeout=timeout)
+    svg, template = _postprocessed(raw, table, places)
     if template is not None:  # written and cut in one pass: highlight needs no scan
         _remember(svg, template)
     with _LAYOUT_LOCK:
@@ -434,17 +475,78 @@ def _points(element: ET.Element) -> list[tuple[float, float]]:
     return list(zip(numbers[::2], numbers[1::2], strict=False))
 
 
+@dataclass(frozen=True)
+class _LabelPlaces:
+    """Where :func:`_label_places` put the labels it moves: each label drawn as an xlabel of
+    Figure 5 (``_BESIDE``) shifted by ``(dx, dy)``; each row beyond Figure 5 centred at
+    ``(x, y)`` (as written in the SVG); and the rows it found no clear place for."""
+
+    moved: dict[str, tuple[float, float]]
+    rows: dict[str, tuple[str, str]]
+    unplaced: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "moved": {k: list(v) for k, v in self.moved.items()},
+            "rows": {k: list(v) for k, v in self.rows.items()},
+            "unplaced": list(self.unplaced),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> _LabelPlaces:
+        return cls(
+            moved={k: (float(dx), float(dy)) for k, (dx, dy) in data["moved"].items()},
+            rows={k: (str(x), str(y)) for k, (x, y) in data["rows"].items()},
+            unplaced=tuple(str(i) for i in data["unplaced"]),
+        )
+
+
 def _place_row_labels(
     graph: ET.Element, sources: dict[str, str], beside: frozenset[str] = frozenset()
-) -> None:
-    """Place the label of each row beyond Figure 5 beside its own arrow, clear of every box,
-    every Figure 5 label and the labels of the other rows leaving the same state.
+) -> _LabelPlaces:
+    """Work out where the labels go (:func:`_label_places`), move them there, and return it."""
+    places = _label_places(graph, sources, beside)
+    _apply_label_places(graph, places)
+    return places
+
+
+def _apply_label_places(graph: ET.Element, places: _LabelPlaces) -> None:
+    """Move the labels where ``places`` says (worked out now, or baked into a shipped layout)."""
+    _UNPLACED[:] = places.unplaced  # what this layout could not place, nothing older
+    if not places.moved and not places.rows:
+        return
+    text_tag = _tag("text")
+    for group in graph.iter(_G):
+        element_id = group.get("id", "")
+        if element_id in places.moved:
+            dx, dy = places.moved[element_id]
+            for text in group.findall(text_tag):
+                text.set("x", f"{float(text.get('x', 0)) + dx:.2f}")
+                text.set("y", f"{float(text.get('y', 0)) + dy:.2f}")
+            for polygon in group.findall(_POLYGON):
+                points = _points(polygon)
+                if len(points) >= 2 and len({y for _, y in points}) == 1:  # the rule
+                    polygon.set("points", " ".join(f"{x + dx:.2f},{y + dy:.2f}" for x, y in points))
+        elif element_id in places.rows:
+            text = group.find(text_tag)
+            if text is not None:
+                text.set("text-anchor", "middle")
+                text.set("x", places.rows[element_id][0])
+                text.set("y", places.rows[element_id][1])
+
+
+def _label_places(
+    graph: ET.Element, sources: dict[str, str], beside: frozenset[str] = frozenset()
+) -> _LabelPlaces:
+    """Where the label of each row beyond Figure 5 goes: beside its own arrow, clear of every
+    box, every Figure 5 label and the labels of the other rows leaving the same state; and
+    where each Figure 5 label in ``beside`` goes (see :func:`_move_label`). Moves nothing.
 
     Those rows are routed after the figure (neato puts each label at its arrow's middle,
     wherever that is); one state's rows are shown at a time, so they must be clear of the
-    figure and of each other, not of the rows of other states."""
+    figure and of each other, not of the rows of other states. This search takes tens of
+    milliseconds: the shipped layouts carry its result (``python -m tcpviz.diagrams``)."""
     text_tag, path_tag = _tag("text"), _tag("path")
-    _UNPLACED.clear()  # what this layout could not place, nothing older
     fixed: list[_Box] = [
         _text_box(*_text_place(band), band.text or "", _size(band))
         for band in graph.findall(_tag("text"))  # the band under the figure
@@ -485,9 +587,15 @@ def _place_row_labels(
         corners = _points(background)
         xs, ys = [x for x, _ in corners], [y for _, y in corners]
         frame = (min(xs), min(ys), max(xs), max(ys))
+    shifts: dict[str, tuple[float, float]] = {}
     for group in moved:
-        fixed.extend(_move_label(group, fixed, lines, frame))
+        boxes, shift = _move_label(group, fixed, lines, frame)
+        fixed.extend(boxes)
+        if shift is not None:
+            shifts[group.get("id", "")] = shift
     placed: dict[str, list[_Box]] = {}
+    centres: dict[str, tuple[str, str]] = {}
+    unplaced: list[str] = []
     for group, source in rows:
         text, path = group.find(text_tag), group.find(path_tag)
         route = [] if path is None else _points(path)
@@ -505,12 +613,14 @@ def _place_row_labels(
                 break
         if best is None:
             # Nowhere clear (the browser test would say so): neato's place.
-            _UNPLACED.append(group.get("id", ""))
+            unplaced.append(group.get("id", ""))
             continue
         mine.append(best)
-        text.set("text-anchor", "middle")
-        text.set("x", f"{(best[0] + best[2]) / 2:.2f}")
-        text.set("y", f"{best[1] + _ASCENT * size:.2f}")
+        centres[group.get("id", "")] = (
+            f"{(best[0] + best[2]) / 2:.2f}",
+            f"{best[1] + _ASCENT * size:.2f}",
+        )
+    return _LabelPlaces(shifts, centres, tuple(unplaced))
 
 
 #: The row labels the last layout left where neato put them (a test checks it stays empty).
@@ -528,24 +638,26 @@ def _dense(route: list[tuple[float, float]], every: float = 4.0) -> list[tuple[f
 
 def _move_label(
     group: ET.Element, taken: list[_Box], lines: list[tuple[float, float]], frame: _Box | None
-) -> list[_Box]:
-    """Move an arrow's label (its lines and rule) to the clear place nearest its arrow's middle:
-    clear of ``taken`` and of every arrow's line. Returns its box (where it ended up)."""
+) -> tuple[list[_Box], tuple[float, float] | None]:
+    """The clear place nearest its arrow's middle for an arrow's label (its lines and rule):
+    clear of ``taken`` and of every arrow's line. Returns its box (where it is to be) and the
+    shift that takes it there (``None``: it stays)."""
     text_tag = _tag("text")
     texts = group.findall(text_tag)
     boxes = [_text_box(*_text_place(t), t.text or "", _size(t)) for t in texts]
     if not boxes:
-        return []
+        return [], None
     left, top = min(b[0] for b in boxes), min(b[1] for b in boxes)
     right, bottom = max(b[2] for b in boxes), max(b[3] for b in boxes)
     path = group.find(_tag("path"))
     route = [] if path is None else _points(path)
     if not route:
-        return [(left, top, right, bottom)]
+        return [(left, top, right, bottom)], None
     width, height = right - left, bottom - top
     own = _dense(route)
     middle = own[len(own) // 2]
-    others = [p for p in lines if p not in set(own)]
+    mine = set(own)
+    others = [p for p in lines if p not in mine]
 
     def nearest(x: float, y: float, points: list[tuple[float, float]]) -> float:
         return min((x - px) ** 2 + (y - py) ** 2 for px, py in points) if points else 1e18
@@ -570,16 +682,8 @@ def _move_label(
         best = box
         break
     if best is None:
-        return [(left, top, right, bottom)]
-    dx, dy = best[0] - left, best[1] - top
-    for text in texts:
-        text.set("x", f"{float(text.get('x', 0)) + dx:.2f}")
-        text.set("y", f"{float(text.get('y', 0)) + dy:.2f}")
-    for polygon in group.findall(_POLYGON):
-        points = _points(polygon)
-        if len(points) >= 2 and len({y for _, y in points}) == 1:  # the rule, not the arrowhead
-            polygon.set("points", " ".join(f"{x + dx:.2f},{y + dy:.2f}" for x, y in points))
-    return [best]
+        return [(left, top, right, bottom)], None
+    return [best], (best[0] - left, best[1] - top)
 
 
 def _ring(centre: tuple[float, float], reach: float, step: float) -> list[tuple[float, float]]:
@@ -669,8 +773,11 @@ def _postprocess(raw: str, table: Table) -> str:
     return _postprocessed(raw, table)[0]
 
 
-def _postprocessed(raw: str, table: Table) -> tuple[str, _Template | None]:
-    """:func:`_postprocess`, and the template of its text when it could write it itself."""
+def _postprocessed(
+    raw: str, table: Table, places: _LabelPlaces | None = None
+) -> tuple[str, _Template | None]:
+    """:func:`_postprocess`, and the template of its text when it could write it itself;
+    the labels are moved where ``places`` says, or where :func:`_label_places` finds now."""
     ET.register_namespace("", _SVG_NS)
     ET.register_namespace("xlink", _XLINK_NS)
     try:
@@ -710,9 +817,10 @@ def _postprocessed(raw: str, table: Table) -> tuple[str, _Template | None]:
 
     _merge_copies(graph, table)
     _regular_weight_centred(graph)
-    _place_row_labels(
-        graph, {i: table.state_ids[t.source] for i, t in edges.items()}, _beside_ids(table)
-    )
+    if places is None:
+        _place_row_labels(graph, _sources(table), _beside_ids(table))
+    else:
+        _apply_label_places(graph, places)
     strangers = False
     for group in list(graph.iter(_G)):
         classes = _classes(group)
@@ -755,6 +863,11 @@ def _postprocessed(raw: str, table: Table) -> tuple[str, _Template | None]:
     if written is None:
         return ET.tostring(root, encoding="unicode"), None
     return written
+
+
+def _sources(table: Table) -> dict[str, str]:
+    """Each transition's edge id -> its source state's id."""
+    return {i: table.state_ids[t.source] for t, i in table.edge_ids.items()}
 
 
 def accessible_layout(svg: str, table: Table) -> str:
