@@ -308,7 +308,7 @@ def test_label_places_that_are_not_the_layouts_are_worked_out_again(tmp_path, mo
     searches = []
     real = layout_module._label_places
     monkeypatch.setattr(layout_module, "_label_places", lambda *a: searches.append(1) or real(*a))
-    monkeypatch.setattr(layout_module.resources, "files", lambda package: tmp_path)
+    monkeypatch.setattr(layout_module, "_layouts_dir", lambda: copy)
     render.clear_caches()
     try:
         assert render.layout_svg(table) == shipped

@@ -17,7 +17,6 @@ States with no count (or zero) are left as they were. Colours are set both as ``
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -27,6 +26,14 @@ from typing import Any
 from ..errors import RenderError
 from ..model.table import Table
 from .marks import _table
+
+
+def _html() -> Any:
+    """The ``html`` module, imported when a heat map is drawn (2 ms an export does without)."""
+    import html
+
+    return html
+
 
 __all__ = ["BADGE_COLOURS", "HEAT_FILLS", "heat_level", "heat_map", "heat_marks"]
 
@@ -172,7 +179,7 @@ def heat_marks(
         state_id = table.state_ids[state]
         node = _node(svg, table, state, state_id)
         found = _ARIA.search(node)
-        label = html.unescape(found.group(1)) if found else state
+        label = _html().unescape(found.group(1)) if found else state
         said = f"{count} {unit[0] if count == 1 else unit[1]}"
         if level:
             label = (
@@ -261,7 +268,7 @@ def heat_map(
             + _TEXT.sub(partial(_styled_match, colours={"fill": mark["ink"]}), node[shape.end() :])
         )
         node = node.replace(' class="', f' class="heat heat-{mark["level"]} ', 1)
-        label = html.escape(mark["label"], quote=True)
+        label = _html().escape(mark["label"], quote=True)
         node = _ARIA.sub(_replacing(f' aria-label="{label}"'), node, count=1)
         node = re.sub(r"<title>[^<]*</title>", _replacing(f"<title>{label}</title>"), node, count=1)
         svg = svg[:start] + node + svg[end:]

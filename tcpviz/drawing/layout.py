@@ -9,22 +9,19 @@ Graphviz's SVG is then given our root class, the style sheet, titles, ids and AR
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import hashlib
 import itertools
 import json
 import os
 import re
-import shutil
-import signal
-import subprocess
 import sys
 import threading
 import weakref
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import GraphvizNotFound, RenderError
 from ..model.table import Table
@@ -40,6 +37,9 @@ from .dotsource import (
 from .marks import _table
 from .svgtemplate import _SVG_NS, _XLINK_NS, _remember, _Template, _write, clear_templates
 from .themes import _STYLE_SHEET
+
+if TYPE_CHECKING:  # subprocess, shutil and signal load when dot runs (5 ms a shipped layout
+    import subprocess  # does without)
 
 __all__ = [
     "DOT_TIMEOUT",
@@ -86,26 +86,37 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child, between
     # PR_SET_PDEATHSIG: the kernel sends dot SIGKILL when the thread that started it dies, even
     # of kill -9, which no handler of ours could see. If we died before this line, the child
     # was already re-parented: stop at once rather than run on for nobody.
-    _PRCTL(1, 9)  # PR_SET_PDEATHSIG = 1, SIGKILL = 9
+    _PRCTL[0](1, 9)  # PR_SET_PDEATHSIG = 1, SIGKILL = 9
     if os.getppid() != _PARENT[0]:
         os._exit(1)
 
 
 def _linux_prctl():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:  # resolved here, in the parent: the child only calls it
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
+    """libc's ``prctl`` on Linux, else ``None``; looked up on the first run of dot (ctypes
+    costs an import that drawing a shipped layout does without), in the parent: the child
+    only calls it."""
+    if not _PRCTL:
+        prctl = None
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                prctl = ctypes.CDLL(None, use_errno=True).prctl
+            except (OSError, AttributeError, ImportError):
+                prctl = None
+        _PRCTL.append(prctl)
+    return _PRCTL[0]
 
 
-_PRCTL = _linux_prctl()
+_PRCTL: list = []
 _PARENT = [0]
 
 
 def _stop(process: subprocess.Popen) -> None:
     """Kill ``process`` and anything it started (its own process group), and reap it."""
+    import signal
+    import subprocess
+
     with contextlib.suppress(OSError):
         if os.name == "posix":
             os.killpg(process.pid, signal.SIGKILL)
@@ -133,6 +144,9 @@ def run_dot(
     Raises :class:`~tcpviz.errors.GraphvizNotFound` (saying how to install Graphviz) when
     ``dot`` is missing, and :class:`RenderError` when it fails or runs out of time.
     """
+    import shutil
+    import subprocess
+
     timeout = check_timeout(timeout)
     executable = shutil.which(engine)
     if executable is None:
@@ -140,7 +154,7 @@ def run_dot(
     popen: dict = {}
     if os.name == "posix":
         popen["start_new_session"] = True  # its own process group, killed as one
-        if _PRCTL is not None and threading.current_thread() is threading.main_thread():
+        if _linux_prctl() is not None and threading.current_thread() is threading.main_thread():
             # preexec_fn is only safe without other threads forking at the same time; a
             # notebook kernel has threads, and there dot is still killed by _stop below.
             _PARENT[0] = os.getpid()
@@ -216,9 +230,7 @@ def _packaged_index() -> dict[str, PackagedLayout]:
     global _INDEX
     if _INDEX is None:
         try:
-            # One name per joinpath: on Python 3.10 a Traversable (a zipped package's) takes one.
-            layouts = resources.files(__package__).joinpath("layouts")
-            text = layouts.joinpath("index.json").read_text("utf-8")
+            text = _layouts_dir().joinpath("index.json").read_text("utf-8")
             entries = json.loads(text)
         except (FileNotFoundError, json.JSONDecodeError):
             entries = {}
@@ -235,6 +247,19 @@ def _packaged_index() -> dict[str, PackagedLayout]:
 
 
 _INDEX: dict[str, PackagedLayout] | None = None
+
+
+def _layouts_dir() -> Any:
+    """The folder of the shipped layouts: on the file system as installed (read directly:
+    ``importlib.resources`` would import ``zipfile`` and more, about 3 ms), else
+    from wherever the package was imported (a zip file)."""
+    here = Path(__file__).parent / "layouts"
+    if here.is_dir():
+        return here
+    from importlib import resources
+
+    # One name per joinpath: on Python 3.10 a Traversable (a zipped package's) takes one.
+    return resources.files(__package__).joinpath("layouts")
 
 
 def clear_caches() -> None:
@@ -265,7 +290,7 @@ def _raw_and_places(
     if packaged:
         layout = _packaged_index().get(key)
         if layout is not None:
-            layouts = resources.files(__package__).joinpath("layouts")
+            layouts = _layouts_dir()
             raw = layouts.joinpath(layout.file).read_text("utf-8")
             return raw, _baked_places(layouts, layout.file, raw)
     with _LAYOUT_LOCK:

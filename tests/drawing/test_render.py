@@ -7,6 +7,7 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import graphviz.backend.execute
@@ -1125,3 +1126,39 @@ def test_every_row_label_of_the_extended_figure_found_a_clear_place():
     table = tcp_table(extended=True)
     layout._postprocess(layout.raw_layout(table), table)
     assert layout._UNPLACED == []
+
+
+# -- DOT quoting, without the graphviz package --------------------------------------------------
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from('ab_ -.09"\\<>&\n\tnodeEDGÉ字'), max_size=12) | st.text())
+def test_dot_quoting_is_the_graphviz_packages(text):
+    """``_quoted`` gives what ``graphviz.quote(graphviz.escape(text))`` gives (tcpviz no longer
+    imports the package for it), except that a text ending in a newline is quoted, where
+    graphviz's ``$`` would leave it bare and DOT would drop that newline."""
+    from graphviz.quoting import escape, quote
+
+    from tcpviz.drawing.dotsource import _printable, _quoted
+
+    ours = _quoted(text)
+    if text.endswith("\n"):
+        assert ours.startswith('"') and ours.endswith('"')
+    else:
+        assert ours == quote(escape(_printable(text)))
+
+
+def test_drawing_a_shipped_layout_imports_only_what_it_uses(tmp_path):
+    """Drawing and saving a built-in diagram imports neither the graphviz package (15 ms) nor
+    what only running dot needs (subprocess, shutil, signal, ctypes: 5 ms), nor zipfile,
+    html or secrets: a whole ``tcpviz export`` process is mostly imports."""
+    code = (
+        "import sys, tcpviz.cli, tcpviz.drawing; from tcpviz.drawing import Diagram; "
+        f"Diagram(extended=True).svg(); Diagram().save({str(tmp_path / 'x.svg')!r}); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('graphviz', 'ctypes', "
+        "'zipfile', 'subprocess', 'shutil', 'signal', 'html', 'secrets')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
