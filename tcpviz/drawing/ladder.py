@@ -212,6 +212,8 @@ class LadderTrace:
         for s in self.segments:
             if s.sent_step > last or (s.end_step is not None and s.end_step < first):
                 continue
+            if s.sent_step < first and s.end_step == first:
+                continue  # it arrived as the window opens: there is no flight left to draw
             changes: dict[str, Any] = {}
             if s.sent_step < first:
                 changes.update(sent_step=first, note=f"sent at step {s.sent_step}. {s.note}")

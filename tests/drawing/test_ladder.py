@@ -446,6 +446,15 @@ def test_a_window_of_a_long_story_keeps_what_crosses_its_edges():
         trace.window(5, 4)
 
 
+def test_a_window_opening_as_a_segment_arrives_leaves_that_segment_out():
+    trace = simultaneous_close_lost_ack()
+    arriving = [s for s in trace.segments if s.end_step is not None and s.sent_step < s.end_step]
+    for s in arriving:
+        part = trace.window(s.end_step, s.end_step + 4)  # was: "ends at step N, not after it"
+        assert s.id not in {kept.id for kept in part.segments}
+        assert_no_overlaps(layout_ladder(part).labels)
+
+
 # -- from the simulator's trace (events read by their kind, as tcpviz.sim writes them) --------
 
 
