@@ -395,14 +395,6 @@ _LANE_GAP = 10.0  # from the bracket to the state/timer lane
 _GAP = 2.0  # least room between two label boxes
 
 
-def _label_box(
-    cx: float, cy: float, lines: Sequence[str], size: float, weights: Sequence[str]
-) -> Box:
-    width = max(text_width(t, size, w) for t, w in zip(lines, weights, strict=True)) + 2 * _PAD
-    height = len(lines) * size * _LINE_GAP + 2 * _PAD
-    return Box(cx - width / 2, cy - height / 2, width, height)
-
-
 class _Index:
     """Placed boxes bucketed by y, so a new box is checked only against its neighbours."""
 
@@ -540,13 +532,13 @@ def _layout_once(
     lane_texts += [(_SMALL, "normal", _timer_text(t)) for t in trace.timers]
     lane_texts += [(_SMALL, "normal", c.call) for c in trace.calls]
     lane = max([text_width(t, s, w) + 2 * _PAD for s, w, t in lane_texts] + [80.0])
-    label_w = max(
-        [
-            max(text_width(a, _LABEL, "bold"), text_width(b, _LABEL)) + 2 * _PAD
-            for a, b in (s.label_lines() for s in trace.segments)
-        ]
-        + [120.0]
-    )
+    # Each segment's label (its two lines) and width, worked out once: the widest sets the
+    # room between the timelines, and each is placed below.
+    label_of: dict[int, tuple[tuple[str, str], float]] = {}
+    for s in trace.segments:
+        a, b = s.label_lines()
+        label_of[id(s)] = ((a, b), max(text_width(a, _LABEL, "bold"), text_width(b, _LABEL)))
+    label_w = max([w + 2 * _PAD for _, w in label_of.values()] + [120.0])
     time_axis = 62.0 if time == "real" else 0.0
     # Compact (the widget's column): the timelines closer, labels slide along their arrows and
     # rows grow where they must. The full width gives crossing arrows room on paper.
@@ -736,16 +728,20 @@ def _layout_once(
             labels.append(mark)
 
     placed_all = True
+    fates = {"delivered": "delivered", "dropped": "lost on the way", "in flight": "in flight"}
+    who = (f"{trace.ends[0]} to {trace.ends[1]}", f"{trace.ends[1]} to {trace.ends[0]}")
+    label_h = 2 * _LABEL * _LINE_GAP + 2 * _PAD  # two lines, and the padding
+    lo, hi = x_left + 6.0, x_right - 6.0
+    line_h = _LABEL * _LINE_GAP
+    hits, add = index.hits, index.add
     for s, x1, y1, x2, y2 in arrows:
-        lines = s.label_lines()
-        weights = ("bold", "normal")
+        (head, numbers), text_w = label_of[id(s)]
         best: tuple[float, Box] | None = None
         fallback: tuple[float, Box] | None = None
         reach = 1.0 if s.fate == "delivered" else 0.9  # a lost arrow's label stays off its cross
-        size = _label_box(0.0, 0.0, lines, _LABEL, weights)
-        lo, hi = x_left + 6.0, x_right - 6.0
+        bw = text_w + 2 * _PAD
         # The other arrows near this one: a label is scored by how many of them it hides.
-        top_y, low_y = min(y1, y2) - size.h, max(y1, y2) + size.h
+        top_y, low_y = min(y1, y2) - label_h, max(y1, y2) + label_h
         near = {
             line
             for k in range(int(top_y // band) - 1, int(low_y // band) + 2)
@@ -759,9 +755,9 @@ def _layout_once(
             f *= reach
             cx, cy = x1 + (x2 - x1) * f, y1 + (y2 - y1) * f
             # Centred on the arrow, kept between the timelines.
-            bx = min(max(cx - size.w / 2, lo), hi - size.w)
-            box = Box(bx, cy - size.h / 2, size.w, size.h)
-            if index.hits(box):
+            bx = min(max(cx - bw / 2, lo), hi - bw)
+            box = Box(bx, cy - label_h / 2, bw, label_h)
+            if hits(box):
                 overlap = _crossings(box, near) + shift + 100.0
                 if fallback is None or overlap < fallback[0]:
                     fallback = (overlap, box)
@@ -774,19 +770,18 @@ def _layout_once(
             assert fallback is not None
             best = fallback
         box = best[1]
-        index.add(box)
+        add(box)
         labels.append(Box(box.x, box.y, box.w, box.h, "label", str(s.id)))
         # "edge" and "node" (below) as in the state diagram's SVG: the same structural
         # comparison (tcpviz.diagrams.signature) then covers the ladders in diagrams/.
-        classes = ["edge", "ladder-segment", s.fate.replace(" ", "-")]
+        classes = f"edge ladder-segment {s.fate.replace(' ', '-')}"
         if s.retransmission:
-            classes.append("retransmission")
+            classes += " retransmission"
         if s.duplicate:
-            classes.append("duplicate")
-        head, numbers = lines
-        who = f"{trace.ends[s.sender]} to {trace.ends[1 - s.sender]}"
-        fate = {"delivered": "delivered", "dropped": "lost on the way", "in flight": "in flight"}
-        title = f"{head} {numbers}, {who}, {fate[s.fate]}" + (f": {s.note}" if s.note else "")
+            classes += " duplicate"
+        title = f"{head} {numbers}, {who[s.sender]}, {fates[s.fate]}"
+        if s.note:
+            title += f": {s.note}"
         data = {
             "segment": str(s.id),
             "sender": str(s.sender),
@@ -795,30 +790,17 @@ def _layout_once(
         }
         if s.end_step is not None:
             data["end-step"] = str(s.end_step)
-        g = _Group(f"ladder_segment_{s.id}", " ".join(classes), title, data)
         dashed = s.retransmission or s.duplicate or s.fate == "in flight"
-        g.lines.append(_Line(x1, y1, x2, y2, "segment", dashed=dashed, head=s.fate != "dropped"))
+        drawn = [_Line(x1, y1, x2, y2, "segment", dashed, s.fate != "dropped")]
         if s.fate == "dropped":
-            g.lines.append(_Line(x2 - cross, y2 - cross, x2 + cross, y2 + cross, "loss"))
-            g.lines.append(_Line(x2 - cross, y2 + cross, x2 + cross, y2 - cross, "loss"))
-        g.backs.append(box)
-        line_h = _LABEL * _LINE_GAP
-        g.texts.append(
-            _Text(
-                box.x + box.w / 2,
-                box.y + _PAD + _LABEL * 0.95,
-                head,
-                _LABEL,
-                "label",
-                weight="bold",
-            )
-        )
-        g.texts.append(
-            _Text(
-                box.x + box.w / 2, box.y + _PAD + line_h + _LABEL * 0.95, numbers, _LABEL, "label"
-            )
-        )
-        groups.append(g)
+            drawn.append(_Line(x2 - cross, y2 - cross, x2 + cross, y2 + cross, "loss"))
+            drawn.append(_Line(x2 - cross, y2 + cross, x2 + cross, y2 - cross, "loss"))
+        middle = box.x + box.w / 2
+        texts = [
+            _Text(middle, box.y + _PAD + _LABEL * 0.95, head, _LABEL, "label", "middle", "bold"),
+            _Text(middle, box.y + _PAD + line_h + _LABEL * 0.95, numbers, _LABEL, "label"),
+        ]
+        groups.append(_Group(f"ladder_segment_{s.id}", classes, title, data, drawn, texts, [box]))
 
     # The time axis of real time: the clock at each row where it moved, and breaks.
     if time == "real":
