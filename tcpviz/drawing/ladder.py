@@ -27,9 +27,9 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from ..errors import RenderError
 from ..files import write_atomic
@@ -415,25 +415,27 @@ class _Index:
         return False
 
     def add(self, box: Box) -> None:
-        for k in range(int(box.y // self.band), int(box.bottom // self.band) + 1):
-            self.buckets[k].append(box)
+        buckets = self.buckets
+        for k in range(int(box.y // self.band), int((box.y + box.h) // self.band) + 1):
+            buckets[k].append(box)
 
 
 def _crossings(box: Box, lines: Iterable[tuple[float, float, float, float]]) -> int:
     """How many of ``lines`` pass through ``box`` (a cost: a label should not hide an arrow)."""
     count = 0
+    top, bottom, left, right = box.y, box.y + box.h, box.x, box.x + box.w
     for x1, y1, x2, y2 in lines:
-        if max(y1, y2) < box.y or min(y1, y2) > box.bottom:
+        if max(y1, y2) < top or min(y1, y2) > bottom:
             continue
         # Clip the line to the box's rows and see whether its x-range meets the box.
         if y1 == y2:
             xa, xb = x1, x2
         else:
-            ta = (box.y - y1) / (y2 - y1)
-            tb = (box.bottom - y1) / (y2 - y1)
+            ta = (top - y1) / (y2 - y1)
+            tb = (bottom - y1) / (y2 - y1)
             ta, tb = max(0.0, min(ta, tb)), min(1.0, max(ta, tb))
             xa, xb = x1 + (x2 - x1) * ta, x1 + (x2 - x1) * tb
-        if min(xa, xb) <= box.right and max(xa, xb) >= box.x:
+        if min(xa, xb) <= right and max(xa, xb) >= left:
             count += 1
     return count
 
@@ -607,12 +609,23 @@ def _layout_once(
         labels.append(Box(box.x, box.y, box.w, box.h, kind, ref))
         return box
 
-    def lane_text(end: int, box: Box, text: str, size: float, role: str, **style: Any) -> _Text:
+    def lane_text(
+        end: int, box: Box, text: str, size: float, role: str, weight: str, italic: bool
+    ) -> _Text:
         if end == 0:
             return _Text(
-                box.right - _PAD, box.y + _PAD + size * 0.95, text, size, role, "end", **style
+                box.x + box.w - _PAD,
+                box.y + _PAD + size * 0.95,
+                text,
+                size,
+                role,
+                "end",
+                weight,
+                italic,
             )
-        return _Text(box.x + _PAD, box.y + _PAD + size * 0.95, text, size, role, "start", **style)
+        return _Text(
+            box.x + _PAD, box.y + _PAD + size * 0.95, text, size, role, "start", weight, italic
+        )
 
     state_boxes: dict[tuple[int, int], Box] = {}  # (end, step) -> its state label
     for n, change in enumerate(sorted(trace.states, key=lambda c: (c.step, c.end))):
@@ -632,7 +645,7 @@ def _layout_once(
         x = xs[change.end]
         g.lines.append(_Line(x - tick, y, x + tick, y, "tick"))
         g.backs.append(Box(box.x, box.y, box.w, box.h, "state-back"))
-        g.texts.append(lane_text(change.end, box, change.state, _STATE, "state", weight="bold"))
+        g.texts.append(lane_text(change.end, box, change.state, _STATE, "state", "bold", False))
         groups.append(g)
 
     for n, call in enumerate(trace.calls):
@@ -652,7 +665,7 @@ def _layout_once(
             {"end": str(call.end), "step": str(call.step)},
         )
         g.backs.append(box)
-        g.texts.append(lane_text(call.end, box, call.call, _SMALL, "call", italic=True))
+        g.texts.append(lane_text(call.end, box, call.call, _SMALL, "call", "normal", True))
         groups.append(g)
 
     for n, timer in enumerate(trace.timers):
@@ -678,7 +691,7 @@ def _layout_once(
         h = _SMALL * _LINE_GAP + 2 * _PAD
         box = place_in_lane(timer.end, y1 + 2.0, w, h, "timer", timer.name)
         g.backs.append(box)
-        g.texts.append(lane_text(timer.end, box, text, _SMALL, "timer", italic=True))
+        g.texts.append(lane_text(timer.end, box, text, _SMALL, "timer", "normal", True))
         groups.append(g)
 
     # The segments: geometry first (every arrow), then their labels, so a label can avoid
@@ -832,9 +845,8 @@ def _layout_once(
         groups.append(g)
 
     del step_of_y
-    height = bottom + _MARGIN
-    for box in labels:
-        height = max(height, box.bottom + _MARGIN)
+    # max(a, b) + m is max(a + m, b + m) to the bit: adding is monotonic.
+    height = max([bottom] + [box.y + box.h for box in labels]) + _MARGIN
     layout = LadderLayout(width, height, groups, labels, {s: ys[s] for s in steps})
     return layout, placed_all
 
@@ -842,15 +854,21 @@ def _layout_once(
 def _timer_tracks(timers: Sequence[TimerSpan]) -> list[int]:
     """A track for each timer (by position): the lowest no other timer of its end then uses."""
     result = [0] * len(timers)
-    busy: dict[int, list[tuple[int, float, int]]] = defaultdict(list)  # end -> (track, until, id)
+    busy: tuple[list[tuple[int, float]], ...] = ([], [])  # each end's (track, until)
     inf = float("inf")
-    for n, t in sorted(enumerate(timers), key=lambda nt: (nt[1].start_step, nt[0])):
+    for n in sorted(range(len(timers)), key=lambda n: timers[n].start_step):  # stable: by n
+        t = timers[n]
         # In start order, a timer over before this one starts is over for every later one too.
-        busy[t.end] = [b for b in busy[t.end] if b[1] >= t.start_step]
-        used = {k for k, _, _ in busy[t.end]}
-        track = next(k for k in range(len(used) + 1) if k not in used)
+        mine = busy[t.end]
+        if mine:
+            mine[:] = [b for b in mine if b[1] >= t.start_step]
+        track = 0
+        if mine:
+            used = {k for k, _ in mine}
+            while track in used:
+                track += 1
         result[n] = track
-        busy[t.end].append((track, inf if t.stop_step is None else t.stop_step, n))
+        mine.append((track, inf if t.stop_step is None else t.stop_step))
     return result
 
 
@@ -1177,6 +1195,8 @@ def _mermaid(trace: LadderTrace) -> str:
 
 # -- from the simulator's trace ---------------------------------------------------------------
 
+_Record = TypeVar("_Record", "LadderSegment", "TimerSpan", "UserCall")
+
 #: Timers a ladder leaves out unless asked: the user timeout runs for a connection's whole life.
 HIDDEN_TIMERS: tuple[str, ...] = ("user-timeout",)
 #: How the simulator's timers are written on a ladder: RFC 6298's RTO, RFC 9293's 2MSL.
@@ -1221,41 +1241,47 @@ def trace_from_events(
     timers: list[TimerSpan] = []
     running: dict[tuple[int, str], tuple[int, float, float]] = {}
     first_state: dict[int, str] = {}
+    flag_texts: dict[Any, str] = {}  # a segment's flags -> how they are written
     last_step, last_time = 0, 0.0
 
     def close_timer(key: tuple[int, str], step: int, time: float, outcome: str) -> None:
         start_step, start_time, after = running.pop(key)
         name = f"{TIMER_NAMES.get(key[1], key[1])} {_seconds(after)} s"
-        timers.append(TimerSpan(key[0], name, start_step, start_time, step, time, outcome))
+        timers.append(_made(TimerSpan, (key[0], name, start_step, start_time, step, time, outcome)))
 
     for e in events:
         kind = getattr(e, "kind", None)
         step, time = int(e.step), float(e.time)
-        last_step, last_time = max(last_step, step), max(last_time, time)
+        if step > last_step:
+            last_step = step
+        if time > last_time:
+            last_time = time
         if kind == "sent":
             seg = e.segment
+            flags = seg.flags
+            try:  # the same few flag sets again and again: written once each
+                flag_text = flag_texts[flags]
+            except KeyError:
+                flag_text = flag_texts[flags] = seg.flag_text
+            except TypeError:  # flags that cannot be a key (not a simulator's segment)
+                flag_text = seg.flag_text
+            # Every field of LadderSegment, in its order (see _made).
             segments[e.segment_id] = {
                 "id": e.segment_id,
                 "sender": who(e.end),
-                "flags": seg.flag_text,
+                "flags": flag_text,
                 "seq": seg.seq,
-                "ack": seg.ack if "ACK" in seg.flags else None,
+                "ack": seg.ack if "ACK" in flags else None,
                 "length": seg.payload,
                 "sent_step": step,
                 "sent_time": time,
+                "fate": "in flight",
+                "end_step": None,
+                "end_time": None,
                 "retransmission": bool(getattr(e, "retransmission", False)),
+                "duplicate": False,
                 "note": "injected from outside" if getattr(e, "injected", False) else "",
             }
-        elif kind == "duplicated":
-            original = segments.get(e.segment_id)
-            if original is not None:
-                segments[e.copy_id] = {
-                    **original,
-                    "id": e.copy_id,
-                    "duplicate": True,
-                    "retransmission": False,
-                    "note": f"a copy of #{e.segment_id} made by the network at step {step}",
-                }
         elif kind in ("delivered", "dropped"):
             seg = segments.get(e.segment_id)
             if seg is None:
@@ -1268,13 +1294,23 @@ def trace_from_events(
                 seg["note"] = (
                     seg.get("note", "") + " " + why + (f" ({section})" if section else "")
                 ).strip()
+        elif kind == "duplicated":
+            original = segments.get(e.segment_id)
+            if original is not None:
+                segments[e.copy_id] = {
+                    **original,
+                    "id": e.copy_id,
+                    "duplicate": True,
+                    "retransmission": False,
+                    "note": f"a copy of #{e.segment_id} made by the network at step {step}",
+                }
         elif kind == "state":
             end = who(e.end)
             first_state.setdefault(end, e.previous)
             cause = getattr(getattr(e, "transition", None), "label", "")
             states.append(StateChange(end, step, e.state, time, cause))
         elif kind == "call":
-            calls.append(UserCall(who(e.end), step, e.call, time))
+            calls.append(_made(UserCall, (who(e.end), step, e.call, time)))
         elif kind in ("timer-start", "timer-stop", "timer-fire") and e.timer in hidden:
             continue
         elif kind == "timer-start":
@@ -1292,11 +1328,10 @@ def trace_from_events(
     opening = [StateChange(end, 0, first_state.get(end, initial[end])) for end in (0, 1)]
     ladder_segments = []
     for seg in segments.values():
-        seg.setdefault("fate", "in flight")
         if seg["fate"] != "in flight" and seg["end_step"] <= seg["sent_step"]:
             # A duplicate delivered in the step it was made: one row later, so it slants.
             seg["end_step"] = seg["sent_step"] + 1
-        ladder_segments.append(LadderSegment(**seg))
+        ladder_segments.append(_made(LadderSegment, seg.values()))
     return LadderTrace(
         ends=(names[0], names[1]),
         segments=tuple(ladder_segments),
@@ -1307,6 +1342,21 @@ def trace_from_events(
         now_time=last_time if now_time is None else now_time,
         title=title,
     )
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _made(cls: type[_Record], values: Iterable[Any]) -> _Record:
+    """``cls(*values)`` for one of the frozen records above, every field given in order, made
+    without the generated ``__init__``: a frozen dataclass sets each field through
+    ``object.__setattr__``, which for a segment's 14 fields costs five times the rest of its
+    making, and a long ladder makes thousands (a test checks the result is ``cls(*values)``)."""
+    made = object.__new__(cls)
+    made.__dict__.update(zip(_field_names(cls), values, strict=True))
+    return made
 
 
 def trace_from_connection(connection: Any, *, title: str = "") -> LadderTrace:
