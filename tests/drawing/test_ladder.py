@@ -646,3 +646,27 @@ def test_cli_ladder_writes_the_standalone_page_of_a_scenario(tmp_path, capsys):
     capsys.readouterr()
     assert run_cli("ladder", "handshake", "--format", "html", "--theme", "dark") == 0
     assert "tcpviz-page-dark" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("cls", "values"),
+    [
+        (
+            LadderSegment,
+            (7, 1, "PSH,ACK", 101, 301, 5, 3, 0.25, "delivered", 4, 0.5, True, False, "x"),
+        ),
+        (TimerSpan, (0, "RTO 1 s", 2, 0.0, 4, 1.0, "fired")),
+        (UserCall, (1, 3, "SEND 5 bytes", 0.5)),
+    ],
+)
+def test_records_made_for_speed_are_the_records_the_constructor_makes(cls, values):
+    """trace_from_events makes its records with _made (no per-field setattr): the same object."""
+    from tcpviz.drawing.ladder import _made
+
+    made, built = _made(cls, values), cls(*values)
+    assert made == built and hash(made) == hash(built) and repr(made) == repr(built)
+    assert vars(made) == vars(built) and list(vars(made)) == list(vars(built))
+    with pytest.raises(AttributeError):
+        made.end = 0  # still frozen
+    with pytest.raises(ValueError):
+        _made(cls, values[:-1])  # every field, or nothing
