@@ -750,11 +750,13 @@ def _clear_place(
     near = _along(route[: max(2, len(route) // 3 + 1)])
     xs, ys = [x for x, _ in near], [y for _, y in near]
     candidates = []
-    x = min(xs) - reach
-    while x <= max(xs) + reach:
-        y = min(ys) - reach
-        while y <= max(ys) + reach:
-            distance = min((x - px) ** 2 + (y - py) ** 2 for px, py in near[::2])
+    sample = near[::2]
+    x, x_end = min(xs) - reach, max(xs) + reach
+    y_start, y_end = min(ys) - reach, max(ys) + reach
+    while x <= x_end:
+        y = y_start
+        while y <= y_end:
+            distance = min([(x - px) ** 2 + (y - py) ** 2 for px, py in sample])
             candidates.append((distance, x, y))
             y += step
         x += step
