@@ -984,6 +984,14 @@ def _shorten(line: _Line, by: float) -> _Line:
     )
 
 
+# The elements a ladder has thousands of, as %-templates: "%.1f" is what f"{x:.1f}" writes
+# (the same C routine), without parsing the format spec again for every number.
+_LINE = '<line class="%s" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f%s'
+_HEAD = '<path class="head" d="M%.1f,%.1f L%.1f,%.1f L%.1f,%.1f Z"%s/>'
+_RECT = '<rect class="%s" x="%.1f" y="%.1f" width="%.1f" height="%.1f%s'
+_TEXT = '<text class="%s" x="%.1f" y="%.1f" font-size="%.1f%s%s</text>'
+
+
 def _svg(layout: LadderLayout, theme: str, label: str) -> str:
     palette = _PALETTES["light" if theme == "auto" else theme]
     colours = _colours(palette)
@@ -1050,29 +1058,17 @@ def _svg(layout: LadderLayout, theme: str, label: str) -> str:
                 bx, by = x2 - ux * 11.0, y2 - uy * 11.0
                 px, py = -uy * 11.0 * 0.42, ux * 11.0 * 0.42
                 append(
-                    f'<line class="{kind}" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2 - ux * 9.0:.1f}" '
-                    f'y2="{y2 - uy * 9.0:.1f}{line_ends[kind, dashed]}'
+                    _LINE % (kind, x1, y1, x2 - ux * 9.0, y2 - uy * 9.0, line_ends[kind, dashed])
                 )
-                append(
-                    f'<path class="head" d="M{x2:.1f},{y2:.1f} L{bx + px:.1f},{by + py:.1f} '
-                    f'L{bx - px:.1f},{by - py:.1f} Z"{head_attrs}/>'
-                )
+                append(_HEAD % (x2, y2, bx + px, by + py, bx - px, by - py, head_attrs))
             else:
-                append(
-                    f'<line class="{kind}" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" '
-                    f'y2="{y2:.1f}{line_ends[kind, dashed]}'
-                )
+                append(_LINE % (kind, x1, y1, x2, y2, line_ends[kind, dashed]))
         for bx, by, bw, bh, kind, _ in g.backs:
             kind = kind or "back"
-            append(
-                f'<rect class="{kind}" x="{bx:.1f}" y="{by:.1f}" width="{bw:.1f}" '
-                f'height="{bh:.1f}{rect_ends[kind]}'
-            )
+            append(_RECT % (kind, bx, by, bw, bh, rect_ends[kind]))
         for tx, ty, text, size, kind, anchor, weight, italic in g.texts:
-            append(
-                f'<text class="{kind}" x="{tx:.1f}" y="{ty:.1f}" font-size="{size:.1f}'
-                f"{text_styles[kind, anchor, weight, italic]}{escape(text)}</text>"
-            )
+            style = text_styles[kind, anchor, weight, italic]
+            append(_TEXT % (kind, tx, ty, size, style, escape(text)))
         append("</g>")
     append("</svg>")
     return "\n".join(out)
