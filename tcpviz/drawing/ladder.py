@@ -726,11 +726,13 @@ def _layout_once(
             x2, y2 = x1 + (x_to - x1) * 0.55, y1 + (yt - y1) * 0.55
         arrows.append((s, x1, y1, x2, y2))
     segment_lines = [(x1, y1, x2, y2) for _, x1, y1, x2, y2 in arrows]
-    line_index: dict[int, list[tuple[float, float, float, float]]] = defaultdict(list)
+    # Each band's arrows by number (no two arrows start at the same point: a sender's segments
+    # of one step each have a sub-row of their own).
+    line_index: dict[int, list[int]] = defaultdict(list)
     band = 48.0
-    for line in segment_lines:
-        for k in range(int(min(line[1], line[3]) // band), int(max(line[1], line[3]) // band) + 1):
-            line_index[k].append(line)
+    for n, (_, ya, _, yb) in enumerate(segment_lines):
+        for k in range(int(min(ya, yb) // band), int(max(ya, yb) // band) + 1):
+            line_index[k].append(n)
 
     # The crosses of lost segments first: no label may hide one.
     cross = 7.0  # half the size of a lost segment's cross
@@ -747,7 +749,7 @@ def _layout_once(
     lo, hi = x_left + 6.0, x_right - 6.0
     line_h = _LABEL * _LINE_GAP
     hits, add = index.hits, index.add
-    for s, x1, y1, x2, y2 in arrows:
+    for n, (s, x1, y1, x2, y2) in enumerate(arrows):
         (head, numbers), text_w = label_of[id(s)]
         best: tuple[float, Box] | None = None
         fallback: tuple[float, Box] | None = None
@@ -755,12 +757,13 @@ def _layout_once(
         bw = text_w + 2 * _PAD
         # The other arrows near this one: a label is scored by how many of them it hides.
         top_y, low_y = min(y1, y2) - label_h, max(y1, y2) + label_h
-        near = {
-            line
+        numbered = {
+            i
             for k in range(int(top_y // band) - 1, int(low_y // band) + 2)
-            for line in line_index.get(k, ())
+            for i in line_index.get(k, ())
         }
-        near.discard((x1, y1, x2, y2))
+        numbered.discard(n)
+        near = [segment_lines[i] for i in numbered]
         for f in _FRACTIONS:
             shift = abs(f - 0.5) * 2.0
             if best is not None and best[0] <= shift:
@@ -1240,9 +1243,14 @@ def trace_from_events(
     flag_texts: dict[Any, str] = {}  # a segment's flags -> how they are written
     last_step, last_time = 0, 0.0
 
+    timer_names: dict[tuple[str, float], str] = {}  # the same few again and again
+
     def close_timer(key: tuple[int, str], step: int, time: float, outcome: str) -> None:
         start_step, start_time, after = running.pop(key)
-        name = f"{TIMER_NAMES.get(key[1], key[1])} {_seconds(after)} s"
+        name = timer_names.get((key[1], after))
+        if name is None:
+            name = f"{TIMER_NAMES.get(key[1], key[1])} {_seconds(after)} s"
+            timer_names[key[1], after] = name
         timers.append(_made(TimerSpan, (key[0], name, start_step, start_time, step, time, outcome)))
 
     for e in events:
