@@ -396,28 +396,30 @@ _GAP = 2.0  # least room between two label boxes
 
 
 class _Index:
-    """Placed boxes bucketed by y, so a new box is checked only against its neighbours."""
+    """Placed boxes bucketed by y, so a new box is checked only against its neighbours.
+
+    Each is kept as its edges (left, top, right, bottom), worked out once when it is added."""
 
     def __init__(self, band: float = 48.0):
         self.band = band
-        self.buckets: dict[int, list[Box]] = defaultdict(list)
-
-    def _keys(self, box: Box) -> range:
-        return range(int(box.y // self.band) - 1, int(box.bottom // self.band) + 2)
+        self.buckets: dict[int, list[tuple[float, float, float, float]]] = defaultdict(list)
 
     def hits(self, box: Box, gap: float = _GAP) -> bool:
-        x1, y1, x2, y2 = box.x - gap, box.y - gap, box.x + box.w + gap, box.y + box.h + gap
-        buckets = self.buckets
-        for k in range(int(box.y // self.band) - 1, int((box.y + box.h) // self.band) + 2):
-            for o in buckets.get(k, ()):
-                if o.x < x2 and x1 < o.x + o.w and o.y < y2 and y1 < o.y + o.h:
+        x, y, w, h = box.x, box.y, box.w, box.h
+        x1, y1, x2, y2 = x - gap, y - gap, x + w + gap, y + h + gap
+        band, buckets = self.band, self.buckets
+        for k in range(int(y // band) - 1, int((y + h) // band) + 2):
+            for left, top, right, bottom in buckets.get(k, ()):
+                if left < x2 and x1 < right and top < y2 and y1 < bottom:
                     return True
         return False
 
     def add(self, box: Box) -> None:
-        buckets = self.buckets
-        for k in range(int(box.y // self.band), int((box.y + box.h) // self.band) + 1):
-            buckets[k].append(box)
+        x, y, w, h = box.x, box.y, box.w, box.h
+        edges = (x, y, x + w, y + h)
+        band, buckets = self.band, self.buckets
+        for k in range(int(y // band), int((y + h) // band) + 1):
+            buckets[k].append(edges)
 
 
 def _crossings(box: Box, lines: Iterable[tuple[float, float, float, float]]) -> int:
