@@ -333,7 +333,12 @@ class Box(NamedTuple):
 
 
 # Tuples: a long ladder makes thousands of these, and a tuple is made several times faster
-# than a frozen dataclass.
+# than a frozen dataclass. Where it makes thousands, it makes them with _new(Cls, values):
+# tuple.__new__ without the Python-level __new__ a named tuple has (twice as fast), every
+# field given, in order.
+_new = tuple.__new__
+
+
 class _Line(NamedTuple):
     x1: float
     y1: float
@@ -590,8 +595,8 @@ def _layout_once(
     # changes), then timers and calls, each slid down past what is already there.
     def lane_box(end: int, y: float, w: float, h: float) -> Box:
         if end == 0:
-            return Box(xs[0] - side[0] - _LANE_GAP - w, y, w, h)
-        return Box(xs[1] + side[1] + _LANE_GAP, y, w, h)
+            return _new(Box, (xs[0] - side[0] - _LANE_GAP - w, y, w, h, "", ""))
+        return _new(Box, (xs[1] + side[1] + _LANE_GAP, y, w, h, "", ""))
 
     def place_in_lane(
         end: int, y: float, w: float, h: float, kind: str, ref: str, beside: Box | None = None
@@ -608,25 +613,16 @@ def _layout_once(
                 break
             box = lane_box(end, box.y + h / 4, w, h)
         index.add(box)
-        labels.append(Box(box.x, box.y, box.w, box.h, kind, ref))
+        labels.append(_new(Box, (box.x, box.y, box.w, box.h, kind, ref)))
         return box
 
     def lane_text(
         end: int, box: Box, text: str, size: float, role: str, weight: str, italic: bool
     ) -> _Text:
-        if end == 0:
-            return _Text(
-                box.x + box.w - _PAD,
-                box.y + _PAD + size * 0.95,
-                text,
-                size,
-                role,
-                "end",
-                weight,
-                italic,
-            )
-        return _Text(
-            box.x + _PAD, box.y + _PAD + size * 0.95, text, size, role, "start", weight, italic
+        x = box.x + box.w - _PAD if end == 0 else box.x + _PAD
+        anchor = "end" if end == 0 else "start"
+        return _new(
+            _Text, (x, box.y + _PAD + size * 0.95, text, size, role, anchor, weight, italic)
         )
 
     state_boxes: dict[tuple[int, int], Box] = {}  # (end, step) -> its state label
@@ -646,7 +642,7 @@ def _layout_once(
         tick = 7.0
         x = xs[change.end]
         g.lines.append(_Line(x - tick, y, x + tick, y, "tick"))
-        g.backs.append(Box(box.x, box.y, box.w, box.h, "state-back"))
+        g.backs.append(_new(Box, (box.x, box.y, box.w, box.h, "state-back", "")))
         g.texts.append(lane_text(change.end, box, change.state, _STATE, "state", "bold", False))
         groups.append(g)
 
@@ -683,12 +679,12 @@ def _layout_once(
             f"{trace.ends[timer.end]}: {timer.name} timer, {timer.outcome}",
             {"end": str(timer.end), "step": str(timer.start_step)},
         )
-        g.lines.append(_Line(x, y1, x, y2, "bracket", dashed=timer.outcome == "running"))
-        g.lines.append(_Line(x, y1, x + inward, y1, "bracket"))
+        g.lines.append(_new(_Line, (x, y1, x, y2, "bracket", timer.outcome == "running", False)))
+        g.lines.append(_new(_Line, (x, y1, x + inward, y1, "bracket", False, False)))
         if timer.outcome == "fired":
             g.lines.append(_Line(x, y2, xs[timer.end], y2, "bracket"))
         elif timer.outcome == "stopped":
-            g.lines.append(_Line(x, y2, x + inward, y2, "bracket"))
+            g.lines.append(_new(_Line, (x, y2, x + inward, y2, "bracket", False, False)))
         w = text_width(text, _SMALL) + 2 * _PAD
         h = _SMALL * _LINE_GAP + 2 * _PAD
         box = place_in_lane(timer.end, y1 + 2.0, w, h, "timer", timer.name)
@@ -774,7 +770,7 @@ def _layout_once(
             cx, cy = x1 + (x2 - x1) * f, y1 + (y2 - y1) * f
             # Centred on the arrow, kept between the timelines.
             bx = min(max(cx - bw / 2, lo), hi - bw)
-            box = Box(bx, cy - label_h / 2, bw, label_h)
+            box = _new(Box, (bx, cy - label_h / 2, bw, label_h, "", ""))
             if hits(box):
                 overlap = _crossings(box, near) + shift + 100.0
                 if fallback is None or overlap < fallback[0]:
@@ -789,7 +785,7 @@ def _layout_once(
             best = fallback
         box = best[1]
         add(box)
-        labels.append(Box(box.x, box.y, box.w, box.h, "label", str(s.id)))
+        labels.append(_new(Box, (box.x, box.y, box.w, box.h, "label", str(s.id))))
         # "edge" and "node" (below) as in the state diagram's SVG: the same structural
         # comparison (tcpviz.diagrams.signature) then covers the ladders in diagrams/.
         classes = f"edge ladder-segment {s.fate.replace(' ', '-')}"
@@ -809,14 +805,38 @@ def _layout_once(
         if s.end_step is not None:
             data["end-step"] = str(s.end_step)
         dashed = s.retransmission or s.duplicate or s.fate == "in flight"
-        drawn = [_Line(x1, y1, x2, y2, "segment", dashed, s.fate != "dropped")]
+        drawn = [_new(_Line, (x1, y1, x2, y2, "segment", dashed, s.fate != "dropped"))]
         if s.fate == "dropped":
             drawn.append(_Line(x2 - cross, y2 - cross, x2 + cross, y2 + cross, "loss"))
             drawn.append(_Line(x2 - cross, y2 + cross, x2 + cross, y2 - cross, "loss"))
         middle = box.x + box.w / 2
         texts = [
-            _Text(middle, box.y + _PAD + _LABEL * 0.95, head, _LABEL, "label", "middle", "bold"),
-            _Text(middle, box.y + _PAD + line_h + _LABEL * 0.95, numbers, _LABEL, "label"),
+            _new(
+                _Text,
+                (
+                    middle,
+                    box.y + _PAD + _LABEL * 0.95,
+                    head,
+                    _LABEL,
+                    "label",
+                    "middle",
+                    "bold",
+                    False,
+                ),
+            ),
+            _new(
+                _Text,
+                (
+                    middle,
+                    box.y + _PAD + line_h + _LABEL * 0.95,
+                    numbers,
+                    _LABEL,
+                    "label",
+                    "middle",
+                    "normal",
+                    False,
+                ),
+            ),
         ]
         groups.append(_Group(f"ladder_segment_{s.id}", classes, title, data, drawn, texts, [box]))
 
@@ -1350,19 +1370,19 @@ def trace_from_events(
     )
 
 
-@functools.cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
-
-
 def _made(cls: type[_Record], values: Iterable[Any]) -> _Record:
     """``cls(*values)`` for one of the frozen records above, every field given in order, made
     without the generated ``__init__``: a frozen dataclass sets each field through
     ``object.__setattr__``, which for a segment's 14 fields costs five times the rest of its
     making, and a long ladder makes thousands (a test checks the result is ``cls(*values)``)."""
     made = object.__new__(cls)
-    made.__dict__.update(zip(_field_names(cls), values, strict=True))
+    made.__dict__.update(zip(_FIELD_NAMES[cls], values, strict=True))
     return made
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in fields(cls)) for cls in (LadderSegment, TimerSpan, UserCall)
+}
 
 
 def trace_from_connection(connection: Any, *, title: str = "") -> LadderTrace:
