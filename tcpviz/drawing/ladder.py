@@ -413,7 +413,8 @@ class _Index:
         x, y, w, h = box.x, box.y, box.w, box.h
         x1, y1, x2, y2 = x - gap, y - gap, x + w + gap, y + h + gap
         band, buckets = self.band, self.buckets
-        for k in range(int(y // band) - 1, int((y + h) // band) + 2):
+        # The bands the box grown by the gap meets: a box it could touch is in one of them.
+        for k in range(int(y1 // band), int(y2 // band) + 1):
             for left, top, right, bottom in buckets.get(k, ()):
                 if left < x2 and x1 < right and top < y2 and y1 < bottom:
                     return True
@@ -757,7 +758,7 @@ def _layout_once(
         top_y, low_y = min(y1, y2) - label_h, max(y1, y2) + label_h
         numbered = {
             i
-            for k in range(int(top_y // band) - 1, int(low_y // band) + 2)
+            for k in range(int(top_y // band), int(low_y // band) + 1)
             for i in line_index.get(k, ())
         }
         numbered.discard(n)
