@@ -988,19 +988,6 @@ def _num(v: float) -> str:
     return f"{v:.1f}"
 
 
-def _arrowhead(line: _Line, size: float = 11.0) -> str:
-    """The path of a filled arrowhead at the end of ``line``."""
-    dx, dy = line.x2 - line.x1, line.y2 - line.y1
-    n = math.hypot(dx, dy) or 1.0
-    ux, uy = dx / n, dy / n
-    bx, by = line.x2 - ux * size, line.y2 - uy * size
-    px, py = -uy * size * 0.42, ux * size * 0.42
-    return (
-        f"M{_num(line.x2)},{_num(line.y2)} L{_num(bx + px)},{_num(by + py)} "
-        f"L{_num(bx - px)},{_num(by - py)} Z"
-    )
-
-
 def _shorten(line: _Line, by: float) -> _Line:
     """The line stopping ``by`` short of its end (where the arrowhead's base is)."""
     dx, dy = line.x2 - line.x1, line.y2 - line.y1
@@ -1076,8 +1063,8 @@ def _svg(layout: LadderLayout, theme: str, label: str) -> str:
         )
         for x1, y1, x2, y2, kind, dashed, head in g.lines:
             if head:
-                # The line stops where the arrowhead's base is (9 px short), the head is
-                # drawn at its end (see _shorten and _arrowhead, which this is, inlined).
+                # The line stops 9 px short, where the arrowhead's base is (as _shorten
+                # does for the DOT writer); the head, 11 px long, is drawn at its end.
                 dx, dy = x2 - x1, y2 - y1
                 n = hypot(dx, dy) or 1.0
                 ux, uy = dx / n, dy / n
