@@ -109,7 +109,8 @@ def _processes(out: Path, custom: Table, sources: dict[str, bytes], n: int, resu
             [
                 *TCPVIZ_COMMAND,
                 "export",
-                "--table",
+                "--extended",  # the table's rows beyond Figure 5 too: without it the CLI leaves
+                "--table",  # them out, and the rest is the built-in figure, laid out already
                 str(out / "custom.toml"),
                 "-o",
                 str(out / "p-custom.svg"),
@@ -238,6 +239,9 @@ def run(*, repeats: int = 40, rounds: int = 4, process_pairs: int = 20) -> Resul
                     missing = [s for s, i in table.state_ids.items() if f'id="{i}"' not in text]
                     if "<svg" not in text or missing:
                         raise AssertionError(f"{prefix}{name}{suffix}.svg lacks states {missing}")
+                    arrows = [i for i in table.edge_ids.values() if f'id="{i}"' not in text]
+                    if not suffix and arrows:  # tcpviz drew this table, every row of it
+                        raise AssertionError(f"{prefix}{name}.svg lacks transitions {arrows}")
 
     notes = {
         CUSTOM: "layout cache cleared first",
