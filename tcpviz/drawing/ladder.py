@@ -459,21 +459,22 @@ def _rows(trace: LadderTrace, time: str, row: float) -> tuple[dict[int, float], 
     sends: dict[tuple[int, int], int] = defaultdict(int)
     for s in trace.segments:
         sends[(s.sent_step, s.sender)] += 1
-    times: dict[int, float] = {}
-    for s in trace.segments:
-        times.setdefault(s.sent_step, s.sent_time)
-        if s.end_step is not None and s.end_time is not None:
-            times.setdefault(s.end_step, s.end_time)
-    for c in trace.states:
-        times.setdefault(c.step, c.time)
-    for call in trace.calls:
-        times.setdefault(call.step, call.time)
-    for t in trace.timers:
-        times.setdefault(t.start_step, t.start_time)
-        if t.stop_step is not None and t.stop_time is not None:
-            times.setdefault(t.stop_step, t.stop_time)
-    if trace.now_step is not None and trace.now_time is not None:
-        times.setdefault(trace.now_step, trace.now_time)
+    times: dict[int, float] = {}  # the clock at each step: only real time spaces rows by it
+    if time == "real":
+        for s in trace.segments:
+            times.setdefault(s.sent_step, s.sent_time)
+            if s.end_step is not None and s.end_time is not None:
+                times.setdefault(s.end_step, s.end_time)
+        for c in trace.states:
+            times.setdefault(c.step, c.time)
+        for call in trace.calls:
+            times.setdefault(call.step, call.time)
+        for t in trace.timers:
+            times.setdefault(t.start_step, t.start_time)
+            if t.stop_step is not None and t.stop_time is not None:
+                times.setdefault(t.stop_step, t.stop_time)
+        if trace.now_step is not None and trace.now_time is not None:
+            times.setdefault(trace.now_step, trace.now_time)
     ys: dict[int, float] = {}
     breaks: list[float] = []
     y = 0.0
@@ -603,16 +604,19 @@ def _layout_once(
         end: int, y: float, w: float, h: float, kind: str, ref: str, beside: Box | None = None
     ) -> Box:
         box = lane_box(end, y, w, h)
-        if beside is not None and index.hits(box):
+        hit = index.hits(box)
+        if beside is not None and hit:
             # No room above: on the state's row, outside its label.
             x = beside.x - _GAP * 3 - w if end == 0 else beside.right + _GAP * 3
             box = Box(x, beside.y + (beside.h - h) / 2, w, h)
             if box.x < _MARGIN or box.right > width - _MARGIN or index.hits(box):
                 box = lane_box(end, y, w, h)
+            hit = index.hits(box)
         for _ in range(200):  # bounded: each try moves a quarter line down
-            if not index.hits(box):
+            if not hit:
                 break
             box = lane_box(end, box.y + h / 4, w, h)
+            hit = index.hits(box)
         index.add(box)
         labels.append(_new(Box, (box.x, box.y, box.w, box.h, kind, ref)))
         return box
