@@ -3,7 +3,10 @@
 Graphviz lays a table out once. The built-in TCP diagrams ship laid out in ``tcpviz/drawing/layouts/``,
 keyed by a hash of their DOT source, so drawing them needs no Graphviz at all
 (``python -m tcpviz.diagrams`` regenerates them); other tables run ``dot`` once and are cached.
-Graphviz's SVG is then given our root class, the style sheet, titles, ids and ARIA.
+Graphviz's SVG is then given our root class, the style sheet, titles, ids and ARIA, and the labels
+Graphviz places badly (the rows beyond Figure 5, a few xlabels) are moved to clear places: a
+search of tens of milliseconds, which for a shipped layout was done when it was generated (its
+result ships beside it, ``NAME.labels.json``, tied to the layout by the layout's SHA-256).
 """
 
 from __future__ import annotations
