@@ -430,10 +430,15 @@ class _Index:
 
 def _crossings(box: Box, lines: Iterable[tuple[float, float, float, float]]) -> int:
     """How many of ``lines`` pass through ``box`` (a cost: a label should not hide an arrow)."""
+    # min and max written as comparisons: the same values (only compared here), without two
+    # calls a number.
     count = 0
     top, bottom, left, right = box.y, box.y + box.h, box.x, box.x + box.w
     for x1, y1, x2, y2 in lines:
-        if max(y1, y2) < top or min(y1, y2) > bottom:
+        if y1 <= y2:
+            if y2 < top or y1 > bottom:
+                continue
+        elif y1 < top or y2 > bottom:
             continue
         # Clip the line to the box's rows and see whether its x-range meets the box.
         if y1 == y2:
@@ -441,9 +446,16 @@ def _crossings(box: Box, lines: Iterable[tuple[float, float, float, float]]) -> 
         else:
             ta = (top - y1) / (y2 - y1)
             tb = (bottom - y1) / (y2 - y1)
-            ta, tb = max(0.0, min(ta, tb)), min(1.0, max(ta, tb))
+            if tb < ta:
+                ta, tb = tb, ta
+            if ta < 0.0:
+                ta = 0.0
+            if tb > 1.0:
+                tb = 1.0
             xa, xb = x1 + (x2 - x1) * ta, x1 + (x2 - x1) * tb
-        if min(xa, xb) <= right and max(xa, xb) >= left:
+        if xb < xa:
+            xa, xb = xb, xa
+        if xa <= right and xb >= left:
             count += 1
     return count
 
