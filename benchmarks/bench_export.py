@@ -6,8 +6,9 @@ turn A B A B and compared pair by pair. Two tables:
 
 - the built-in classic figure, whose layout ships with tcpviz: no Graphviz run at all;
 - a custom one (the classic TCP figure plus the ABORT call of RFC 9293 section 3.10.5, as a
-  teacher might draw it, read from a TOML file): tcpviz runs Graphviz once, then adds its
-  classes, titles, ARIA labels and style sheet, and writes the file atomically.
+  teacher might draw it, read from a TOML file, drawn with ``--extended`` since its ABORT rows
+  are marked extended): tcpviz runs dot, then neato for those rows, places their labels, adds
+  its classes, titles, ARIA labels and style sheet, and writes the file atomically.
 
 Beside them: the cost of ``import tcpviz`` in a fresh interpreter (``python -c "import tcpviz"``
 against ``python -c pass``, paired), and the in-process ``Diagram(...).save(path)`` a notebook
