@@ -200,6 +200,20 @@ class Diagram:
         """The DOT source, with the theme and highlight as Graphviz attributes."""
         return dot_source(self.table, **self._options())
 
+    def source(self) -> Any:
+        """The DOT source as a :class:`graphviz.Source`, for the graphviz package's own tools:
+        any engine or output format Graphviz has, ``render``, ``view``, notebook display.
+
+        >>> src = Diagram(state="LISTEN").source()
+        >>> type(src).__module__, src.engine
+        ('graphviz.sources', 'dot')
+        >>> 'LISTEN' in src.source
+        True
+        """
+        import graphviz  # the package loads only here: the built-in diagrams never need it
+
+        return graphviz.Source(self.dot, filename="tcpviz.gv")
+
     def pipe(
         self, format: str = "svg", *, dpi: float | None = None, scale: float | None = None
     ) -> bytes:

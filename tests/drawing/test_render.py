@@ -1162,3 +1162,16 @@ def test_drawing_a_shipped_layout_imports_only_what_it_uses(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_source_hands_the_diagram_to_the_graphviz_package():
+    """``Diagram.source()`` is a ``graphviz.Source``: the graphviz package's engines and
+    formats work on it, with tcpviz's highlight and theme in the DOT."""
+    import graphviz
+
+    diagram = Diagram(state="SYN-SENT", theme="dark")
+    source = diagram.source()
+    assert isinstance(source, graphviz.Source)
+    assert source.source == diagram.dot
+    svg = source.pipe(format="svg", engine="circo").decode()
+    assert "SYN&#45;SENT" in svg and svg.lstrip().startswith("<?xml")  # dot escapes the dash
