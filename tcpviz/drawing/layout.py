@@ -556,10 +556,10 @@ def _apply_label_places(graph: ET.Element, places: _LabelPlaces) -> None:
                 if len(points) >= 2 and len({y for _, y in points}) == 1:  # the rule
                     polygon.set("points", " ".join(f"{x + dx:.2f},{y + dy:.2f}" for x, y in points))
         elif element_id in places.rows:
-            text = group.find(text_tag)
-            if text is not None:
-                text.set("text-anchor", "middle")
-                text.set("x", places.rows[element_id][0])
+            row_label = group.find(text_tag)
+            if row_label is not None:
+                row_label.set("text-anchor", "middle")
+                row_label.set("x", places.rows[element_id][0])
                 text.set("y", places.rows[element_id][1])
 
 
@@ -633,8 +633,8 @@ def _label_places(
         width, height = _text_width(words, size), (_ASCENT + _DESCENT) * size
         mine = placed.setdefault(source, [])
         best = None
-        boxes = state_boxes.get(source)
-        home = boxes[0] if boxes else None
+        own_boxes = state_boxes.get(source)
+        home = own_boxes[0] if own_boxes else None
         for reach in (90.0, 180.0):  # near the arrow first, then farther
             best = _clear_place(route, width, height, [*fixed, *mine], frame, reach, home)
             if best is not None:

@@ -115,7 +115,7 @@ class ConnectionView:
     @property
     def scenario(self) -> ConnectionScenario | None:
         """The scenario loaded, if any."""
-        return self.player.scenario  # type: ignore[no-any-return]
+        return self.player.scenario
 
     def subscribe(self, observer: Callable[..., None]) -> Callable[[], None]:
         """Call ``observer()`` after every change of what the view shows; returns an

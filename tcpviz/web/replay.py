@@ -220,7 +220,7 @@ class ReplayView:
             changes: list[str] = []
             for i, placed in enumerate(self._rows):
                 told = i == 0 or len(c.endpoints) == 2  # a self-connect: one socket, told once
-                now = [entry for step, entry in placed if step <= row] or placed[:1]
+                now = [entry for step, entry in placed if step <= row] or [e for _, e in placed[:1]]
                 entry = now[-1]
                 if index == 0 and told:
                     changes.append(f"{self._who[i]}: {entry.state}, {_evidence(entry)}.")
