@@ -77,7 +77,24 @@ def seq_ge(a: int, b: int) -> bool:
     return seq_diff(a, b) >= 0
 
 
+_PARSED: dict[str, frozenset[str]] = {}  # the few spellings a program uses, parsed once
+_FLAG_SET = frozenset(FLAGS)
+
+
 def _parse_flags(flags: str | Iterable[str]) -> frozenset[str]:
+    if isinstance(flags, str):
+        known = _PARSED.get(flags)
+        if known is not None:
+            return known
+    elif isinstance(flags, frozenset) and flags <= _FLAG_SET:
+        return flags
+    chosen = _read_flags(flags)
+    if isinstance(flags, str) and len(_PARSED) < 512:
+        _PARSED[flags] = chosen
+    return chosen
+
+
+def _read_flags(flags: str | Iterable[str]) -> frozenset[str]:
     words = re.split(r"[\s,+|/]+", flags.strip()) if isinstance(flags, str) else list(flags)
     chosen = set()
     for word in words:
