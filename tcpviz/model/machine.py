@@ -187,8 +187,10 @@ class Machine:
         transition = self.resolve(event)
         previous = self.state
         self._history.append(transition)
-        self._redo.clear()
-        self._notify(Change("fire", self.state, previous, transition))
+        if self._redo:
+            self._redo.clear()
+        if self._observers:  # no one to tell: no Change to make (a replay fires millions)
+            self._notify(Change("fire", self.state, previous, transition))
         return transition
 
     def run(self, *events: str | Transition) -> list[Transition]:

@@ -45,13 +45,13 @@ Where the text of 3.10 and the table meet, the choices made:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import MISSING, dataclass, replace
 from typing import Any
 
 from ..errors import InvalidOperation
 from ..model import Machine, Table, Transition, tcp_table
 from .clock import RFC, Profile, Timer, get_profile
-from .segment import Segment, seq_add, seq_diff, seq_gt, seq_le, seq_lt
+from .segment import Segment, _parse_flags, seq_add, seq_diff, seq_gt, seq_le, seq_lt
 
 __all__ = ["CALLS", "MAX_WINDOW", "RESPONSES", "TCB", "Endpoint", "Outcome"]
 
@@ -115,6 +115,7 @@ _TALKING = frozenset({ESTABLISHED, CLOSE_WAIT})
 _QUIET = frozenset({ESTABLISHED, CLOSE_WAIT, FIN_WAIT_2, TIME_WAIT})
 _MASK = 0xFFFFFFFF
 _HALF = 0x80000000
+_FITS = "3.10.7: it fits this state"
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,11 @@ class Outcome:
         return self.transitions[-1].target if self.transitions else None
 
 
+_OUTCOME_DEFAULTS = {
+    f.name: f.default for f in Outcome.__dataclass_fields__.values() if f.default is not MISSING
+}
+
+
 class _Data:
     """Everything about an endpoint besides its machine: the TCB's variables and the rest.
 
@@ -237,6 +243,41 @@ class _Data:
             self.rcv_nxt,
             self.rcv_wnd,
         )
+
+
+def _seg(
+    src: str,
+    dst: str,
+    seq: int,
+    ack: int = 0,
+    flags: str = "",
+    payload: int = 0,
+    window: int | None = None,
+    note: str = "",
+) -> Segment:
+    """A segment this module makes: its numbers are valid by construction, so unchecked."""
+    return Segment._trusted(src, dst, seq, ack, _parse_flags(flags), payload, window, note)
+
+
+_TIMERS: dict[tuple[str, float], Timer] = {}
+
+
+def _timer(name: str, after: float) -> Timer:
+    """The (immutable) timer asked for, made once per name and duration."""
+    key = (name, after)
+    timer = _TIMERS.get(key)
+    if timer is None:
+        timer = Timer(name, after)
+        if len(_TIMERS) < 1024:
+            _TIMERS[key] = timer
+    return timer
+
+
+def _outcome(**fields: Any) -> Outcome:
+    """An :class:`Outcome` from fields this module made (the frozen dataclass's checks skipped)."""
+    outcome = object.__new__(Outcome)
+    outcome.__dict__.update(_OUTCOME_DEFAULTS, **fields)
+    return outcome
 
 
 def _v(value: int | None) -> int:
@@ -299,7 +340,7 @@ class _Work:
         self.response = response
 
     def start(self, name: str, after: float) -> None:
-        self.starts[name] = Timer(name, after)
+        self.starts[name] = _timer(name, after)
         self.stops.discard(name)
         self.set(running=self.d.running | {name})
 
@@ -311,7 +352,7 @@ class _Work:
 
     def outcome(self) -> Outcome:
         reason = "; ".join(self.clauses)
-        return Outcome(
+        return _outcome(
             end=self.endpoint.name,
             cause=self.cause,
             sent=tuple(self.sent),
@@ -322,6 +363,7 @@ class _Work:
             reason=f"{self.section}: {reason}" if self.section else reason,
             section=self.section,
             delivered=self.delivered,
+            implied=self.implied,
         )
 
 
@@ -693,9 +735,7 @@ class Endpoint:
             clauses.append(f"{payload} octets of data accepted, ACK sent")
             response = "accepted"
             delivered = payload
-            sent = (
-                Segment(self.name, segment.src, d.snd_nxt, d.rcv_nxt, "ACK", window=self.window),
-            )  # type: ignore[arg-type]
+            sent = (_seg(self.name, segment.src, d.snd_nxt, d.rcv_nxt, "ACK", window=self.window),)  # type: ignore[arg-type]
         elif payload:
             clauses.append(f"data after the other end's FIN is ignored ({state})")
         if response == "ok":
@@ -772,7 +812,7 @@ class Endpoint:
             raise InvalidOperation(f"emitted takes a Segment, not {type(segment).__name__}")
         flags = segment.flags
         if flags in _PLAIN and self.emitted_predicted(segment.seq, segment.ack, segment.payload):
-            return Outcome(self.name, f"sent {segment.label}", reason="it fits this state")
+            return _outcome(end=self.name, cause=f"sent {segment.label}", reason=_FITS)
         w = _Work(self, f"sent {segment.label}")
         if "RST" in flags:
             self._emitted_rst(w, segment)
@@ -786,9 +826,7 @@ class Endpoint:
                 w.set(rcv_nxt=segment.ack)
         if w.response == "ok" and w.d.snd_nxt is not None and seq_gt(segment.end, w.d.snd_nxt):
             w.set(snd_nxt=segment.end)
-        implied = w.implied
-        outcome = self._commit(w)
-        return replace(outcome, implied=implied) if implied else outcome
+        return self._commit(w)
 
     def _implied(self, w: _Work, step: Any, *args: Any) -> None:
         """Take a step the evidence implies (a delivery, a call): its transitions are implied."""
@@ -827,12 +865,15 @@ class Endpoint:
                 if seg.seq != d.iss and d.snd_una == d.iss:
                     # The ISS was chosen before the capture showed it: take the real one.
                     w.set(iss=seg.seq, snd_una=seg.seq, snd_nxt=seq_add(seg.seq, 1))
+                    w.set(
+                        rexmit=tuple(
+                            replace(q, seq=seg.seq) if q.has("SYN") else q for q in d.rexmit
+                        )
+                    )
                 w.say("3.10.7.2", "a SYN,ACK from SYN-RECEIVED")
                 return
             # It answered a SYN the capture did not show: received first, by the same rules.
-            syn = Segment(
-                self.peer, self.name, seq_add(seg.ack, -1), flags="SYN", window=self.window
-            )
+            syn = _seg(self.peer, self.name, seq_add(seg.ack, -1), flags="SYN", window=self.window)
             w.set(next_iss=seg.seq)
             if state == CLOSED:
                 w.go("passive")
@@ -882,17 +923,17 @@ class Endpoint:
                 return
             # Synchronized: it received what made it so (SYN,ACK; SYN and ACK of SYN).
             if state == LISTEN:
-                syn = Segment(self.peer, self.name, seq_add(seg.ack, -1), flags="SYN")
+                syn = _seg(self.peer, self.name, seq_add(seg.ack, -1), flags="SYN")
                 w.set(next_iss=seq_add(seg.seq, -1))
                 self._implied(w, self._arrive_listen, syn)
                 state = w.state
             if state == SYN_SENT:
-                synack = Segment(
+                synack = _seg(
                     self.peer, self.name, seq_add(seg.ack, -1), _v(w.d.snd_nxt), "SYN,ACK"
                 )
                 self._implied(w, self._arrive_syn_sent, synack)
             else:
-                ack = Segment(self.peer, self.name, _v(w.d.rcv_nxt), _v(w.d.snd_nxt), "ACK")
+                ack = _seg(self.peer, self.name, _v(w.d.rcv_nxt), _v(w.d.snd_nxt), "ACK")
                 self._implied(w, self._arrive_synchronized, ack)
             w.clauses.clear()
             w.response = "ok"
@@ -917,7 +958,7 @@ class Endpoint:
         elif seg.payload and state not in _TALKING:
             w.say("3.10.2", f"data after this end's FIN ({state})", "ignored")
         else:
-            w.say("3.10.7", "it fits this state")
+            w.say("3.10.7", _FITS.partition(": ")[2])
 
     # -- timers -------------------------------------------------------------------------------
 
@@ -1023,7 +1064,7 @@ class Endpoint:
     def _reply(
         self, w: _Work, to: Segment, flags: str, seq: int, ack: int = 0, note: str = ""
     ) -> None:
-        w.sent.append(Segment(self.name, to.src, seq, ack, flags, window=self.window, note=note))
+        w.sent.append(_seg(self.name, to.src, seq, ack, flags, window=self.window, note=note))
 
     def _arrive_closed(self, w: _Work, seg: Segment) -> None:
         if seg.has("RST"):
@@ -1045,7 +1086,7 @@ class Endpoint:
             iss = self._next_iss(w)
             rcv_nxt = seq_add(seg.seq, 1)
             w.set_tcb(iss=iss, irs=seg.seq, rcv_nxt=rcv_nxt, snd_una=iss, snd_nxt=seq_add(iss, 1))
-            self._queue(w, Segment(self.name, seg.src, iss, rcv_nxt, "SYN,ACK", window=self.window))
+            self._queue(w, _seg(self.name, seg.src, iss, rcv_nxt, "SYN,ACK", window=self.window))
             w.go("syn")
             w.say("3.10.7.2", "a connection request: SYN,ACK sent", "accepted")
             if seg.payload:
@@ -1095,9 +1136,7 @@ class Endpoint:
         else:
             # Simultaneous open: the other end's SYN crossed ours. We answer SYN,ACK with our
             # ISS again, and that SYN,ACK replaces the SYN in the retransmission queue.
-            synack = Segment(
-                self.name, seg.src, _v(tcb.iss), rcv_nxt, "SYN,ACK", window=self.window
-            )
+            synack = _seg(self.name, seg.src, _v(tcb.iss), rcv_nxt, "SYN,ACK", window=self.window)
             w.set(rexmit=(synack, *w.d.rexmit[1:]))
             w.sent.append(synack)
             w.go("syn")
@@ -1323,7 +1362,7 @@ class Endpoint:
     def _open_active(self, w: _Work) -> None:
         iss = self._next_iss(w)
         w.set_tcb(iss=iss, snd_una=iss, snd_nxt=seq_add(iss, 1))
-        self._queue(w, Segment(self.name, self.peer, iss, 0, "SYN", window=self.window))
+        self._queue(w, _seg(self.name, self.peer, iss, 0, "SYN", window=self.window))
 
     def _queue(self, w: _Work, segment: Segment) -> None:
         """Send ``segment``, which occupies sequence space, and keep it until acknowledged."""
@@ -1339,7 +1378,7 @@ class Endpoint:
         tcb = w.tcb
         self._queue(
             w,
-            Segment(
+            _seg(
                 self.name,
                 self.peer,
                 _v(tcb.snd_nxt),
@@ -1355,7 +1394,7 @@ class Endpoint:
         tcb = w.tcb
         self._queue(
             w,
-            Segment(
+            _seg(
                 self.name,
                 self.peer,
                 _v(tcb.snd_nxt),
@@ -1433,9 +1472,7 @@ class Endpoint:
         self._delete_tcb(w)
 
     def _reply_rst(self, w: _Work) -> None:
-        w.sent.append(
-            Segment(self.name, self.peer, _v(w.tcb.snd_nxt), 0, "RST", window=self.window)
-        )
+        w.sent.append(_seg(self.name, self.peer, _v(w.tcb.snd_nxt), 0, "RST", window=self.window))
 
     def _delete_tcb(self, w: _Work) -> None:
         for name in sorted(w.d.running):

@@ -109,8 +109,18 @@ def _read_flags(flags: str | Iterable[str]) -> frozenset[str]:
     return frozenset(chosen)
 
 
+_LABELS: dict[frozenset[str], str] = {}  # every set of known flags, named once
+
+
 def flags_label(flags: Iterable[str]) -> str:
     """Flags in the table's notation: ``{'ACK', 'SYN'}`` -> ``'SYN,ACK'`` (``''`` for none)."""
+    if isinstance(flags, frozenset):
+        known = _LABELS.get(flags)
+        if known is None:
+            known = ",".join(f for f in FLAGS if f in flags)
+            if flags <= _FLAG_SET:
+                _LABELS[flags] = known
+        return known
     present = set(flags)
     return ",".join(f for f in FLAGS if f in present)
 
@@ -186,6 +196,35 @@ class Segment:
             ("note", str(note)),
         ):
             object.__setattr__(self, name, value)
+
+    @classmethod
+    def _trusted(
+        cls,
+        src: str,
+        dst: str,
+        seq: int,
+        ack: int,
+        flags: frozenset[str],
+        payload: int,
+        window: int | None,
+        note: str = "",
+    ) -> Segment:
+        """A segment from fields already known to be valid (a decoded header): no checks.
+
+        For capture replay's hot path; ``flags`` must be a frozenset of names of :data:`FLAGS`.
+        """
+        segment = object.__new__(cls)
+        segment.__dict__.update(
+            src=src,
+            dst=dst,
+            seq=seq,
+            ack=ack,
+            flags=flags,
+            payload=payload,
+            window=window,
+            note=note,
+        )
+        return segment
 
     # -- what it carries ------------------------------------------------------------------------
 

@@ -217,7 +217,7 @@ def _name(address: str, port: int) -> str:
 def _segment(sender: EndpointStates, receiver: EndpointStates, h: Header) -> Segment:
     """The captured segment as the endpoints take it."""
     flags = _FLAG_SETS[h.flags & 0x1F]
-    return Segment(
+    return Segment._trusted(
         sender.name, receiver.name, h.seq, h.ack if "ACK" in flags else 0, flags, h.length, h.window
     )
 
@@ -636,6 +636,13 @@ class Inference:
             elif not flags & RST:
                 self._midway(end, s, h.ack if flags & ACK else 0, h.seq)
                 endpoint = end.endpoint
+        if (
+            flags & SYN
+            and answer is not None
+            and answer.flags & SYN
+            and endpoint.state in (CLOSED, LISTEN)
+        ):
+            endpoint.use_iss(answer.seq)  # the ISS its SYN,ACK shows
         sender = self.endpoints[s.sender] if len(self.endpoints) == 2 else end
         outcome = endpoint.receive(_segment(sender, end, h))
         if outcome.transitions:
