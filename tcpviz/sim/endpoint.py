@@ -1146,47 +1146,46 @@ class Endpoint:
                 "accepted",
             )
 
-    def _acceptable(self, seg: Segment, tcb: TCB) -> bool:
+    def _acceptable(self, seg: Segment, tcb: TCB | _Data) -> bool:
         """The four cases of RFC 9293 3.10.7.4's sequence number check."""
         nxt, wnd, seq, length = _v(tcb.rcv_nxt), tcb.rcv_wnd, seg.seq, seg.length
-
-        def in_window(n: int) -> bool:
-            return seq_le(nxt, n) and seq_lt(n, seq_add(nxt, wnd))
-
+        # RCV.NXT =< n < RCV.NXT+RCV.WND on the circle is (n - RCV.NXT) mod 2**32 < RCV.WND,
+        # for any window up to 2**31 (MAX_WINDOW is below it).
         if length == 0:
-            return seq == nxt if wnd == 0 else in_window(seq)
+            return seq == nxt if wnd == 0 else ((seq - nxt) & _MASK) < wnd
         if wnd == 0:
             return False
-        return in_window(seq) or in_window(seq_add(seq, length - 1))
+        return ((seq - nxt) & _MASK) < wnd or ((seq + length - 1 - nxt) & _MASK) < wnd
 
     def _arrive_synchronized(self, w: _Work, seg: Segment) -> None:
         tcb, section = w.tcb, "3.10.7.4"
+        flags = seg.flags
         old_syn = closed_window = False
         # First, the sequence number. After a simultaneous open the other end's SYN,ACK
         # carries the SYN we already have: trimmed of it (the RFC's "idealized segment that
         # begins at RCV.NXT"), it is an acceptable ACK of our SYN (Figure 7, line 6).
         if (
             w.state == SYN_RECEIVED
-            and seg.has("SYN")
-            and seg.has("ACK")
-            and not seg.has("RST")
+            and "SYN" in flags
+            and "ACK" in flags
+            and "RST" not in flags
             and seg.seq == _v(tcb.irs)
         ):
             old_syn = True
         elif (
             tcb.rcv_wnd == 0
             and seg.seq == tcb.rcv_nxt
-            and not seg.has("SYN")
-            and (seg.has("ACK") or seg.has("RST"))
+            and "SYN" not in flags
+            and ("ACK" in flags or "RST" in flags)
         ):
             # "If the RCV.WND is zero, no segments will be acceptable, but special allowance
             # should be made to accept valid ACKs, URGs, and RSTs": its ACK or RST counts, its
             # data and FIN do not.
             closed_window = seg.length > 0
         elif not self._acceptable(seg, tcb):
-            if seg.has("RST"):
+            if "RST" in flags:
                 w.say(section, "a RST outside the receive window: discarded", "dropped")
-            elif w.state == TIME_WAIT and seg.has("FIN") and seg.end == _v(tcb.rcv_nxt):
+            elif w.state == TIME_WAIT and "FIN" in flags and seg.end == _v(tcb.rcv_nxt):
                 self._reply(w, seg, "ACK", _v(tcb.snd_nxt), _v(tcb.rcv_nxt))
                 w.start("2msl", self.profile.time_wait_duration)
                 w.say(
@@ -1206,14 +1205,14 @@ class Endpoint:
             return
         ahead = seq_gt(seg.seq, _v(tcb.rcv_nxt))  # out of order: starts after what we expect
         skip = 0 if ahead else seq_diff(_v(tcb.rcv_nxt), seg.seq)  # old octets at its front
-        syn = int(seg.has("SYN"))
+        syn = int("SYN" in flags)
         new_text = 0 if ahead else max(0, seg.payload - max(0, skip - syn))
-        new_fin = seg.has("FIN") and not ahead and skip <= syn + seg.payload
+        new_fin = "FIN" in flags and not ahead and skip <= syn + seg.payload
         if closed_window:
             new_text, new_fin = 0, False
 
         # Second, RST (RFC 5961 3.2: only a RST exactly at RCV.NXT resets).
-        if seg.has("RST"):
+        if "RST" in flags:
             if seg.seq == _v(tcb.rcv_nxt):
                 passive = w.state == SYN_RECEIVED and w.entered_from == LISTEN
                 refused = w.state == SYN_RECEIVED and not passive
@@ -1236,7 +1235,7 @@ class Endpoint:
             return
 
         # Fourth, SYN: in a synchronized state any SYN gets a challenge ACK (RFC 5961 4.2).
-        if seg.has("SYN") and not old_syn:
+        if "SYN" in flags and not old_syn:
             self._reply(w, seg, "ACK", _v(tcb.snd_nxt), _v(tcb.rcv_nxt), note="challenge ACK")
             w.say(
                 section,
@@ -1250,7 +1249,7 @@ class Endpoint:
             return
 
         # Fifth, ACK.
-        if not seg.has("ACK"):
+        if "ACK" not in flags:
             w.say(section, "no ACK bit: discarded", "dropped")
             return
         if w.state == SYN_RECEIVED:
@@ -1293,7 +1292,7 @@ class Endpoint:
             return
 
         # Seventh, the data; eighth, the FIN.
-        if ahead and (seg.payload or seg.has("FIN")):
+        if ahead and (seg.payload or "FIN" in flags):
             self._reply(w, seg, "ACK", _v(w.tcb.snd_nxt), _v(w.tcb.rcv_nxt))
             w.say(
                 section,

@@ -230,7 +230,7 @@ class Segment:
 
     def has(self, flag: str) -> bool:
         """Whether the control bit ``flag`` (``'SYN'``, ``'ack'``...) is set."""
-        return flag.upper() in self.flags
+        return flag in self.flags or flag.upper() in self.flags
 
     @property
     def length(self) -> int:
