@@ -1343,6 +1343,11 @@ class Endpoint:
                 w.go("fin")
                 self._time_wait(w)
                 w.say(section, "the other end's FIN: TIME-WAIT", "accepted")
+            elif w.state == TIME_WAIT:
+                w.start("2msl", self.profile.time_wait_duration)
+                w.say(section, "a FIN in TIME-WAIT: 2MSL timer restarted", "accepted")
+            else:  # CLOSE-WAIT, CLOSING, LAST-ACK: "Remain in the ... state"
+                w.say(section, f"a FIN again in {w.state}: the state does not change", "accepted")
         if need_ack:
             self._reply(w, seg, "ACK", _v(w.tcb.snd_nxt), _v(w.tcb.rcv_nxt))
             w.clauses[-1] += ", ACK sent"

@@ -236,3 +236,21 @@ def test_fits_says_which_segments_need_a_delivery_first():
     assert end.fits(seg("SYN,ACK seq=1 ack=101", S, C))
     assert not end.fits(seg("FIN,ACK seq=301 ack=101", S, C))  # closing needs it accepted
     assert all(response in RESPONSES for response in ("repeat", "answer", "ignored"))
+
+
+def test_a_second_fin_in_a_state_past_the_first_is_acknowledged_not_a_crash():
+    # Found by Hypothesis: a FIN at RCV.NXT in TIME-WAIT (a bogus or forged segment) fell
+    # through the eighth step with nothing said. 3.10.7.4: "Remain in the TIME-WAIT state.
+    # Restart the 2 MSL time-wait timeout."
+    end = established()
+    end.receive(seg("FIN,ACK seq=101 ack=301"))
+    end.shutdown()
+    end.receive(seg("ACK seq=102 ack=302"))
+    assert end.state == "CLOSED"
+    end = established()
+    end.shutdown()
+    end.receive(seg("FIN,ACK seq=101 ack=302"))
+    assert end.state == "TIME-WAIT"
+    out = end.receive(seg("FIN,ACK seq=99 ack=302 len=3"))
+    assert out.reason == "3.10.7.4: a FIN in TIME-WAIT: 2MSL timer restarted, ACK sent"
+    assert end.state == "TIME-WAIT" and [t.name for t in out.started] == ["2msl"]
