@@ -18,6 +18,18 @@ that fits no arrow is answered (ACK, RST) or dropped as section 3.10 says, and t
 :class:`Outcome` gives the reason with its section number. A call that is not possible raises
 :class:`~tcpviz.errors.InvalidOperation` and changes nothing.
 
+Capture replay (:mod:`tcpviz.traffic`) drives the same class with real segments, one endpoint
+per end: :meth:`Endpoint.receive` for each delivery, :meth:`Endpoint.emitted` for each segment
+the end itself sent (its evidence: a SYN from CLOSED is its active OPEN, a FIN its CLOSE, a RST
+its ABORT or an answer, and a segment that needs something to have arrived first takes that
+step by the same rules, counted as implied), :meth:`Endpoint.fits` to ask whether it needs one,
+:meth:`Endpoint.midway` for a capture that starts after the handshake and
+:meth:`Endpoint.use_iss` for the ISS a capture shows. For the bulk of any connection, in-order
+data and ACKs in ESTABLISHED, CLOSE-WAIT or FIN-WAIT-2, :meth:`Endpoint.receive` starts with
+header prediction (:meth:`Endpoint.predict`, as real stacks' fast path does): a few
+comparisons instead of the whole of 3.10.7.4, with the same result, which a test holds it to.
+Windows up to :data:`MAX_WINDOW` (65535 << 14, RFC 7323's largest scaled window) are taken.
+
 What is left out, on purpose: windows stay fixed (no flow or congestion control), no MSS
 option, no urgent data, no security/compartment check, out-of-order segments are not held
 (RFC 9293 lets a receiver drop them; it then acknowledges what it expects), and data on a SYN is
@@ -401,6 +413,9 @@ class Endpoint:
     >>> client.tcb.snd_una, client.tcb.rcv_nxt
     (101, 301)
     """
+
+    # Slots: a capture replay holds two endpoints per open connection, tens of thousands at once.
+    __slots__ = ("_data", "iss_base", "iss_step", "machine", "name", "peer", "profile", "window")
 
     def __init__(
         self,

@@ -420,7 +420,7 @@ class Inference:
                     t,
                 )
             else:
-                if not note and t.event == "rcv RST":
+                if t.event == "rcv RST":
                     why = _RST_NOTE
                 elif not note and t.event == "ABORT" and seen:
                     why = _ABORT_NOTE

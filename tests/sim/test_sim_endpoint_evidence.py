@@ -104,10 +104,10 @@ def test_header_prediction_on_an_end_met_midway(state, sent, seq, ack, payload, 
 def test_the_simulator_takes_in_order_data_by_prediction(monkeypatch):
     end = established()
 
-    def long_way(segment):
+    def long_way(self, segment):
         raise AssertionError("in-order data went the long way")
 
-    monkeypatch.setattr(end, "_receive", long_way)
+    monkeypatch.setattr(Endpoint, "_receive", long_way)
     out = end.receive(seg("PSH,ACK seq=101 ack=301 len=5"))
     assert out.reason == "3.10.7.4: 5 octets of data accepted, ACK sent"
     assert [s.label for s in out.sent] == ["ACK seq=301 ack=106"] and out.delivered == 5
