@@ -422,6 +422,8 @@ class Inference:
             else:
                 if t.event == "rcv RST":
                     why = _RST_NOTE
+                elif not note and t.event == "rcv SYN" and t.source == SYN_SENT:
+                    why = "a simultaneous open"
                 elif not note and t.event == "ABORT" and seen:
                     why = _ABORT_NOTE
                 else:
@@ -476,7 +478,7 @@ class Inference:
                 )
             return
         if response in ("answer", "ignored"):
-            end.notes.append(f"segment {s.number}: {outcome.reason}")
+            end.notes.append(f"segment {s.number}: {_said(outcome)}")
             return
         self._record(end, outcome, s, s.time, seen=True)
         if len(outcome.transitions) == outcome.implied:  # nothing of its own: it shows a state
@@ -647,7 +649,7 @@ class Inference:
         outcome = endpoint.receive(_segment(sender, end, h))
         if outcome.transitions:
             self._record(end, outcome, s, s.time, note=note)
-        elif flags & (SYN | RST) and outcome.response != "accepted":
+        elif flags & (SYN | RST) and outcome.response != "accepted" and end.state != CLOSED:
             end.notes.append(f"segment {s.number}: {_said(outcome)}")
 
     def _deliver(self, index: int, items: list, answer: CapturedSegment | None, note: str) -> None:
