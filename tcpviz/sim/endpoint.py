@@ -128,6 +128,8 @@ _QUIET = frozenset({ESTABLISHED, CLOSE_WAIT, FIN_WAIT_2, TIME_WAIT})
 _MASK = 0xFFFFFFFF
 _HALF = 0x80000000
 _FITS = "3.10.7: it fits this state"
+_ANSWERED = "3.10.7.2: a SYN,ACK from SYN-RECEIVED"
+_SYN_ACK = frozenset({"SYN", "ACK"})
 
 
 @dataclass(frozen=True)
@@ -828,6 +830,13 @@ class Endpoint:
         flags = segment.flags
         if flags in _PLAIN and self.emitted_predicted(segment.seq, segment.ack, segment.payload):
             return _outcome(end=self.name, cause=f"sent {segment.label}", reason=_FITS)
+        if (
+            flags == _SYN_ACK
+            and self.machine.state == SYN_RECEIVED
+            and segment.seq == self._data.iss
+        ):
+            # The SYN,ACK it sent on the SYN it got (this end already holds it as sent).
+            return _outcome(end=self.name, cause=f"sent {segment.label}", reason=_ANSWERED)
         w = _Work(self, f"sent {segment.label}")
         if "RST" in flags:
             self._emitted_rst(w, segment)
@@ -885,7 +894,7 @@ class Endpoint:
                             replace(q, seq=seg.seq) if q.has("SYN") else q for q in d.rexmit
                         )
                     )
-                w.say("3.10.7.2", "a SYN,ACK from SYN-RECEIVED")
+                w.say("3.10.7.2", _ANSWERED.partition(": ")[2])
                 return
             # It answered a SYN the capture did not show: received first, by the same rules.
             syn = _seg(self.peer, self.name, seq_add(seg.ack, -1), flags="SYN", window=self.window)

@@ -131,7 +131,17 @@ class EndpointStates:
     variables are read through here (``state``, ``snd_nxt``, ``rcv_nxt``...).
     """
 
-    __slots__ = ("address", "changes", "endpoint", "notes", "port", "pristine", "role", "table")
+    __slots__ = (
+        "address",
+        "changes",
+        "endpoint",
+        "name",
+        "notes",
+        "port",
+        "pristine",
+        "role",
+        "table",
+    )
 
     def __init__(self, address: str, port: int, table: Table, peer: str = ""):
         self.address: str = address
@@ -140,14 +150,10 @@ class EndpointStates:
         self.table: Table = table
         self.changes: list[StateEntry] = []
         self.notes: list[str] = []
-        self.endpoint: Endpoint = Endpoint(
-            _name(address, port), peer=peer, window=MAX_WINDOW, table=table
-        )
+        #: ``address:port`` (``[address]:port`` for IPv6): the endpoint's name in its segments.
+        self.name: str = _name(address, port)
+        self.endpoint: Endpoint = Endpoint(self.name, peer=peer, window=MAX_WINDOW, table=table)
         self.pristine: bool = True  # nothing sent, nothing delivered yet
-
-    @property
-    def name(self) -> str:
-        return self.endpoint.name
 
     @property
     def state(self) -> str:
