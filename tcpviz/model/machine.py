@@ -6,6 +6,7 @@ subscribing; every change is one :class:`Change`. Any error leaves the machine u
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,10 @@ Observer = Callable[["Machine", Change], None]
 _ENABLED: dict[int, tuple[weakref.ref, dict[tuple[str, str | None], tuple[Transition, ...]]]] = {}
 
 
+_UNHEARD: Observers[Machine, Change] = Observers()  # every machine's until it has its own
+_NOTHING = contextlib.nullcontext()
+
+
 def _enabled_index(table: Table) -> dict[tuple[str, str | None], tuple[Transition, ...]]:
     entry = _ENABLED.get(id(table))
     if entry is None or entry[0]() is not table:
@@ -67,7 +72,8 @@ class Machine:
         self._start: str = self.table.initial if state is None else self.table.state(state)
         self._history: list[Transition] = []
         self._redo: list[Transition] = []
-        self._observers: Observers[Machine, Change] = Observers()
+        # Shared and empty until someone subscribes: a replay holds tens of thousands of machines.
+        self._observers: Observers[Machine, Change] = _UNHEARD
         self._enabled = _enabled_index(self.table)
 
     # -- where we are -------------------------------------------------------------------------
@@ -202,7 +208,7 @@ class Machine:
         saved = (list(self._history), list(self._redo))
         taken: list[Transition] = []
         try:
-            with self._observers.held():
+            with self._observers.held() if self._observers is not _UNHEARD else _NOTHING:
                 for event in events:
                     taken.append(self.fire(event))
         except BaseException:
@@ -264,6 +270,8 @@ class Machine:
 
     def subscribe(self, observer: Observer) -> Callable[[], None]:
         """Call ``observer(machine, change)`` after every change; returns a function to unsubscribe."""
+        if self._observers is _UNHEARD:
+            self._observers = Observers()
         return self._observers.subscribe(observer)
 
     def _notify(self, change: Change) -> None:

@@ -287,6 +287,14 @@ def _timer(name: str, after: float) -> Timer:
     return timer
 
 
+_RUNNING: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _timers_running(names: frozenset[str]) -> frozenset[str]:
+    """One shared set per combination of timer names (at most 16): none kept per endpoint."""
+    return _RUNNING.setdefault(names, names)
+
+
 def _outcome(**fields: Any) -> Outcome:
     """An :class:`Outcome` from fields this module made (the frozen dataclass's checks skipped)."""
     outcome = object.__new__(Outcome)
@@ -356,13 +364,13 @@ class _Work:
     def start(self, name: str, after: float) -> None:
         self.starts[name] = _timer(name, after)
         self.stops.discard(name)
-        self.set(running=self.d.running | {name})
+        self.d.running = _timers_running(self.d.running | {name})
 
     def stop(self, name: str) -> None:
         self.starts.pop(name, None)
         if name in self.endpoint._data.running:
             self.stops.add(name)
-        self.set(running=self.d.running - {name})
+        self.d.running = _timers_running(self.d.running - {name})
 
     def outcome(self) -> Outcome:
         reason = "; ".join(self.clauses)
@@ -994,7 +1002,7 @@ class Endpoint:
                 f"(running: {sorted(self._data.running)})"
             )
         w = _Work(self, f"timeout {name}")
-        w.set(running=w.d.running - {name})
+        w.d.running = _timers_running(w.d.running - {name})
         if name == "retransmit":
             self._retransmit(w)
         elif name == "user-timeout":

@@ -1,11 +1,18 @@
-"""Replay agrees with the simulator: every connection scenario, captured, replays to its states.
+"""Replay agrees with the simulator, by construction and in its answers.
 
-Each scenario of ``tcpviz.teach.connection_scenarios`` is played on the simulator
-(``tcpviz.sim``, RFC 9293 3.10); its segments are written to a pcap as a capture point would see
-them, and the replay's state sequence of each end must be the simulator's. Two capture points:
-at the receiver (only delivered segments, in the order they arrived) and on the sender's wire
-(every segment as it was sent, lost ones included, so replay must work out which ones never
-arrived from what the ends sent afterwards).
+By construction: replay has no RFC 9293 3.10 rules of its own. Each end of a replayed
+connection is a ``tcpviz.sim.Endpoint``, the simulator's own, and every state change replay
+reports is a transition that endpoint's machine fired (checked below, row for row, on every
+scenario and on random simulated lives).
+
+In its answers: each scenario of ``tcpviz.teach.connection_scenarios`` is played on the
+simulator; its segments are written to a pcap as a capture point would see them, and the
+replay's state sequence of each end must be the simulator's. Two capture points: at the
+receiver (only delivered segments, in the order they arrived) and on the sender's wire (every
+segment as it was sent, lost ones included, so replay must work out which ones never arrived
+from what the ends sent afterwards). Then random simulated lives (Hypothesis), captured on the
+wire, with only what one capture point can see left in: no losses or overtaking, no timers
+and no calls that change a state without a segment.
 """
 
 from __future__ import annotations
