@@ -313,7 +313,7 @@ class _Work:
 
     def __init__(self, endpoint: Endpoint, cause: str):
         self.endpoint = endpoint
-        self.d: _Data = endpoint._data.copy()
+        self.d: _Data = endpoint._d.copy()
         self.cause = cause
         self.state: str = endpoint.machine.state
         self.entered_from: str | None = endpoint.machine.entered_from
@@ -368,7 +368,7 @@ class _Work:
 
     def stop(self, name: str) -> None:
         self.starts.pop(name, None)
-        if name in self.endpoint._data.running:
+        if name in self.endpoint._d.running:
             self.stops.add(name)
         self.d.running = _timers_running(self.d.running - {name})
 
@@ -425,7 +425,7 @@ class Endpoint:
     """
 
     # Slots: a capture replay holds two endpoints per open connection, tens of thousands at once.
-    __slots__ = ("_data", "iss_base", "iss_step", "machine", "name", "peer", "profile", "window")
+    __slots__ = ("_d", "iss_base", "iss_step", "machine", "name", "peer", "profile", "window")
 
     def __init__(
         self,
@@ -455,9 +455,20 @@ class Endpoint:
         self.window = window
         self.profile: Profile = get_profile(profile)
         self.machine: Machine = Machine(tcp_table(extended=True) if table is None else table)
-        self._data = _Data(window)
+        self._d = _Data(window)
 
     # -- what it holds ------------------------------------------------------------------------
+
+    @property
+    def _data(self) -> _Data:
+        """The data, for the simulator's connection (its copies, forks and snapshots)."""
+        return self._d
+
+    @_data.setter
+    def _data(self, data: _Data) -> None:
+        # Installed from outside (a twin of a connection, a fork from a snapshot): a copy of
+        # its own, since header prediction moves the live data's variables in place.
+        self._d = data.copy()
 
     @property
     def state(self) -> str:
@@ -467,27 +478,27 @@ class Endpoint:
     @property
     def tcb(self) -> TCB:
         """The send and receive sequence variables."""
-        return self._data.tcb
+        return self._d.tcb
 
     @property
     def unread(self) -> int:
         """Octets received and acknowledged that the application has not read yet."""
-        return self._data.unread
+        return self._d.unread
 
     @property
     def queued(self) -> int:
         """Octets the application sent before the connection was established, not yet sent."""
-        return self._data.queued
+        return self._d.queued
 
     @property
     def retransmission_queue(self) -> tuple[Segment, ...]:
         """The segments sent and not yet fully acknowledged, oldest first."""
-        return self._data.rexmit
+        return self._d.rexmit
 
     @property
     def timers(self) -> frozenset[str]:
         """The names of the timers it has asked to run and not stopped."""
-        return self._data.running
+        return self._d.running
 
     @property
     def quiet(self) -> bool:
@@ -497,7 +508,7 @@ class Endpoint:
         ACK of our SYN or FIN, which they have no more to wait for, 3.10.7.4), unless the
         application closed with data still arriving (3.6.1: that data is answered with a RST).
         """
-        return self.machine.state in _QUIET and not self._data.orphaned
+        return self.machine.state in _QUIET and not self._d.orphaned
 
     def allowed_calls(self) -> list[str]:
         """The user calls possible now, in the order of :data:`CALLS`."""
@@ -505,7 +516,7 @@ class Endpoint:
 
     def _refusal(self, call: str, length: int = 1) -> str | None:
         """Why ``call`` is not possible now (with its RFC section), or ``None`` if it is."""
-        state, d = self.state, self._data
+        state, d = self.state, self._d
         if call in ("listen", "connect"):
             return None if state == CLOSED else "3.10.1: connection already exists"
         if call == "abort":
@@ -536,7 +547,7 @@ class Endpoint:
         raise InvalidOperation(f"unknown call {call!r} (must be one of {list(CALLS)})")
 
     def _send_space(self) -> int:
-        d = self._data
+        d = self._d
         outstanding = sum(s.payload for s in d.rexmit)
         return max(0, d.tcb.snd_wnd - outstanding - d.queued)
 
@@ -615,7 +626,7 @@ class Endpoint:
     def read(self, length: int | None = None) -> Outcome:
         """RECEIVE (3.10.3): the application reads ``length`` octets (default: all unread)."""
         self._check("read")
-        unread = self._data.unread
+        unread = self._d.unread
         if length is None:
             length = unread
         if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= unread:
@@ -690,7 +701,7 @@ class Endpoint:
         if snd_una is None:
             snd_una = seq_add(snd_nxt, -1) if fin_outstanding else snd_nxt
         end.machine = Machine(end.machine.table, state=start)
-        d = end._data
+        d = end._d
         d.snd_una, d.snd_nxt, d.rcv_nxt = snd_una, snd_nxt, rcv_nxt
         d.fin_seq = seq_add(snd_nxt, -1) if fin_sent else None
         return end
@@ -703,8 +714,8 @@ class Endpoint:
         """
         if isinstance(iss, bool) or not isinstance(iss, int) or not 0 <= iss < 2**32:
             raise InvalidOperation(f"an ISS is an integer from 0 to 2**32 - 1, not {iss!r}")
-        self._data = self._data.copy()  # a snapshot taken before keeps the old value
-        self._data.next_iss = iss
+        self._d = self._d.copy()  # a snapshot taken before keeps the old value
+        self._d.next_iss = iss
 
     # -- header prediction: the common case, cheaply ------------------------------------------
 
@@ -723,7 +734,7 @@ class Endpoint:
         to it against the step-by-step path); this one builds no :class:`Outcome` and sends
         nothing, for a capture replay that needs neither (the reply would be an ACK).
         """
-        d = self._data
+        d = self._d
         state = self.machine.state
         if state not in _PREDICTED or seq != d.rcv_nxt or not d.rcv_wnd:
             return False
@@ -743,12 +754,12 @@ class Endpoint:
 
     def _receive_predicted(self, segment: Segment) -> Outcome | None:
         """:meth:`predict`, with the :class:`Outcome` the long way would give."""
-        una = self._data.snd_una
+        una = self._d.snd_una
         state = self.machine.state
         seq, ack, payload = segment.seq, segment.ack, segment.payload
         if not self.predict(seq, ack, payload):
             return None
-        d = self._data
+        d = self._d
         clauses = []
         response = "ok"
         sent: tuple[Segment, ...] = ()
@@ -786,7 +797,7 @@ class Endpoint:
         """
         if self.machine.state not in _TALKING:
             return False
-        d = self._data
+        d = self._d
         end = (seq + payload) & _MASK
         if 0 < ((end - d.snd_nxt) & _MASK) < _HALF:  # type: ignore[operator]
             d.snd_nxt = end
@@ -838,11 +849,7 @@ class Endpoint:
         flags = segment.flags
         if flags in _PLAIN and self.emitted_predicted(segment.seq, segment.ack, segment.payload):
             return _outcome(end=self.name, cause=f"sent {segment.label}", reason=_FITS)
-        if (
-            flags == _SYN_ACK
-            and self.machine.state == SYN_RECEIVED
-            and segment.seq == self._data.iss
-        ):
+        if flags == _SYN_ACK and self.machine.state == SYN_RECEIVED and segment.seq == self._d.iss:
             # The SYN,ACK it sent on the SYN it got (this end already holds it as sent).
             return _outcome(end=self.name, cause=f"sent {segment.label}", reason=_ANSWERED)
         w = _Work(self, f"sent {segment.label}")
@@ -881,7 +888,7 @@ class Endpoint:
             w.say(
                 "3.10.5",
                 f"a RST with sequence number {seg.seq}, not this end's SND.NXT "
-                f"({w.d.snd_nxt}): not its own ABORT (a forged or old RST, RFC 5961)",
+                f"({w.d.snd_nxt}): not its own ABORT but a forged or old RST, as RFC 5961 warns",
                 "ignored",
             )
         else:
@@ -929,7 +936,7 @@ class Endpoint:
                 w.say(
                     "3.5",
                     f"a SYN with ISS {seg.seq} while its SYN with {w.d.iss} is unanswered: an "
-                    "old duplicate of an earlier connection (RFC 9293 Figure 8), not its own",
+                    "old duplicate of an earlier connection (Figure 8), not its own",
                     "ignored",
                 )
             return
@@ -996,10 +1003,9 @@ class Endpoint:
 
     def timeout(self, name: str) -> Outcome:
         """The timer ``name`` (one it asked for and did not stop) ran out."""
-        if name not in self._data.running:
+        if name not in self._d.running:
             raise InvalidOperation(
-                f"timer {name!r} of {self.name} is not running "
-                f"(running: {sorted(self._data.running)})"
+                f"timer {name!r} of {self.name} is not running (running: {sorted(self._d.running)})"
             )
         w = _Work(self, f"timeout {name}")
         w.d.running = _timers_running(w.d.running - {name})
@@ -1526,21 +1532,21 @@ class Endpoint:
             self.machine.fire(w.fired[0])
         elif w.fired:
             self.machine.run(*w.fired)  # all or nothing; observers hear of it once
-        self._data = w.d
+        self._d = w.d
         return w.outcome()
 
     def _snapshot(self) -> tuple[_Data, int]:
         # A copy: header prediction moves the live data's sequence variables in place.
-        return self._data.copy(), len(self.machine.history)
+        return self._d.copy(), len(self.machine.history)
 
     def _restore(self, snapshot: tuple[_Data, int]) -> None:
         data, steps = snapshot
         self.machine.jump(steps)
-        self._data = data.copy()
+        self._d = data.copy()
 
     def describe(self) -> dict[str, object]:
         """Everything a view shows of this end, as JSON-ready data."""
-        d = self._data
+        d = self._d
         return {
             "name": self.name,
             "state": self.state,

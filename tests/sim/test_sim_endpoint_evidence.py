@@ -254,3 +254,17 @@ def test_a_second_fin_in_a_state_past_the_first_is_acknowledged_not_a_crash():
     out = end.receive(seg("FIN,ACK seq=99 ack=302 len=3"))
     assert out.reason == "3.10.7.4: a FIN in TIME-WAIT: 2MSL timer restarted, ACK sent"
     assert end.state == "TIME-WAIT" and [t.name for t in out.started] == ["2msl"]
+
+
+def test_a_twin_connection_predicts_without_moving_the_original():
+    # Connection.copy() and fork() hand an end's data to a twin; header prediction moves the
+    # live data in place, so the twin must hold a copy of its own.
+    c = Connection.from_operations(
+        ["server listen", "client connect", "deliver 1", "deliver 2", "deliver 3", "client send 5"]
+    )
+    for twin in (c.copy(), c.fork(), c.fork(c.step)):
+        before = c.server.describe()
+        flight = twin.in_flight[0]
+        twin.apply(f"deliver {flight.id}")  # in order: header prediction
+        assert twin.server.tcb.rcv_nxt == c.server.tcb.rcv_nxt + 5
+        assert c.server.describe() == before
