@@ -6,6 +6,8 @@ subscribing; every change is one :class:`Change`. Any error leaves the machine u
 
 from __future__ import annotations
 
+import contextlib
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,6 +34,24 @@ class Change:
 
 Observer = Callable[["Machine", Change], None]
 
+# The rows enabled in each (state, entered-from) pair, per table, worked out once: stepping is
+# the hot path of a simulation and of a capture replay, and Table.enabled spells every name
+# again. Keyed by id, dropped with the table (a Table is hashable only by all of its rows).
+_ENABLED: dict[int, tuple[weakref.ref, dict[tuple[str, str | None], tuple[Transition, ...]]]] = {}
+
+
+_UNHEARD: Observers[Machine, Change] = Observers()  # every machine's until it has its own
+_NOTHING = contextlib.nullcontext()
+
+
+def _enabled_index(table: Table) -> dict[tuple[str, str | None], tuple[Transition, ...]]:
+    entry = _ENABLED.get(id(table))
+    if entry is None or entry[0]() is not table:
+        entry = (weakref.ref(table), {})
+        _ENABLED[id(table)] = entry
+        weakref.finalize(table, _ENABLED.pop, id(table), None)
+    return entry[1]
+
 
 class Machine:
     """A state machine stepping through a :class:`~tcpviz.model.table.Table`.
@@ -52,7 +72,9 @@ class Machine:
         self._start: str = self.table.initial if state is None else self.table.state(state)
         self._history: list[Transition] = []
         self._redo: list[Transition] = []
-        self._observers: Observers[Machine, Change] = Observers()
+        # Shared and empty until someone subscribes: a replay holds tens of thousands of machines.
+        self._observers: Observers[Machine, Change] = _UNHEARD
+        self._enabled = _enabled_index(self.table)
 
     # -- where we are -------------------------------------------------------------------------
 
@@ -98,7 +120,27 @@ class Machine:
 
     def enabled(self) -> tuple[Transition, ...]:
         """The transitions that can fire now."""
-        return self.table.enabled(self.state, self.entered_from)
+        if self._history:
+            last = self._history[-1]
+            key = (last.target, last.source)
+        else:
+            key = (self._start, None)
+        rows = self._enabled.get(key)
+        if rows is None:
+            rows = self._enabled[key] = self.table.enabled(*key)
+        return rows
+
+    def enabled_from(self, state: str, entered_from: str | None = None) -> tuple[Transition, ...]:
+        """The transitions of this machine's table enabled in ``state`` entered from ``entered_from``.
+
+        Like :meth:`Table.enabled <tcpviz.model.Table.enabled>`, worked out once per pair; the
+        names must be the table's own display names (as :attr:`state` gives them).
+        """
+        key = (state, entered_from)
+        rows = self._enabled.get(key)
+        if rows is None:
+            rows = self._enabled[key] = self.table.enabled(state, entered_from)
+        return rows
 
     def enabled_events(self) -> list[str]:
         """The names of the events that can fire now, in table order."""
@@ -114,27 +156,31 @@ class Machine:
 
     def resolve(self, event: str | Transition) -> Transition:
         """The transition ``event`` (a name, an alias or a row) would take now, without taking it."""
-        allowed = self.enabled_events()
+        enabled = self.enabled()
         if isinstance(event, Transition):
-            if event not in self.enabled():
+            for transition in enabled:  # the rows themselves first: no field-by-field compare
+                if transition is event:
+                    return event
+            if event not in enabled:
                 raise InvalidTransition(
                     f"transition {event.label!r} from {event.source} not allowed in "
-                    f"{self.state} (allowed: {allowed})"
+                    f"{self.state} (allowed: {self.enabled_events()})"
                 )
             return event
         try:
             candidates = self.table.event_candidates(event)
         except UnknownEvent:
             raise UnknownEvent(
-                f"unknown event: {event!r} in {self.state} (allowed: {allowed}; "
+                f"unknown event: {event!r} in {self.state} (allowed: {self.enabled_events()}; "
                 f"every event of this table: {list(self.table.events)})"
             ) from None
-        enabled = self.enabled()
         for name in candidates:  # in the table's order of preference: an event's own name first
             for transition in enabled:
                 if transition.event == name:
                     return transition
-        raise InvalidTransition(f"event {event!r} not allowed in {self.state} (allowed: {allowed})")
+        raise InvalidTransition(
+            f"event {event!r} not allowed in {self.state} (allowed: {self.enabled_events()})"
+        )
 
     # -- moving -------------------------------------------------------------------------------
 
@@ -147,8 +193,10 @@ class Machine:
         transition = self.resolve(event)
         previous = self.state
         self._history.append(transition)
-        self._redo.clear()
-        self._notify(Change("fire", self.state, previous, transition))
+        if self._redo:
+            self._redo.clear()
+        if self._observers:  # no one to tell: no Change to make (a replay fires millions)
+            self._notify(Change("fire", self.state, previous, transition))
         return transition
 
     def run(self, *events: str | Transition) -> list[Transition]:
@@ -160,7 +208,7 @@ class Machine:
         saved = (list(self._history), list(self._redo))
         taken: list[Transition] = []
         try:
-            with self._observers.held():
+            with self._observers.held() if self._observers is not _UNHEARD else _NOTHING:
                 for event in events:
                     taken.append(self.fire(event))
         except BaseException:
@@ -222,6 +270,8 @@ class Machine:
 
     def subscribe(self, observer: Observer) -> Callable[[], None]:
         """Call ``observer(machine, change)`` after every change; returns a function to unsubscribe."""
+        if self._observers is _UNHEARD:
+            self._observers = Observers()
         return self._observers.subscribe(observer)
 
     def _notify(self, change: Change) -> None:

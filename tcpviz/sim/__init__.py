@@ -47,7 +47,7 @@ from .connection import (
     TimerStopped,
     TraceEvent,
 )
-from .endpoint import CALLS, RESPONSES, TCB, Endpoint, Outcome
+from .endpoint import CALLS, MAX_WINDOW, RESPONSES, TCB, Endpoint, Outcome
 from .segment import (
     FLAGS,
     SEQ_MOD,
@@ -66,6 +66,7 @@ __all__ = [
     "CALLS",
     "FLAGS",
     "LINUX",
+    "MAX_WINDOW",
     "PROFILES",
     "RESPONSES",
     "RFC",

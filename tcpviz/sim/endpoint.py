@@ -18,6 +18,18 @@ that fits no arrow is answered (ACK, RST) or dropped as section 3.10 says, and t
 :class:`Outcome` gives the reason with its section number. A call that is not possible raises
 :class:`~tcpviz.errors.InvalidOperation` and changes nothing.
 
+Capture replay (:mod:`tcpviz.traffic`) drives the same class with real segments, one endpoint
+per end: :meth:`Endpoint.receive` for each delivery, :meth:`Endpoint.emitted` for each segment
+the end itself sent (its evidence: a SYN from CLOSED is its active OPEN, a FIN its CLOSE, a RST
+its ABORT or an answer, and a segment that needs something to have arrived first takes that
+step by the same rules, counted as implied), :meth:`Endpoint.fits` to ask whether it needs one,
+:meth:`Endpoint.midway` for a capture that starts after the handshake and
+:meth:`Endpoint.use_iss` for the ISS a capture shows. For the bulk of any connection, in-order
+data and ACKs in ESTABLISHED, CLOSE-WAIT or FIN-WAIT-2, :meth:`Endpoint.receive` starts with
+header prediction (:meth:`Endpoint.predict`, as real stacks' fast path does): a few
+comparisons instead of the whole of 3.10.7.4, with the same result, which a test holds it to.
+Windows up to :data:`MAX_WINDOW` (65535 << 14, RFC 7323's largest scaled window) are taken.
+
 What is left out, on purpose: windows stay fixed (no flow or congestion control), no MSS
 option, no urgent data, no security/compartment check, out-of-order segments are not held
 (RFC 9293 lets a receiver drop them; it then acknowledges what it expects), and data on a SYN is
@@ -45,15 +57,20 @@ Where the text of 3.10 and the table meet, the choices made:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import MISSING, dataclass, replace
 from typing import Any
 
 from ..errors import InvalidOperation
 from ..model import Machine, Table, Transition, tcp_table
 from .clock import RFC, Profile, Timer, get_profile
-from .segment import Segment, seq_add, seq_diff, seq_gt, seq_le, seq_lt
+from .segment import Segment, _parse_flags, seq_add, seq_diff, seq_gt, seq_le, seq_lt
 
-__all__ = ["CALLS", "RESPONSES", "TCB", "Endpoint", "Outcome"]
+__all__ = ["CALLS", "MAX_WINDOW", "RESPONSES", "TCB", "Endpoint", "Outcome"]
+
+#: The largest window a TCP can offer: 65535 shifted by the largest window scale, 14 (RFC 7323
+#: 2.3). An endpoint replaying a capture uses it so that no segment a real peer could send
+#: within its window is refused.
+MAX_WINDOW = 65535 << 14
 
 # The states, by their display names in the table.
 CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED = "CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED"
@@ -83,10 +100,36 @@ assert set(_EVENTS.values()) <= set(tcp_table(extended=True).events), "table eve
 #: CLOSE, ABORT; ``shutdown`` is CLOSE without the reset for unread data of ``close``).
 CALLS: tuple[str, ...] = ("listen", "connect", "send", "read", "close", "shutdown", "abort")
 
-#: What an endpoint did with an arriving segment (``'ok'`` for calls and timers).
-RESPONSES: tuple[str, ...] = ("accepted", "ack", "challenge-ack", "rst", "dropped", "ok")
+#: What an endpoint did with an arriving segment (``'ok'`` for calls and timers), and what a
+#: segment it sent (:meth:`Endpoint.emitted`) showed: ``'ok'`` (it proves the state the end is
+#: in), ``'repeat'`` (sent before: nothing new), ``'answer'`` (a RST from an end without the
+#: connection, or answering an unacceptable ACK), ``'ignored'`` (fits no state the end can be
+#: in: the capture missed segments, or it is not this end's own).
+RESPONSES: tuple[str, ...] = (
+    "accepted",
+    "ack",
+    "challenge-ack",
+    "rst",
+    "dropped",
+    "ok",
+    "repeat",
+    "answer",
+    "ignored",
+)
 
 _SYNCHRONIZED = (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT)
+# Header prediction (Endpoint.predict): states a segment without SYN, FIN or RST cannot move an
+# end out of (their ACK arrows are for an ACK of our SYN or FIN, which these have no more to
+# wait for); the flag sets it takes; the states that send data.
+_PREDICTED = frozenset({ESTABLISHED, CLOSE_WAIT, FIN_WAIT_2})
+_PLAIN = frozenset({frozenset({"ACK"}), frozenset({"PSH", "ACK"})})
+_TALKING = frozenset({ESTABLISHED, CLOSE_WAIT})
+_QUIET = frozenset({ESTABLISHED, CLOSE_WAIT, FIN_WAIT_2, TIME_WAIT})
+_MASK = 0xFFFFFFFF
+_HALF = 0x80000000
+_FITS = "3.10.7: it fits this state"
+_ANSWERED = "3.10.7.2: a SYN,ACK from SYN-RECEIVED"
+_SYN_ACK = frozenset({"SYN", "ACK"})
 
 
 @dataclass(frozen=True)
@@ -142,6 +185,10 @@ class Outcome:
         That section number alone, e.g. ``'3.10.7.4'``.
     delivered
         Octets of data accepted for the application by this segment.
+    implied
+        For :meth:`Endpoint.emitted`: how many of ``transitions`` (the first ones) the segment
+        shows were taken although what caused them was not seen (a SYN,ACK sent from LISTEN
+        implies a SYN received); the rest are the segment's own (its CLOSE, its ABORT).
     """
 
     end: str
@@ -154,6 +201,7 @@ class Outcome:
     reason: str = ""
     section: str = ""
     delivered: int = 0
+    implied: int = 0
 
     @property
     def state(self) -> str | None:
@@ -161,21 +209,97 @@ class Outcome:
         return self.transitions[-1].target if self.transitions else None
 
 
-@dataclass(frozen=True)
-class _Data:
-    """Everything about an endpoint besides its machine: immutable, so a snapshot is free."""
+_OUTCOME_DEFAULTS = {
+    f.name: f.default for f in Outcome.__dataclass_fields__.values() if f.default is not MISSING
+}
 
-    tcb: TCB
-    unread: int = 0  # octets received, not yet read by the application
-    queued: int = 0  # octets the application sent before the connection was ESTABLISHED
-    close_pending: bool = False  # CLOSE in SYN-RECEIVED with data queued (3.10.4)
-    orphaned: bool = False  # close() was called: no more reads (3.6.1), Linux's FIN-WAIT-2 timer
-    fin_seq: int | None = None  # the sequence number of our FIN, once sent
-    rexmit: tuple[Segment, ...] = ()  # the retransmission queue: sent, not fully acknowledged
-    retries: int = 0  # how many times the head of the queue was retransmitted
-    running: frozenset[str] = frozenset()  # the timers running
-    incarnation: int = 0  # ISSs chosen so far (each new one is iss + incarnation * iss_step)
-    next_iss: int | None = None  # an ISS imposed for the next connection (capture replay)
+
+class _Data:
+    """Everything about an endpoint besides its machine: the TCB's variables and the rest.
+
+    Mutable so that header prediction can move a sequence variable in place; everything else
+    works on a copy (a :class:`_Work`) and swaps it in whole, and a snapshot is a copy.
+    """
+
+    def __init__(self, window: int, incarnation: int = 0, next_iss: int | None = None):
+        # The TCB (RFC 9293 3.3.1), under the names of :class:`TCB`.
+        self.iss: int | None = None
+        self.irs: int | None = None
+        self.snd_una: int | None = None
+        self.snd_nxt: int | None = None
+        self.snd_wnd: int = window
+        self.rcv_nxt: int | None = None
+        self.rcv_wnd: int = window
+        self.unread = 0  # octets received, not yet read by the application
+        self.queued = 0  # octets the application sent before the connection was ESTABLISHED
+        self.close_pending = False  # CLOSE in SYN-RECEIVED with data queued (3.10.4)
+        self.orphaned = False  # close() was called: no more reads (3.6.1), Linux's FIN-WAIT-2
+        self.fin_seq: int | None = None  # the sequence number of our FIN, once sent
+        self.rexmit: tuple[Segment, ...] = ()  # retransmission queue: not fully acknowledged
+        self.retries = 0  # how many times the head of the queue was retransmitted
+        self.running: frozenset[str] = frozenset()  # the timers running
+        self.incarnation = incarnation  # ISSs chosen so far (each iss + incarnation * iss_step)
+        self.next_iss = next_iss  # an ISS imposed for the next connection (capture replay)
+
+    def copy(self) -> _Data:
+        new = _Data.__new__(_Data)
+        new.__dict__.update(self.__dict__)
+        return new
+
+    @property
+    def tcb(self) -> TCB:
+        return TCB(
+            self.iss,
+            self.irs,
+            self.snd_una,
+            self.snd_nxt,
+            self.snd_wnd,
+            self.rcv_nxt,
+            self.rcv_wnd,
+        )
+
+
+def _seg(
+    src: str,
+    dst: str,
+    seq: int,
+    ack: int = 0,
+    flags: str = "",
+    payload: int = 0,
+    window: int | None = None,
+    note: str = "",
+) -> Segment:
+    """A segment this module makes: its numbers are valid by construction, so unchecked."""
+    return Segment._trusted(src, dst, seq, ack, _parse_flags(flags), payload, window, note)
+
+
+_TIMERS: dict[tuple[str, float], Timer] = {}
+
+
+def _timer(name: str, after: float) -> Timer:
+    """The (immutable) timer asked for, made once per name and duration."""
+    key = (name, after)
+    timer = _TIMERS.get(key)
+    if timer is None:
+        timer = Timer(name, after)
+        if len(_TIMERS) < 1024:
+            _TIMERS[key] = timer
+    return timer
+
+
+_RUNNING: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _timers_running(names: frozenset[str]) -> frozenset[str]:
+    """One shared set per combination of timer names (at most 16): none kept per endpoint."""
+    return _RUNNING.setdefault(names, names)
+
+
+def _outcome(**fields: Any) -> Outcome:
+    """An :class:`Outcome` from fields this module made (the frozen dataclass's checks skipped)."""
+    outcome = object.__new__(Outcome)
+    outcome.__dict__.update(_OUTCOME_DEFAULTS, **fields)
+    return outcome
 
 
 def _v(value: int | None) -> int:
@@ -189,7 +313,7 @@ class _Work:
 
     def __init__(self, endpoint: Endpoint, cause: str):
         self.endpoint = endpoint
-        self.d: _Data = endpoint._data
+        self.d: _Data = endpoint._d.copy()
         self.cause = cause
         self.state: str = endpoint.machine.state
         self.entered_from: str | None = endpoint.machine.entered_from
@@ -201,28 +325,28 @@ class _Work:
         self.section = ""
         self.clauses: list[str] = []
         self.delivered = 0
+        self.implied = 0  # transitions implied by what an end sent (Endpoint.emitted)
 
     @property
-    def tcb(self) -> TCB:
-        return self.d.tcb
+    def tcb(self) -> _Data:
+        return self.d  # the TCB's variables live in the data, under the same names
 
     def set(self, **changes: Any) -> None:
-        self.d = replace(self.d, **changes)
+        self.d.__dict__.update(changes)
 
-    def set_tcb(self, **changes: Any) -> None:
-        self.d = replace(self.d, tcb=replace(self.d.tcb, **changes))
+    set_tcb = set
 
     def go(self, key: str) -> Transition:
         """Take the table's row for event ``key`` from where this event has got to."""
         event = _EVENTS[key]
-        table = self.endpoint.machine.table
-        for t in table.enabled(self.state, self.entered_from):
+        machine = self.endpoint.machine
+        for t in machine.enabled_from(self.state, self.entered_from):
             if t.event == event:
                 self.fired.append(t)
                 self.entered_from, self.state = self.state, t.target
                 return t
         # The rules below only take arrows the table has; reaching here is a bug in them.
-        raise AssertionError(f"no {event!r} arrow from {self.state} in {table!r}")
+        raise AssertionError(f"no {event!r} arrow from {self.state} in {machine.table!r}")
 
     def say(self, section: str, clause: str, response: str | None = None) -> None:
         if not self.section:
@@ -238,19 +362,19 @@ class _Work:
         self.response = response
 
     def start(self, name: str, after: float) -> None:
-        self.starts[name] = Timer(name, after)
+        self.starts[name] = _timer(name, after)
         self.stops.discard(name)
-        self.set(running=self.d.running | {name})
+        self.d.running = _timers_running(self.d.running | {name})
 
     def stop(self, name: str) -> None:
         self.starts.pop(name, None)
-        if name in self.endpoint._data.running:
+        if name in self.endpoint._d.running:
             self.stops.add(name)
-        self.set(running=self.d.running - {name})
+        self.d.running = _timers_running(self.d.running - {name})
 
     def outcome(self) -> Outcome:
         reason = "; ".join(self.clauses)
-        return Outcome(
+        return _outcome(
             end=self.endpoint.name,
             cause=self.cause,
             sent=tuple(self.sent),
@@ -261,6 +385,7 @@ class _Work:
             reason=f"{self.section}: {reason}" if self.section else reason,
             section=self.section,
             delivered=self.delivered,
+            implied=self.implied,
         )
 
 
@@ -299,6 +424,9 @@ class Endpoint:
     (101, 301)
     """
 
+    # Slots: a capture replay holds two endpoints per open connection, tens of thousands at once.
+    __slots__ = ("_d", "iss_base", "iss_step", "machine", "name", "peer", "profile", "window")
+
     def __init__(
         self,
         name: str = "client",
@@ -315,8 +443,11 @@ class Endpoint:
                 raise InvalidOperation(
                     f"{label} must be an integer from 0 to 2**32 - 1, not {value!r}"
                 )
-        if isinstance(window, bool) or not isinstance(window, int) or not 0 <= window < 2**16:
-            raise InvalidOperation(f"window must be an integer from 0 to 65535, not {window!r}")
+        if isinstance(window, bool) or not isinstance(window, int) or not 0 <= window <= MAX_WINDOW:
+            raise InvalidOperation(
+                f"window must be an integer from 0 to {MAX_WINDOW} (65535 << 14, the largest "
+                f"scaled window, RFC 7323), not {window!r}"
+            )
         self.name: str = str(name)
         self.peer: str = str(peer)
         self.iss_base = iss
@@ -324,9 +455,20 @@ class Endpoint:
         self.window = window
         self.profile: Profile = get_profile(profile)
         self.machine: Machine = Machine(tcp_table(extended=True) if table is None else table)
-        self._data = _Data(TCB(snd_wnd=window, rcv_wnd=window))
+        self._d = _Data(window)
 
     # -- what it holds ------------------------------------------------------------------------
+
+    @property
+    def _data(self) -> _Data:
+        """The data, for the simulator's connection (its copies, forks and snapshots)."""
+        return self._d
+
+    @_data.setter
+    def _data(self, data: _Data) -> None:
+        # Installed from outside (a twin of a connection, a fork from a snapshot): a copy of
+        # its own, since header prediction moves the live data's variables in place.
+        self._d = data.copy()
 
     @property
     def state(self) -> str:
@@ -336,27 +478,37 @@ class Endpoint:
     @property
     def tcb(self) -> TCB:
         """The send and receive sequence variables."""
-        return self._data.tcb
+        return self._d.tcb
 
     @property
     def unread(self) -> int:
         """Octets received and acknowledged that the application has not read yet."""
-        return self._data.unread
+        return self._d.unread
 
     @property
     def queued(self) -> int:
         """Octets the application sent before the connection was established, not yet sent."""
-        return self._data.queued
+        return self._d.queued
 
     @property
     def retransmission_queue(self) -> tuple[Segment, ...]:
         """The segments sent and not yet fully acknowledged, oldest first."""
-        return self._data.rexmit
+        return self._d.rexmit
 
     @property
     def timers(self) -> frozenset[str]:
         """The names of the timers it has asked to run and not stopped."""
-        return self._data.running
+        return self._d.running
+
+    @property
+    def quiet(self) -> bool:
+        """Whether no segment without SYN, FIN or RST can change this end's state now.
+
+        True in ESTABLISHED, CLOSE-WAIT, FIN-WAIT-2 and TIME-WAIT (their ACK arrows are for an
+        ACK of our SYN or FIN, which they have no more to wait for, 3.10.7.4), unless the
+        application closed with data still arriving (3.6.1: that data is answered with a RST).
+        """
+        return self.machine.state in _QUIET and not self._d.orphaned
 
     def allowed_calls(self) -> list[str]:
         """The user calls possible now, in the order of :data:`CALLS`."""
@@ -364,7 +516,7 @@ class Endpoint:
 
     def _refusal(self, call: str, length: int = 1) -> str | None:
         """Why ``call`` is not possible now (with its RFC section), or ``None`` if it is."""
-        state, d = self.state, self._data
+        state, d = self.state, self._d
         if call in ("listen", "connect"):
             return None if state == CLOSED else "3.10.1: connection already exists"
         if call == "abort":
@@ -395,7 +547,7 @@ class Endpoint:
         raise InvalidOperation(f"unknown call {call!r} (must be one of {list(CALLS)})")
 
     def _send_space(self) -> int:
-        d = self._data
+        d = self._d
         outstanding = sum(s.payload for s in d.rexmit)
         return max(0, d.tcb.snd_wnd - outstanding - d.queued)
 
@@ -474,7 +626,7 @@ class Endpoint:
     def read(self, length: int | None = None) -> Outcome:
         """RECEIVE (3.10.3): the application reads ``length`` octets (default: all unread)."""
         self._check("read")
-        unread = self._data.unread
+        unread = self._d.unread
         if length is None:
             length = unread
         if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= unread:
@@ -515,6 +667,7 @@ class Endpoint:
         snd_una: int | None = None,
         window: int = 65535,
         profile: str | Profile = RFC,
+        table: Table | None = None,
     ) -> Endpoint:
         """An endpoint met in the middle of a connection, as a capture that starts late sees it.
 
@@ -529,7 +682,7 @@ class Endpoint:
         >>> end.state, [s.label for s in out.sent]
         ('CLOSE-WAIT', ['ACK seq=9000 ack=501'])
         """
-        end = cls(name, peer=peer, window=window, profile=profile)
+        end = cls(name, peer=peer, window=window, profile=profile, table=table)
         start = end.machine.table.state(state)
         if start not in _SYNCHRONIZED:
             raise InvalidOperation(
@@ -548,11 +701,9 @@ class Endpoint:
         if snd_una is None:
             snd_una = seq_add(snd_nxt, -1) if fin_outstanding else snd_nxt
         end.machine = Machine(end.machine.table, state=start)
-        end._data = replace(
-            end._data,
-            tcb=replace(end._data.tcb, snd_una=snd_una, snd_nxt=snd_nxt, rcv_nxt=rcv_nxt),
-            fin_seq=seq_add(snd_nxt, -1) if fin_sent else None,
-        )
+        d = end._d
+        d.snd_una, d.snd_nxt, d.rcv_nxt = snd_una, snd_nxt, rcv_nxt
+        d.fin_seq = seq_add(snd_nxt, -1) if fin_sent else None
         return end
 
     def use_iss(self, iss: int) -> None:
@@ -563,19 +714,301 @@ class Endpoint:
         """
         if isinstance(iss, bool) or not isinstance(iss, int) or not 0 <= iss < 2**32:
             raise InvalidOperation(f"an ISS is an integer from 0 to 2**32 - 1, not {iss!r}")
-        self._data = replace(self._data, next_iss=iss)
+        self._d = self._d.copy()  # a snapshot taken before keeps the old value
+        self._d.next_iss = iss
+
+    # -- header prediction: the common case, cheaply ------------------------------------------
+
+    def predict(self, seq: int, ack: int, payload: int = 0) -> bool:
+        """Header prediction: take an in-order ACK or data segment cheaply, if it is one.
+
+        For a segment with ACK and no SYN, FIN or RST (PSH does not matter), ``seq``, ``ack``
+        and ``payload`` its SEG.SEQ, SEG.ACK and data length. When this end is ESTABLISHED,
+        CLOSE-WAIT or FIN-WAIT-2, the segment starts exactly at RCV.NXT in an open window and
+        its ACK lies between SND.UNA and SND.NXT with nothing queued for retransmission that it
+        covers, the steps of 3.10.7.4 come to this (as in real stacks' fast path, e.g. Linux's
+        ``tcp_rcv_established``): SND.UNA moves to SEG.ACK, the data (in ESTABLISHED and
+        FIN-WAIT-2) moves RCV.NXT on, and no state changes. Then it is applied and ``True``
+        returned; otherwise nothing changes and ``False`` says to call :meth:`receive`.
+        :meth:`receive` itself starts here, so both give the same result (a test holds them
+        to it against the step-by-step path); this one builds no :class:`Outcome` and sends
+        nothing, for a capture replay that needs neither (the reply would be an ACK).
+        """
+        d = self._d
+        state = self.machine.state
+        if state not in _PREDICTED or seq != d.rcv_nxt or not d.rcv_wnd:
+            return False
+        una = d.snd_una
+        if ack != una:
+            advance = (ack - una) & _MASK  # type: ignore[operator]
+            if d.rexmit or advance >= _HALF or advance > ((d.snd_nxt - una) & _MASK):  # type: ignore[operator]
+                return False  # old, not yet sent, or it acknowledges what is queued
+            d.snd_una = ack
+        if payload:
+            if d.orphaned:
+                return False  # data after close(): 3.6.1's RST (the long way)
+            if state != CLOSE_WAIT:
+                d.rcv_nxt = (seq + payload) & _MASK
+                d.unread += payload
+        return True
+
+    def _receive_predicted(self, segment: Segment) -> Outcome | None:
+        """:meth:`predict`, with the :class:`Outcome` the long way would give."""
+        una = self._d.snd_una
+        state = self.machine.state
+        seq, ack, payload = segment.seq, segment.ack, segment.payload
+        if not self.predict(seq, ack, payload):
+            return None
+        d = self._d
+        clauses = []
+        response = "ok"
+        sent: tuple[Segment, ...] = ()
+        delivered = 0
+        if ack != una:
+            clauses.append(f"acknowledges up to {ack}")
+            response = "accepted"
+        if payload and state != CLOSE_WAIT:
+            clauses.append(f"{payload} octets of data accepted, ACK sent")
+            response = "accepted"
+            delivered = payload
+            sent = (_seg(self.name, segment.src, d.snd_nxt, d.rcv_nxt, "ACK", window=self.window),)  # type: ignore[arg-type]
+        elif payload:
+            clauses.append(f"data after the other end's FIN is ignored ({state})")
+        if response == "ok":
+            clauses.append("nothing new in it (a duplicate ACK): ignored")
+            response = "dropped"
+        return Outcome(
+            end=self.name,
+            cause=segment.label,
+            sent=sent,
+            response=response,
+            reason="3.10.7.4: " + "; ".join(clauses),
+            section="3.10.7.4",
+            delivered=delivered,
+        )
+
+    def emitted_predicted(self, seq: int, ack: int, payload: int = 0) -> bool:
+        """Header prediction for :meth:`emitted`: a segment this end sent, if it changes nothing.
+
+        For a segment with ACK and no SYN, FIN or RST sent by an end in ESTABLISHED or
+        CLOSE-WAIT (data, or a pure ACK), which only moves SND.NXT past its data and RCV.NXT to
+        its ACK: applied, ``True``. Otherwise nothing changes and ``False`` says to call
+        :meth:`emitted`, which starts here too.
+        """
+        if self.machine.state not in _TALKING:
+            return False
+        d = self._d
+        end = (seq + payload) & _MASK
+        if 0 < ((end - d.snd_nxt) & _MASK) < _HALF:  # type: ignore[operator]
+            d.snd_nxt = end
+        if 0 < ((ack - d.rcv_nxt) & _MASK) < _HALF:  # type: ignore[operator]
+            d.rcv_nxt = ack
+        return True
+
+    # -- what this end sent: its own evidence, for a capture replay ---------------------------
+
+    def fits(self, segment: Segment) -> bool:
+        """Whether this end, in its state now, sends ``segment`` without receiving anything first.
+
+        Its own calls count (a SYN from CLOSED is an active OPEN, a FIN from ESTABLISHED a
+        CLOSE, a RST an ABORT or an answer): ``False`` means some segment must have arrived
+        before it was sent (a SYN,ACK from LISTEN needs a SYN), which :meth:`emitted` would
+        take as implied.
+        """
+        state = self.machine.state
+        if segment.has("RST"):
+            return True
+        if segment.has("SYN"):
+            if segment.has("ACK"):
+                return state == SYN_RECEIVED
+            return state in (CLOSED, SYN_SENT)
+        if segment.has("FIN"):
+            # Not SYN-RECEIVED: an application closes a connection it has accepted, and accept()
+            # returns it ESTABLISHED (3.10.4's CLOSE in SYN-RECEIVED is for one no one holds).
+            return state in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_1, CLOSING, LAST_ACK)
+        if segment.payload:
+            return state in _TALKING
+        return state in _SYNCHRONIZED
+
+    def emitted(self, segment: Segment) -> Outcome:
+        """This end sent ``segment`` (a capture shows it): bring the endpoint into line with it.
+
+        The sender's evidence, for a capture replay where the real end is known only by what it
+        sends. A SYN from CLOSED is its active OPEN, with the SYN's sequence number as ISS; a
+        FIN is its CLOSE; a RST in a connection is its ABORT, while a RST from CLOSED or LISTEN,
+        or from SYN-SENT (answering an unacceptable ACK, 3.10.7.3), is an answer that changes
+        nothing. Where the segment needs something to have arrived first (a SYN,ACK from LISTEN:
+        a SYN; data from SYN-RECEIVED: the ACK of its SYN; a new SYN from a synchronized state:
+        it had dropped the connection), that step is taken along the table by the same rules as
+        :meth:`receive`, from the segment the evidence implies, and counted in
+        :attr:`Outcome.implied`. SND.NXT follows what it sent; RCV.NXT follows its ACK (what it
+        had received). Every state change is a table row fired through :attr:`machine`.
+        """
+        if not isinstance(segment, Segment):
+            raise InvalidOperation(f"emitted takes a Segment, not {type(segment).__name__}")
+        flags = segment.flags
+        if flags in _PLAIN and self.emitted_predicted(segment.seq, segment.ack, segment.payload):
+            return _outcome(end=self.name, cause=f"sent {segment.label}", reason=_FITS)
+        if flags == _SYN_ACK and self.machine.state == SYN_RECEIVED and segment.seq == self._d.iss:
+            # The SYN,ACK it sent on the SYN it got (this end already holds it as sent).
+            return _outcome(end=self.name, cause=f"sent {segment.label}", reason=_ANSWERED)
+        w = _Work(self, f"sent {segment.label}")
+        if "RST" in flags:
+            self._emitted_rst(w, segment)
+        elif "SYN" in flags:
+            self._emitted_syn(w, segment)
+        else:
+            self._emitted_other(w, segment)
+        if w.response == "ok" and "ACK" in flags and w.state not in (CLOSED, LISTEN, SYN_SENT):
+            nxt = w.d.rcv_nxt
+            if nxt is None or seq_gt(segment.ack, nxt):
+                w.set(rcv_nxt=segment.ack)
+        if w.response == "ok" and w.d.snd_nxt is not None and seq_gt(segment.end, w.d.snd_nxt):
+            w.set(snd_nxt=segment.end)
+        return self._commit(w)
+
+    def _implied(self, w: _Work, step: Any, *args: Any) -> None:
+        """Take a step the evidence implies (a delivery, a call): its transitions are implied."""
+        step(w, *args)
+        w.implied = len(w.fired)
+
+    def _emitted_rst(self, w: _Work, seg: Segment) -> None:
+        state = w.state
+        if state in (CLOSED, LISTEN):
+            section = "3.10.7.1" if state == CLOSED else "3.10.7.2"
+            w.say(section, f"a RST from {state}: the answer of an end with no connection", "answer")
+        elif state == SYN_SENT:
+            w.say(
+                "3.10.7.3",
+                "a RST from SYN-SENT answers an ACK that is not for its SYN (an ABORT there "
+                "sends nothing): the state does not change",
+                "answer",
+            )
+        elif state in _SYNCHRONIZED and seg.seq != w.d.snd_nxt:
+            w.say(
+                "3.10.5",
+                f"a RST with sequence number {seg.seq}, not this end's SND.NXT "
+                f"({w.d.snd_nxt}): not its own ABORT but a forged or old RST, as RFC 5961 warns",
+                "ignored",
+            )
+        else:
+            w.go("abort")
+            self._delete_tcb(w)
+            w.say("3.10.5", "its RST is an ABORT: TCB deleted")
+
+    def _emitted_syn(self, w: _Work, seg: Segment) -> None:
+        state = w.state
+        if "ACK" in seg.flags:
+            if state == SYN_RECEIVED:
+                d = w.d
+                if seg.seq != d.iss and d.snd_una == d.iss:
+                    # The ISS was chosen before the capture showed it: take the real one.
+                    w.set(iss=seg.seq, snd_una=seg.seq, snd_nxt=seq_add(seg.seq, 1))
+                    w.set(
+                        rexmit=tuple(
+                            replace(q, seq=seg.seq) if q.has("SYN") else q for q in d.rexmit
+                        )
+                    )
+                w.say("3.10.7.2", _ANSWERED.partition(": ")[2])
+                return
+            # It answered a SYN the capture did not show: received first, by the same rules.
+            syn = _seg(self.peer, self.name, seq_add(seg.ack, -1), flags="SYN", window=self.window)
+            w.set(next_iss=seg.seq)
+            if state == CLOSED:
+                w.go("passive")
+                state = LISTEN
+            if state == LISTEN:
+                self._implied(w, self._arrive_listen, syn)
+            elif state == SYN_SENT and seg.seq == w.d.iss:
+                self._implied(w, self._arrive_syn_sent, syn)
+            else:
+                w.set(next_iss=None)
+                w.say("3.10.7", f"a SYN,ACK does not fit {state}: segments were missed", "ignored")
+                return
+            w.clauses.clear()
+            w.response = "ok"
+            w.say("3.10.7.2", f"its SYN,ACK shows it received a SYN first: {w.state}")
+            return
+        if state == SYN_SENT:
+            if seg.seq == w.d.iss:
+                w.say("3.10.7.3", "its SYN again (a retransmission)", "repeat")
+            else:
+                w.say(
+                    "3.5",
+                    f"a SYN with ISS {seg.seq} while its SYN with {w.d.iss} is unanswered: an "
+                    "old duplicate of an earlier connection (Figure 8), not its own",
+                    "ignored",
+                )
+            return
+        if state != CLOSED:
+            # A new SYN from an end that still had a connection: it dropped it without a
+            # segment on the wire (a reboot, a crash, a lost RST). Implied: the table's ABORT.
+            self._implied(w, self._drop_quietly)
+        w.set(next_iss=seg.seq)
+        self._open_active(w)
+        w.go("active")
+        w.say("3.10.1", "its SYN is an active OPEN")
+
+    def _drop_quietly(self, w: _Work) -> None:
+        w.go("abort")
+        self._delete_tcb(w)
+
+    def _emitted_other(self, w: _Work, seg: Segment) -> None:
+        state = w.state
+        fin = "FIN" in seg.flags
+        if state in (SYN_SENT, LISTEN, SYN_RECEIVED):
+            if "ACK" not in seg.flags:
+                w.say("3.10.7", f"a segment without ACK does not fit {state}", "ignored")
+                return
+            # Synchronized: it received what made it so (SYN,ACK; SYN and ACK of SYN).
+            if state == LISTEN:
+                syn = _seg(self.peer, self.name, seq_add(seg.ack, -1), flags="SYN")
+                w.set(next_iss=seq_add(seg.seq, -1))
+                self._implied(w, self._arrive_listen, syn)
+                state = w.state
+            if state == SYN_SENT:
+                synack = _seg(
+                    self.peer, self.name, seq_add(seg.ack, -1), _v(w.d.snd_nxt), "SYN,ACK"
+                )
+                self._implied(w, self._arrive_syn_sent, synack)
+            else:
+                ack = _seg(self.peer, self.name, _v(w.d.rcv_nxt), _v(w.d.snd_nxt), "ACK")
+                self._implied(w, self._arrive_synchronized, ack)
+            w.clauses.clear()
+            w.response = "ok"
+            w.say("3.10.7", f"its segment shows it synchronized first: {w.state}")
+            state = w.state
+            if state not in _SYNCHRONIZED:
+                w.say("3.10.7", "the implied segments did not synchronize it", "ignored")
+                return
+        if fin:
+            if state in (ESTABLISHED, CLOSE_WAIT):
+                w.set(snd_nxt=seq_add(seg.seq, seg.payload))
+                self._send_fin(w)
+                w.go("close")
+                w.say("3.10.4", f"its FIN is a CLOSE: {w.state}")
+            elif state in (FIN_WAIT_1, CLOSING, LAST_ACK):
+                w.say("3.10.4", "its FIN again", "repeat")
+            else:
+                w.say("3.10.4", f"a FIN does not fit {state}: segments were missed", "ignored")
+            return
+        if state not in _SYNCHRONIZED:
+            w.say("3.10.7", f"a segment does not fit {state}: segments were missed", "ignored")
+        elif seg.payload and state not in _TALKING:
+            w.say("3.10.2", f"data after this end's FIN ({state})", "ignored")
+        else:
+            w.say("3.10.7", _FITS.partition(": ")[2])
 
     # -- timers -------------------------------------------------------------------------------
 
     def timeout(self, name: str) -> Outcome:
         """The timer ``name`` (one it asked for and did not stop) ran out."""
-        if name not in self._data.running:
+        if name not in self._d.running:
             raise InvalidOperation(
-                f"timer {name!r} of {self.name} is not running "
-                f"(running: {sorted(self._data.running)})"
+                f"timer {name!r} of {self.name} is not running (running: {sorted(self._d.running)})"
             )
         w = _Work(self, f"timeout {name}")
-        w.set(running=w.d.running - {name})
+        w.d.running = _timers_running(w.d.running - {name})
         if name == "retransmit":
             self._retransmit(w)
         elif name == "user-timeout":
@@ -647,6 +1080,14 @@ class Endpoint:
         """
         if not isinstance(segment, Segment):
             raise InvalidOperation(f"receive takes a Segment, not {type(segment).__name__}")
+        if segment.flags in _PLAIN and self.machine.state in _PREDICTED:
+            outcome = self._receive_predicted(segment)
+            if outcome is not None:
+                return outcome
+        return self._receive(segment)
+
+    def _receive(self, segment: Segment) -> Outcome:
+        """SEGMENT ARRIVES the long way, through every step of 3.10.7."""
         w = _Work(self, segment.label)
         if w.state == CLOSED:
             self._arrive_closed(w, segment)
@@ -661,7 +1102,7 @@ class Endpoint:
     def _reply(
         self, w: _Work, to: Segment, flags: str, seq: int, ack: int = 0, note: str = ""
     ) -> None:
-        w.sent.append(Segment(self.name, to.src, seq, ack, flags, window=self.window, note=note))
+        w.sent.append(_seg(self.name, to.src, seq, ack, flags, window=self.window, note=note))
 
     def _arrive_closed(self, w: _Work, seg: Segment) -> None:
         if seg.has("RST"):
@@ -683,7 +1124,7 @@ class Endpoint:
             iss = self._next_iss(w)
             rcv_nxt = seq_add(seg.seq, 1)
             w.set_tcb(iss=iss, irs=seg.seq, rcv_nxt=rcv_nxt, snd_una=iss, snd_nxt=seq_add(iss, 1))
-            self._queue(w, Segment(self.name, seg.src, iss, rcv_nxt, "SYN,ACK", window=self.window))
+            self._queue(w, _seg(self.name, seg.src, iss, rcv_nxt, "SYN,ACK", window=self.window))
             w.go("syn")
             w.say("3.10.7.2", "a connection request: SYN,ACK sent", "accepted")
             if seg.payload:
@@ -713,7 +1154,11 @@ class Endpoint:
                 self._delete_tcb(w)
                 w.say("3.10.7.3", "connection refused: the RST acknowledges our SYN", "accepted")
             else:
-                w.say("3.10.7.3", "a RST that does not acknowledge our SYN: discarded", "dropped")
+                w.say(
+                    "3.10.7.3",
+                    "a RST without ACK (it does not acknowledge our SYN): discarded",
+                    "dropped",
+                )
             return
         if not seg.has("SYN"):
             w.say("3.10.7.3", "neither SYN nor RST: discarded", "dropped")
@@ -729,9 +1174,7 @@ class Endpoint:
         else:
             # Simultaneous open: the other end's SYN crossed ours. We answer SYN,ACK with our
             # ISS again, and that SYN,ACK replaces the SYN in the retransmission queue.
-            synack = Segment(
-                self.name, seg.src, _v(tcb.iss), rcv_nxt, "SYN,ACK", window=self.window
-            )
+            synack = _seg(self.name, seg.src, _v(tcb.iss), rcv_nxt, "SYN,ACK", window=self.window)
             w.set(rexmit=(synack, *w.d.rexmit[1:]))
             w.sent.append(synack)
             w.go("syn")
@@ -741,47 +1184,46 @@ class Endpoint:
                 "accepted",
             )
 
-    def _acceptable(self, seg: Segment, tcb: TCB) -> bool:
+    def _acceptable(self, seg: Segment, tcb: TCB | _Data) -> bool:
         """The four cases of RFC 9293 3.10.7.4's sequence number check."""
         nxt, wnd, seq, length = _v(tcb.rcv_nxt), tcb.rcv_wnd, seg.seq, seg.length
-
-        def in_window(n: int) -> bool:
-            return seq_le(nxt, n) and seq_lt(n, seq_add(nxt, wnd))
-
+        # RCV.NXT =< n < RCV.NXT+RCV.WND on the circle is (n - RCV.NXT) mod 2**32 < RCV.WND,
+        # for any window up to 2**31 (MAX_WINDOW is below it).
         if length == 0:
-            return seq == nxt if wnd == 0 else in_window(seq)
+            return seq == nxt if wnd == 0 else ((seq - nxt) & _MASK) < wnd
         if wnd == 0:
             return False
-        return in_window(seq) or in_window(seq_add(seq, length - 1))
+        return ((seq - nxt) & _MASK) < wnd or ((seq + length - 1 - nxt) & _MASK) < wnd
 
     def _arrive_synchronized(self, w: _Work, seg: Segment) -> None:
         tcb, section = w.tcb, "3.10.7.4"
+        flags = seg.flags
         old_syn = closed_window = False
         # First, the sequence number. After a simultaneous open the other end's SYN,ACK
         # carries the SYN we already have: trimmed of it (the RFC's "idealized segment that
         # begins at RCV.NXT"), it is an acceptable ACK of our SYN (Figure 7, line 6).
         if (
             w.state == SYN_RECEIVED
-            and seg.has("SYN")
-            and seg.has("ACK")
-            and not seg.has("RST")
+            and "SYN" in flags
+            and "ACK" in flags
+            and "RST" not in flags
             and seg.seq == _v(tcb.irs)
         ):
             old_syn = True
         elif (
             tcb.rcv_wnd == 0
             and seg.seq == tcb.rcv_nxt
-            and not seg.has("SYN")
-            and (seg.has("ACK") or seg.has("RST"))
+            and "SYN" not in flags
+            and ("ACK" in flags or "RST" in flags)
         ):
             # "If the RCV.WND is zero, no segments will be acceptable, but special allowance
             # should be made to accept valid ACKs, URGs, and RSTs": its ACK or RST counts, its
             # data and FIN do not.
             closed_window = seg.length > 0
         elif not self._acceptable(seg, tcb):
-            if seg.has("RST"):
+            if "RST" in flags:
                 w.say(section, "a RST outside the receive window: discarded", "dropped")
-            elif w.state == TIME_WAIT and seg.has("FIN") and seg.end == _v(tcb.rcv_nxt):
+            elif w.state == TIME_WAIT and "FIN" in flags and seg.end == _v(tcb.rcv_nxt):
                 self._reply(w, seg, "ACK", _v(tcb.snd_nxt), _v(tcb.rcv_nxt))
                 w.start("2msl", self.profile.time_wait_duration)
                 w.say(
@@ -801,14 +1243,14 @@ class Endpoint:
             return
         ahead = seq_gt(seg.seq, _v(tcb.rcv_nxt))  # out of order: starts after what we expect
         skip = 0 if ahead else seq_diff(_v(tcb.rcv_nxt), seg.seq)  # old octets at its front
-        syn = int(seg.has("SYN"))
+        syn = int("SYN" in flags)
         new_text = 0 if ahead else max(0, seg.payload - max(0, skip - syn))
-        new_fin = seg.has("FIN") and not ahead and skip <= syn + seg.payload
+        new_fin = "FIN" in flags and not ahead and skip <= syn + seg.payload
         if closed_window:
             new_text, new_fin = 0, False
 
         # Second, RST (RFC 5961 3.2: only a RST exactly at RCV.NXT resets).
-        if seg.has("RST"):
+        if "RST" in flags:
             if seg.seq == _v(tcb.rcv_nxt):
                 passive = w.state == SYN_RECEIVED and w.entered_from == LISTEN
                 refused = w.state == SYN_RECEIVED and not passive
@@ -831,7 +1273,7 @@ class Endpoint:
             return
 
         # Fourth, SYN: in a synchronized state any SYN gets a challenge ACK (RFC 5961 4.2).
-        if seg.has("SYN") and not old_syn:
+        if "SYN" in flags and not old_syn:
             self._reply(w, seg, "ACK", _v(tcb.snd_nxt), _v(tcb.rcv_nxt), note="challenge ACK")
             w.say(
                 section,
@@ -845,7 +1287,7 @@ class Endpoint:
             return
 
         # Fifth, ACK.
-        if not seg.has("ACK"):
+        if "ACK" not in flags:
             w.say(section, "no ACK bit: discarded", "dropped")
             return
         if w.state == SYN_RECEIVED:
@@ -888,7 +1330,7 @@ class Endpoint:
             return
 
         # Seventh, the data; eighth, the FIN.
-        if ahead and (seg.payload or seg.has("FIN")):
+        if ahead and (seg.payload or "FIN" in flags):
             self._reply(w, seg, "ACK", _v(w.tcb.snd_nxt), _v(w.tcb.rcv_nxt))
             w.say(
                 section,
@@ -939,6 +1381,11 @@ class Endpoint:
                 w.go("fin")
                 self._time_wait(w)
                 w.say(section, "the other end's FIN: TIME-WAIT", "accepted")
+            elif w.state == TIME_WAIT:
+                w.start("2msl", self.profile.time_wait_duration)
+                w.say(section, "a FIN in TIME-WAIT: 2MSL timer restarted", "accepted")
+            else:  # CLOSE-WAIT, CLOSING, LAST-ACK: "Remain in the ... state"
+                w.say(section, f"a FIN again in {w.state}: the state does not change", "accepted")
         if need_ack:
             self._reply(w, seg, "ACK", _v(w.tcb.snd_nxt), _v(w.tcb.rcv_nxt))
             w.clauses[-1] += ", ACK sent"
@@ -957,7 +1404,7 @@ class Endpoint:
     def _open_active(self, w: _Work) -> None:
         iss = self._next_iss(w)
         w.set_tcb(iss=iss, snd_una=iss, snd_nxt=seq_add(iss, 1))
-        self._queue(w, Segment(self.name, self.peer, iss, 0, "SYN", window=self.window))
+        self._queue(w, _seg(self.name, self.peer, iss, 0, "SYN", window=self.window))
 
     def _queue(self, w: _Work, segment: Segment) -> None:
         """Send ``segment``, which occupies sequence space, and keep it until acknowledged."""
@@ -973,7 +1420,7 @@ class Endpoint:
         tcb = w.tcb
         self._queue(
             w,
-            Segment(
+            _seg(
                 self.name,
                 self.peer,
                 _v(tcb.snd_nxt),
@@ -989,7 +1436,7 @@ class Endpoint:
         tcb = w.tcb
         self._queue(
             w,
-            Segment(
+            _seg(
                 self.name,
                 self.peer,
                 _v(tcb.snd_nxt),
@@ -1067,18 +1514,12 @@ class Endpoint:
         self._delete_tcb(w)
 
     def _reply_rst(self, w: _Work) -> None:
-        w.sent.append(
-            Segment(self.name, self.peer, _v(w.tcb.snd_nxt), 0, "RST", window=self.window)
-        )
+        w.sent.append(_seg(self.name, self.peer, _v(w.tcb.snd_nxt), 0, "RST", window=self.window))
 
     def _delete_tcb(self, w: _Work) -> None:
         for name in sorted(w.d.running):
             w.stop(name)
-        w.d = _Data(
-            TCB(snd_wnd=self.window, rcv_wnd=self.window),
-            incarnation=w.d.incarnation,
-            next_iss=w.d.next_iss,
-        )
+        w.d = _Data(self.window, w.d.incarnation, w.d.next_iss)
 
     def _back_to_listen(self, w: _Work) -> None:
         self._delete_tcb(w)
@@ -1091,20 +1532,21 @@ class Endpoint:
             self.machine.fire(w.fired[0])
         elif w.fired:
             self.machine.run(*w.fired)  # all or nothing; observers hear of it once
-        self._data = w.d
+        self._d = w.d
         return w.outcome()
 
     def _snapshot(self) -> tuple[_Data, int]:
-        return self._data, len(self.machine.history)
+        # A copy: header prediction moves the live data's sequence variables in place.
+        return self._d.copy(), len(self.machine.history)
 
     def _restore(self, snapshot: tuple[_Data, int]) -> None:
         data, steps = snapshot
         self.machine.jump(steps)
-        self._data = data
+        self._d = data.copy()
 
     def describe(self) -> dict[str, object]:
         """Everything a view shows of this end, as JSON-ready data."""
-        d = self._data
+        d = self._d
         return {
             "name": self.name,
             "state": self.state,

@@ -77,7 +77,24 @@ def seq_ge(a: int, b: int) -> bool:
     return seq_diff(a, b) >= 0
 
 
+_PARSED: dict[str, frozenset[str]] = {}  # the few spellings a program uses, parsed once
+_FLAG_SET = frozenset(FLAGS)
+
+
 def _parse_flags(flags: str | Iterable[str]) -> frozenset[str]:
+    if isinstance(flags, str):
+        known = _PARSED.get(flags)
+        if known is not None:
+            return known
+    elif isinstance(flags, frozenset) and flags <= _FLAG_SET:
+        return flags
+    chosen = _read_flags(flags)
+    if isinstance(flags, str) and len(_PARSED) < 512:
+        _PARSED[flags] = chosen
+    return chosen
+
+
+def _read_flags(flags: str | Iterable[str]) -> frozenset[str]:
     words = re.split(r"[\s,+|/]+", flags.strip()) if isinstance(flags, str) else list(flags)
     chosen = set()
     for word in words:
@@ -92,8 +109,18 @@ def _parse_flags(flags: str | Iterable[str]) -> frozenset[str]:
     return frozenset(chosen)
 
 
+_LABELS: dict[frozenset[str], str] = {}  # every set of known flags, named once
+
+
 def flags_label(flags: Iterable[str]) -> str:
     """Flags in the table's notation: ``{'ACK', 'SYN'}`` -> ``'SYN,ACK'`` (``''`` for none)."""
+    if isinstance(flags, frozenset):
+        known = _LABELS.get(flags)
+        if known is None:
+            known = ",".join(f for f in FLAGS if f in flags)
+            if flags <= _FLAG_SET:
+                _LABELS[flags] = known
+        return known
     present = set(flags)
     return ",".join(f for f in FLAGS if f in present)
 
@@ -170,11 +197,40 @@ class Segment:
         ):
             object.__setattr__(self, name, value)
 
+    @classmethod
+    def _trusted(
+        cls,
+        src: str,
+        dst: str,
+        seq: int,
+        ack: int,
+        flags: frozenset[str],
+        payload: int,
+        window: int | None,
+        note: str = "",
+    ) -> Segment:
+        """A segment from fields already known to be valid (a decoded header): no checks.
+
+        For capture replay's hot path; ``flags`` must be a frozenset of names of :data:`FLAGS`.
+        """
+        segment = object.__new__(cls)
+        segment.__dict__.update(
+            src=src,
+            dst=dst,
+            seq=seq,
+            ack=ack,
+            flags=flags,
+            payload=payload,
+            window=window,
+            note=note,
+        )
+        return segment
+
     # -- what it carries ------------------------------------------------------------------------
 
     def has(self, flag: str) -> bool:
         """Whether the control bit ``flag`` (``'SYN'``, ``'ack'``...) is set."""
-        return flag.upper() in self.flags
+        return flag in self.flags or flag.upper() in self.flags
 
     @property
     def length(self) -> int:

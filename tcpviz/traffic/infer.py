@@ -1,19 +1,29 @@
 """Infer both endpoints' RFC 9293 states from the segments of one captured connection.
 
-Each captured segment says two things. It is proof of its sender's state: a SYN is sent in
-SYN-SENT, a SYN,ACK in SYN-RECEIVED, a FIN by a CLOSE, a RST by an ABORT or by an end with no
-connection; its ACK field says which of the peer's segments the sender had received. And it is
-a delivery to the receiver, which RFC 9293 section 3.10 (SEGMENT ARRIVES) turns into a state
-change or none. Every change is a row of the extended TCP table, taken the way the core
-``Machine`` takes it (``EndpointStates.machine()`` replays them through one).
+Each end of the connection is a :class:`tcpviz.sim.Endpoint`, the simulator's own endpoint, and
+every state change of an end comes from it: the capture decides only *when* to tell it what.
+Each captured segment says two things. It is proof of its sender's state, which the sender's
+endpoint takes through :meth:`~tcpviz.sim.Endpoint.emitted` (a SYN from CLOSED is an active
+OPEN, a FIN a CLOSE, a RST an ABORT or an answer; SND.NXT follows what it sent and RCV.NXT its
+ACK). And it is a delivery to the receiver, whose endpoint takes it through
+:meth:`~tcpviz.sim.Endpoint.receive`: RFC 9293 section 3.10 (SEGMENT ARRIVES), with its
+acceptability test, ACK checks and RST rules, is the endpoint's, not this module's. Every change
+is a row of the extended TCP table fired through the endpoint's :class:`~tcpviz.model.Machine`,
+so simulation and replay agree by construction (``EndpointStates.machine()`` replays them).
+For the bulk of any capture, in-order data and ACKs on an open connection, both go through the
+endpoint's header prediction (:meth:`~tcpviz.sim.Endpoint.predict`,
+:meth:`~tcpviz.sim.Endpoint.emitted_predicted`), the same code the simulator's ``receive``
+starts with.
 
-The capture point sees a segment *between* the two ends, so a delivery is held back until the
-receiver's own next segment shows it arrived (its ACK covers it): in a simultaneous close each
-FIN crosses the other on the wire, the FIN that is not acknowledged by the other end's FIN had
-not arrived, and both ends go FIN-WAIT-1 -> CLOSING, as they really did. Where what the
-receiver sends disagrees with what the deliveries would have made of it, the sender's evidence
-wins: the missing steps are taken along the table's own arrows and marked inferred. A segment
-that the receiver answers by retransmitting what it acknowledged was lost on the way.
+What stays here is what only a capture point knows about. It sees a segment *between* the two
+ends, so a delivery is held back until the receiver's own next segment shows it arrived (its
+ACK covers it, or what it sends does not fit its state without it,
+:meth:`~tcpviz.sim.Endpoint.fits`): in a simultaneous close each FIN crosses the other on the
+wire, the FIN that is not acknowledged by the other end's FIN had not arrived, and both ends go
+FIN-WAIT-1 -> CLOSING, as they really did. Where what an end sends needs a step the deliveries
+did not give it (a SYN,ACK from LISTEN needs a SYN), the sender's evidence wins: its endpoint
+takes the implied step by its own rules, and the step is marked inferred. A segment that the
+receiver answers by retransmitting what it acknowledged was lost on the way.
 
 Retransmissions, keep-alives and duplicates never move a state. When a segment was sent several
 times before the receiver answered, the receiver took the last copy before its answer (it
@@ -26,12 +36,12 @@ whether a RST was accepted (unless the receiver's later segments say), states le
 that send nothing (TIME-WAIT's 2MSL, which Linux fixes at 60 s), and transitions that send
 nothing (SYN-RECEIVED -> ESTABLISHED, FIN-WAIT-1 -> FIN-WAIT-2, LAST-ACK -> CLOSED).
 
-The state-deciding parts of 3.10 are written here for real segments (scaled windows, capture
-gaps, a capture starting mid-connection, one pass at a million packets a minute) rather than
-taken from :class:`tcpviz.sim.Endpoint`, whose receive costs about ten times a whole replay step
-and whose TCB cannot yet start mid-connection. tests/test_capture_sim.py holds the two to the
-same answers: every connection scenario of the simulator, captured at either end, replays to
-the simulator's states.
+The endpoints are given the largest window TCP allows (65535 << 14, RFC 7323) instead of the
+one each end advertised: a capture point may miss the segments that moved a window, and no
+segment a real peer sends within its window must be refused. A capture that starts after the
+handshake meets each end with :meth:`~tcpviz.sim.Endpoint.midway` in ESTABLISHED, its sequence
+variables taken from the first segments. tests/traffic/test_capture_sim.py holds replay to the
+simulator's answers: every connection scenario, captured at either end, replays to its states.
 """
 
 from __future__ import annotations
@@ -39,7 +49,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..model import Machine, Table, Transition, tcp_table
-from .decode import ACK, FIN, RST, SYN, Header
+from ..sim import MAX_WINDOW, Endpoint, Outcome, Segment
+from .decode import ACK, FIN, PSH, RST, SYN, Header
 
 if TYPE_CHECKING:
     from .capture import CapturedSegment, Connection
@@ -53,31 +64,22 @@ CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED = (
     "SYN-RECEIVED",
     "ESTABLISHED",
 )
-FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT = (
-    "FIN-WAIT-1",
-    "FIN-WAIT-2",
-    "CLOSE-WAIT",
-    "CLOSING",
-    "LAST-ACK",
-    "TIME-WAIT",
-)
-#: States in which both sequence spaces are known (RFC 9293's synchronized states).
-SYNCHRONIZED = frozenset(
-    {ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT}
-)
-#: States after the end's own FIN: it sends no new data there.
-_FIN_SENT = frozenset({FIN_WAIT_1, FIN_WAIT_2, CLOSING, LAST_ACK, TIME_WAIT})
+TIME_WAIT = "TIME-WAIT"
 
 _MASK = 0xFFFFFFFF
 _HALF = 0x80000000
 _CONTROL = SYN | FIN | RST
-# States a segment without control bits never moves an end out of: their ACK arrows are for
-# the ACK of our SYN or FIN, which these states have no more (or not yet) to wait for.
-_QUIET = frozenset({"ESTABLISHED", "CLOSE-WAIT", "FIN-WAIT-2", "TIME-WAIT"})
-# States whose segments without control bits prove nothing new about the state itself.
-_TALKING = frozenset({"ESTABLISHED", "CLOSE-WAIT"})
 # A receiver that never answers must not hold back deliveries without bound.
 _PENDING_LIMIT = 256
+# The control bits of a decoded header, as the endpoint's segments name them.
+_FLAG_SETS: dict[int, frozenset[str]] = {
+    bits: frozenset(
+        name
+        for bit, name in ((SYN, "SYN"), (FIN, "FIN"), (RST, "RST"), (PSH, "PSH"), (ACK, "ACK"))
+        if bits & bit
+    )
+    for bits in range(32)
+}
 
 
 def _after(a: int, b: int) -> bool:
@@ -123,43 +125,70 @@ class StateEntry(NamedTuple):
 
 
 class EndpointStates:
-    """One endpoint of a captured connection: its address, role and the states it went through."""
+    """One endpoint of a captured connection: its address, role and the states it went through.
+
+    ``endpoint`` is the :class:`~tcpviz.sim.Endpoint` that decides them; its state and sequence
+    variables are read through here (``state``, ``snd_nxt``, ``rcv_nxt``...).
+    """
 
     __slots__ = (
         "address",
         "changes",
-        "entered_from",
-        "fin",
-        "irs",
-        "iss",
+        "endpoint",
+        "name",
         "notes",
         "port",
         "pristine",
-        "rcv_nxt",
         "role",
-        "snd_nxt",
-        "snd_una",
-        "state",
         "table",
     )
 
-    def __init__(self, address: str, port: int, table: Table):
+    def __init__(self, address: str, port: int, table: Table, peer: str = ""):
         self.address: str = address
         self.port: int = port
         self.role: str = "unknown"
         self.table: Table = table
-        self.state: str = CLOSED
-        self.entered_from: str | None = None
         self.changes: list[StateEntry] = []
         self.notes: list[str] = []
-        # The sequence variables of RFC 9293 3.3.1 as far as the capture shows them.
-        self.iss: int | None = None
-        self.irs: int | None = None
-        self.snd_nxt: int | None = None
-        self.snd_una: int | None = None
-        self.rcv_nxt: int | None = None
-        self.fin: int | None = None  # sequence number of our FIN
+        #: ``address:port`` (``[address]:port`` for IPv6): the endpoint's name in its segments.
+        self.name: str = _name(address, port)
+        self.endpoint: Endpoint = Endpoint(self.name, peer=peer, window=MAX_WINDOW, table=table)
         self.pristine: bool = True  # nothing sent, nothing delivered yet
+
+    @property
+    def state(self) -> str:
+        """The endpoint's current state."""
+        return self.endpoint.machine.state
+
+    @property
+    def entered_from(self) -> str | None:
+        return self.endpoint.machine.entered_from
+
+    # The sequence variables of RFC 9293 3.3.1 as far as the capture shows them.
+    @property
+    def iss(self) -> int | None:
+        return self.endpoint._data.iss
+
+    @property
+    def irs(self) -> int | None:
+        return self.endpoint._data.irs
+
+    @property
+    def snd_nxt(self) -> int | None:
+        return self.endpoint._data.snd_nxt
+
+    @property
+    def snd_una(self) -> int | None:
+        return self.endpoint._data.snd_una
+
+    @property
+    def rcv_nxt(self) -> int | None:
+        return self.endpoint._data.rcv_nxt
+
+    @property
+    def fin(self) -> int | None:
+        """The sequence number of this end's FIN, once sent."""
+        return self.endpoint._data.fin_seq
 
     @property
     def states(self) -> list[str]:
@@ -187,6 +216,32 @@ class EndpointStates:
         return f"<EndpointStates {self.address}:{self.port} {self.role} {' -> '.join(self.states)}>"
 
 
+def _name(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def _segment(sender: EndpointStates, receiver: EndpointStates, h: Header) -> Segment:
+    """The captured segment as the endpoints take it."""
+    flags = _FLAG_SETS[h.flags & 0x1F]
+    return Segment._trusted(
+        sender.name, receiver.name, h.seq, h.ack if "ACK" in flags else 0, flags, h.length, h.window
+    )
+
+
+# The notes of steps an end's own segment implies (the capture did not see what caused them).
+def _implied_note(event: str, number: int) -> str:
+    if event == "passive OPEN":
+        return _LISTEN_NOTE
+    if event == "rcv SYN":
+        return "a SYN the capture did not see"
+    if event == "ABORT":
+        return (
+            "this end sent a new SYN, so it had dropped its connection without a segment on the "
+            "wire (a reboot, a crash, or a lost RST)"
+        )
+    return f"segment {number} shows this end synchronized; the segment that made it so was not seen"
+
+
 class Inference:
     """Both endpoints' states for one connection, updated segment by segment.
 
@@ -195,14 +250,14 @@ class Inference:
 
     def __init__(self, connection: Connection, table: Table | None = None):
         self.table: Table = table if table is not None else tcp_table(extended=True)
-        self._arrows = _arrows(self.table)
         self.connection = connection
-        a = EndpointStates(connection.addresses[0], connection.ports[0], self.table)
+        names = [_name(connection.addresses[i], connection.ports[i]) for i in (0, 1)]
+        a = EndpointStates(connection.addresses[0], connection.ports[0], self.table, names[1])
         if connection.self_connect:
             a.role = "self"
             self.endpoints: tuple[EndpointStates, ...] = (a,)
         else:
-            b = EndpointStates(connection.addresses[1], connection.ports[1], self.table)
+            b = EndpointStates(connection.addresses[1], connection.ports[1], self.table, names[0])
             self.endpoints = (a, b)
         # Segments on their way to each endpoint, not yet shown to have arrived.
         self.pending: tuple[list[tuple[CapturedSegment, Header]], ...] = tuple(
@@ -224,32 +279,24 @@ class Inference:
             not flags & _CONTROL
             and flags & ACK
             and segment.kind == "new"
-            and sender.state in _TALKING
-            and receiver.state in _QUIET
-            and receiver.rcv_nxt is not None
             and not self.pending[sender_index]
             and not self.pending[receiver_index]
+            and sender.changes
             and sender.changes[-1].seen
+            and sender.endpoint.emitted_predicted(h.seq, h.ack, h.length)
+            and receiver.endpoint.predict(h.seq, h.ack, h.length)
         ):
-            # The bulk of any capture: data and ACKs on an open connection. Nothing is on its
-            # way, the sender's state is already proven, and such a segment cannot move the
-            # receiver (3.10.7.4): only the sequence variables move. (The general path below
-            # gives the same result, three function calls later.)
-            sender.rcv_nxt = h.ack
-            end = (h.seq + h.length) & _MASK
-            if sender.snd_nxt is None or 0 < ((end - sender.snd_nxt) & _MASK) < _HALF:
-                sender.snd_nxt = end
-            if 0 < ((end - receiver.rcv_nxt) & _MASK) < _HALF:
-                receiver.rcv_nxt = end
+            # The bulk of any capture: data and ACKs on an open connection, nothing on its way,
+            # the sender's state already proven. Both ends' header prediction took it.
             return False
         before = len(sender.changes) + len(receiver.changes)
         # First what the sender's segment shows it had received, then what it shows of itself.
         if self.pending[sender_index]:
             self._flush(sender_index, segment, h)
         if segment.kind == "new":
-            self._evidence(sender, sender_index, segment, h)
+            self._evidence(sender, receiver, segment, h)
         pending = self.pending[receiver_index]
-        if not pending and not h.flags & _CONTROL and receiver.state in _QUIET:
+        if not pending and not flags & _CONTROL and receiver.endpoint.quiet:
             # A segment without SYN, FIN or RST cannot move an end in these states (3.10.7.4),
             # whenever it arrives: take it in now rather than hold it back.
             if segment.kind == "new" or not self._seen_before(receiver, h):
@@ -290,10 +337,10 @@ class Inference:
                         "the capture missed its segments",
                     )
                 )
-            if end.state == TIME_WAIT:
-                self._move(
+            if end.state == TIME_WAIT and "2msl" in end.endpoint.timers:
+                self._record(
                     end,
-                    "timeout 2MSL",
+                    end.endpoint.timeout("2msl"),
                     None,
                     None,
                     note="after 2MSL (Linux: 60 s); the timer sends nothing, so the capture "
@@ -307,62 +354,98 @@ class Inference:
             e.state in (CLOSED, TIME_WAIT, LISTEN) and not e.pristine for e in self.endpoints
         ) and not any(self.pending)
 
-    # -- moving an endpoint along the table ------------------------------------------------
+    # -- recording what the endpoints did ---------------------------------------------------
 
-    def _transition(self, end: EndpointStates, event: str) -> Transition | None:
-        for t in self._arrows.get((end.state, event), ()):
-            if t.via is None or t.via == end.entered_from:
-                return t
-        return None
+    def _start(self, end: EndpointStates) -> None:
+        """The first entry: CLOSED, before the capture shows anything of this end."""
+        if not end.changes:
+            end.changes.append(
+                StateEntry(
+                    end.endpoint.machine.start,
+                    None,
+                    None,
+                    None,
+                    None,
+                    False,
+                    note="the state before the capture shows anything",
+                )
+            )
 
-    def _move(
+    def _midway(self, end: EndpointStates, s: CapturedSegment, snd_nxt: int, rcv_nxt: int) -> None:
+        """The capture starts after this end's handshake: meet it in ESTABLISHED."""
+        old = end.endpoint
+        end.endpoint = Endpoint.midway(
+            old.name,
+            peer=old.peer,
+            state=ESTABLISHED,
+            snd_nxt=snd_nxt & _MASK,
+            rcv_nxt=rcv_nxt & _MASK,
+            window=MAX_WINDOW,
+            table=self.table,
+        )
+        end.changes.append(
+            StateEntry(
+                ESTABLISHED,
+                None,
+                None,
+                s.time,
+                s.number,
+                False,
+                note="the capture starts in the middle of this connection: it was "
+                "synchronized (ESTABLISHED, or a state after it) before its first segment",
+            )
+        )
+
+    def _record(
         self,
         end: EndpointStates,
-        event: str,
-        segment: CapturedSegment | None,
+        outcome: Outcome,
+        s: CapturedSegment | None,
         time: float | None,
         *,
         seen: bool = False,
         note: str = "",
-    ) -> bool:
-        transition = self._transition(end, event)
-        if transition is None:
-            return False
-        self._start(end, segment, time)
-        end.entered_from = end.state
-        end.state = transition.target
-        end.changes.append(
-            StateEntry(
-                transition.target,
-                transition.source,
-                event,
-                time,
-                segment.number if segment is not None else None,
-                seen,
-                segment.number if seen and segment is not None else None,
-                note,
-                transition,
-            )
-        )
-        return True
-
-    def _start(self, end: EndpointStates, segment: CapturedSegment | None, time, state=CLOSED):
-        if not end.changes:
-            end.changes.append(
-                StateEntry(
-                    state,
+    ) -> None:
+        """Write down the transitions ``outcome`` took: the first ``implied`` ones inferred."""
+        if not outcome.transitions:
+            return
+        self._start(end)
+        number = s.number if s is not None else None
+        for i, t in enumerate(outcome.transitions):
+            if i < outcome.implied:
+                assert s is not None
+                entry = StateEntry(
+                    t.target,
+                    t.source,
+                    t.event,
+                    None if t.event == "passive OPEN" else s.time,
                     None,
-                    None,
-                    time if state != CLOSED else None,
-                    segment.number if segment is not None and state != CLOSED else None,
                     False,
-                    note="the state before the capture shows anything"
-                    if state == CLOSED
-                    else "the capture starts in the middle of this connection: it was "
-                    "synchronized (ESTABLISHED, or a state after it) before its first segment",
+                    None,
+                    _implied_note(t.event, s.number),
+                    t,
                 )
-            )
-            end.state = state
+            else:
+                if t.event == "rcv RST":
+                    why = _RST_NOTE
+                elif not note and t.event == "rcv SYN" and t.source == SYN_SENT:
+                    why = "a simultaneous open"
+                elif not note and t.event == "ABORT" and seen:
+                    why = _ABORT_NOTE
+                else:
+                    why = note
+                entry = StateEntry(
+                    t.target,
+                    t.source,
+                    t.event,
+                    time,
+                    number,
+                    seen,
+                    number if seen else None,
+                    why,
+                    t,
+                )
+            end.changes.append(entry)
 
     def _confirm(self, end: EndpointStates, segment: CapturedSegment) -> None:
         """The endpoint's own segment proves the state it is in: mark the entry seen."""
@@ -374,169 +457,38 @@ class Inference:
 
     # -- the sender's evidence --------------------------------------------------------------
 
-    def _evidence(self, end: EndpointStates, index: int, s: CapturedSegment, h: Header) -> None:
+    def _evidence(
+        self, end: EndpointStates, peer: EndpointStates, s: CapturedSegment, h: Header
+    ) -> None:
         """What a new segment sent by ``end`` proves about ``end``; the sender's evidence wins."""
         flags = h.flags
-        end_seq = (h.seq + h.length + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)) & _MASK
-        if flags & RST:
-            self._sent_rst(end, index, s, h)
-        elif flags & SYN:
-            if flags & ACK:
-                if end.state != SYN_RECEIVED:
-                    self._reconcile(end, index, s, SYN_RECEIVED)
-                else:
-                    self._confirm(end, s)
-            else:
-                if end.state != SYN_SENT:
-                    if end.state == CLOSED:
-                        self._move(end, "active OPEN", s, s.time, seen=True)
-                    else:
-                        self._reconcile(end, index, s, SYN_SENT)
-                elif end.iss is not None and h.seq != end.iss:
-                    # Its own SYN is unanswered and this one has another ISN: an old duplicate
-                    # from an earlier connection (RFC 9293 Figure 8), not this end's evidence.
-                    end.notes.append(
-                        f"segment {s.number}: a SYN from this end's address and port with "
-                        "another initial sequence number while its own SYN is unanswered: an "
-                        "old duplicate of an earlier connection (RFC 9293 3.5, Figure 8)"
-                    )
-                    return
-                else:
-                    self._confirm(end, s)
-            end.iss = h.seq
-            end.snd_una = h.seq
-        else:
-            if end.pristine and end.state == CLOSED:
-                # No SYN from this end: the capture began after its handshake.
-                self._start(end, s, s.time, ESTABLISHED)
-            if flags & FIN:
-                if end.state in (ESTABLISHED, CLOSE_WAIT, SYN_RECEIVED):
-                    self._move(end, "CLOSE", s, s.time, seen=True)
-                elif end.state not in (FIN_WAIT_1, CLOSING, LAST_ACK):
-                    self._reconcile(end, index, s, FIN_WAIT_1)
-                end.fin = h.seq + h.length
-            elif end.state not in SYNCHRONIZED:
-                self._reconcile(end, index, s, ESTABLISHED)
-            elif h.length and end.state in _FIN_SENT:
-                end.notes.append(f"segment {s.number} carries data after this end's FIN")
-            else:
-                self._confirm(end, s)
-        if flags & ACK and end.state not in (CLOSED, LISTEN, SYN_SENT):
-            end.rcv_nxt = h.ack
-        if end.snd_nxt is None or _after(end_seq, end.snd_nxt):
-            end.snd_nxt = end_seq
+        if end.pristine and end.state == CLOSED and not end.changes and not flags & (SYN | RST):
+            # No SYN from this end: the capture began after its handshake.
+            self._midway(end, s, h.seq, h.ack if flags & ACK else 0)
         end.pristine = False
-
-    def _sent_rst(self, end: EndpointStates, index: int, s: CapturedSegment, h: Header) -> None:
-        end.pristine = False
-        if end.state in (CLOSED, LISTEN):
+        was = end.state
+        outcome = end.endpoint.emitted(_segment(end, peer, h))
+        response = outcome.response
+        if response == "answer" and was in (CLOSED, LISTEN):
             # A RST from an end with no connection: a SYN to a closed port, or a segment for a
             # connection this end no longer has (RFC 9293 3.10.7.1). It proves the state.
-            self._start(end, s, s.time)
+            self._start(end)
             last = end.changes[-1]
             if not last.seen:
-                end.changes[-1] = StateEntry(
-                    last.state,
-                    last.previous,
-                    last.event,
-                    last.time,
-                    last.cause,
-                    True,
-                    s.number,
-                    "no connection on this port: it answers with a RST (connection refused)"
+                end.changes[-1] = last._replace(
+                    seen=True,
+                    proof=s.number,
+                    note="no connection on this port: it answers with a RST (connection refused)"
                     if len(end.changes) == 1
                     else last.note,
-                    last.transition,
                 )
             return
-        if end.state in SYNCHRONIZED and end.snd_nxt is not None and h.seq != end.snd_nxt:
-            # An ABORT sends <SEQ=SND.NXT><CTL=RST> (RFC 9293 3.10.5): a RST with another
-            # sequence number did not come from this end's own connection (a blind reset
-            # forged by a third party, RFC 5961; or an old segment).
-            end.notes.append(
-                f"segment {s.number}: a RST from this end's address whose sequence number is "
-                "not this end's SND.NXT: not its own (a forged or old RST, RFC 5961)"
-            )
+        if response in ("answer", "ignored"):
+            end.notes.append(f"segment {s.number}: {_said(outcome)}")
             return
-        if end.state == SYN_SENT and self._answering_bad_ack(index, h):
-            end.notes.append(
-                f"segment {s.number}: a RST answering an ACK that does not acknowledge this "
-                "end's SYN (RFC 9293 3.10.7.3); the end stays in SYN-SENT"
-            )
-            return
-        self._move(
-            end,
-            "ABORT",
-            s,
-            s.time,
-            seen=True,
-            note="the application aborted (SO_LINGER 0, or close() with unread data, RFC 9293 "
-            "3.6.1), or the end gave up on the connection",
-        )
-
-    def _answering_bad_ack(self, index: int, h: Header) -> bool:
-        # An ABORT in SYN-SENT sends nothing (RFC 9293 3.10.5; Linux neither), so a RST from
-        # SYN-SENT answers an unacceptable ACK (3.10.7.3) and leaves the state as it is.
-        return self.endpoints[index].state == SYN_SENT
-
-    def _reconcile(self, end: EndpointStates, index: int, s: CapturedSegment, target: str) -> None:
-        """Take the table's arrows from where the endpoint is to where its segment shows it is."""
-        state = end.state
-        if state == CLOSED and target in (SYN_RECEIVED,):
-            # A SYN,ACK from an end that got no SYN the capture saw: it was listening.
-            self._move(end, "passive OPEN", None, None, note=_LISTEN_NOTE)
-            self._move(
-                end,
-                "rcv SYN",
-                None,
-                s.time,
-                note="its SYN,ACK shows it received a SYN the capture did not see",
-            )
+        self._record(end, outcome, s, s.time, seen=True)
+        if len(outcome.transitions) == outcome.implied:  # nothing of its own: it shows a state
             self._confirm(end, s)
-            return
-        if state == LISTEN and target == SYN_RECEIVED:
-            self._move(end, "rcv SYN", None, s.time, note="a SYN the capture did not see")
-            self._confirm(end, s)
-            return
-        if state == SYN_SENT and target == SYN_RECEIVED:
-            self._move(end, "rcv SYN", None, s.time, note="a SYN the capture did not see")
-            self._confirm(end, s)
-            return
-        if target == SYN_SENT and state != CLOSED:
-            self._move(
-                end,
-                "ABORT",
-                None,
-                s.time,
-                note="this end sent a new SYN, so it had dropped its connection without a "
-                "segment on the wire (a reboot, a crash, or a lost RST)",
-            )
-            if end.state != CLOSED:
-                self._move(end, "ABORT", None, s.time)
-            self._move(end, "active OPEN", s, s.time, seen=True)
-            return
-        if target in (ESTABLISHED, FIN_WAIT_1) and state in (SYN_SENT, SYN_RECEIVED, LISTEN):
-            event = {SYN_SENT: "rcv SYN,ACK", SYN_RECEIVED: "rcv ACK of SYN"}.get(state)
-            if state == LISTEN:
-                self._move(end, "rcv SYN", None, s.time, note="a SYN the capture did not see")
-                event = "rcv ACK of SYN"
-            self._move(
-                end,
-                event or "",
-                None,
-                s.time,
-                note=f"segment {s.number} shows this end synchronized; the segment that made it "
-                "so was not seen",
-            )
-            if target == FIN_WAIT_1 and end.state == ESTABLISHED:
-                self._move(end, "CLOSE", s, s.time, seen=True)
-            else:
-                self._confirm(end, s)
-            return
-        end.notes.append(
-            f"segment {s.number} does not fit {state} (it looks like {target}); the capture "
-            "missed segments of this connection"
-        )
 
     # -- deliveries -----------------------------------------------------------------------------
 
@@ -629,22 +581,82 @@ class Inference:
 
     def _consistent(self, end: EndpointStates, t: CapturedSegment, h: Header) -> bool:
         """Whether ``end``'s current state could have sent ``t`` (before its own user calls)."""
+        if t.kind != "new" or h.flags & RST:
+            return True
+        if end.pristine and not h.flags & (SYN | FIN):
+            return True  # the capture starts after this end's handshake
+        return end.endpoint.fits(_segment(end, end, h))
+
+    def _receive(
+        self,
+        end: EndpointStates,
+        s: CapturedSegment,
+        h: Header,
+        answer: CapturedSegment | None,
+        note: str,
+    ) -> None:
+        """Segment ``s`` arrives at ``end``: its endpoint decides (RFC 9293 3.10)."""
         flags = h.flags
-        if t.kind != "new":
-            return True
-        if flags & RST:
-            return True
-        if flags & SYN:
-            return end.state in (
-                (SYN_RECEIVED, LISTEN, SYN_SENT) if flags & ACK else (CLOSED, SYN_SENT)
-            )
-        if flags & FIN:
-            # SYN-RECEIVED may CLOSE too, but a socket the application holds was accepted, so
-            # an ACK of SYN waiting to be delivered arrived first.
-            return end.state in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_1, CLOSING, LAST_ACK)
-        if h.length:
-            return end.state in (ESTABLISHED, CLOSE_WAIT) or end.pristine
-        return end.state in SYNCHRONIZED or end.pristine
+        endpoint = end.endpoint
+        if not flags & _CONTROL and flags & ACK and endpoint.predict(h.seq, h.ack, h.length):
+            return  # the common case, data and ACKs on an open connection
+        if end.pristine and end.state == CLOSED and not end.changes:
+            # The first the capture shows of this end is a segment to it: where was it?
+            if flags & SYN and not flags & ACK:
+                if answer is not None and answer.flags & RST:
+                    self._start(end)  # 3.10.7.1: CLOSED answers with a RST (connection refused)
+                elif answer is None:
+                    return  # nobody answered: the capture cannot tell what was there
+                else:
+                    self._start(end)
+                    listen = endpoint.listen()
+                    end.changes.append(
+                        StateEntry(
+                            listen.transitions[0].target,
+                            CLOSED,
+                            listen.transitions[0].event,
+                            None,
+                            None,
+                            False,
+                            note=_LISTEN_NOTE,
+                            transition=listen.transitions[0],
+                        )
+                    )
+            elif flags & SYN and not flags & RST:
+                # A SYN,ACK to an end whose SYN the capture missed: it had sent one.
+                self._start(end)
+                syn = Segment(end.name, "", (h.ack - 1) & _MASK, flags="SYN")
+                opened = endpoint.emitted(syn)
+                for t in opened.transitions:
+                    end.changes.append(
+                        StateEntry(
+                            t.target,
+                            t.source,
+                            t.event,
+                            None,
+                            None,
+                            False,
+                            note="a SYN the capture did not see",
+                            transition=t,
+                        )
+                    )
+                endpoint = end.endpoint
+            elif not flags & RST:
+                self._midway(end, s, h.ack if flags & ACK else 0, h.seq)
+                endpoint = end.endpoint
+        if (
+            flags & SYN
+            and answer is not None
+            and answer.flags & SYN
+            and endpoint.state in (CLOSED, LISTEN)
+        ):
+            endpoint.use_iss(answer.seq)  # the ISS its SYN,ACK shows
+        sender = self.endpoints[s.sender] if len(self.endpoints) == 2 else end
+        outcome = endpoint.receive(_segment(sender, end, h))
+        if outcome.transitions:
+            self._record(end, outcome, s, s.time, note=note)
+        elif flags & (SYN | RST) and outcome.response != "accepted" and end.state != CLOSED:
+            end.notes.append(f"segment {s.number}: {_said(outcome)}")
 
     def _deliver(self, index: int, items: list, answer: CapturedSegment | None, note: str) -> None:
         """Segments arrive at endpoint ``index``, in order; ``answer`` is its reply, if known."""
@@ -679,133 +691,6 @@ class Inference:
             return False  # an ACK moves nothing twice: the rules see to that on their own
         return not _after((sh.seq + span) & _MASK, end.rcv_nxt)
 
-    def _receive(
-        self,
-        end: EndpointStates,
-        s: CapturedSegment,
-        h: Header,
-        answer: CapturedSegment | None,
-        note: str,
-    ) -> None:
-        """RFC 9293 3.10 SEGMENT ARRIVES, the parts that decide the state."""
-        flags = h.flags
-        state = end.state
-        if not flags & _CONTROL and state in _QUIET and end.rcv_nxt is not None:
-            # The common case, data and ACKs on an open connection: only RCV.NXT moves.
-            span_end = (h.seq + h.length) & _MASK
-            if 0 < ((span_end - end.rcv_nxt) & _MASK) < _HALF:
-                end.rcv_nxt = span_end
-            return
-        time = s.time
-        if end.pristine and state == CLOSED and not end.changes:
-            if flags & SYN and not flags & ACK:
-                if answer is not None and answer.flags & RST:
-                    self._start(end, None, None)
-                    return  # 3.10.7.1: CLOSED answers with a RST (connection refused)
-                if answer is None:
-                    return  # nobody answered: the capture cannot tell what was there
-                self._move(end, "passive OPEN", None, None, note=_LISTEN_NOTE)
-                state = end.state
-            elif flags & SYN:
-                # A SYN,ACK to an end whose SYN the capture missed: it was in SYN-SENT.
-                self._move(end, "active OPEN", None, None, note="a SYN the capture did not see")
-                end.iss = (h.ack - 1) & _MASK
-                end.snd_nxt = h.ack
-                state = end.state
-            else:
-                self._start(end, s, time, ESTABLISHED)
-                end.rcv_nxt = h.seq
-                state = end.state
-        span_end = (
-            h.seq + h.length + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)
-        ) & _MASK
-        if state == CLOSED:
-            return  # 3.10.7.1
-        if state == LISTEN:
-            if flags & (RST | ACK):
-                return  # 3.10.7.2: a RST is ignored, an ACK gets a RST
-            if flags & SYN:
-                end.irs = h.seq
-                end.rcv_nxt = span_end
-                self._move(end, "rcv SYN", s, time, note=note)
-            return
-        if state == SYN_SENT:
-            acceptable = (
-                bool(flags & ACK)
-                and end.iss is not None
-                and end.snd_nxt is not None
-                and _after(h.ack, end.iss)
-                and _at_or_after(end.snd_nxt, h.ack)
-            )
-            if flags & ACK and not acceptable:
-                return  # 3.10.7.3: an unacceptable ACK is answered with a RST and dropped
-            if flags & RST:
-                if acceptable:
-                    self._move(end, "rcv RST", s, time, note=_RST_NOTE)
-                else:
-                    end.notes.append(
-                        f"segment {s.number}: a RST without ACK in SYN-SENT is dropped "
-                        "(RFC 9293 3.10.7.3)"
-                    )
-                return
-            if flags & SYN:
-                end.irs = h.seq
-                end.rcv_nxt = span_end
-                if acceptable:
-                    end.snd_una = h.ack
-                    self._move(end, "rcv SYN,ACK", s, time, note=note)
-                else:
-                    self._move(end, "rcv SYN", s, time, note=note or "a simultaneous open")
-            return
-        # Synchronized states and SYN-RECEIVED: 3.10.7.4, first the sequence number check.
-        if end.rcv_nxt is None:
-            end.rcv_nxt = h.seq
-        if flags & SYN and end.irs is not None and h.seq == end.irs:
-            # The SYN,ACK of a simultaneous open repeats the SYN already received: the SYN is
-            # trimmed off as lying before RCV.NXT (3.10.7.4), the ACK is processed.
-            flags &= ~SYN
-        in_order = not _after(h.seq, end.rcv_nxt)
-        if flags & RST:
-            if h.seq == end.rcv_nxt or (state == SYN_RECEIVED and in_order):
-                self._move(end, "rcv RST", s, time, note=_RST_NOTE)
-            else:
-                end.notes.append(
-                    f"segment {s.number}: a RST whose sequence number is not exactly RCV.NXT: "
-                    "answered with a challenge ACK, not accepted (RFC 5961 3.2)"
-                )
-            return
-        if flags & SYN:
-            end.notes.append(
-                f"segment {s.number}: a SYN on a synchronized connection: answered with a "
-                "challenge ACK (RFC 5961 4.2), the state does not change"
-            )
-            return
-        if _after(span_end, end.rcv_nxt):
-            end.rcv_nxt = span_end  # data before it the capture missed still arrived
-        if flags & ACK:
-            acks_fin = end.fin is not None and _after(h.ack, end.fin)
-            if state == SYN_RECEIVED and end.iss is not None and _after(h.ack, end.iss):
-                self._move(end, "rcv ACK of SYN", s, time, note=note)
-                state = end.state
-            elif state == FIN_WAIT_1 and acks_fin:
-                if flags & FIN:
-                    self._move(end, "rcv FIN,ACK", s, time, note=note)
-                    return
-                self._move(end, "rcv ACK of FIN", s, time, note=note)
-                state = end.state
-            elif state in (CLOSING, LAST_ACK) and acks_fin:
-                self._move(end, "rcv ACK of FIN", s, time, note=note)
-                return
-        if flags & FIN and in_order:
-            if state in (SYN_RECEIVED, ESTABLISHED):
-                if state == SYN_RECEIVED:
-                    self._move(end, "rcv ACK of SYN", s, time)
-                self._move(end, "rcv FIN", s, time, note=note)
-            elif state in (FIN_WAIT_1, FIN_WAIT_2):
-                self._move(end, "rcv FIN", s, time, note=note)
-            # CLOSE-WAIT, CLOSING, LAST-ACK: a FIN again (3.10.7.4, eighth step): no change;
-            # TIME-WAIT: it is acknowledged and the 2MSL timer restarts.
-
     def _roles(self) -> None:
         if len(self.endpoints) == 1:
             return
@@ -822,19 +707,10 @@ class Inference:
             a.role, b.role = "originator", "responder"
 
 
-_ARROWS: dict[int, tuple[Table, dict[tuple[str, str], tuple[Transition, ...]]]] = {}
-
-
-def _arrows(table: Table) -> dict[tuple[str, str], tuple[Transition, ...]]:
-    """The table's rows by (source state, event), made once per table (a lookup per step)."""
-    cached = _ARROWS.get(id(table))
-    if cached is None or cached[0] is not table:
-        index: dict[tuple[str, str], list[Transition]] = {}
-        for t in table.transitions:
-            index.setdefault((t.source, t.event), []).append(t)
-        cached = (table, {key: tuple(rows) for key, rows in index.items()})
-        _ARROWS[id(table)] = cached
-    return cached[1]
+def _said(outcome: Outcome) -> str:
+    """An endpoint's reason, with RFC 9293 named: ``'... (RFC 9293 3.10.7.4)'``."""
+    section, _, reason = outcome.reason.partition(": ")
+    return f"{reason} (RFC 9293 {section})" if reason else outcome.reason
 
 
 _LISTEN_NOTE = (
@@ -842,3 +718,7 @@ _LISTEN_NOTE = (
     "it started"
 )
 _RST_NOTE = "whether the RST was accepted cannot be seen: nothing is sent in answer to it"
+_ABORT_NOTE = (
+    "the application aborted (SO_LINGER 0, or close() with unread data, RFC 9293 3.6.1), or the "
+    "end gave up on the connection"
+)

@@ -183,6 +183,11 @@ def run(tmp_path: Path, name: str, scenario):
     result = replay(path)
     assert not result.problems, result.problems
     result.connections = [c for c in result.connections if port in c.ports]
+    for connection in result.connections:
+        # Real segments, the simulator's endpoint: every change replay reports is one it fired.
+        for end in connection.endpoints:
+            recorded = [c.transition for c in end.changes if c.transition is not None]
+            assert recorded == list(end.endpoint.machine.history)
     return result, kernel, port, client_port
 
 
