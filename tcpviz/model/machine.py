@@ -120,6 +120,7 @@ class Machine:
 
     def enabled(self) -> tuple[Transition, ...]:
         """The transitions that can fire now."""
+        key: tuple[str, str | None]
         if self._history:
             last = self._history[-1]
             key = (last.target, last.source)
