@@ -560,7 +560,7 @@ def _apply_label_places(graph: ET.Element, places: _LabelPlaces) -> None:
             if row_label is not None:
                 row_label.set("text-anchor", "middle")
                 row_label.set("x", places.rows[element_id][0])
-                text.set("y", places.rows[element_id][1])
+                row_label.set("y", places.rows[element_id][1])
 
 
 def _label_places(
