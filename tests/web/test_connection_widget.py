@@ -228,6 +228,28 @@ def test_recording_has_every_position_and_nothing_to_click_but_time():
     assert "tcpviz-ladder" in recording["ladder"]
 
 
+@pytest.mark.parametrize("name", list(CONNECTION_SCENARIOS))
+def test_every_scenario_steps_in_the_widget_and_records_for_the_page(name):
+    """Every position of every scenario, with its lookahead, as the widget and the page show
+    it (an old duplicate SYN once broke the lookahead: a fork lost where SYN-RECEIVED was
+    entered from)."""
+    scenario = get_connection_scenario(name)
+    view = ConnectionView()
+    view.play(name)
+    for n in range(len(scenario.steps) + 1):
+        p = view.position()
+        assert p["index"] == n
+        if n < len(scenario.steps):
+            want = p["next"]["redo"]
+            view.act("redo")
+            assert without(view.position(lookahead=False), "history", "next") == without(
+                want, "history"
+            )
+    assert tuple(e["state"] for e in view.position()["ends"]) == scenario.ends_in
+    recording = record_scenario(name)
+    assert len(recording["positions"]) == len(scenario.steps) + 1
+
+
 def test_the_page_inlines_everything_and_loads_nothing(tmp_path):
     page = connection_html(record_scenario("handshake"), title="Handshake <homework>")
     assert page.startswith("<!DOCTYPE html>")
