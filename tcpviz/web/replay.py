@@ -41,7 +41,11 @@ def _replay_rows(
     on (the entries before the capture shows anything on row 0)."""
     start = connection.first
     ends = connection.endpoints
-    names = tuple(f"{e.role} {e.address}:{e.port}" for e in ends)
+    # An IPv6 address in brackets before its port, as in a URL (RFC 3986): [2001:db8::1]:80.
+    names = tuple(
+        f"{e.role} [{e.address}]:{e.port}" if ":" in e.address else f"{e.role} {e.address}:{e.port}"
+        for e in ends
+    )
     if len(names) == 1:  # a self-connect: one socket, drawn talking to itself
         names = (names[0], names[0] + " (the same socket)")
     # Two rows per segment: sent on one, at the earliest received on the next.
@@ -258,7 +262,16 @@ class ReplayView:
                         "keys": {},
                     }
                 )
+            # Before the first segment the capture's clock has not started; after the capture,
+            # its last segment's time.
             at = (segment.time - c.first) if segment is not None else c.last - c.first
+            if index == 0:
+                at = 0.0
+            clock_text = (
+                "capture time: before the first segment"
+                if index == 0
+                else f"capture time {at * 1000:.3f} ms after the first segment"
+            )
             positions.append(
                 {
                     "index": index,
@@ -269,7 +282,7 @@ class ReplayView:
                         "now": f"{at * 1000:.3f} ms",
                         "next": "",
                         "key": "",
-                        "text": f"capture time {at * 1000:.3f} ms after the first segment",
+                        "text": clock_text,
                     },
                     "why": why,
                     "can_undo": index > 0,

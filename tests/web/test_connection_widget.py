@@ -373,6 +373,47 @@ def test_standalone_page_steps_back_and_forth_and_the_ladder_takes_every_view_th
             browser.close()
 
 
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", [(900, 800), (1024, 768), (1280, 800)], ids=str)
+def test_nothing_is_clipped_or_scrolls_inside_a_panel_at_any_step_of_any_scenario(
+    tmp_path, viewport
+):
+    """Every step of every scenario as the notebook widget shows it (call buttons, cards with
+    their buttons, the scenario menu): each end's TCB, the history menu, every button and line
+    inside its panel's visible box, and no panel scrolling."""
+    from browser_support import artifact_path, launch_options
+    from connection_layout import VIEWPORTS, assert_nothing_clipped, widget_recording
+    from playwright import sync_api
+
+    assert viewport in VIEWPORTS
+    width, height = viewport
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(**launch_options())
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            for name in CONNECTION_SCENARIOS:
+                recording = widget_recording(name)
+                path = save_connection_html(tmp_path / f"{name}.html", recording)
+                page.goto(path.as_uri())
+                page.wait_for_selector('[data-testid="connection-widget"]', timeout=5000)
+                assert page.get_by_test_id("scenarios").is_visible()
+                for n in range(len(recording["positions"])):
+                    if n:
+                        page.keyboard.press("ArrowRight")
+                        page.wait_for_function(
+                            f"document.querySelector('.tcpviz-conn').dataset.index == {n}",
+                            timeout=5000,
+                        )
+                    assert_nothing_clipped(page, f"{name} step {n} at {width}x{height}")
+                if name == "lost-syn":
+                    page.screenshot(path=artifact_path("connection_layout", f"lost-syn-{width}"))
+            assert errors == []
+        finally:
+            browser.close()
+
+
 BRIDGE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><style>{css}</style></head>
 <body style="margin:0"><div id="w"></div><script type="module">
 {js}
@@ -505,6 +546,7 @@ def test_widget_page_clicks_paint_from_the_lookahead_then_python_confirms(tmp_pa
 def test_in_voila_the_widget_steps_a_scenario_and_is_legible_at_1280x800(tmp_path):
     import nbformat
     from browser_support import artifact_path, launch_options, voila
+    from connection_layout import assert_nothing_clipped
     from playwright import sync_api
 
     notebook = tmp_path / "both-ends.ipynb"
@@ -550,6 +592,7 @@ def test_in_voila_the_widget_steps_a_scenario_and_is_legible_at_1280x800(tmp_pat
                 page.evaluate("document.querySelector('.tcpviz-conn').scrollIntoView()")
                 m = page.evaluate(MEASURE_JS)
                 assert_legible(m)
+                assert_nothing_clipped(page, "Voila at 1280x800")
                 page.screenshot(path=artifact_path("connection_voila", "lost-syn-done"))
                 # Keyboard: Enter on the first segment of the ladder goes back to its moment.
                 first = page.locator("g.ladder-segment").first
@@ -574,6 +617,7 @@ def test_in_jupyterlab_with_the_file_browser_open_the_widget_is_legible(tmp_path
         launch_options,
         wait_for_connected_kernel,
     )
+    from connection_layout import assert_nothing_clipped
     from playwright import sync_api
 
     root_dir = tmp_path / "notebooks"
@@ -619,6 +663,7 @@ def test_in_jupyterlab_with_the_file_browser_open_the_widget_is_legible(tmp_path
                 m = page.evaluate(MEASURE_JS)
                 page.screenshot(path=artifact_path("connection_jupyterlab", "file-browser-open"))
                 assert_legible(m, arrows_shown=False)
+                assert_nothing_clipped(page, "JupyterLab with the file browser open")
                 assert [m["clientState"], m["serverState"]] == ["FIN-WAIT-1", "FIN-WAIT-1"]
         finally:
             browser.close()

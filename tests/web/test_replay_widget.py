@@ -441,6 +441,80 @@ def test_the_standalone_page_of_a_replay_steps_and_follows_ladder_clicks(tmp_pat
             browser.close()
 
 
+def layout_captures(tmp_path) -> dict[str, ReplayView]:
+    """Replays whose pages are measured: the example capture's connections (a close, the
+    server closing first, a refusal), IPv6 with long addresses, a simultaneous close, a
+    capture from the middle of a connection."""
+    views = {
+        f"example-{n}": ReplayView(replay(example_capture()).connection(n), theme="light")
+        for n in (1, 2, 3)
+    }
+    conv = Conversation(client="2001:db8:1234:5678::101", server="2001:db8:1234:5678::2", v6=True)
+    handshake_and_close(conv, b"GET / HTTP/1.1\r\n\r\n")
+    (views["ipv6"],) = [
+        ReplayView(c, theme="light") for c in replay(conv.write(tmp_path / "6.pcap")).connections
+    ]
+    conv = Conversation()
+    for who, flags, seq, ack in [
+        ("c", "S", 100, 0),
+        ("s", "SA", 300, 101),
+        ("c", "A", 101, 301),
+        ("c", "FA", 101, 301),
+        ("s", "FA", 301, 101),
+        ("c", "A", 102, 302),
+        ("s", "A", 302, 102),
+    ]:
+        getattr(conv, who)(flags, seq, ack)
+    (views["simultaneous-close"],) = [
+        ReplayView(c, theme="light") for c in replay(conv.write(tmp_path / "sc.pcap")).connections
+    ]
+    conv = Conversation()
+    conv.c("A", 500, 700, b"x")
+    conv.s("A", 700, 501)
+    conv.c("FA", 501, 700)
+    (views["middle"],) = [
+        ReplayView(c, theme="light") for c in replay(conv.write(tmp_path / "mid.pcap")).connections
+    ]
+    return views
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", [(900, 800), (1024, 768), (1280, 800)], ids=str)
+def test_nothing_is_clipped_or_scrolls_inside_a_panel_at_any_moment_of_a_replay(tmp_path, viewport):
+    from browser_support import artifact_path, launch_options
+    from connection_layout import VIEWPORTS, assert_nothing_clipped
+    from playwright import sync_api
+
+    from tcpviz.web.connection_page import save_connection_html
+
+    assert viewport in VIEWPORTS
+    width, height = viewport
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(**launch_options())
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            for name, view in layout_captures(tmp_path).items():
+                recording = view.recording()
+                path = save_connection_html(tmp_path / f"{name}.html", recording)
+                page.goto(path.as_uri())
+                page.wait_for_selector('[data-testid="connection-widget"]', timeout=5000)
+                for n in range(len(recording["positions"])):
+                    if n:
+                        page.keyboard.press("ArrowRight")
+                        page.wait_for_function(
+                            f"document.querySelector('.tcpviz-conn').dataset.index == {n}",
+                            timeout=5000,
+                        )
+                    assert_nothing_clipped(page, f"replay {name} moment {n} at {width}x{height}")
+                    if name == "ipv6" and n == 1:
+                        page.screenshot(path=artifact_path("replay_layout", f"ipv6-syn-{width}"))
+            assert errors == []
+        finally:
+            browser.close()
+
+
 @pytest.mark.browser
 def test_in_voila_the_replay_widget_steps_and_answers_a_ladder_click(tmp_path):
     """The real widget, through the kernel: redo and a click on the ladder reach Python."""
