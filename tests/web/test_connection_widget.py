@@ -342,6 +342,9 @@ def test_standalone_page_steps_back_and_forth_and_the_ladder_takes_every_view_th
                     assert_legible(m, arrows_shown=width >= 1280)
                     page.screenshot(path=artifact_path("connection_page", f"crossing-fins-{width}"))
             assert (m["clientState"], m["serverState"]) == scenario.ends_in
+            # A simulation's story is undone and redone (a replay's buttons say back, forward).
+            assert page.get_by_test_id("undo-button").inner_text() == "◀ undo"
+            assert page.get_by_test_id("redo-button").inner_text() == "redo ▶"
             # A click on the first FIN on the ladder: every view goes to the moment it was sent.
             fin = page.locator("g.ladder-segment", has_text="FIN,ACK").first
             step = int(fin.get_attribute("data-sent-step"))

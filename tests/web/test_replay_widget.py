@@ -10,7 +10,7 @@ from capture_support import Conversation, handshake_and_close
 from tcpviz.errors import TcpvizError, WidgetError
 from tcpviz.traffic import example_capture, replay
 from tcpviz.web.connection_page import connection_html
-from tcpviz.web.connection_widget import ConnectionWidget
+from tcpviz.web.connection_widget import ConnectionWidget, record_scenario
 from tcpviz.web.replay import ReplayView, replay_trace
 
 
@@ -215,6 +215,14 @@ def test_a_replay_makes_a_standalone_page_too():
     view = ReplayView(replay(example_capture()).connection(3))
     page = connection_html(view.recording())
     assert "RST,ACK" in page and '"replay": true' in page
+    # The page says what it is: a replayed capture stepped through, not a simulation.
+    intro = page.split('<p class="tcpviz-intro">')[1].split("</p>")[0]
+    assert "replayed from a packet capture" in intro and "back and forward buttons" in intro
+    assert "in flight" not in intro and "undo" not in intro
+    assert "inferred" in intro
+    simulated = connection_html(record_scenario("handshake"))
+    intro = simulated.split('<p class="tcpviz-intro">')[1].split("</p>")[0]
+    assert "segments in flight" in intro and "capture" not in intro
 
 
 # -- in Chromium: the page steps a replay; states and the lit segment agree with Python ----------
@@ -265,6 +273,8 @@ MEASURE_JS = """
     networkButtons: shown('[data-testid$="deliver-button"], [data-testid$="drop-button"]'),
     advance: shown('[data-testid="advance-button"]'),
     scenarios: shown('[data-testid="scenarios"]'),
+    steps: ["undo-button", "redo-button"].map(
+      (id) => document.querySelector(`[data-testid="${id}"]`).textContent),
   };
 }
 """
@@ -362,6 +372,8 @@ def test_the_page_steps_a_replay_with_states_and_lit_segment_as_python_says(tmp_
             m = page.evaluate(MEASURE_JS)
             check(m)
             assert m["wireTitle"] == "The segment shown" and m["inferredNodes"] == 2
+            # A recording is moved through, not undone: the same buttons and keys, its words.
+            assert m["steps"] == ["◀ back", "forward ▶"]
             for _ in range(len(connection.segments)):
                 expected = widget.lookahead["next"]["redo"]
                 page.get_by_test_id("redo-button").click()
@@ -425,6 +437,8 @@ def test_the_standalone_page_of_a_replay_steps_and_follows_ladder_clicks(tmp_pat
                 assert [m["client"], m["server"]] == [e["state"] for e in want["ends"]]
                 assert m["lit"] == ([want["segment"]] if want["segment"] else [])
                 assert m["calls"] == m["networkButtons"] == m["advance"] == 0
+                assert m["steps"] == ["◀ back", "forward ▶"]
+            assert "replayed from a packet capture" in page.locator(".tcpviz-intro").inner_text()
             # A click on a segment's arrow: the page finds the moment of that row (no Python).
             fin = page.locator("g.ladder-segment", has_text="FIN").first
             number = int(fin.get_attribute("data-segment"))

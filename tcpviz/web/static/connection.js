@@ -270,6 +270,16 @@ function wireView(onKey) {
 }
 
 // -- the clock, what just happened and why, undo / redo, history and scenarios.
+const STEP_WORDS = {
+  simulation: [
+    { text: "◀ undo", title: "Undo the last step (←)" },
+    { text: "redo ▶", title: "Redo the step undone (→)" },
+  ],
+  replay: [
+    { text: "◀ back", title: "Back one segment of the capture (←)" },
+    { text: "forward ▶", title: "Forward one segment of the capture (→)" },
+  ],
+};
 function controlsView(onKey) {
   const el = h("section", { class: "tvc-controls" });
   const clock = h("p", { class: "tvc-clock", "data-testid": "clock" });
@@ -306,6 +316,12 @@ function controlsView(onKey) {
     why.textContent = position.why;
     undo.disabled = pending || !position.can_undo;
     redo.disabled = pending || !position.can_redo;
+    // A simulation undoes and redoes what was done; a replay moves through a recording.
+    const [back, forward] = position.replay ? STEP_WORDS.replay : STEP_WORDS.simulation;
+    undo.textContent = back.text;
+    undo.title = back.title;
+    redo.textContent = forward.text;
+    redo.title = forward.title;
     history.replaceChildren(
       ...position.history.map(([i, text]) =>
         h("option", { value: i, text: `${i}. ${text}`, selected: i === position.index }),
