@@ -5,13 +5,13 @@ the Python side, then the page in Chromium at projector size."""
 from __future__ import annotations
 
 import pytest
-from capture_support import Conversation, handshake_and_close
+from capture_support import Conversation, handshake_and_close, window_scale_option
 
 from tcpviz.errors import TcpvizError, WidgetError
 from tcpviz.traffic import example_capture, replay
 from tcpviz.web.connection_page import connection_html
 from tcpviz.web.connection_widget import ConnectionWidget, record_scenario
-from tcpviz.web.replay import ReplayView, replay_trace
+from tcpviz.web.replay import ReplayView, replay_trace, window_scales
 
 
 def positions(view: ReplayView) -> list[dict]:
@@ -97,6 +97,70 @@ def test_the_segment_shown_carries_its_numbers_and_the_ends_their_sequence_varia
     assert server["RCV.NXT"] == "1"  # the server has not acknowledged them yet (#5 does)
     view.act("redo")
     assert dict(view.position()["ends"][1]["tcb"])["RCV.NXT"] == "13"
+
+
+def scaled_conversation(client_shift, server_shift):
+    """A handshake and a request whose SYNs carry window scale options (None: no option)."""
+    conv = Conversation()
+    option = lambda shift: b"" if shift is None else window_scale_option(shift)  # noqa: E731
+    conv.c("S", 100, window=64240, options=option(client_shift))
+    conv.s("SA", 300, 101, window=65160, options=option(server_shift))
+    conv.c("A", 101, 301, window=502)
+    conv.c("PA", 101, 301, b"hello", window=502)
+    conv.s("A", 301, 106, window=509)
+    return conv
+
+
+def test_the_window_is_scaled_as_the_syns_said(tmp_path):
+    path = scaled_conversation(7, 9).write(tmp_path / "scaled.pcap")
+    (connection,) = replay(path).connections
+    assert window_scales(path, connection) == (7, 9)
+    w = ConnectionWidget.from_capture(path)
+    try:
+        view = w.view
+        assert view.window_scale == (7, 9)
+        view.act("goto:1")  # a SYN's own window is never scaled (RFC 7323 2.2)
+        p = view.position()
+        assert dict(p["ends"][0]["tcb"])["RCV.WND"] == "64240"
+        assert p["flight"][0]["route"].endswith("window 64240")
+        view.act("goto:3")
+        p = view.position()
+        assert dict(p["ends"][0]["tcb"])["RCV.WND"] == str(502 << 7)
+        assert f"window {502 << 7} (field 502 << 7)" in p["flight"][0]["route"]
+        view.act("goto:5")
+        assert dict(view.position()["ends"][1]["tcb"])["RCV.WND"] == str(509 << 9)
+        assert "as captured" in view.position()["ends"][0]["timers_text"]
+    finally:
+        w.close()
+
+
+def test_without_both_options_nothing_is_scaled_and_without_the_syns_the_field_is_raw(tmp_path):
+    path = scaled_conversation(7, None).write(tmp_path / "one-sided.pcap")
+    (connection,) = replay(path).connections
+    assert window_scales(path, connection) == (0, 0)  # RFC 7323: both SYNs or neither
+    view = ReplayView(connection, window_scale=window_scales(path, connection))
+    view.act("goto:3")
+    assert dict(view.position()["ends"][0]["tcb"])["RCV.WND"] == "502"
+    # Only the connection, no file: the SYN options are not known; the raw field, said so.
+    view = ReplayView(connection)
+    view.act("goto:3")
+    p = view.position()
+    assert dict(p["ends"][0]["tcb"])["window field"] == "502"
+    assert "window field 502 (unscaled)" in p["flight"][0]["route"]
+    assert "unscaled" in p["ends"][0]["timers_text"]
+    # A capture from the middle of a connection holds no SYN.
+    conv = Conversation()
+    conv.c("A", 500, 700, b"x", window=502)
+    conv.s("A", 700, 501, window=509)
+    path = conv.write(tmp_path / "middle.pcap")
+    (connection,) = replay(path).connections
+    assert window_scales(path, connection) is None
+    # The example capture (Linux loopback) scales by 2**10: 64 is 65536.
+    example = replay(example_capture()).connection(1)
+    assert window_scales(example_capture(), example) == (10, 10)
+    for bad in [(15, 0), (1,), (-1, 2), "77"]:
+        with pytest.raises(WidgetError, match="window_scale must be two shifts from 0 to 14"):
+            ReplayView(example, window_scale=bad)
 
 
 def test_crossing_fins_stay_on_the_wire_until_the_other_fin_has_left(tmp_path):
@@ -458,9 +522,15 @@ def test_the_standalone_page_of_a_replay_steps_and_follows_ladder_clicks(tmp_pat
 def layout_captures(tmp_path) -> dict[str, ReplayView]:
     """Replays whose pages are measured: the example capture's connections (a close, the
     server closing first, a refusal), IPv6 with long addresses, a simultaneous close, a
-    capture from the middle of a connection."""
-    views = {
-        f"example-{n}": ReplayView(replay(example_capture()).connection(n), theme="light")
+    capture from the middle of a connection (these with the window field unscaled, the longer
+    labels)."""
+    capture = replay(example_capture())
+    views = {  # the windows scaled, as from_capture shows them
+        f"example-{n}": ReplayView(
+            capture.connection(n),
+            theme="light",
+            window_scale=window_scales(example_capture(), capture.connection(n)),
+        )
         for n in (1, 2, 3)
     }
     conv = Conversation(client="2001:db8:1234:5678::101", server="2001:db8:1234:5678::2", v6=True)
