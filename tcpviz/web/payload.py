@@ -195,32 +195,38 @@ class MachineTracker:
         if (history[-1] if history else None) != self.machine.last:  # a change went unseen
             self.resync()
 
-    def payload(self) -> dict[str, object]:
-        """The machine's position as the page shows it: see :func:`machine_payload`."""
+    def payload(self, *, history: bool = True) -> dict[str, object]:
+        """The machine's position as the page shows it: see :func:`machine_payload`.
+
+        ``history=False`` leaves out the window on the history (``history_shown``,
+        ``history_hidden``, ``future_shown``, ``future_hidden``): the state-machine widget
+        takes it from its :class:`~tcpviz.teach.player.Player`, as the connection views do."""
         table, machine, window = self.machine.table, self.machine, self.window
         edge_ids, state_ids = table.edge_ids, table.state_ids
-        history, redo = self._history, self._redo
-        last = history[-1] if history else None
+        steps, redo = self._history, self._redo
+        last = steps[-1] if steps else None
         state = last.target if last is not None else machine.start
-        shown = history[-window:]
-        upcoming = redo[: -window - 1 : -1]  # the next ``window`` steps, next first
         visited = [machine.start, *(s for s in self._states if s != machine.start)]
         # Every arrow taken before the last step (the last one is drawn as "last").
         taken = [t for t, n in self._edges.items() if n > 1 or t != last]
-        return {
+        data: dict[str, object] = {
             "state": state,
             "description": table.descriptions[state],
             "last": edge_ids[last] if last is not None else "",
             "visited": [state_ids[s] for s in visited],
             "taken": [edge_ids[t] for t in taken],
-            "history_shown": [edge_ids[t] for t in shown],
-            "history_hidden": len(history) - len(shown),
-            "future_shown": [edge_ids[t] for t in upcoming],
-            "future_hidden": len(redo) - len(upcoming),
-            "enabled": [
-                edge_ids[t] for t in table.enabled(state, last.source if last is not None else None)
-            ],
         }
+        if history:
+            shown = steps[-window:]
+            upcoming = redo[: -window - 1 : -1]  # the next ``window`` steps, next first
+            data["history_shown"] = [edge_ids[t] for t in shown]
+            data["history_hidden"] = len(steps) - len(shown)
+            data["future_shown"] = [edge_ids[t] for t in upcoming]
+            data["future_hidden"] = len(redo) - len(upcoming)
+        data["enabled"] = [
+            edge_ids[t] for t in table.enabled(state, last.source if last is not None else None)
+        ]
+        return data
 
 
 class IdCodec:

@@ -511,11 +511,27 @@ class TCPWidget(anywidget.AnyWidget):
 
     # -- keeping the traits in step -----------------------------------------------------------------
 
+    def _history_window(self) -> dict[str, object]:
+        """The history list the page shows: the player's window on the story (the same
+        :meth:`~tcpviz.teach.player.Player.window` the connection views' history menu comes
+        from), the last :attr:`history_window` steps taken and the next ones to redo."""
+        w = self._player.window(shown=self.history_window)
+        edge_ids = self._machine.table.edge_ids
+        return {
+            "history_shown": [edge_ids[t] for t in w.taken],
+            "history_hidden": w.earlier,
+            "future_shown": [edge_ids[t] for t in w.ahead],
+            "future_hidden": w.later,
+        }
+
     def _sync_machine(self) -> None:
         # Only the traits whose values changed are sent (traitlets compares), all in one
-        # message; none of them grows with the history.
+        # message; none of them grows with the history. The tracker keeps the states visited
+        # and the arrows taken step by step; the player gives the history list.
         with self.hold_sync():
-            for key, value in self._tracker.payload().items():
+            for key, value in self._tracker.payload(history=False).items():
+                setattr(self, key, value)
+            for key, value in self._history_window().items():
                 setattr(self, key, value)
             self.scenario = self._scenario_trait()
 
