@@ -48,6 +48,7 @@ __all__ = [
     "RecordedTrack",
     "ScenarioPlayer",
     "Script",
+    "Story",
     "Track",
     "connection_player",
     "explain_events",
@@ -413,21 +414,48 @@ class Player:
 # -- one machine ----------------------------------------------------------------------------------
 
 
-class MachineTrack:
-    """A :class:`~tcpviz.model.machine.Machine` as a :class:`Track`: its steps are transitions."""
+class Story(Protocol):
+    """The read side of a :class:`Track`: a copy of a model's story kept up to date by
+    someone who follows the model (the state-machine widget's tracker does, step by step)."""
 
-    def __init__(self, machine: Machine):
+    @property
+    def position(self) -> int: ...
+
+    @property
+    def length(self) -> int: ...
+
+    def steps(self, lo: int, hi: int) -> Sequence[Hashable]: ...
+
+
+class MachineTrack:
+    """A :class:`~tcpviz.model.machine.Machine` as a :class:`Track`: its steps are transitions.
+
+    The machine's ``history`` is a new tuple each time it is read, so reading the story costs
+    time in proportion to its length. A view that already follows the machine step by step
+    can lend its copy as ``story``: position, length and steps are then read from it (a
+    history window in constant time); moving still goes through the machine. Set ``story``
+    back to ``None`` when the view stops following.
+    """
+
+    def __init__(self, machine: Machine, *, story: Story | None = None):
         self.machine = machine
+        self.story: Story | None = story
 
     @property
     def position(self) -> int:
+        if self.story is not None:
+            return self.story.position
         return len(self.machine.history)
 
     @property
     def length(self) -> int:
+        if self.story is not None:
+            return self.story.length
         return len(self.machine.history) + len(self.machine.future)
 
     def steps(self, lo: int, hi: int) -> Sequence[Transition]:
+        if self.story is not None:
+            return self.story.steps(lo, hi)  # type: ignore[return-value]
         history = self.machine.history
         if hi <= len(history):
             return history[lo:hi]
@@ -501,14 +529,15 @@ def playable(table: Table) -> dict[str, tuple[Transition, ...]]:
 
 
 class ScenarioPlayer(Player):
-    """Plays one scenario at a time on ``machine`` (a :class:`Player` on a :class:`MachineTrack`).
+    """Plays one scenario at a time on ``machine`` (a :class:`Player` on a :class:`MachineTrack`;
+    ``story`` as for it).
 
     :meth:`select` goes back to the machine's start, walks the shortest way to the scenario's
     start if it lies elsewhere, and takes the scenario's lead steps (those that only set the
     scene) at once. :meth:`step` takes the next step, or brings the machine back onto the path.
     """
 
-    def __init__(self, machine: Machine):
+    def __init__(self, machine: Machine, *, story: Story | None = None):
         scripts = {}
         self._unreachable: set[str] = set()
         for name, transitions in playable(machine.table).items():
@@ -526,7 +555,7 @@ class ScenarioPlayer(Player):
                 lead=scenario.lead,
                 source=scenario,
             )
-        super().__init__(MachineTrack(machine), scripts, find=_scenario_name)
+        super().__init__(MachineTrack(machine, story=story), scripts, find=_scenario_name)
         self.machine = machine
 
     def _unknown(self, name: object) -> ScenarioError:

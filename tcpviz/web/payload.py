@@ -163,6 +163,32 @@ class MachineTracker:
         """The steps redo would take again, next first, as the tracker last saw them."""
         return tuple(reversed(self._redo))
 
+    # The story as a Player reads it (teach.player.Story), in time that does not grow with it.
+
+    @property
+    def position(self) -> int:
+        """How many steps of the story are taken."""
+        return len(self._history)
+
+    @property
+    def length(self) -> int:
+        """How many steps the story holds (taken, and to redo)."""
+        return len(self._history) + len(self._redo)
+
+    def steps(self, lo: int, hi: int) -> tuple[Transition, ...]:
+        """Steps ``lo + 1`` to ``hi`` of the story (the history, then what redo would take)."""
+        taken = len(self._history)
+        lo, hi = max(0, lo), min(hi, taken + len(self._redo))
+        if hi <= lo:
+            return ()
+        head = tuple(self._history[lo : min(hi, taken)])
+        if hi <= taken:
+            return head
+        # The redo list keeps the next step last: future step k is _redo[-1 - k].
+        redo, first = self._redo, max(lo, taken) - taken
+        count = len(redo)
+        return head + tuple(reversed(redo[count - (hi - taken) : count - first]))
+
     def resync(self) -> None:
         """Read the whole position from the machine again."""
         self._history = list(self.machine.history)

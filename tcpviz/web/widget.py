@@ -214,7 +214,9 @@ class TCPWidget(anywidget.AnyWidget):
         t = machine.table
         self._codec = IdCodec(t)
         self._edges: dict[str, Transition] = {edge: tr for tr, edge in t.edge_ids.items()}
-        self._player = ScenarioPlayer(machine)
+        # The player reads the story from the tracker, which follows the machine step by step:
+        # its history list (Player.window) then costs the same however long the session.
+        self._player = ScenarioPlayer(machine, story=self._tracker)
         # What the last reset forgot (the history and the steps to redo), until the next change.
         self._before_reset: tuple[tuple[Transition, ...], tuple[Transition, ...]] | None = None
         self._quiz: Quiz | None = None
@@ -633,6 +635,9 @@ class TCPWidget(anywidget.AnyWidget):
         unsubscribe = getattr(self, "_unsubscribe", None)
         if unsubscribe is not None:
             unsubscribe()
+        player = getattr(self, "_player", None)
+        if player is not None:
+            player.track.story = None  # the tracker no longer follows: read the machine
         super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:

@@ -118,25 +118,32 @@ def test_the_history_window_is_the_story_around_the_position_on_every_model(make
 
 
 def test_the_machine_widget_history_list_is_the_players_window():
-    """The state-machine widget's history traits come from its player, so the list it shows
-    and the connection views' history menu are one piece of code."""
+    """The state-machine widget's history traits come from its player (reading the story
+    from the widget's tracker), so the list it shows and the connection views' history menu
+    are one piece of code; a closed widget's player reads the machine again."""
     from tcpviz.web.widget import TCPWidget
 
     machine = Machine()
     widget = TCPWidget(machine)
+    player = widget.player
     try:
+        assert player.track.story is not None
         machine.run("passive open", "rcv SYN", "rcv ACK of SYN", "CLOSE")
         machine.undo()
         machine.undo()
-        w = widget.player.window(shown=widget.history_window)
+        w = player.window(shown=widget.history_window)
         ids = machine.table.edge_ids
-        assert (
-            widget.history_shown == [ids[t] for t in w.taken] == [ids[t] for t in machine.history]
-        )
-        assert widget.future_shown == [ids[t] for t in w.ahead] == [ids[t] for t in machine.future]
+        assert widget.history_shown == [ids[t] for t in w.taken]
+        assert widget.history_shown == [ids[t] for t in machine.history]
+        assert widget.future_shown == [ids[t] for t in w.ahead]
+        assert widget.future_shown == [ids[t] for t in machine.future]
         assert (widget.history_hidden, widget.future_hidden) == (w.earlier, w.later) == (0, 0)
+        assert player.window(shown=1) == ScenarioPlayer(machine).window(shown=1)
     finally:
         widget.close()
+    assert player.track.story is None
+    machine.redo()  # no one follows for the widget now: the player reads the machine
+    assert player.window(shown=1).taken == machine.history[-1:]
 
 
 def test_a_recording_can_be_walked_but_not_changed():
