@@ -198,6 +198,17 @@ class ReplayView:
     forward, the history menu and a click on the ladder move through it; nothing can be
     delivered or dropped, so the page hides those buttons.
 
+    Parameters
+    ----------
+    connection
+        A connection of :func:`tcpviz.traffic.replay`.
+    theme, time
+        As for :class:`~tcpviz.drawing.Ladder`.
+    window_scale
+        Each end's window scale shift (:func:`window_scales` of the capture file): each end's
+        window is then shown scaled, as RCV.WND. ``None`` (the options are not known): the
+        window field as captured, labelled "window field ... (unscaled)".
+
     >>> from tcpviz.traffic import example_capture, replay
     >>> view = ReplayView(replay(example_capture()).connection(1))
     >>> view.act("redo")
