@@ -677,11 +677,32 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--conn", type=int, metavar="N", help="only connection N (numbered from 1), in detail"
     )
-    replay.add_argument(
+    shown = replay.add_mutually_exclusive_group()
+    shown.add_argument(
         "--json",
         action="store_true",
         help="per connection the two endpoints (address, port, role) and each one's states",
     )
+    shown.add_argument(
+        "--html",
+        action="store_true",
+        help="write a standalone page stepping through connection --conn segment by segment "
+        "(both ends' state diagrams and the ladder; no Python needed to open it), to -o FILE",
+    )
+    shown.add_argument(
+        "--format",
+        choices=REPLAY_FORMATS,
+        help="text (default), json (as --json) or html (as --html)",
+    )
+    replay.add_argument(
+        "-o", "--output", metavar="FILE", help="the page --html writes ('-': stdout)"
+    )
+    replay.add_argument(
+        "--theme",
+        choices=render.THEMES,
+        help="the page's colours (default: auto, following the reader's light or dark setting)",
+    )
+    replay.add_argument("--title", type=_text, help="the page's title (default: names both ends)")
 
     live = command(
         "live",
@@ -792,6 +813,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Above this many connections, replay lists them one line each unless --conn picks one.
 REPLAY_DETAIL = 10
+#: What ``tcpviz replay --format`` can show.
+REPLAY_FORMATS = ("text", "json", "html")
 
 
 def _replay_time(value: float | None, start: float) -> str:
@@ -877,10 +900,69 @@ def _first_few(number: int) -> bool:
     return number <= REPLAY_DETAIL + 1
 
 
+def _replay_page(args: argparse.Namespace) -> int:
+    """``tcpviz replay FILE --conn N --html -o PAGE``: the standalone page of one connection,
+    for slides and homework (the same page the widget's recording makes)."""
+    from .files import write_atomic
+    from .traffic import Replay, iter_connections
+    from .web.connection_page import connection_html
+    from .web.replay import ReplayView, window_scales
+
+    if args.output is None:
+        raise UsageError("--html writes a page: give -o FILE (or -o - for standard output)")
+    stdin = args.file == "-"
+    source = sys.stdin.buffer if stdin else args.file
+    name = "<stdin>" if stdin else args.file
+    summary = Replay(name)
+    progress = sys.stderr.isatty() and not stdin
+    wanted = args.conn if args.conn is not None else 1
+    chosen = None
+    # Read to the end (bounded memory: only the connection wanted keeps its segments), so
+    # that what is wrong further on in the file is reported too.
+    for c in iter_connections(
+        source, name=name, replay=summary, progress=progress, segments_of=wanted
+    ):
+        if c.number == wanted:
+            chosen = c
+    for problem in summary.problems:
+        print(f"tcpviz replay: error: {problem}", file=sys.stderr)
+    seen = summary.connections_seen
+    if chosen is None:
+        if args.conn is None and not seen:
+            raise UsageError(f"no TCP connection in {name}: there is no page to make")
+        raise UsageError(
+            f"no connection {wanted} in {name}: it has "
+            + (f"connections 1 to {seen}" if seen else "no connection")
+        )
+    if args.conn is None and seen > 1:
+        raise UsageError(
+            f"{name} holds connections 1 to {seen}: say which one the page shows with --conn N "
+            f"(tcpviz replay {args.file} lists them)"
+        )
+    # The SYNs' window scale options are read again from the file (standard input cannot be).
+    scale = None if stdin else window_scales(source, chosen)
+    view = ReplayView(chosen, theme=args.theme or "auto", window_scale=scale)
+    page = connection_html(view.recording(), title=args.title)
+    if args.output == "-":
+        sys.stdout.write(page)
+    else:
+        sys.stdout.flush()
+        write_atomic(args.output, page)
+        _wrote(args.output)
+    return 1 if summary.problems else 0
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     # The capture is read once and each connection handed on when it is over, so a capture of
     # any size is listed in bounded memory: rows are printed as they come once there are more
     # than REPLAY_DETAIL, and only --conn's connection (or the first few) is kept in full.
+    if args.format == "json":
+        args.json = True
+    if args.html or args.format == "html":
+        return _replay_page(args)
+    for option in ("output", "title", "theme"):
+        if getattr(args, option) is not None:
+            raise UsageError(f"--{option} is for the page: add --html")
     from .traffic import Replay, iter_connections
 
     source = sys.stdin.buffer if args.file == "-" else args.file

@@ -21,12 +21,18 @@ FLAGS = {
 }
 
 
-def tcp_bytes(src, dst, sport, dport, flags, seq, ack, data=b"", window=65535, v6=False):
-    """An IP packet (bytes) carrying one TCP segment, checksums filled in by dpkt."""
+def tcp_bytes(
+    src, dst, sport, dport, flags, seq, ack, data=b"", window=65535, v6=False, options=b""
+):
+    """An IP packet (bytes) carrying one TCP segment, checksums filled in by dpkt; ``options``
+    are the TCP options' bytes (a multiple of 4 long)."""
     bits = 0
     for letter in flags:
         bits |= FLAGS[letter]
     tcp = dpkt.tcp.TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags=bits, win=window)
+    if options:
+        tcp.opts = options
+        tcp.off = 5 + len(options) // 4
     tcp.data = data
     if v6:
         ip = dpkt.ip6.IP6(src=src, dst=dst, nxt=6, hlim=64, data=tcp)
@@ -53,6 +59,11 @@ def frame(ip: bytes, linktype: int, v6: bool = False) -> bytes:
     raise ValueError(linktype)
 
 
+def window_scale_option(shift: int) -> bytes:
+    """A NOP and RFC 7323's window scale option (kind 3, length 3) with ``shift``."""
+    return bytes([1, 3, 3, shift])
+
+
 class Conversation:
     """Segments between a client and a server, with times; ``c("S", 100)``, ``s("SA", 300, 101)``."""
 
@@ -64,18 +75,20 @@ class Conversation:
         self.time = 1_700_000_000.0
         self.packets: list[tuple[float, bytes]] = []
 
-    def _add(self, src, dst, flags, seq, ack=0, data=b"", gap=0.01, window=65535):
+    def _add(self, src, dst, flags, seq, ack=0, data=b"", gap=0.01, window=65535, options=b""):
         self.time += gap
-        ip = tcp_bytes(src[0], dst[0], src[1], dst[1], flags, seq, ack, data, window, self.v6)
+        ip = tcp_bytes(
+            src[0], dst[0], src[1], dst[1], flags, seq, ack, data, window, self.v6, options
+        )
         self.packets.append((self.time, ip))
 
-    def c(self, flags, seq, ack=0, data=b"", gap=0.01, window=65535):
+    def c(self, flags, seq, ack=0, data=b"", gap=0.01, window=65535, options=b""):
         """The client sends a segment."""
-        self._add(self.client, self.server, flags, seq, ack, data, gap, window)
+        self._add(self.client, self.server, flags, seq, ack, data, gap, window, options)
 
-    def s(self, flags, seq, ack=0, data=b"", gap=0.01, window=65535):
+    def s(self, flags, seq, ack=0, data=b"", gap=0.01, window=65535, options=b""):
         """The server sends a segment."""
-        self._add(self.server, self.client, flags, seq, ack, data, gap, window)
+        self._add(self.server, self.client, flags, seq, ack, data, gap, window, options)
 
     def write(self, path: Path, linktype: int = 1, fmt: str = "pcap") -> Path:
         """Write the conversation as a pcap (or pcapng) file on ``linktype``."""

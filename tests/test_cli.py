@@ -727,3 +727,105 @@ def test_a_usage_error_quoting_a_line_break_stays_one_line(
     status, out, err = run(capsys, "table", "\n0")
     assert (status, out) == (2, "")
     assert err.splitlines()[-1] == "tcpviz: error: unrecognized arguments: \\n0"
+
+
+# -- replay --html: the standalone page of a replayed connection -------------------------------
+
+
+def page_data(page: str) -> dict:
+    """The recording a standalone connection page carries."""
+    found = re.search(
+        r'<script type="application/json" id="tcpviz-data">(.*?)</script>', page, re.S
+    )
+    assert found is not None
+    return json.loads(found.group(1))
+
+
+def test_replay_html_writes_the_page_of_one_connection(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from html import escape
+
+    from tcpviz.traffic import example_capture, replay
+    from tcpviz.web.replay import ReplayView, window_scales
+
+    capture = example_capture()
+    page = tmp_path / "homework.html"
+    status, out, err = run(capsys, "replay", str(capture), "--conn", "2", "--html", "-o", str(page))
+    assert (status, err) == (0, "") and out == f"wrote {page}\n"
+    text = page.read_text(encoding="utf-8")
+    data = page_data(text)
+    connection = replay(capture).connection(2)
+    # The same recording the widget's view makes, the windows scaled as the SYNs said.
+    want = ReplayView(connection, window_scale=window_scales(capture, connection)).recording()
+    want = json.loads(json.dumps(want))  # as the page holds it (tuples become lists)
+    assert data["positions"] == want["positions"]
+    assert all(p["replay"] for p in data["positions"])
+    assert "RCV.WND" in dict(data["positions"][-1]["ends"][0]["tcb"])
+    assert f"<h1>{escape(f'Replay of connection 2: {connection.describe()}')}</h1>" in text
+    assert "replayed from a packet capture" in text and "<script src" not in text
+    # --format html is the same page; -o - writes it to stdout; --theme and --title apply.
+    status, out, err = run(
+        capsys, "replay", str(capture), "--conn", "2", "--format", "html", "--theme", "dark",
+        "--title", "Homework 3", "-o", "-",
+    )  # fmt: skip
+    assert status == 0 and err == "" and out.startswith("<!DOCTYPE html>")
+    assert "<h1>Homework 3</h1>" in out and 'class="tcpviz-page-dark"' in out
+    assert page_data(out)["positions"] == want["positions"]
+
+
+def test_replay_html_of_a_capture_with_one_connection_needs_no_conn(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from capture_support import Conversation, handshake_and_close
+
+    capture = handshake_and_close(Conversation()).write(tmp_path / "one.pcap")
+    status, _, err = run(capsys, "replay", str(capture), "--html", "-o", str(tmp_path / "p.html"))
+    assert status == 0 and err == ""
+    # No SYN option in this capture: the windows are not scaled (RFC 7323: both or neither).
+    ends = page_data((tmp_path / "p.html").read_text())["positions"][-1]["ends"]
+    assert dict(ends[0]["tcb"])["RCV.WND"] == "65535"
+
+
+def test_replay_html_bad_input_is_one_line_and_leaves_no_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from tcpviz.traffic import example_capture
+
+    capture = str(example_capture())
+    page = tmp_path / "p.html"
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not a capture\n")
+    for argv, status, message in [
+        ([capture, "--html", "-o", str(page)], 2, "holds connections 1 to 5: say which one"),
+        ([capture, "--conn", "9", "--html", "-o", str(page)], 2, "no connection 9 in"),
+        ([capture, "--conn", "1", "--html"], 2, "--html writes a page: give -o FILE"),
+        ([capture, "--conn", "1", "-o", str(page)], 2, "--output is for the page: add --html"),
+        ([capture, "--conn", "1", "--theme", "dark"], 2, "--theme is for the page"),
+        ([str(junk), "--html", "-o", str(page)], 1, "notes.txt: not a packet capture"),
+        ([capture, "--conn", "1", "--html", "-o", str(tmp_path / "no" / "p.html")], 1, "no"),
+    ]:
+        got, _, err = run(capsys, "replay", *argv)
+        assert got == status, (argv, err)
+        assert message in err and len(err.strip().splitlines()) == 1, err
+        assert not page.exists()
+    # argparse: one of --json, --html and --format at a time.
+    got, _, err = run(capsys, "replay", capture, "--json", "--html", "-o", str(page))
+    assert got == 2 and "argument --html: not allowed with argument --json" in err
+    assert not page.exists()
+
+
+def test_replay_html_of_a_truncated_capture_shows_what_was_read(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from tcpviz.traffic import example_capture
+
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(example_capture().read_bytes()[:300])
+    page = tmp_path / "p.html"
+    status, _, err = run(capsys, "replay", str(cut), "--html", "-o", str(page))
+    # Everything that could be read is shown, and what went wrong is said, in one line.
+    assert status == 1 and "cut.pcap: cut short inside the header of packet 4" in err
+    assert len(err.strip().splitlines()) == 1
+    positions = page_data(page.read_text())["positions"]
+    assert [e["state"] for e in positions[-1]["ends"]] == ["ESTABLISHED", "ESTABLISHED"]

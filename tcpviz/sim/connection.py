@@ -522,10 +522,14 @@ class Connection:
             # ``via`` rule and the diagram's "last" arrow need it); nothing older.
             m = end.machine
             if length:
-                last = m.last if length == len(m.history) else (*m.history, *m.future)[length - 1]
-                assert last is not None
-                machine = Machine(m.table, state=last.source)
-                machine.fire(last)
+                taken = (*m.history, *m.future)
+                # The arrow that led there, and before it as many as a 'via' arrow needs: RST in
+                # SYN-RECEIVED goes back to LISTEN only if SYN-RECEIVED was entered from LISTEN.
+                first = length - 1
+                while taken[first].via is not None and first > 0:  # bounded by the history
+                    first -= 1
+                machine = Machine(m.table, state=taken[first].source)
+                machine.run(*taken[first:length])
             else:
                 machine = Machine(m.table, state=m.start)
             machines.append(machine)

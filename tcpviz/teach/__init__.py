@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_getattr
 from .player import (
     ConnectionTrack,
+    HistoryWindow,
     MachineTrack,
     Player,
     RecordedTrack,
@@ -60,6 +61,7 @@ __all__ = [
     "ConnectionStep",
     "ConnectionTrack",
     "Feedback",
+    "HistoryWindow",
     "MachineTrack",
     "Player",
     "Question",

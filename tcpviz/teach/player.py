@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from ..errors import NothingToUndo, ScenarioError, TcpvizError
 from ..model.machine import Machine
@@ -42,11 +42,13 @@ if TYPE_CHECKING:
 __all__ = [
     "HISTORY_SHOWN",
     "ConnectionTrack",
+    "HistoryWindow",
     "MachineTrack",
     "Player",
     "RecordedTrack",
     "ScenarioPlayer",
     "Script",
+    "Story",
     "Track",
     "connection_player",
     "explain_events",
@@ -135,6 +137,17 @@ class Script:
             raise ScenarioError(
                 f"script {self.name!r} has {len(self.steps)} steps but {len(self.whys)} whys"
             )
+
+
+class HistoryWindow(NamedTuple):
+    """What a history list shows of a story (:meth:`Player.window`): steps ``earlier + 1`` to
+    ``earlier + len(taken)`` are taken (the last of them led to the position), ``ahead`` are
+    those redo would take next, in order; ``earlier`` and ``later`` steps lie beyond."""
+
+    earlier: int
+    taken: tuple[Hashable, ...]
+    ahead: tuple[Hashable, ...]
+    later: int
 
 
 def _label(step: object) -> str:
@@ -334,16 +347,37 @@ class Player:
                     return script.whys[k - 1]
         return track.explain(n) if otherwise is None else otherwise
 
-    def around(self, n: int | None = None, shown: int = HISTORY_SHOWN) -> list[list[Any]]:
-        """The history menu: ``[number, label]`` rows of the steps within ``shown`` of ``n``
-        (``[0, 'start']`` first when the start is among them); a fixed size, however long
-        the story."""
+    def window(self, n: int | None = None, shown: int = HISTORY_SHOWN) -> HistoryWindow:
+        """The stretch of the story a history list shows: the steps within ``shown`` of
+        position ``n`` (default: the current one), split at ``n``, and how many lie beyond
+        either end. A fixed size, however long the story.
+
+        >>> player = Player(RecordedTrack([f"#{k}" for k in range(1, 8)], ["why"] * 7))
+        >>> player.jump(5)
+        >>> player.window(shown=2)
+        HistoryWindow(earlier=3, taken=('#4', '#5'), ahead=('#6', '#7'), later=0)
+        """
+        if isinstance(shown, bool) or not isinstance(shown, int) or shown < 1:
+            raise ValueError(f"shown must be a whole number of steps >= 1, not {shown!r}")
         track = self.track
         n = track.position if n is None else n
-        lo, hi = max(0, n - shown), min(track.length, n + shown)
-        rows: list[list[Any]] = [[0, "start"]] if lo == 0 else []
-        first = max(1, lo)
-        rows += [[i, _label(s)] for i, s in enumerate(track.steps(first - 1, hi), start=first)]
+        length = track.length
+        lo, hi = max(0, n - shown), min(length, n + shown)
+        story = tuple(track.steps(lo, hi))
+        return HistoryWindow(lo, story[: n - lo], story[n - lo :], length - hi)
+
+    def around(self, n: int | None = None, shown: int = HISTORY_SHOWN) -> list[list[Any]]:
+        """The history menu: a ``[number, label]`` row for each position within ``shown`` of
+        ``n``, the steps of :meth:`window` and the position before them (``[0, 'start']``, or
+        the step that led there); a fixed size, however long the story."""
+        w = self.window(n, shown)
+        if w.earlier == 0:
+            rows: list[list[Any]] = [[0, "start"]]
+        else:
+            (before,) = self.track.steps(w.earlier - 1, w.earlier)
+            rows = [[w.earlier, _label(before)]]
+        steps = (*w.taken, *w.ahead)
+        rows += [[i, _label(s)] for i, s in enumerate(steps, start=w.earlier + 1)]
         return rows
 
     def status(self, *, story: bool = True) -> dict[str, Any]:
@@ -380,21 +414,48 @@ class Player:
 # -- one machine ----------------------------------------------------------------------------------
 
 
-class MachineTrack:
-    """A :class:`~tcpviz.model.machine.Machine` as a :class:`Track`: its steps are transitions."""
+class Story(Protocol):
+    """The read side of a :class:`Track`: a copy of a model's story kept up to date by
+    someone who follows the model (the state-machine widget's tracker does, step by step)."""
 
-    def __init__(self, machine: Machine):
+    @property
+    def position(self) -> int: ...
+
+    @property
+    def length(self) -> int: ...
+
+    def steps(self, lo: int, hi: int) -> Sequence[Hashable]: ...
+
+
+class MachineTrack:
+    """A :class:`~tcpviz.model.machine.Machine` as a :class:`Track`: its steps are transitions.
+
+    The machine's ``history`` is a new tuple each time it is read, so reading the story costs
+    time in proportion to its length. A view that already follows the machine step by step
+    can lend its copy as ``story``: position, length and steps are then read from it (a
+    history window in constant time); moving still goes through the machine. Set ``story``
+    back to ``None`` when the view stops following.
+    """
+
+    def __init__(self, machine: Machine, *, story: Story | None = None):
         self.machine = machine
+        self.story: Story | None = story
 
     @property
     def position(self) -> int:
+        if self.story is not None:
+            return self.story.position
         return len(self.machine.history)
 
     @property
     def length(self) -> int:
+        if self.story is not None:
+            return self.story.length
         return len(self.machine.history) + len(self.machine.future)
 
     def steps(self, lo: int, hi: int) -> Sequence[Transition]:
+        if self.story is not None:
+            return self.story.steps(lo, hi)  # type: ignore[return-value]
         history = self.machine.history
         if hi <= len(history):
             return history[lo:hi]
@@ -468,14 +529,15 @@ def playable(table: Table) -> dict[str, tuple[Transition, ...]]:
 
 
 class ScenarioPlayer(Player):
-    """Plays one scenario at a time on ``machine`` (a :class:`Player` on a :class:`MachineTrack`).
+    """Plays one scenario at a time on ``machine`` (a :class:`Player` on a :class:`MachineTrack`;
+    ``story`` as for it).
 
     :meth:`select` goes back to the machine's start, walks the shortest way to the scenario's
     start if it lies elsewhere, and takes the scenario's lead steps (those that only set the
     scene) at once. :meth:`step` takes the next step, or brings the machine back onto the path.
     """
 
-    def __init__(self, machine: Machine):
+    def __init__(self, machine: Machine, *, story: Story | None = None):
         scripts = {}
         self._unreachable: set[str] = set()
         for name, transitions in playable(machine.table).items():
@@ -493,7 +555,7 @@ class ScenarioPlayer(Player):
                 lead=scenario.lead,
                 source=scenario,
             )
-        super().__init__(MachineTrack(machine), scripts, find=_scenario_name)
+        super().__init__(MachineTrack(machine, story=story), scripts, find=_scenario_name)
         self.machine = machine
 
     def _unknown(self, name: object) -> ScenarioError:

@@ -24,7 +24,7 @@ from .payload import (
     scenarios_payload,
     table_payload,
 )
-from .replay import ReplayView, replay_ladder, replay_trace
+from .replay import ReplayView, replay_ladder, replay_trace, window_scales
 
 if TYPE_CHECKING:
     from .connection_widget import ConnectionView, ConnectionWidget, record_scenario
@@ -93,4 +93,5 @@ __all__ = [
     "show",
     "standalone_html",
     "table_payload",
+    "window_scales",
 ]

@@ -73,6 +73,20 @@ _INTRO = (
     "the same moment."
 )
 
+#: A replayed capture: nothing is in flight, and some states are inferred rather than seen.
+_REPLAY_INTRO = (
+    "A connection replayed from a packet capture, one captured segment at a time. \u2190 and "
+    "\u2192 (or the back and forward buttons) move through the recording; click a segment on "
+    "the ladder, or pick one in the list, to go to the moment it was sent and received. Both "
+    "state diagrams, the ladder and the segment shown always show the same moment. A state "
+    "drawn dashed is inferred: no segment that end sent shows it."
+)
+
+
+def _intro(recording: dict[str, Any]) -> str:
+    """What the page says it is: a simulated story, or a replayed capture."""
+    return _REPLAY_INTRO if recording["positions"][0].get("replay") else _INTRO
+
 
 def connection_html(recording: dict[str, Any], *, title: str | None = None) -> str:
     """One self-contained HTML page playing ``recording`` (from
@@ -96,7 +110,7 @@ def connection_html(recording: dict[str, Any], *, title: str | None = None) -> s
     theme = recording["theme"]
     main = f"""<div id="tcpviz-connection"></div>
 <p class="tcpviz-page-footer">Made with tcpviz {__version__}; works offline.</p>"""
-    return _document(title, css, theme, _INTRO, main, data, script + "\n" + _BOOT)
+    return _document(title, css, theme, _intro(recording), main, data, script + "\n" + _BOOT)
 
 
 def save_connection_html(

@@ -45,7 +45,7 @@ from ..sim import Connection
 from ..sim.connection import Operation
 from ..teach.connection_scenarios import CONNECTION_SCENARIOS, ConnectionScenario
 from ..teach.player import HISTORY_SHOWN, ConnectionTrack, Player, connection_player
-from .replay import ReplayView
+from .replay import ReplayView, window_scales
 
 if TYPE_CHECKING:
     from ..traffic import Connection as CapturedConnection
@@ -417,6 +417,10 @@ class ConnectionWidget(anywidget.AnyWidget):
         segment by segment: both ends' states (inferred ones marked), the ladder with the
         segment shown lit, its numbers; back, forward, or a click on the ladder.
 
+        From a file, each end's window is shown scaled as its SYN's window scale option says
+        (:func:`~tcpviz.web.replay.window_scales`); a :class:`~tcpviz.traffic.Connection` alone
+        does not carry the options, so its window fields are shown raw (and labelled so).
+
         Raises
         ------
         WidgetError
@@ -425,6 +429,7 @@ class ConnectionWidget(anywidget.AnyWidget):
         from ..traffic import Connection as Captured
         from ..traffic import replay
 
+        scale = None
         if isinstance(source, Captured):
             if conn is not None and conn != source.number:
                 raise WidgetError(f"conn={conn} but the connection given is number {source.number}")
@@ -445,7 +450,9 @@ class ConnectionWidget(anywidget.AnyWidget):
                     f"{', '.join(map(str, numbers))}; see tcpviz replay {found.name})"
                 )
             captured = found.connection(number)
-        return cls(view=ReplayView(captured, theme=theme, time=time), **kwargs)
+            scale = window_scales(source, captured)
+        view = ReplayView(captured, theme=theme, time=time, window_scale=scale)
+        return cls(view=view, **kwargs)
 
     def _followed(self, *_: Any) -> None:
         if not self._acting:

@@ -163,6 +163,32 @@ class MachineTracker:
         """The steps redo would take again, next first, as the tracker last saw them."""
         return tuple(reversed(self._redo))
 
+    # The story as a Player reads it (teach.player.Story), in time that does not grow with it.
+
+    @property
+    def position(self) -> int:
+        """How many steps of the story are taken."""
+        return len(self._history)
+
+    @property
+    def length(self) -> int:
+        """How many steps the story holds (taken, and to redo)."""
+        return len(self._history) + len(self._redo)
+
+    def steps(self, lo: int, hi: int) -> tuple[Transition, ...]:
+        """Steps ``lo + 1`` to ``hi`` of the story (the history, then what redo would take)."""
+        taken = len(self._history)
+        lo, hi = max(0, lo), min(hi, taken + len(self._redo))
+        if hi <= lo:
+            return ()
+        head = tuple(self._history[lo : min(hi, taken)])
+        if hi <= taken:
+            return head
+        # The redo list keeps the next step last: future step k is _redo[-1 - k].
+        redo, first = self._redo, max(lo, taken) - taken
+        count = len(redo)
+        return head + tuple(reversed(redo[count - (hi - taken) : count - first]))
+
     def resync(self) -> None:
         """Read the whole position from the machine again."""
         self._history = list(self.machine.history)
@@ -195,32 +221,38 @@ class MachineTracker:
         if (history[-1] if history else None) != self.machine.last:  # a change went unseen
             self.resync()
 
-    def payload(self) -> dict[str, object]:
-        """The machine's position as the page shows it: see :func:`machine_payload`."""
+    def payload(self, *, history: bool = True) -> dict[str, object]:
+        """The machine's position as the page shows it: see :func:`machine_payload`.
+
+        ``history=False`` leaves out the window on the history (``history_shown``,
+        ``history_hidden``, ``future_shown``, ``future_hidden``): the state-machine widget
+        takes it from its :class:`~tcpviz.teach.player.Player`, as the connection views do."""
         table, machine, window = self.machine.table, self.machine, self.window
         edge_ids, state_ids = table.edge_ids, table.state_ids
-        history, redo = self._history, self._redo
-        last = history[-1] if history else None
+        steps, redo = self._history, self._redo
+        last = steps[-1] if steps else None
         state = last.target if last is not None else machine.start
-        shown = history[-window:]
-        upcoming = redo[: -window - 1 : -1]  # the next ``window`` steps, next first
         visited = [machine.start, *(s for s in self._states if s != machine.start)]
         # Every arrow taken before the last step (the last one is drawn as "last").
         taken = [t for t, n in self._edges.items() if n > 1 or t != last]
-        return {
+        data: dict[str, object] = {
             "state": state,
             "description": table.descriptions[state],
             "last": edge_ids[last] if last is not None else "",
             "visited": [state_ids[s] for s in visited],
             "taken": [edge_ids[t] for t in taken],
-            "history_shown": [edge_ids[t] for t in shown],
-            "history_hidden": len(history) - len(shown),
-            "future_shown": [edge_ids[t] for t in upcoming],
-            "future_hidden": len(redo) - len(upcoming),
-            "enabled": [
-                edge_ids[t] for t in table.enabled(state, last.source if last is not None else None)
-            ],
         }
+        if history:
+            shown = steps[-window:]
+            upcoming = redo[: -window - 1 : -1]  # the next ``window`` steps, next first
+            data["history_shown"] = [edge_ids[t] for t in shown]
+            data["history_hidden"] = len(steps) - len(shown)
+            data["future_shown"] = [edge_ids[t] for t in upcoming]
+            data["future_hidden"] = len(redo) - len(upcoming)
+        data["enabled"] = [
+            edge_ids[t] for t in table.enabled(state, last.source if last is not None else None)
+        ]
+        return data
 
 
 class IdCodec:

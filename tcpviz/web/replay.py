@@ -9,6 +9,7 @@ that change by what the receiver sent later, so in a simultaneous close the two 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -19,9 +20,9 @@ from ..drawing.ladder import StateChange as LadderState
 from ..errors import WidgetError
 from ..model.table import Table, tcp_table
 from ..teach.player import HISTORY_SHOWN, Player, RecordedTrack
-from ..traffic import CapturedSegment, Connection, StateEntry
+from ..traffic import CapturedSegment, CaptureReader, Connection, StateEntry, decode
 
-__all__ = ["ReplayView", "replay_ladder", "replay_trace"]
+__all__ = ["ReplayView", "replay_ladder", "replay_trace", "window_scales"]
 
 _SYN, _FIN, _ACK = 0x02, 0x01, 0x10
 
@@ -41,7 +42,11 @@ def _replay_rows(
     on (the entries before the capture shows anything on row 0)."""
     start = connection.first
     ends = connection.endpoints
-    names = tuple(f"{e.role} {e.address}:{e.port}" for e in ends)
+    # An IPv6 address in brackets before its port, as in a URL (RFC 3986): [2001:db8::1]:80.
+    names = tuple(
+        f"{e.role} [{e.address}]:{e.port}" if ":" in e.address else f"{e.role} {e.address}:{e.port}"
+        for e in ends
+    )
     if len(names) == 1:  # a self-connect: one socket, drawn talking to itself
         names = (names[0], names[0] + " (the same socket)")
     # Two rows per segment: sent on one, at the earliest received on the next.
@@ -122,6 +127,48 @@ def replay_ladder(connection: Connection, *, theme: str = "light") -> Ladder:
     return Ladder(replay_trace(connection), theme=theme)
 
 
+def window_scales(source: str | os.PathLike[str], connection: Connection) -> tuple[int, int] | None:
+    """Each end's window scale shift (RFC 7323 section 2) for ``connection`` of the capture
+    file ``source``: what the SYN each end sent carried in its options, read again from the
+    capture (the replay keeps the window field of each segment, not the options of its SYN).
+
+    Scaling is in effect only when both SYNs carried the option; otherwise both shifts are 0.
+    ``None`` when it cannot be known: the capture does not hold both ends' SYNs (it starts
+    mid-connection, or the SYN,ACK never came), or the connection is a self-connect.
+
+    >>> from tcpviz.traffic import example_capture, replay
+    >>> window_scales(example_capture(), replay(example_capture()).connection(1))
+    (10, 10)
+    """
+    if len(connection.endpoints) != 2:
+        return None
+    syns: dict[int, CapturedSegment] = {}
+    for s in connection.segments:
+        if s.flags & _SYN and s.sender not in syns:
+            syns[s.sender] = s
+    if len(syns) < 2:
+        return None
+    wanted = {s.frame: s for s in syns.values()}
+    found: dict[int, int] = {}
+    last = max(wanted)
+    with CaptureReader(source) as reader:
+        for packet in reader:  # bounded: stops at the later SYN's frame
+            segment = wanted.get(packet.number)
+            if segment is not None:
+                header = decode(packet.linktype, packet.data)
+                if isinstance(header, str) or header.seq != segment.raw_seq:
+                    return None  # not the segment replay saw: a different file
+                found[segment.sender] = header.wscale
+            if packet.number >= last:
+                break
+    if len(found) < 2:
+        return None
+    if found[0] < 0 or found[1] < 0:
+        return (0, 0)  # one end offered no scaling: neither window is scaled
+    # RFC 7323 2.3: a shift over 14 is taken as 14.
+    return (min(found[0], 14), min(found[1], 14))
+
+
 # -- stepping through a replayed connection -------------------------------------------------------
 
 _REPEATS = {
@@ -151,6 +198,17 @@ class ReplayView:
     forward, the history menu and a click on the ladder move through it; nothing can be
     delivered or dropped, so the page hides those buttons.
 
+    Parameters
+    ----------
+    connection
+        A connection of :func:`tcpviz.traffic.replay`.
+    theme, time
+        As for :class:`~tcpviz.drawing.Ladder`.
+    window_scale
+        Each end's window scale shift (:func:`window_scales` of the capture file): each end's
+        window is then shown scaled, as RCV.WND. ``None`` (the options are not known): the
+        window field as captured, labelled "window field ... (unscaled)".
+
     >>> from tcpviz.traffic import example_capture, replay
     >>> view = ReplayView(replay(example_capture()).connection(1))
     >>> view.act("redo")
@@ -158,8 +216,26 @@ class ReplayView:
     (['SYN-SENT', 'SYN-RECEIVED'], 1)
     """
 
-    def __init__(self, connection: Connection, *, theme: str = "auto", time: str = "logical"):
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        theme: str = "auto",
+        time: str = "logical",
+        window_scale: tuple[int, int] | None = None,
+    ):
         check_theme(theme, WidgetError)
+        if window_scale is not None and (
+            len(window_scale) != 2
+            or not all(isinstance(n, int) and 0 <= n <= 14 for n in window_scale)
+        ):
+            raise WidgetError(
+                f"window_scale must be two shifts from 0 to 14 (RFC 7323), or None, not "
+                f"{window_scale!r}"
+            )
+        #: Each end's window scale shift, or ``None`` when the capture does not say (the
+        #: window is then shown as the raw field on the wire).
+        self.window_scale = window_scale
         if time not in TIMES:
             raise WidgetError(f"unknown time: {time!r} (must be one of {list(TIMES)})")
         self.connection = connection
@@ -207,7 +283,8 @@ class ReplayView:
         c = self.connection
         by_number = {s.number: s for s in c.segments}
         positions: list[dict[str, Any]] = []
-        tcb = [_Numbers(), _Numbers()]
+        scale = self.window_scale
+        tcb = [_Numbers(None if scale is None else scale[i]) for i in (0, 1)]
         moments = self._moments()
         shown_before = -1
         for index, (row, number) in enumerate(moments):
@@ -253,12 +330,21 @@ class ReplayView:
                         "id": segment.number,
                         "label": f"#{segment.number} {segment.label()}",
                         "route": f"{self._who[sender]} to {self._who[1 - sender]}: "
-                        f"frame {segment.frame}, window field {segment.window}{kind}",
+                        f"frame {segment.frame}, {tcb[sender].window_text(segment)}{kind}",
                         "from": sender,
                         "keys": {},
                     }
                 )
+            # Before the first segment the capture's clock has not started; after the capture,
+            # its last segment's time.
             at = (segment.time - c.first) if segment is not None else c.last - c.first
+            if index == 0:
+                at = 0.0
+            clock_text = (
+                "capture time: before the first segment"
+                if index == 0
+                else f"capture time {at * 1000:.3f} ms after the first segment"
+            )
             positions.append(
                 {
                     "index": index,
@@ -269,7 +355,7 @@ class ReplayView:
                         "now": f"{at * 1000:.3f} ms",
                         "next": "",
                         "key": "",
-                        "text": f"capture time {at * 1000:.3f} ms after the first segment",
+                        "text": clock_text,
                     },
                     "why": why,
                     "can_undo": index > 0,
@@ -309,7 +395,9 @@ class ReplayView:
             "taken": [edges[t] for t in transitions[:-1] if t in edges],
             "tcb": numbers.rows(),
             "timers": [],
-            "timers_text": "relative to each end's ISN, as captured",
+            "timers_text": "relative to each end's ISN, as captured"
+            if self.window_scale is not None
+            else "relative to each end's ISN; the window field unscaled",
             "calls": [],
             "evidence": "seen" if entry.seen else "inferred",
             "evidence_text": _evidence(entry),
@@ -394,7 +482,7 @@ class ReplayView:
             "ladder": self.ladder_svg(),
             "positions": [{**p, "history": everything} for p in self._positions],
             "theme": self.theme,
-            "title": f"Replay of connection {self.connection.number}",
+            "title": f"Replay of connection {self.connection.number}: {self.connection.describe()}",
             "scenarios": [],
             "start": 0,
         }
@@ -406,21 +494,37 @@ class ReplayView:
 
 class _Numbers:
     """One end's sequence numbers as the capture shows them so far (relative, Wireshark's way):
-    what it sent up to, what the peer acknowledged, what it acknowledged, and the window field
-    of its last segment (as on the wire: a scaled window is not scaled back)."""
+    what it sent up to, what the peer acknowledged, what it acknowledged, and the window it
+    last offered. With the end's window scale ``shift`` known, that is its RCV.WND (the field
+    shifted, except in a SYN: RFC 7323 2.2); without, the raw field, labelled so."""
 
-    def __init__(self) -> None:
+    def __init__(self, shift: int | None) -> None:
+        self.shift = shift
         self.snd_nxt: int | None = None
         self.snd_una: int | None = None
         self.rcv_nxt: int | None = None
         self.window: int | None = None
+
+    def offered(self, s: CapturedSegment) -> int:
+        """The window ``s`` offers (the field, scaled when the scale is known)."""
+        if self.shift is None or s.flags & _SYN:
+            return s.window
+        return s.window << self.shift
+
+    def window_text(self, s: CapturedSegment) -> str:
+        """What a card says of the window of ``s``."""
+        if self.shift is None:
+            return f"window field {s.window} (unscaled)"
+        if self.shift and not s.flags & _SYN:
+            return f"window {self.offered(s)} (field {s.window} << {self.shift})"
+        return f"window {s.window}"
 
     def sent(self, s: CapturedSegment) -> None:
         end = s.seq + s.length + bool(s.flags & _SYN) + bool(s.flags & _FIN)
         self.snd_nxt = end if self.snd_nxt is None else max(self.snd_nxt, end)
         if s.flags & _ACK:
             self.rcv_nxt = s.ack if self.rcv_nxt is None else max(self.rcv_nxt, s.ack)
-        self.window = s.window
+        self.window = self.offered(s)
 
     def received(self, s: CapturedSegment) -> None:
         if s.flags & _ACK:
@@ -434,5 +538,5 @@ class _Numbers:
             ("SND.UNA", text(self.snd_una)),
             ("SND.NXT", text(self.snd_nxt)),
             ("RCV.NXT", text(self.rcv_nxt)),
-            ("window", text(self.window)),
+            ("RCV.WND" if self.shift is not None else "window field", text(self.window)),
         ]

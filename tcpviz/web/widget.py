@@ -214,7 +214,9 @@ class TCPWidget(anywidget.AnyWidget):
         t = machine.table
         self._codec = IdCodec(t)
         self._edges: dict[str, Transition] = {edge: tr for tr, edge in t.edge_ids.items()}
-        self._player = ScenarioPlayer(machine)
+        # The player reads the story from the tracker, which follows the machine step by step:
+        # its history list (Player.window) then costs the same however long the session.
+        self._player = ScenarioPlayer(machine, story=self._tracker)
         # What the last reset forgot (the history and the steps to redo), until the next change.
         self._before_reset: tuple[tuple[Transition, ...], tuple[Transition, ...]] | None = None
         self._quiz: Quiz | None = None
@@ -511,11 +513,27 @@ class TCPWidget(anywidget.AnyWidget):
 
     # -- keeping the traits in step -----------------------------------------------------------------
 
+    def _history_window(self) -> dict[str, object]:
+        """The history list the page shows: the player's window on the story (the same
+        :meth:`~tcpviz.teach.player.Player.window` the connection views' history menu comes
+        from), the last :attr:`history_window` steps taken and the next ones to redo."""
+        w = self._player.window(shown=self.history_window)
+        edge_ids = self._machine.table.edge_ids
+        return {
+            "history_shown": [edge_ids[t] for t in w.taken],
+            "history_hidden": w.earlier,
+            "future_shown": [edge_ids[t] for t in w.ahead],
+            "future_hidden": w.later,
+        }
+
     def _sync_machine(self) -> None:
         # Only the traits whose values changed are sent (traitlets compares), all in one
-        # message; none of them grows with the history.
+        # message; none of them grows with the history. The tracker keeps the states visited
+        # and the arrows taken step by step; the player gives the history list.
         with self.hold_sync():
-            for key, value in self._tracker.payload().items():
+            for key, value in self._tracker.payload(history=False).items():
+                setattr(self, key, value)
+            for key, value in self._history_window().items():
                 setattr(self, key, value)
             self.scenario = self._scenario_trait()
 
@@ -617,6 +635,9 @@ class TCPWidget(anywidget.AnyWidget):
         unsubscribe = getattr(self, "_unsubscribe", None)
         if unsubscribe is not None:
             unsubscribe()
+        player = getattr(self, "_player", None)
+        if player is not None:
+            player.track.story = None  # the tracker no longer follows: read the machine
         super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:

@@ -737,3 +737,22 @@ def test_a_copy_is_independent_and_undo_back_to_its_start_restores_everything(da
     assert position_of(fork) == moment
     fork.reset()
     assert position_of(fork) == moment and fork.future == ()
+
+
+def test_a_fork_after_an_arrow_that_depends_on_where_a_state_was_entered_from():
+    # An old duplicate SYN: the server goes LISTEN -> SYN-RECEIVED -> LISTEN on the client's
+    # RST, an arrow the table allows only in a SYN-RECEIVED entered from LISTEN (Figure 8).
+    ops = [
+        "server listen",
+        "client connect",
+        "inject server SYN seq=90",
+        "deliver 2",
+        "deliver 3",
+        "deliver 4",
+        "deliver 1",
+    ]
+    c = Connection.from_operations(ops)
+    for step in range(len(ops) + 1):
+        twin = c.fork(step)
+        assert position_of(twin) == position_of(Connection.from_operations(ops[:step])), step
+    assert c.fork(6).states == ("SYN-SENT", "LISTEN")

@@ -14,6 +14,7 @@ from tcpviz.teach.connection_scenarios import CONNECTION_SCENARIOS, get_connecti
 from tcpviz.teach.player import (
     HISTORY_SHOWN,
     ConnectionTrack,
+    HistoryWindow,
     MachineTrack,
     Player,
     RecordedTrack,
@@ -91,6 +92,58 @@ def test_the_history_menu_has_a_fixed_size_however_long_the_story():
     assert [rows[0][0], rows[-1][0]] == [250 - HISTORY_SHOWN, 250 + HISTORY_SHOWN]
     player.jump(0)
     assert player.around()[:2] == [[0, "start"], [1, "1"]]
+
+
+@pytest.mark.parametrize("make", [machine_player, sim_player, recorded_player])
+@pytest.mark.parametrize("shown", [1, 2, 3, 50])
+def test_the_history_window_is_the_story_around_the_position_on_every_model(make, shown):
+    """The window a history list shows (the state-machine widget's list, from it the
+    connection views' menu): written out from the whole story, at every position."""
+    player = make()
+    fill(player)
+    track = player.track
+    story = tuple(track.steps(0, track.length))
+    for n in range(track.length + 1):
+        player.jump(n)
+        lo, hi = max(0, n - shown), min(len(story), n + shown)
+        want = HistoryWindow(lo, story[lo:n], story[n:hi], len(story) - hi)
+        assert player.window(shown=shown) == want
+        assert player.window(n, shown) == want
+        rows = player.around(shown=shown)
+        assert [r[0] for r in rows] == list(range(lo, hi + 1))
+        assert rows[0][1] == ("start" if lo == 0 else rows[0][1])
+    for bad in (0, -1, True, 2.5):
+        with pytest.raises(ValueError, match="shown must be a whole number of steps >= 1"):
+            player.window(shown=bad)
+
+
+def test_the_machine_widget_history_list_is_the_players_window():
+    """The state-machine widget's history traits come from its player (reading the story
+    from the widget's tracker), so the list it shows and the connection views' history menu
+    are one piece of code; a closed widget's player reads the machine again."""
+    from tcpviz.web.widget import TCPWidget
+
+    machine = Machine()
+    widget = TCPWidget(machine)
+    player = widget.player
+    try:
+        assert player.track.story is not None
+        machine.run("passive open", "rcv SYN", "rcv ACK of SYN", "CLOSE")
+        machine.undo()
+        machine.undo()
+        w = player.window(shown=widget.history_window)
+        ids = machine.table.edge_ids
+        assert widget.history_shown == [ids[t] for t in w.taken]
+        assert widget.history_shown == [ids[t] for t in machine.history]
+        assert widget.future_shown == [ids[t] for t in w.ahead]
+        assert widget.future_shown == [ids[t] for t in machine.future]
+        assert (widget.history_hidden, widget.future_hidden) == (w.earlier, w.later) == (0, 0)
+        assert player.window(shown=1) == ScenarioPlayer(machine).window(shown=1)
+    finally:
+        widget.close()
+    assert player.track.story is None
+    machine.redo()  # no one follows for the widget now: the player reads the machine
+    assert player.window(shown=1).taken == machine.history[-1:]
 
 
 def test_a_recording_can_be_walked_but_not_changed():

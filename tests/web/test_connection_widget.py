@@ -228,6 +228,28 @@ def test_recording_has_every_position_and_nothing_to_click_but_time():
     assert "tcpviz-ladder" in recording["ladder"]
 
 
+@pytest.mark.parametrize("name", list(CONNECTION_SCENARIOS))
+def test_every_scenario_steps_in_the_widget_and_records_for_the_page(name):
+    """Every position of every scenario, with its lookahead, as the widget and the page show
+    it (an old duplicate SYN once broke the lookahead: a fork lost where SYN-RECEIVED was
+    entered from)."""
+    scenario = get_connection_scenario(name)
+    view = ConnectionView()
+    view.play(name)
+    for n in range(len(scenario.steps) + 1):
+        p = view.position()
+        assert p["index"] == n
+        if n < len(scenario.steps):
+            want = p["next"]["redo"]
+            view.act("redo")
+            assert without(view.position(lookahead=False), "history", "next") == without(
+                want, "history"
+            )
+    assert tuple(e["state"] for e in view.position()["ends"]) == scenario.ends_in
+    recording = record_scenario(name)
+    assert len(recording["positions"]) == len(scenario.steps) + 1
+
+
 def test_the_page_inlines_everything_and_loads_nothing(tmp_path):
     page = connection_html(record_scenario("handshake"), title="Handshake <homework>")
     assert page.startswith("<!DOCTYPE html>")
@@ -320,6 +342,9 @@ def test_standalone_page_steps_back_and_forth_and_the_ladder_takes_every_view_th
                     assert_legible(m, arrows_shown=width >= 1280)
                     page.screenshot(path=artifact_path("connection_page", f"crossing-fins-{width}"))
             assert (m["clientState"], m["serverState"]) == scenario.ends_in
+            # A simulation's story is undone and redone (a replay's buttons say back, forward).
+            assert page.get_by_test_id("undo-button").inner_text() == "◀ undo"
+            assert page.get_by_test_id("redo-button").inner_text() == "redo ▶"
             # A click on the first FIN on the ladder: every view goes to the moment it was sent.
             fin = page.locator("g.ladder-segment", has_text="FIN,ACK").first
             step = int(fin.get_attribute("data-sent-step"))
@@ -346,6 +371,47 @@ def test_standalone_page_steps_back_and_forth_and_the_ladder_takes_every_view_th
             page.wait_for_timeout(300)
             index = page.evaluate("document.querySelector('.tcpviz-conn').dataset.index")
             assert index == str(step)
+            assert errors == []
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", [(900, 800), (1024, 768), (1280, 800)], ids=str)
+def test_nothing_is_clipped_or_scrolls_inside_a_panel_at_any_step_of_any_scenario(
+    tmp_path, viewport
+):
+    """Every step of every scenario as the notebook widget shows it (call buttons, cards with
+    their buttons, the scenario menu): each end's TCB, the history menu, every button and line
+    inside its panel's visible box, and no panel scrolling."""
+    from browser_support import artifact_path, launch_options
+    from connection_layout import VIEWPORTS, assert_nothing_clipped, widget_recording
+    from playwright import sync_api
+
+    assert viewport in VIEWPORTS
+    width, height = viewport
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(**launch_options())
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            for name in CONNECTION_SCENARIOS:
+                recording = widget_recording(name)
+                path = save_connection_html(tmp_path / f"{name}.html", recording)
+                page.goto(path.as_uri())
+                page.wait_for_selector('[data-testid="connection-widget"]', timeout=5000)
+                assert page.get_by_test_id("scenarios").is_visible()
+                for n in range(len(recording["positions"])):
+                    if n:
+                        page.keyboard.press("ArrowRight")
+                        page.wait_for_function(
+                            f"document.querySelector('.tcpviz-conn').dataset.index == {n}",
+                            timeout=5000,
+                        )
+                    assert_nothing_clipped(page, f"{name} step {n} at {width}x{height}")
+                if name == "lost-syn":
+                    page.screenshot(path=artifact_path("connection_layout", f"lost-syn-{width}"))
             assert errors == []
         finally:
             browser.close()
@@ -483,6 +549,7 @@ def test_widget_page_clicks_paint_from_the_lookahead_then_python_confirms(tmp_pa
 def test_in_voila_the_widget_steps_a_scenario_and_is_legible_at_1280x800(tmp_path):
     import nbformat
     from browser_support import artifact_path, launch_options, voila
+    from connection_layout import assert_nothing_clipped
     from playwright import sync_api
 
     notebook = tmp_path / "both-ends.ipynb"
@@ -528,6 +595,7 @@ def test_in_voila_the_widget_steps_a_scenario_and_is_legible_at_1280x800(tmp_pat
                 page.evaluate("document.querySelector('.tcpviz-conn').scrollIntoView()")
                 m = page.evaluate(MEASURE_JS)
                 assert_legible(m)
+                assert_nothing_clipped(page, "Voila at 1280x800")
                 page.screenshot(path=artifact_path("connection_voila", "lost-syn-done"))
                 # Keyboard: Enter on the first segment of the ladder goes back to its moment.
                 first = page.locator("g.ladder-segment").first
@@ -552,6 +620,7 @@ def test_in_jupyterlab_with_the_file_browser_open_the_widget_is_legible(tmp_path
         launch_options,
         wait_for_connected_kernel,
     )
+    from connection_layout import assert_nothing_clipped
     from playwright import sync_api
 
     root_dir = tmp_path / "notebooks"
@@ -597,6 +666,7 @@ def test_in_jupyterlab_with_the_file_browser_open_the_widget_is_legible(tmp_path
                 m = page.evaluate(MEASURE_JS)
                 page.screenshot(path=artifact_path("connection_jupyterlab", "file-browser-open"))
                 assert_legible(m, arrows_shown=False)
+                assert_nothing_clipped(page, "JupyterLab with the file browser open")
                 assert [m["clientState"], m["serverState"]] == ["FIN-WAIT-1", "FIN-WAIT-1"]
         finally:
             browser.close()

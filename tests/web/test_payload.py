@@ -240,6 +240,12 @@ def test_the_tracker_follows_any_steps_as_a_fresh_payload_would(actions, window)
         except TcpvizError:
             pass  # refused: nothing changed, and the tracker heard nothing
         assert tracker.payload() == expected_payload(machine, window)
+        # The story as a player reads it from the tracker (the widget's history list).
+        story = (*machine.history, *machine.future)
+        assert (tracker.position, tracker.length) == (len(machine.history), len(story))
+        for lo in range(len(story) + 1):
+            for hi in (lo, lo + 1, lo + window, len(story), len(story) + 2):
+                assert tracker.steps(lo, hi) == story[lo:hi], (lo, hi)
 
 
 def test_machine_payload_respects_the_via_rule(extended):

@@ -5,13 +5,13 @@ the Python side, then the page in Chromium at projector size."""
 from __future__ import annotations
 
 import pytest
-from capture_support import Conversation, handshake_and_close
+from capture_support import Conversation, handshake_and_close, window_scale_option
 
 from tcpviz.errors import TcpvizError, WidgetError
 from tcpviz.traffic import example_capture, replay
 from tcpviz.web.connection_page import connection_html
-from tcpviz.web.connection_widget import ConnectionWidget
-from tcpviz.web.replay import ReplayView, replay_trace
+from tcpviz.web.connection_widget import ConnectionWidget, record_scenario
+from tcpviz.web.replay import ReplayView, replay_trace, window_scales
 
 
 def positions(view: ReplayView) -> list[dict]:
@@ -97,6 +97,70 @@ def test_the_segment_shown_carries_its_numbers_and_the_ends_their_sequence_varia
     assert server["RCV.NXT"] == "1"  # the server has not acknowledged them yet (#5 does)
     view.act("redo")
     assert dict(view.position()["ends"][1]["tcb"])["RCV.NXT"] == "13"
+
+
+def scaled_conversation(client_shift, server_shift):
+    """A handshake and a request whose SYNs carry window scale options (None: no option)."""
+    conv = Conversation()
+    option = lambda shift: b"" if shift is None else window_scale_option(shift)  # noqa: E731
+    conv.c("S", 100, window=64240, options=option(client_shift))
+    conv.s("SA", 300, 101, window=65160, options=option(server_shift))
+    conv.c("A", 101, 301, window=502)
+    conv.c("PA", 101, 301, b"hello", window=502)
+    conv.s("A", 301, 106, window=509)
+    return conv
+
+
+def test_the_window_is_scaled_as_the_syns_said(tmp_path):
+    path = scaled_conversation(7, 9).write(tmp_path / "scaled.pcap")
+    (connection,) = replay(path).connections
+    assert window_scales(path, connection) == (7, 9)
+    w = ConnectionWidget.from_capture(path)
+    try:
+        view = w.view
+        assert view.window_scale == (7, 9)
+        view.act("goto:1")  # a SYN's own window is never scaled (RFC 7323 2.2)
+        p = view.position()
+        assert dict(p["ends"][0]["tcb"])["RCV.WND"] == "64240"
+        assert p["flight"][0]["route"].endswith("window 64240")
+        view.act("goto:3")
+        p = view.position()
+        assert dict(p["ends"][0]["tcb"])["RCV.WND"] == str(502 << 7)
+        assert f"window {502 << 7} (field 502 << 7)" in p["flight"][0]["route"]
+        view.act("goto:5")
+        assert dict(view.position()["ends"][1]["tcb"])["RCV.WND"] == str(509 << 9)
+        assert "as captured" in view.position()["ends"][0]["timers_text"]
+    finally:
+        w.close()
+
+
+def test_without_both_options_nothing_is_scaled_and_without_the_syns_the_field_is_raw(tmp_path):
+    path = scaled_conversation(7, None).write(tmp_path / "one-sided.pcap")
+    (connection,) = replay(path).connections
+    assert window_scales(path, connection) == (0, 0)  # RFC 7323: both SYNs or neither
+    view = ReplayView(connection, window_scale=window_scales(path, connection))
+    view.act("goto:3")
+    assert dict(view.position()["ends"][0]["tcb"])["RCV.WND"] == "502"
+    # Only the connection, no file: the SYN options are not known; the raw field, said so.
+    view = ReplayView(connection)
+    view.act("goto:3")
+    p = view.position()
+    assert dict(p["ends"][0]["tcb"])["window field"] == "502"
+    assert "window field 502 (unscaled)" in p["flight"][0]["route"]
+    assert "unscaled" in p["ends"][0]["timers_text"]
+    # A capture from the middle of a connection holds no SYN.
+    conv = Conversation()
+    conv.c("A", 500, 700, b"x", window=502)
+    conv.s("A", 700, 501, window=509)
+    path = conv.write(tmp_path / "middle.pcap")
+    (connection,) = replay(path).connections
+    assert window_scales(path, connection) is None
+    # The example capture (Linux loopback) scales by 2**10: 64 is 65536.
+    example = replay(example_capture()).connection(1)
+    assert window_scales(example_capture(), example) == (10, 10)
+    for bad in [(15, 0), (1,), (-1, 2), "77"]:
+        with pytest.raises(WidgetError, match="window_scale must be two shifts from 0 to 14"):
+            ReplayView(example, window_scale=bad)
 
 
 def test_crossing_fins_stay_on_the_wire_until_the_other_fin_has_left(tmp_path):
@@ -215,6 +279,14 @@ def test_a_replay_makes_a_standalone_page_too():
     view = ReplayView(replay(example_capture()).connection(3))
     page = connection_html(view.recording())
     assert "RST,ACK" in page and '"replay": true' in page
+    # The page says what it is: a replayed capture stepped through, not a simulation.
+    intro = page.split('<p class="tcpviz-intro">')[1].split("</p>")[0]
+    assert "replayed from a packet capture" in intro and "back and forward buttons" in intro
+    assert "in flight" not in intro and "undo" not in intro
+    assert "inferred" in intro
+    simulated = connection_html(record_scenario("handshake"))
+    intro = simulated.split('<p class="tcpviz-intro">')[1].split("</p>")[0]
+    assert "segments in flight" in intro and "capture" not in intro
 
 
 # -- in Chromium: the page steps a replay; states and the lit segment agree with Python ----------
@@ -265,6 +337,8 @@ MEASURE_JS = """
     networkButtons: shown('[data-testid$="deliver-button"], [data-testid$="drop-button"]'),
     advance: shown('[data-testid="advance-button"]'),
     scenarios: shown('[data-testid="scenarios"]'),
+    steps: ["undo-button", "redo-button"].map(
+      (id) => document.querySelector(`[data-testid="${id}"]`).textContent),
   };
 }
 """
@@ -362,6 +436,8 @@ def test_the_page_steps_a_replay_with_states_and_lit_segment_as_python_says(tmp_
             m = page.evaluate(MEASURE_JS)
             check(m)
             assert m["wireTitle"] == "The segment shown" and m["inferredNodes"] == 2
+            # A recording is moved through, not undone: the same buttons and keys, its words.
+            assert m["steps"] == ["◀ back", "forward ▶"]
             for _ in range(len(connection.segments)):
                 expected = widget.lookahead["next"]["redo"]
                 page.get_by_test_id("redo-button").click()
@@ -425,6 +501,8 @@ def test_the_standalone_page_of_a_replay_steps_and_follows_ladder_clicks(tmp_pat
                 assert [m["client"], m["server"]] == [e["state"] for e in want["ends"]]
                 assert m["lit"] == ([want["segment"]] if want["segment"] else [])
                 assert m["calls"] == m["networkButtons"] == m["advance"] == 0
+                assert m["steps"] == ["◀ back", "forward ▶"]
+            assert "replayed from a packet capture" in page.locator(".tcpviz-intro").inner_text()
             # A click on a segment's arrow: the page finds the moment of that row (no Python).
             fin = page.locator("g.ladder-segment", has_text="FIN").first
             number = int(fin.get_attribute("data-segment"))
@@ -436,6 +514,86 @@ def test_the_standalone_page_of_a_replay_steps_and_follows_ladder_clicks(tmp_pat
             assert m["lit"] == [number]
             assert min(m["ladder"]) >= 12.0 and min(m["html"]) >= 14.0
             page.screenshot(path=artifact_path("replay_page", "server-closes-first"))
+            assert errors == []
+        finally:
+            browser.close()
+
+
+def layout_captures(tmp_path) -> dict[str, ReplayView]:
+    """Replays whose pages are measured: the example capture's connections (a close, the
+    server closing first, a refusal), IPv6 with long addresses, a simultaneous close, a
+    capture from the middle of a connection (these with the window field unscaled, the longer
+    labels)."""
+    capture = replay(example_capture())
+    views = {  # the windows scaled, as from_capture shows them
+        f"example-{n}": ReplayView(
+            capture.connection(n),
+            theme="light",
+            window_scale=window_scales(example_capture(), capture.connection(n)),
+        )
+        for n in (1, 2, 3)
+    }
+    conv = Conversation(client="2001:db8:1234:5678::101", server="2001:db8:1234:5678::2", v6=True)
+    handshake_and_close(conv, b"GET / HTTP/1.1\r\n\r\n")
+    (views["ipv6"],) = [
+        ReplayView(c, theme="light") for c in replay(conv.write(tmp_path / "6.pcap")).connections
+    ]
+    conv = Conversation()
+    for who, flags, seq, ack in [
+        ("c", "S", 100, 0),
+        ("s", "SA", 300, 101),
+        ("c", "A", 101, 301),
+        ("c", "FA", 101, 301),
+        ("s", "FA", 301, 101),
+        ("c", "A", 102, 302),
+        ("s", "A", 302, 102),
+    ]:
+        getattr(conv, who)(flags, seq, ack)
+    (views["simultaneous-close"],) = [
+        ReplayView(c, theme="light") for c in replay(conv.write(tmp_path / "sc.pcap")).connections
+    ]
+    conv = Conversation()
+    conv.c("A", 500, 700, b"x")
+    conv.s("A", 700, 501)
+    conv.c("FA", 501, 700)
+    (views["middle"],) = [
+        ReplayView(c, theme="light") for c in replay(conv.write(tmp_path / "mid.pcap")).connections
+    ]
+    return views
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", [(900, 800), (1024, 768), (1280, 800)], ids=str)
+def test_nothing_is_clipped_or_scrolls_inside_a_panel_at_any_moment_of_a_replay(tmp_path, viewport):
+    from browser_support import artifact_path, launch_options
+    from connection_layout import VIEWPORTS, assert_nothing_clipped
+    from playwright import sync_api
+
+    from tcpviz.web.connection_page import save_connection_html
+
+    assert viewport in VIEWPORTS
+    width, height = viewport
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(**launch_options())
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            for name, view in layout_captures(tmp_path).items():
+                recording = view.recording()
+                path = save_connection_html(tmp_path / f"{name}.html", recording)
+                page.goto(path.as_uri())
+                page.wait_for_selector('[data-testid="connection-widget"]', timeout=5000)
+                for n in range(len(recording["positions"])):
+                    if n:
+                        page.keyboard.press("ArrowRight")
+                        page.wait_for_function(
+                            f"document.querySelector('.tcpviz-conn').dataset.index == {n}",
+                            timeout=5000,
+                        )
+                    assert_nothing_clipped(page, f"replay {name} moment {n} at {width}x{height}")
+                    if name == "ipv6" and n == 1:
+                        page.screenshot(path=artifact_path("replay_layout", f"ipv6-syn-{width}"))
             assert errors == []
         finally:
             browser.close()

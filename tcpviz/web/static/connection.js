@@ -36,6 +36,7 @@ function endView(root, which, onKey) {
   // How the capture knows the state (a replay): "seen: ..." or "inferred: ...".
   const evidence = h("p", { class: "tvc-evidence", "data-testid": `end-${which}-evidence` });
   title.append(name, state);
+  // The zoom button sits on the diagram's corner, so the title stays one line in a narrow panel.
   const zoom = h("button", {
     class: "tvc-zoom",
     type: "button",
@@ -44,12 +45,12 @@ function endView(root, which, onKey) {
     text: "whole",
   });
   const viewport = h("div", { class: "tvc-diagram", "data-testid": `end-${which}-diagram` });
+  const box = h("div", { class: "tvc-diagram-box" }, viewport, zoom);
   const tcb = h("dl", { class: "tvc-tcb", "data-testid": `end-${which}-tcb` });
   const timers = h("p", { class: "tvc-timers", "data-testid": `end-${which}-timers` });
   const calls = h("div", { class: "tvc-calls", role: "group", "aria-label": `${which} calls` });
   // The calls right under the diagram: what a student does next stays in view in a short panel.
-  title.append(zoom);
-  el.append(title, evidence, viewport, calls, tcb, timers);
+  el.append(title, evidence, box, calls, tcb, timers);
   let whole = false;
   let svg = null;
   zoom.addEventListener("click", () => {
@@ -65,6 +66,21 @@ function endView(root, which, onKey) {
     svg.removeAttribute("width");
     svg.removeAttribute("height");
     for (const g of svg.querySelectorAll("g.node")) g.removeAttribute("tabindex");
+  }
+
+  // The box to centre on: the current state, or, where the diagram draws it more than once
+  // (CLOSED at the top and the bottom), the copy nearest the head of the arrow that led there.
+  function focus(current) {
+    const copies = [...current.querySelectorAll("text")];
+    const head = svg.querySelector("g.edge.last polygon, g.edge.last path");
+    if (copies.length < 2) return current.getBoundingClientRect();
+    if (!head) return copies[0].getBoundingClientRect();
+    const a = head.getBoundingClientRect();
+    const distance = (t) => {
+      const b = t.getBoundingClientRect();
+      return Math.hypot(b.x + b.width / 2 - a.x - a.width / 2, b.y + b.height / 2 - a.y - a.height / 2);
+    };
+    return copies.reduce((best, t) => (distance(t) < distance(best) ? t : best)).getBoundingClientRect();
   }
 
   // Geometry only: scale so that the arrow labels are at least 12 px (or fit the whole figure),
@@ -86,7 +102,7 @@ function endView(root, which, onKey) {
       viewport.scrollTo({ left: 0, top: 0 });
       return;
     }
-    const r = current.getBoundingClientRect();
+    const r = focus(current);
     const v = viewport.getBoundingClientRect();
     viewport.scrollTo({
       left: viewport.scrollLeft + r.left + r.width / 2 - v.left - viewport.clientWidth / 2,
@@ -118,8 +134,9 @@ function endView(root, which, onKey) {
         g.classList.toggle("taken", taken.has(g.id) && g.id !== end.last_edge);
       }
     }
+    // Each name and value in a group of its own, so that a pair wraps whole in a narrow panel.
     tcb.replaceChildren(
-      ...end.tcb.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })]),
+      ...end.tcb.map(([k, v]) => h("div", {}, h("dt", { text: k }), h("dd", { text: v }))),
     );
     timers.textContent =
       end.timers_text || (end.timers.length ? `timers: ${end.timers.join(", ")}` : "no timer running");
@@ -142,7 +159,7 @@ function endView(root, which, onKey) {
       calls.append(h("span", { class: "tvc-none", text: "no call possible" }));
     requestAnimationFrame(place);
   }
-  return { el, setDiagram, paint, place };
+  return { el, viewport, setDiagram, paint, place };
 }
 
 // -- the ladder: Python's SVG; the page fades what comes after the moment shown, marks the
@@ -253,6 +270,16 @@ function wireView(onKey) {
 }
 
 // -- the clock, what just happened and why, undo / redo, history and scenarios.
+const STEP_WORDS = {
+  simulation: [
+    { text: "◀ undo", title: "Undo the last step (←)" },
+    { text: "redo ▶", title: "Redo the step undone (→)" },
+  ],
+  replay: [
+    { text: "◀ back", title: "Back one segment of the capture (←)" },
+    { text: "forward ▶", title: "Forward one segment of the capture (→)" },
+  ],
+};
 function controlsView(onKey) {
   const el = h("section", { class: "tvc-controls" });
   const clock = h("p", { class: "tvc-clock", "data-testid": "clock" });
@@ -263,7 +290,7 @@ function controlsView(onKey) {
   const history = h("select", { "data-testid": "history", "aria-label": "history" });
   const scenarios = h("select", { "data-testid": "scenarios", "aria-label": "scenario" });
   const error = h("p", { class: "tvc-error", "data-testid": "error", role: "alert" });
-  const row = h("div", { class: "tvc-row" }, undo, redo, history, scenarios);
+  const row = h("div", { class: "tvc-row tvc-steps" }, undo, redo, history, scenarios);
   el.append(h("div", { class: "tvc-row" }, clock, advance), why, row, error);
   advance.addEventListener("click", () => advance.dataset.key && onKey(advance.dataset.key));
   undo.addEventListener("click", () => onKey("undo"));
@@ -289,6 +316,12 @@ function controlsView(onKey) {
     why.textContent = position.why;
     undo.disabled = pending || !position.can_undo;
     redo.disabled = pending || !position.can_redo;
+    // A simulation undoes and redoes what was done; a replay moves through a recording.
+    const [back, forward] = position.replay ? STEP_WORDS.replay : STEP_WORDS.simulation;
+    undo.textContent = back.text;
+    undo.title = back.title;
+    redo.textContent = forward.text;
+    redo.title = forward.title;
     history.replaceChildren(
       ...position.history.map(([i, text]) =>
         h("option", { value: i, text: `${i}. ${text}`, selected: i === position.index }),
@@ -318,9 +351,17 @@ function render({ model, el }) {
   const ladder = ladderView(onKey);
   const wire = wireView(onKey);
   const controls = controlsView(onKey);
-  const top = h("div", { class: "tvc-top" }, ends[0].el, ladder.el, ends[1].el);
-  const bottom = h("div", { class: "tvc-bottom" }, wire.el, controls.el);
-  root.append(top, bottom);
+  // One grid, laid out by the CSS for the width the widget has: the ends either side of the
+  // ladder (wide), or in a column of their own beside it (narrow: JupyterLab with the file
+  // browser open). `tvc-ends` is no box of its own in the wide layout (display: contents).
+  const main = h(
+    "div",
+    { class: "tvc-main" },
+    h("div", { class: "tvc-ends" }, ends[0].el, ends[1].el),
+    ladder.el,
+    h("div", { class: "tvc-bottom" }, wire.el, controls.el),
+  );
+  root.append(main);
   el.append(root);
   // Keys inside the widget are the widget's: ← and → step back and forward, Enter and Space
   // press the focused button. Stopped here so JupyterLab's notebook shortcuts (Enter, arrows
@@ -372,8 +413,11 @@ function render({ model, el }) {
     ["change:scenarios", onScenarios],
   ];
   for (const [name, f] of listeners) model.on(name, f);
+  // Each diagram takes the room its panel leaves, which changes with what the panel shows
+  // (more calls, a longer note): zoom again whenever a viewport changes size.
   const resize = new ResizeObserver(() => ends.forEach((e) => e.place()));
   resize.observe(root);
+  for (const e of ends) resize.observe(e.viewport);
   return () => {
     for (const [name, f] of listeners) model.off(name, f);
     resize.disconnect();
