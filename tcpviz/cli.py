@@ -940,7 +940,7 @@ def _replay_page(args: argparse.Namespace) -> int:
             f"(tcpviz replay {args.file} lists them)"
         )
     # The SYNs' window scale options are read again from the file (standard input cannot be).
-    scale = None if stdin else window_scales(source, chosen)
+    scale = None if stdin else window_scales(args.file, chosen)
     view = ReplayView(chosen, theme=args.theme or "auto", window_scale=scale)
     page = connection_html(view.recording(), title=args.title)
     if args.output == "-":

@@ -22,7 +22,7 @@ import logging
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from ..drawing import check_theme
 from ..drawing.diagram import layout_svg
@@ -519,10 +519,15 @@ class TCPWidget(anywidget.AnyWidget):
         from), the last :attr:`history_window` steps taken and the next ones to redo."""
         w = self._player.window(shown=self.history_window)
         edge_ids = self._machine.table.edge_ids
+        # A machine's story is its transitions (MachineTrack's steps).
+        taken, ahead = (
+            cast("tuple[Transition, ...]", w.taken),
+            cast("tuple[Transition, ...]", w.ahead),
+        )
         return {
-            "history_shown": [edge_ids[t] for t in w.taken],
+            "history_shown": [edge_ids[t] for t in taken],
             "history_hidden": w.earlier,
-            "future_shown": [edge_ids[t] for t in w.ahead],
+            "future_shown": [edge_ids[t] for t in ahead],
             "future_hidden": w.later,
         }
 
