@@ -551,10 +551,15 @@ def _layout_once(
     sub = row if time == "logical" else row * 0.8
 
     # Horizontal: [lane][bracket] |left timeline| ... arrows ... |right timeline| [bracket][lane]
-    lane_texts = [(_STATE, "bold", c.state) for c in trace.states]
-    lane_texts += [(_SMALL, "normal", _timer_text(t)) for t in trace.timers]
-    lane_texts += [(_SMALL, "normal", c.call) for c in trace.calls]
-    lane = max([text_width(t, s, w) + 2 * _PAD for s, w, t in lane_texts] + [80.0])
+    # Each end's lane as wide as the widest thing it holds (its states, timers and calls).
+    lane_texts: tuple[list[float], list[float]] = ([80.0], [80.0])
+    for c in trace.states:
+        lane_texts[c.end].append(text_width(c.state, _STATE, "bold") + 2 * _PAD)
+    for span in trace.timers:
+        lane_texts[span.end].append(text_width(_timer_text(span), _SMALL) + 2 * _PAD)
+    for call in trace.calls:
+        lane_texts[call.end].append(text_width(call.call, _SMALL) + 2 * _PAD)
+    lanes = (max(lane_texts[0]), max(lane_texts[1]))
     # Each segment's label (its two lines) and width, worked out once: the widest sets the
     # room between the timelines, and each is placed below.
     label_of: dict[int, tuple[tuple[str, str], float]] = {}
@@ -563,22 +568,33 @@ def _layout_once(
         label_of[id(s)] = ((a, b), max(text_width(a, _LABEL, "bold"), text_width(b, _LABEL)))
     label_w = max([w + 2 * _PAD for _, w in label_of.values()] + [120.0])
     time_axis = 62.0 if time == "real" else 0.0
-    # Compact (the widget's column): the timelines closer, labels slide along their arrows and
-    # rows grow where they must. The full width gives crossing arrows room on paper.
-    middle = max(300.0, 1.7 * label_w) if compact else max(420.0, 2.3 * label_w)
+    # Compact (the widget's column, scaled down to fit it): the timelines closer, a fixed room
+    # beside the widest label rather than a multiple of it (a retransmission's label is half as
+    # wide again as a first copy's), the timer brackets packed against the timelines; labels
+    # slide along their arrows and rows grow where they must. The full width gives crossing
+    # arrows room on paper.
+    if compact:
+        middle = max(300.0, label_w + 110.0)
+        bracket, lane_gap = _BRACKET - 3.0, _LANE_GAP - 4.0
+    else:
+        middle = max(420.0, 2.3 * label_w)
+        bracket, lane_gap = _BRACKET, _LANE_GAP
     # Timers running at once on one end get brackets side by side (tracks), so two never merge
     # into one line; a timer that starts where another stops counts as overlapping it.
     tracks = _timer_tracks(trace.timers)
     side = [
-        _BRACKET
+        bracket
         + _TRACK * max([k for t, k in zip(trace.timers, tracks, strict=True) if t.end == end] + [0])
         for end in (0, 1)
     ]
-    x_left = _MARGIN + time_axis + lane + _LANE_GAP + side[0]
+    x_left = _MARGIN + time_axis + lanes[0] + lane_gap + side[0]
+    # The ends' names: on one line at full size where they fit, else broken or smaller, and the
+    # timelines moved apart when even that does not fit (two long IPv6 ends).
+    names, middle = _end_names(trace.ends, x_left, middle, side[1] + lane_gap + lanes[1])
     x_right = x_left + middle
-    width = x_right + side[1] + _LANE_GAP + lane + _MARGIN
+    width = x_right + side[1] + lane_gap + lanes[1] + _MARGIN
     xs = (x_left, x_right)
-    top = _MARGIN + _NAME * 1.4 + 18.0
+    top = _MARGIN + max(n.height for n in names) + _NAME * 0.2 + 18.0
     for step in ys:
         ys[step] += top
 
@@ -598,9 +614,13 @@ def _layout_once(
         name = trace.ends[end]
         g = _Group(f"ladder_end_{end}", "ladder-end", f"{name}: its timeline, time running down")
         g.lines.append(_Line(xs[end], top - 10.0, xs[end], bottom, "timeline"))
-        g.texts.append(_Text(xs[end], _MARGIN + _NAME, name, _NAME, "end", weight="bold"))
-        w = text_width(name, _NAME, "bold") + 2 * _PAD
-        box = Box(xs[end] - w / 2, _MARGIN + _NAME * 0.05 - _PAD, w, _NAME * 1.2 + 2 * _PAD)
+        end_name = names[end]
+        cx = _name_centre(end, end_name.width, xs[end], width)
+        for k, line in enumerate(end_name.lines):
+            baseline = _MARGIN + end_name.size * (1.0 + _LINE_GAP * k)
+            g.texts.append(_Text(cx, baseline, line, end_name.size, "end", weight="bold"))
+        w = end_name.width + 2 * _PAD
+        box = Box(cx - w / 2, _MARGIN + end_name.size * 0.05 - _PAD, w, end_name.height + 2 * _PAD)
         labels.append(Box(box.x, box.y, box.w, box.h, "end", name))
         index.add(box)
         groups.append(g)
@@ -609,8 +629,8 @@ def _layout_once(
     # changes), then timers and calls, each slid down past what is already there.
     def lane_box(end: int, y: float, w: float, h: float) -> Box:
         if end == 0:
-            return _new(Box, (xs[0] - side[0] - _LANE_GAP - w, y, w, h, "", ""))
-        return _new(Box, (xs[1] + side[1] + _LANE_GAP, y, w, h, "", ""))
+            return _new(Box, (xs[0] - side[0] - lane_gap - w, y, w, h, "", ""))
+        return _new(Box, (xs[1] + side[1] + lane_gap, y, w, h, "", ""))
 
     def place_in_lane(
         end: int, y: float, w: float, h: float, kind: str, ref: str, beside: Box | None = None
@@ -686,7 +706,7 @@ def _layout_once(
     for n, timer in enumerate(trace.timers):
         y1 = y_of(timer.start_step)
         y2 = y_of(timer.stop_step) if timer.stop_step in ys else now_y + row * 0.5
-        offset = _BRACKET + _TRACK * tracks[n]
+        offset = bracket + _TRACK * tracks[n]
         x = xs[timer.end] + (-offset if timer.end == 0 else offset)
         inward = 5.0 if timer.end == 0 else -5.0
         text = _timer_text(timer)
@@ -770,6 +790,14 @@ def _layout_once(
         fallback: tuple[float, Box] | None = None
         reach = 1.0 if s.fate == "delivered" else 0.9  # a lost arrow's label stays off its cross
         bw = text_w + 2 * _PAD
+        # A lost arrow's label on the sender's side of its cross, where there is room for it
+        # there (the label is wider than most of a short lost arrow).
+        left, right = lo, hi
+        if s.fate == "dropped":
+            if x2 < x1 and hi - (x2 + cross + _GAP) >= bw:
+                left = x2 + cross + _GAP
+            elif x2 > x1 and (x2 - cross - _GAP) - lo >= bw:
+                right = x2 - cross - _GAP
         # The other arrows near this one: a label is scored by how many of them it hides.
         top_y, low_y = min(y1, y2) - label_h, max(y1, y2) + label_h
         numbered = {
@@ -779,14 +807,30 @@ def _layout_once(
         }
         numbered.discard(n)
         near = [segment_lines[i] for i in numbered]
+        if s.fate == "dropped":
+            # A lost arrow is short and a label centred on it would hide all of it: above it
+            # or below it, clear of it, where that is free.
+            cx = x1 + (x2 - x1) * 0.5
+            bx = min(max(cx - bw / 2, left), right - bw)
+            xa, xb = max(bx, min(x1, x2)), min(bx + bw, max(x1, x2))
+            ya = y1 + (y2 - y1) * (xa - x1) / (x2 - x1) if x2 != x1 else y1
+            yb = y1 + (y2 - y1) * (xb - x1) / (x2 - x1) if x2 != x1 else y2
+            for by in (min(ya, yb) - label_h - _GAP, max(ya, yb) + _GAP):
+                box = _new(Box, (bx, by, bw, label_h, "", ""))
+                if not hits(box):
+                    crossed = float(_crossings(box, near))
+                    if best is None or crossed < best[0]:
+                        best = (crossed, box)
         for f in _FRACTIONS:
+            if s.fate == "dropped" and best is not None:
+                break  # placed clear of its arrow
             shift = abs(f - 0.5) * 2.0
             if best is not None and best[0] <= shift:
                 break  # nothing further along can cost less than the best found
             f *= reach
             cx, cy = x1 + (x2 - x1) * f, y1 + (y2 - y1) * f
             # Centred on the arrow, kept between the timelines.
-            bx = min(max(cx - bw / 2, lo), hi - bw)
+            bx = min(max(cx - bw / 2, left), right - bw)
             box = _new(Box, (bx, cy - label_h / 2, bw, label_h, "", ""))
             if hits(box):
                 overlap = _crossings(box, near) + shift + 100.0
@@ -891,6 +935,82 @@ def _layout_once(
     height = max([bottom] + [box.y + box.h for box in labels]) + _MARGIN
     layout = LadderLayout(width, height, groups, labels, {s: ys[s] for s in steps})
     return layout, placed_all
+
+
+class _EndName(NamedTuple):
+    """An end's name as drawn above its timeline: its lines, their size and the widest one."""
+
+    lines: tuple[str, ...]
+    size: float
+    width: float
+
+    @property
+    def height(self) -> float:
+        return self.size * (1.2 + _LINE_GAP * (len(self.lines) - 1))
+
+
+#: The sizes an end's name may shrink to: the arrow labels' size at the least.
+_NAME_SIZES = (_NAME, _NAME - 2.0, _LABEL)
+
+
+def _name_lines(name: str, broken: bool) -> tuple[str, ...]:
+    """``name`` on one line, or broken before its port (``[2001:db8::1]`` / ``:443``), else at
+    its middle space; a name with neither stays whole."""
+    if not broken:
+        return (name,)
+    colon = name.rfind(":")
+    if name.startswith("[") and "]:" in name:
+        colon = name.rindex("]:") + 1
+    elif name.count(":") != 1:  # an IPv6 address without brackets: no port to break before
+        colon = -1
+    if 0 < colon < len(name) - 1:
+        return (name[:colon], name[colon:])
+    spaces = [i for i, ch in enumerate(name) if ch == " "]
+    if spaces:
+        cut = min(spaces, key=lambda i: abs(2 * i - len(name)))
+        return (name[:cut], name[cut + 1 :])
+    return (name,)
+
+
+def _end_name(name: str, size: float, broken: bool) -> _EndName:
+    lines = _name_lines(name, broken)
+    return _EndName(lines, size, max(text_width(line, size, "bold") for line in lines))
+
+
+def _name_centre(end: int, w: float, x: float, width: float) -> float:
+    """Where end ``end``'s name of width ``w`` is centred: over its timeline at ``x``, or as
+    near it as keeps the name inside the picture's margins."""
+    if end == 0:
+        return max(x, _MARGIN + w / 2 + _PAD)
+    return min(x, width - _MARGIN - w / 2 - _PAD)
+
+
+def _end_names(
+    ends: Sequence[str], x_left: float, middle: float, right_room: float
+) -> tuple[tuple[_EndName, _EndName], float]:
+    """The two ends' names as drawn, and the room between the timelines they need.
+
+    The largest size at which the two names, each centred over its timeline (or slid inwards
+    from the picture's edge), keep a gap between them; at each size first on one line, then
+    broken. When even the smallest broken names do not fit, the timelines move apart."""
+
+    def deficit(names: tuple[_EndName, _EndName], middle: float) -> float:
+        x_right = x_left + middle
+        width = x_right + right_room + _MARGIN
+        w0, w1 = names[0].width, names[1].width
+        right_of_0 = _name_centre(0, w0, x_left, width) + w0 / 2 + _PAD
+        left_of_1 = _name_centre(1, w1, x_right, width) - w1 / 2 - _PAD
+        return right_of_0 + 4 * _GAP - left_of_1
+
+    names: tuple[_EndName, _EndName] | None = None
+    for size in _NAME_SIZES:
+        for broken in (False, True):
+            names = (_end_name(ends[0], size, broken), _end_name(ends[1], size, broken))
+            if deficit(names, middle) <= 0:
+                return names, middle
+    assert names is not None
+    # The timelines apart by what is missing: the right name moves with them.
+    return names, middle + deficit(names, middle)
 
 
 def _timer_tracks(timers: Sequence[TimerSpan]) -> list[int]:

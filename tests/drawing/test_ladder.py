@@ -4,6 +4,7 @@ the themes, Mermaid text, PNG and PDF through Graphviz, and bad input."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -636,6 +637,93 @@ def test_compact_ladders_are_narrower_and_still_never_overlap():
         assert narrow.layout.width < wide.layout.width
         assert_no_overlaps(narrow.layout.labels)
         assert_inside(narrow.layout)
+
+
+def test_every_scenarios_compact_ladder_fits_the_narrow_widget_at_12_px():
+    """At 900 px (JupyterLab at 1280x800 with the file browser open) the widget's ladder pane
+    is about 590 px wide, and the ladder is scaled down to it: its 14 px labels stay at 12 px
+    or more only while the ladder is at most 14/12 of that (688 px; 670 leaves a margin). The
+    browser tests measure the same in the widget (tests/web/test_connection_widget.py)."""
+    from tcpviz.teach.connection_scenarios import CONNECTION_SCENARIOS
+
+    widths = {
+        name: Ladder(scenario.play(), compact=True).layout.width
+        for name, scenario in CONNECTION_SCENARIOS.items()
+    }
+    assert max(widths.values()) <= 670.0, widths
+
+
+# -- the ends' names: never overlapping, never outside the picture ------------------------------
+
+LONG_NAMES = [
+    ("client", "server"),
+    ("[2001:db8:1234:5678::101]:50000", "[2001:db8:1234:5678::2]:80"),
+    ("[2001:db8:1234:5678:9abc:def0:1234:5678]:65535", "[fe80::1]:22"),
+    ("192.168.100.200:54321", "10.0.0.1:443"),
+    ("a-very-long-host-name-without-any-place-to-break.example.org", "b"),
+    ("the client on the left", "the server on the right"),
+]
+
+
+def end_name_extents(layout) -> list[tuple[float, float, float, list[str]]]:
+    """Each end's name as drawn: its left and right (the text width estimate the layout uses,
+    centred as the SVG anchors it), its size, its lines."""
+    found = []
+    for end in (0, 1):
+        (group,) = [g for g in layout.groups if g.id == f"ladder_end_{end}"]
+        texts = [t for t in group.texts if t.role == "end"]
+        assert texts and all(t.anchor == "middle" for t in texts)
+        left = min(t.x - text_width(t.text, t.size, t.weight) / 2 for t in texts)
+        right = max(t.x + text_width(t.text, t.size, t.weight) / 2 for t in texts)
+        found.append((left, right, min(t.size for t in texts), [t.text for t in texts]))
+    return found
+
+
+@pytest.mark.parametrize("compact", [False, True], ids=["paper", "compact"])
+@pytest.mark.parametrize("ends", LONG_NAMES, ids=lambda e: e[0][:12])
+def test_the_ends_names_never_overlap_nor_leave_the_picture(ends, compact):
+    trace = LadderTrace(
+        ends=ends,
+        segments=(S(1, 0, "SYN", 100, None, 0, 1, fate="delivered", end_step=2),),
+        states=(StateChange(0, 1, "SYN-SENT"), StateChange(1, 2, "SYN-RECEIVED")),
+    )
+    layout = layout_ladder(trace, compact=compact)
+    (l0, r0, size0, lines0), (l1, r1, size1, lines1) = end_name_extents(layout)
+    assert r0 + 4 < l1, f"the names overlap: {lines0} to {r0:.1f}, {lines1} from {l1:.1f}"
+    assert l0 >= 0 and r1 <= layout.width, (l0, r1, layout.width)
+    assert min(size0, size1) >= 14.0  # never smaller than the arrow labels
+    # Broken, if at all, before the port: the lines are the name, nothing left out.
+    assert "".join(lines0).replace(" ", "") == ends[0].replace(" ", "")
+    assert "".join(lines1).replace(" ", "") == ends[1].replace(" ", "")
+    assert_no_overlaps(layout.labels)
+    assert_inside(layout)
+    # Under the names: the timelines start below the last line.
+    name_boxes = [b for b in layout.labels if b.kind == "end"]
+    timelines = [g.lines[0] for g in layout.groups if g.id.startswith("ladder_end_")]
+    assert all(line.y1 > max(b.bottom for b in name_boxes) for line in timelines)
+    if ends == ("client", "server"):
+        assert (size0, size1, lines0, lines1) == (18.0, 18.0, ["client"], ["server"])
+    if compact and ends[0].startswith("[2001:db8:1234:5678::101]"):
+        # Two IPv6 ends of a replay fit the compact ladder without widening it: broken there.
+        assert lines0 == ["[2001:db8:1234:5678::101]", ":50000"]
+        plain = layout_ladder(replace(trace, ends=("client", "server")), compact=True)
+        assert layout.width == plain.width
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.tuples(
+        st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=60),
+        st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=60),
+    ),
+    st.booleans(),
+)
+def test_any_two_names_keep_apart_and_inside(ends, compact):
+    layout = layout_ladder(LadderTrace(ends=ends), compact=compact)
+    (_, r0, _, _), (l1, r1, _, _) = end_name_extents(layout)
+    assert r0 < l1 and r1 <= layout.width
+    assert_no_overlaps(layout.labels)
+    assert_inside(layout)
 
 
 def test_cli_ladder_writes_the_standalone_page_of_a_scenario(tmp_path, capsys):
