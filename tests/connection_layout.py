@@ -33,7 +33,8 @@ CLIPPED_JS = """
     const left = box.left + panel.clientLeft, top = box.top + panel.clientTop;
     const right = left + panel.clientWidth, bottom = top + panel.clientHeight;
     // The TCB's names and values, every button and menu, every line of text, every card.
-    const parts = panel.querySelectorAll("dt, dd, button, select, p, h3, .tvc-card");
+    const parts = panel.querySelectorAll(
+      "dt, dd, button, select, p, h3, .tvc-card, .tvc-end-head, .tvc-end-name, .tvc-state");
     for (const el of parts) {
       if (!el.offsetParent) continue; // not shown (a replay hides its calls)
       const r = el.getBoundingClientRect();
@@ -44,6 +45,24 @@ CLIPPED_JS = """
           `${Math.round(r.left)}..${Math.round(r.right)} x ${Math.round(r.top)}..` +
           `${Math.round(r.bottom)}, outside ${Math.round(left)}..${Math.round(right)} x ` +
           `${Math.round(top)}..${Math.round(bottom)}`);
+    }
+  }
+  // Each end's zoom button: off its diagram, so it hides none of the diagram's labels.
+  for (const panel of document.querySelectorAll(".tcpviz-conn .tvc-end")) {
+    const zoom = panel.querySelector(".tvc-zoom");
+    const view = panel.querySelector(".tvc-diagram");
+    if (!zoom || !view || !zoom.offsetParent) continue;
+    const z = zoom.getBoundingClientRect(), v = view.getBoundingClientRect();
+    const meets = (r) => r.left < z.right && z.left < r.right && r.top < z.bottom && z.top < r.bottom;
+    const name = panel.dataset.testid;
+    if (meets(v)) problems.push(`${name}: the zoom button lies on the diagram`);
+    for (const t of view.querySelectorAll("svg text")) {
+      // What is shown of the text: the diagram is a scrolled window, the rest is hidden.
+      const b = t.getBoundingClientRect();
+      const r = { left: Math.max(b.left, v.left), right: Math.min(b.right, v.right),
+                  top: Math.max(b.top, v.top), bottom: Math.min(b.bottom, v.bottom) };
+      if (r.left < r.right && r.top < r.bottom && meets(r))
+        problems.push(`${name}: the zoom button covers ${JSON.stringify(t.textContent)}`);
     }
   }
   const shown = (sel) => [...document.querySelectorAll(sel)].filter((e) => e.offsetParent).length;
@@ -57,6 +76,27 @@ def assert_nothing_clipped(page: Any, where: str) -> None:
     m = page.evaluate(CLIPPED_JS)
     assert m["problems"] == [], f"{where}: {json.dumps(m['problems'], indent=1)}"
     assert m["tcb"] >= 8 and m["history"] == 1, f"{where}: TCB rows or history menu not shown"
+
+
+#: The size each text of the ladder is shown at (CSS px): its font size times the ladder's scale
+#: (the pane scales the ladder down to its width), for every text, in view or not.
+LADDER_TEXT_JS = """
+() => {
+  const svg = document.querySelector(".tcpviz-conn .tvc-ladder svg");
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  return [...svg.querySelectorAll("text")].map(
+    (t) => parseFloat(t.getAttribute("font-size")) * scale);
+}
+"""
+
+
+def assert_ladder_legible(page: Any, where: str) -> float:
+    """Fail unless every text of the ladder is shown at 12 CSS px or more (issue 6); the
+    smallest size, for the report."""
+    sizes = page.evaluate(LADDER_TEXT_JS)
+    assert sizes, f"{where}: no text in the ladder"
+    assert min(sizes) >= 12.0, f"{where}: ladder text at {min(sizes):.2f} px (at least 12)"
+    return float(min(sizes))
 
 
 def widget_recording(name: str) -> dict[str, Any]:

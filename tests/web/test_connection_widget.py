@@ -385,7 +385,12 @@ def test_nothing_is_clipped_or_scrolls_inside_a_panel_at_any_step_of_any_scenari
     their buttons, the scenario menu): each end's TCB, the history menu, every button and line
     inside its panel's visible box, and no panel scrolling."""
     from browser_support import artifact_path, launch_options
-    from connection_layout import VIEWPORTS, assert_nothing_clipped, widget_recording
+    from connection_layout import (
+        VIEWPORTS,
+        assert_ladder_legible,
+        assert_nothing_clipped,
+        widget_recording,
+    )
     from playwright import sync_api
 
     assert viewport in VIEWPORTS
@@ -396,6 +401,7 @@ def test_nothing_is_clipped_or_scrolls_inside_a_panel_at_any_step_of_any_scenari
             page = browser.new_page(viewport={"width": width, "height": height})
             errors = []
             page.on("pageerror", lambda e: errors.append(str(e)))
+            smallest: dict[str, float] = {}
             for name in CONNECTION_SCENARIOS:
                 recording = widget_recording(name)
                 path = save_connection_html(tmp_path / f"{name}.html", recording)
@@ -410,8 +416,11 @@ def test_nothing_is_clipped_or_scrolls_inside_a_panel_at_any_step_of_any_scenari
                             timeout=5000,
                         )
                     assert_nothing_clipped(page, f"{name} step {n} at {width}x{height}")
-                if name == "lost-syn":
-                    page.screenshot(path=artifact_path("connection_layout", f"lost-syn-{width}"))
+                # Every scenario's ladder (the whole story, drawn once) at 12 px or more.
+                smallest[name] = assert_ladder_legible(page, f"{name} at {width}x{height}")
+                if name in ("lost-syn", "lost-syn-ack", "lost-final-ack"):
+                    page.screenshot(path=artifact_path("connection_layout", f"{name}-{width}"))
+            print(f"smallest ladder text at {width}px:", json.dumps(smallest))
             assert errors == []
         finally:
             browser.close()

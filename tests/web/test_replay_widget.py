@@ -566,7 +566,7 @@ def layout_captures(tmp_path) -> dict[str, ReplayView]:
 @pytest.mark.parametrize("viewport", [(900, 800), (1024, 768), (1280, 800)], ids=str)
 def test_nothing_is_clipped_or_scrolls_inside_a_panel_at_any_moment_of_a_replay(tmp_path, viewport):
     from browser_support import artifact_path, launch_options
-    from connection_layout import VIEWPORTS, assert_nothing_clipped
+    from connection_layout import VIEWPORTS, assert_ladder_legible, assert_nothing_clipped
     from playwright import sync_api
 
     from tcpviz.web.connection_page import save_connection_html
@@ -594,6 +594,7 @@ def test_nothing_is_clipped_or_scrolls_inside_a_panel_at_any_moment_of_a_replay(
                     assert_nothing_clipped(page, f"replay {name} moment {n} at {width}x{height}")
                     if name == "ipv6" and n == 1:
                         page.screenshot(path=artifact_path("replay_layout", f"ipv6-syn-{width}"))
+                assert_ladder_legible(page, f"replay {name} at {width}x{height}")
             assert errors == []
         finally:
             browser.close()

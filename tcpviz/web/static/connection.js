@@ -36,7 +36,8 @@ function endView(root, which, onKey) {
   // How the capture knows the state (a replay): "seen: ..." or "inferred: ...".
   const evidence = h("p", { class: "tvc-evidence", "data-testid": `end-${which}-evidence` });
   title.append(name, state);
-  // The zoom button sits on the diagram's corner, so the title stays one line in a narrow panel.
+  // The zoom button in the panel's header row, beside the title (it wraps under the title in a
+  // narrow panel): never on the diagram, where it would hide a label.
   const zoom = h("button", {
     class: "tvc-zoom",
     type: "button",
@@ -45,12 +46,13 @@ function endView(root, which, onKey) {
     text: "whole",
   });
   const viewport = h("div", { class: "tvc-diagram", "data-testid": `end-${which}-diagram` });
-  const box = h("div", { class: "tvc-diagram-box" }, viewport, zoom);
+  const head = h("div", { class: "tvc-end-head" }, title, zoom);
+  const box = h("div", { class: "tvc-diagram-box" }, viewport);
   const tcb = h("dl", { class: "tvc-tcb", "data-testid": `end-${which}-tcb` });
   const timers = h("p", { class: "tvc-timers", "data-testid": `end-${which}-timers` });
   const calls = h("div", { class: "tvc-calls", role: "group", "aria-label": `${which} calls` });
   // The calls right under the diagram: what a student does next stays in view in a short panel.
-  el.append(title, evidence, box, calls, tcb, timers);
+  el.append(head, evidence, box, calls, tcb, timers);
   let whole = false;
   let svg = null;
   zoom.addEventListener("click", () => {
