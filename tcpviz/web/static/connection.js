@@ -36,8 +36,8 @@ function endView(root, which, onKey) {
   // How the capture knows the state (a replay): "seen: ..." or "inferred: ...".
   const evidence = h("p", { class: "tvc-evidence", "data-testid": `end-${which}-evidence` });
   title.append(name, state);
-  // The zoom button in the panel's header row, beside the title (it wraps under the title in a
-  // narrow panel): never on the diagram, where it would hide a label.
+  // The zoom button in the panel's header row, after the name and state (on a line of its own
+  // when they leave no room): never on the diagram, where it would hide a label.
   const zoom = h("button", {
     class: "tvc-zoom",
     type: "button",
