@@ -653,6 +653,28 @@ def test_every_scenarios_compact_ladder_fits_the_narrow_widget_at_12_px():
     assert max(widths.values()) <= 670.0, widths
 
 
+@pytest.mark.parametrize("compact", [False, True], ids=["paper", "compact"])
+def test_a_lost_segments_label_leaves_its_short_arrow_in_view(compact):
+    """A lost arrow stops half-way, shorter than its label: the label goes above or below it
+    (clear of every point of it) and clear of its cross, so the arrow can be seen."""
+    from tcpviz.teach.connection_scenarios import CONNECTION_SCENARIOS
+
+    checked = 0
+    for name in ("lost-syn", "lost-syn-ack", "lost-final-ack"):
+        layout = Ladder(CONNECTION_SCENARIOS[name].play(), compact=compact).layout
+        for g in layout.groups:
+            if "dropped" not in g.classes.split():
+                continue
+            (arrow,) = [line for line in g.lines if line.role == "segment"]
+            (box,) = g.backs
+            for k in range(101):  # every point of the arrow, a hundredth apart
+                x = arrow.x1 + (arrow.x2 - arrow.x1) * k / 100
+                y = arrow.y1 + (arrow.y2 - arrow.y1) * k / 100
+                assert not (box.x < x < box.right and box.y < y < box.bottom), (name, g.id)
+            checked += 1
+    assert checked >= 3
+
+
 # -- the ends' names: never overlapping, never outside the picture ------------------------------
 
 LONG_NAMES = [
