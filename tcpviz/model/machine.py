@@ -65,13 +65,17 @@ class Machine:
     'SYN-RECEIVED'
     """
 
+    # Slots, and no redo list until something is undone: a capture replay holds two machines
+    # per open connection, tens of thousands at once, and the garbage collector scans them all.
+    __slots__ = ("__weakref__", "_enabled", "_history", "_observers", "_redo", "_start", "table")
+
     def __init__(
         self, table: Table | None = None, *, extended: bool = False, state: str | None = None
     ):
         self.table: Table = tcp_table(extended) if table is None else table
         self._start: str = self.table.initial if state is None else self.table.state(state)
         self._history: list[Transition] = []
-        self._redo: list[Transition] = []
+        self._redo: list[Transition] | tuple[()] = ()  # a list once a step is undone
         # Shared and empty until someone subscribes: a replay holds tens of thousands of machines.
         self._observers: Observers[Machine, Change] = _UNHEARD
         self._enabled = _enabled_index(self.table)
@@ -195,7 +199,7 @@ class Machine:
         previous = self.state
         self._history.append(transition)
         if self._redo:
-            self._redo.clear()
+            self._redo = ()
         if self._observers:  # no one to tell: no Change to make (a replay fires millions)
             self._notify(Change("fire", self.state, previous, transition))
         return transition
@@ -206,7 +210,8 @@ class Machine:
         Observers hear of the whole run once, as a ``'jump'``, and only if it succeeded.
         """
         previous = self.state
-        saved = (list(self._history), list(self._redo))
+        # fire only appends to the history and replaces the redo list: this is enough to undo.
+        saved = (len(self._history), self._redo)
         taken: list[Transition] = []
         try:
             with self._observers.held() if self._observers is not _UNHEARD else _NOTHING:
@@ -214,7 +219,8 @@ class Machine:
                     taken.append(self.fire(event))
         except BaseException:
             # Whatever went wrong (a bad event, an interrupt), the run is all or nothing.
-            self._history, self._redo = saved
+            del self._history[saved[0] :]
+            self._redo = saved[1]
             raise
         if taken:
             self._notify(Change("jump", self.state, previous, self.last))
@@ -226,7 +232,7 @@ class Machine:
             raise NothingToUndo(f"nothing to undo: {self.state} is where the machine started")
         previous = self.state
         transition = self._history.pop()
-        self._redo.append(transition)
+        self._redo_list().append(transition)
         self._notify(Change("undo", self.state, previous, transition))
         return transition
 
@@ -237,7 +243,7 @@ class Machine:
                 f"nothing to redo in {self.state}: no step was undone since the last fire"
             )
         previous = self.state
-        transition = self._redo.pop()
+        transition = self._redo_list().pop()
         self._history.append(transition)
         self._notify(Change("redo", self.state, previous, transition))
         return transition
@@ -255,17 +261,23 @@ class Machine:
             return  # already there: nothing changes, so observers hear nothing
         previous = self.state
         while len(self._history) > steps:  # bounded by the length of the history
-            self._redo.append(self._history.pop())
+            self._redo_list().append(self._history.pop())
         while len(self._history) < steps:
-            self._history.append(self._redo.pop())
+            self._history.append(self._redo_list().pop())
         self._notify(Change("jump", self.state, previous, self.last))
 
     def reset(self) -> None:
         """Go back to the start and forget the history (and what could be redone)."""
         previous = self.state
         self._history.clear()
-        self._redo.clear()
+        self._redo = ()
         self._notify(Change("reset", self.state, previous))
+
+    def _redo_list(self) -> list[Transition]:
+        redo = self._redo
+        if not isinstance(redo, list):
+            redo = self._redo = []
+        return redo
 
     # -- observers ----------------------------------------------------------------------------
 

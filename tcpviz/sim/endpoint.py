@@ -791,11 +791,13 @@ class Endpoint:
         """Header prediction for :meth:`emitted`: a segment this end sent, if it changes nothing.
 
         For a segment with ACK and no SYN, FIN or RST sent by an end in ESTABLISHED or
-        CLOSE-WAIT (data, or a pure ACK), which only moves SND.NXT past its data and RCV.NXT to
-        its ACK: applied, ``True``. Otherwise nothing changes and ``False`` says to call
-        :meth:`emitted`, which starts here too.
+        CLOSE-WAIT (data, or a pure ACK), or a pure ACK sent from any other synchronized state
+        (FIN-WAIT-1, FIN-WAIT-2, CLOSING, LAST-ACK, TIME-WAIT), which only moves SND.NXT past
+        its data and RCV.NXT to its ACK: applied, ``True``. Otherwise nothing changes and
+        ``False`` says to call :meth:`emitted`, which starts here too.
         """
-        if self.machine.state not in _TALKING:
+        state = self.machine.state
+        if state not in _TALKING and (payload or state not in _SYNCHRONIZED):
             return False
         d = self._d
         end = (seq + payload) & _MASK

@@ -46,6 +46,7 @@ simulator's answers: every connection scenario, captured at either end, replays 
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..model import Machine, Table, Transition, tcp_table
@@ -132,11 +133,11 @@ class EndpointStates:
     """
 
     __slots__ = (
+        "_notes",
         "address",
         "changes",
         "endpoint",
         "name",
-        "notes",
         "port",
         "pristine",
         "role",
@@ -149,11 +150,18 @@ class EndpointStates:
         self.role: str = "unknown"
         self.table: Table = table
         self.changes: list[StateEntry] = []
-        self.notes: list[str] = []
+        self._notes: list[str] | None = None  # made on the first note: most ends have none
         #: ``address:port`` (``[address]:port`` for IPv6): the endpoint's name in its segments.
         self.name: str = _name(address, port)
         self.endpoint: Endpoint = Endpoint(self.name, peer=peer, window=MAX_WINDOW, table=table)
         self.pristine: bool = True  # nothing sent, nothing delivered yet
+
+    @property
+    def notes(self) -> list[str]:
+        """What the capture shows of this end besides its states (lost segments, ignored RSTs)."""
+        if self._notes is None:
+            self._notes = []
+        return self._notes
 
     @property
     def state(self) -> str:
@@ -248,9 +256,13 @@ class Inference:
     The capture module calls :meth:`add` for every segment and :meth:`finish` at the end.
     """
 
+    __slots__ = ("_connection", "endpoints", "finished", "pending", "table")
+
     def __init__(self, connection: Connection, table: Table | None = None):
         self.table: Table = table if table is not None else tcp_table(extended=True)
-        self.connection = connection
+        # Weakly: the connection holds its inference, and without a cycle a connection handed
+        # on and dropped dies at once by reference counting, not at the collector's next pass.
+        self._connection = weakref.ref(connection)
         names = [_name(connection.addresses[i], connection.ports[i]) for i in (0, 1)]
         a = EndpointStates(connection.addresses[0], connection.ports[0], self.table, names[1])
         if connection.self_connect:
@@ -264,6 +276,11 @@ class Inference:
             [] for _ in self.endpoints
         )
         self.finished: bool = False
+
+    @property
+    def connection(self) -> Connection | None:
+        """The connection this inference is for (``None`` once it is gone)."""
+        return self._connection()
 
     # -- the public steps ---------------------------------------------------------------------
 
