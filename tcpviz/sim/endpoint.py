@@ -214,6 +214,63 @@ _OUTCOME_DEFAULTS = {
 }
 
 
+class _Text:
+    """A text written when first read: ``make(*args)``. A capture replay is told the cause and
+    reason of every segment it hands an endpoint and reads almost none of them."""
+
+    __slots__ = ("args", "make")
+
+    def __init__(self, make: Any, *args: Any):
+        self.make = make
+        self.args = args
+
+
+class _Written:
+    """An :class:`Outcome` text field that may hold a :class:`_Text`, written on first read.
+
+    Whoever reads the field (``outcome.reason``, ``==``, ``repr``, ``dataclasses.replace``)
+    gets the finished string, so an Outcome looks the same whether or not it was lazy.
+    """
+
+    __slots__ = ("default", "name")
+
+    def __init__(self, name: str, default: Any):
+        self.name = name
+        self.default = default
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        if instance is None:
+            if self.default is MISSING:
+                raise AttributeError(self.name)
+            return self.default
+        fields = instance.__dict__
+        value = fields[self.name]
+        if value.__class__ is _Text:
+            value = fields[self.name] = value.make(*value.args)
+        return value
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        # Only the dataclass's own __init__ gets here (through object.__setattr__): frozen.
+        instance.__dict__[self.name] = value
+
+
+for _field in ("cause", "reason"):
+    setattr(Outcome, _field, _Written(_field, Outcome.__dataclass_fields__[_field].default))
+
+
+def _reason(section: str, clauses: list[str]) -> str:
+    reason = "; ".join(clauses)
+    return f"{section}: {reason}" if section else reason
+
+
+def _label(segment: Segment) -> str:
+    return segment.label
+
+
+def _sent(segment: Segment) -> str:
+    return f"sent {segment.label}"
+
+
 class _Data:
     """Everything about an endpoint besides its machine: the TCB's variables and the rest.
 
@@ -311,7 +368,7 @@ def _v(value: int | None) -> int:
 class _Work:
     """The scratch pad of one event: the changes it makes, committed only if all goes well."""
 
-    def __init__(self, endpoint: Endpoint, cause: str):
+    def __init__(self, endpoint: Endpoint, cause: str | _Text):
         self.endpoint = endpoint
         self.d: _Data = endpoint._d.copy()
         self.cause = cause
@@ -373,20 +430,24 @@ class _Work:
         self.d.running = _timers_running(self.d.running - {name})
 
     def outcome(self) -> Outcome:
-        reason = "; ".join(self.clauses)
-        return _outcome(
+        # Every field set here (no defaults merged); the reason's text written when first read.
+        outcome = object.__new__(Outcome)
+        outcome.__dict__.update(
             end=self.endpoint.name,
             cause=self.cause,
-            sent=tuple(self.sent),
-            transitions=tuple(self.fired),
-            started=tuple(self.starts.values()),
-            stopped=tuple(sorted(self.stops)),
+            sent=tuple(self.sent) if self.sent else (),
+            transitions=tuple(self.fired) if self.fired else (),
+            started=tuple(self.starts.values()) if self.starts else (),
+            stopped=tuple(sorted(self.stops)) if self.stops else (),
             response=self.response,
-            reason=f"{self.section}: {reason}" if self.section else reason,
+            reason=_Text(_reason, self.section, self.clauses)
+            if self.clauses
+            else self.section and f"{self.section}: ",
             section=self.section,
             delivered=self.delivered,
             implied=self.implied,
         )
+        return outcome
 
 
 class Endpoint:
@@ -850,11 +911,11 @@ class Endpoint:
             raise InvalidOperation(f"emitted takes a Segment, not {type(segment).__name__}")
         flags = segment.flags
         if flags in _PLAIN and self.emitted_predicted(segment.seq, segment.ack, segment.payload):
-            return _outcome(end=self.name, cause=f"sent {segment.label}", reason=_FITS)
+            return _outcome(end=self.name, cause=_Text(_sent, segment), reason=_FITS)
         if flags == _SYN_ACK and self.machine.state == SYN_RECEIVED and segment.seq == self._d.iss:
             # The SYN,ACK it sent on the SYN it got (this end already holds it as sent).
-            return _outcome(end=self.name, cause=f"sent {segment.label}", reason=_ANSWERED)
-        w = _Work(self, f"sent {segment.label}")
+            return _outcome(end=self.name, cause=_Text(_sent, segment), reason=_ANSWERED)
+        w = _Work(self, _Text(_sent, segment))
         if "RST" in flags:
             self._emitted_rst(w, segment)
         elif "SYN" in flags:
@@ -1090,7 +1151,7 @@ class Endpoint:
 
     def _receive(self, segment: Segment) -> Outcome:
         """SEGMENT ARRIVES the long way, through every step of 3.10.7."""
-        w = _Work(self, segment.label)
+        w = _Work(self, _Text(_label, segment))
         if w.state == CLOSED:
             self._arrive_closed(w, segment)
         elif w.state == LISTEN:
