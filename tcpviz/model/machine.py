@@ -195,9 +195,17 @@ class Machine:
         Raises :class:`~tcpviz.errors.InvalidTransition` (naming the state and listing the
         enabled events) if ``event`` cannot happen now; the machine is then unchanged.
         """
-        transition = self.resolve(event)
-        previous = self.state
-        self._history.append(transition)
+        history = self._history
+        key: tuple[str, str | None]
+        if history:
+            last = history[-1]
+            previous, key = last.target, (last.target, last.source)
+        else:
+            previous, key = self._start, (self._start, None)
+        rows = self._enabled.get(key) if isinstance(event, Transition) else None
+        # A row enabled now (a simulator's, a replay's step) needs no lookup.
+        transition = event if rows is not None and event in rows else self.resolve(event)
+        history.append(transition)
         if self._redo:
             self._redo = ()
         if self._observers:  # no one to tell: no Change to make (a replay fires millions)

@@ -271,12 +271,37 @@ def _sent(segment: Segment) -> str:
     return f"sent {segment.label}"
 
 
+_new_data = object.__new__
+
+
 class _Data:
     """Everything about an endpoint besides its machine: the TCB's variables and the rest.
 
     Mutable so that header prediction can move a sequence variable in place; everything else
     works on a copy (a :class:`_Work`) and swaps it in whole, and a snapshot is a copy.
     """
+
+    # Slots: two per open connection of a replay, and a __dict__ each was about 1 KB and one
+    # more object for the garbage collector to scan.
+    __slots__ = (
+        "close_pending",
+        "fin_seq",
+        "incarnation",
+        "irs",
+        "iss",
+        "next_iss",
+        "orphaned",
+        "queued",
+        "rcv_nxt",
+        "rcv_wnd",
+        "retries",
+        "rexmit",
+        "running",
+        "snd_nxt",
+        "snd_una",
+        "snd_wnd",
+        "unread",
+    )
 
     def __init__(self, window: int, incarnation: int = 0, next_iss: int | None = None):
         # The TCB (RFC 9293 3.3.1), under the names of :class:`TCB`.
@@ -299,8 +324,24 @@ class _Data:
         self.next_iss = next_iss  # an ISS imposed for the next connection (capture replay)
 
     def copy(self) -> _Data:
-        new = _Data.__new__(_Data)
-        new.__dict__.update(self.__dict__)
+        new = _new_data(_Data)
+        new.iss = self.iss
+        new.irs = self.irs
+        new.snd_una = self.snd_una
+        new.snd_nxt = self.snd_nxt
+        new.snd_wnd = self.snd_wnd
+        new.rcv_nxt = self.rcv_nxt
+        new.rcv_wnd = self.rcv_wnd
+        new.unread = self.unread
+        new.queued = self.queued
+        new.close_pending = self.close_pending
+        new.orphaned = self.orphaned
+        new.fin_seq = self.fin_seq
+        new.rexmit = self.rexmit
+        new.retries = self.retries
+        new.running = self.running
+        new.incarnation = self.incarnation
+        new.next_iss = self.next_iss
         return new
 
     @property
@@ -389,7 +430,9 @@ class _Work:
         return self.d  # the TCB's variables live in the data, under the same names
 
     def set(self, **changes: Any) -> None:
-        self.d.__dict__.update(changes)
+        d = self.d
+        for name, value in changes.items():
+            setattr(d, name, value)
 
     set_tcb = set
 
