@@ -286,22 +286,26 @@ class Inference:
 
     def add(self, segment: CapturedSegment, h: Header) -> bool:
         """Take one captured segment into account; ``True`` if some state changed."""
-        one = len(self.endpoints) == 1
-        sender_index = 0 if one else segment.sender
-        receiver_index = 0 if one else 1 - sender_index
-        sender = self.endpoints[sender_index]
-        receiver = self.endpoints[receiver_index]
-        flags = h.flags
+        endpoints = self.endpoints
+        if len(endpoints) == 1:
+            sender_index = receiver_index = 0
+        else:
+            sender_index = segment.sender
+            receiver_index = 1 - sender_index
+        sender = endpoints[sender_index]
+        receiver = endpoints[receiver_index]
+        _src, _sport, _dst, _dport, seq, ack, flags, _window, length, _wscale = h
+        changes = sender.changes
         if (
             not flags & _CONTROL
             and flags & ACK
             and segment.kind == "new"
             and not self.pending[sender_index]
             and not self.pending[receiver_index]
-            and sender.changes
-            and sender.changes[-1].seen
-            and sender.endpoint.emitted_predicted(h.seq, h.ack, h.length)
-            and receiver.endpoint.predict(h.seq, h.ack, h.length)
+            and changes
+            and changes[-1].seen
+            and sender.endpoint.emitted_predicted(seq, ack, length)
+            and receiver.endpoint.predict(seq, ack, length)
         ):
             # The bulk of any capture: data and ACKs on an open connection, nothing on its way,
             # the sender's state already proven. Both ends' header prediction took it.
