@@ -409,12 +409,30 @@ def _v(value: int | None) -> int:
 class _Work:
     """The scratch pad of one event: the changes it makes, committed only if all goes well."""
 
+    __slots__ = (
+        "cause",
+        "clauses",
+        "d",
+        "delivered",
+        "endpoint",
+        "entered_from",
+        "fired",
+        "implied",
+        "response",
+        "section",
+        "sent",
+        "starts",
+        "state",
+        "stops",
+    )
+
     def __init__(self, endpoint: Endpoint, cause: str | _Text):
         self.endpoint = endpoint
         self.d: _Data = endpoint._d.copy()
         self.cause = cause
-        self.state: str = endpoint.machine.state
-        self.entered_from: str | None = endpoint.machine.entered_from
+        last = endpoint.machine.last
+        self.state: str = last.target if last is not None else endpoint.machine.start
+        self.entered_from: str | None = last.source if last is not None else None
         self.fired: list[Transition] = []
         self.sent: list[Segment] = []
         self.starts: dict[str, Timer] = {}

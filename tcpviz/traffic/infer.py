@@ -46,7 +46,6 @@ simulator's answers: every connection scenario, captured at either end, replays 
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..model import Machine, Table, Transition, tcp_table
@@ -256,13 +255,14 @@ class Inference:
     The capture module calls :meth:`add` for every segment and :meth:`finish` at the end.
     """
 
-    __slots__ = ("_connection", "endpoints", "finished", "pending", "table")
+    __slots__ = ("connection", "endpoints", "finished", "pending", "table")
 
     def __init__(self, connection: Connection, table: Table | None = None):
         self.table: Table = table if table is not None else tcp_table(extended=True)
-        # Weakly: the connection holds its inference, and without a cycle a connection handed
-        # on and dropped dies at once by reference counting, not at the collector's next pass.
-        self._connection = weakref.ref(connection)
+        #: The connection; ``None`` once finished, so that a connection handed on and dropped
+        #: dies at once by reference counting (it holds its inference) and leaves the cyclic
+        #: garbage collector nothing to find.
+        self.connection: Connection | None = connection
         names = [_name(connection.addresses[i], connection.ports[i]) for i in (0, 1)]
         a = EndpointStates(connection.addresses[0], connection.ports[0], self.table, names[1])
         if connection.self_connect:
@@ -276,11 +276,6 @@ class Inference:
             [] for _ in self.endpoints
         )
         self.finished: bool = False
-
-    @property
-    def connection(self) -> Connection | None:
-        """The connection this inference is for (``None`` once it is gone)."""
-        return self._connection()
 
     # -- the public steps ---------------------------------------------------------------------
 
@@ -343,6 +338,7 @@ class Inference:
         if self.finished:
             return
         self.finished = True
+        self.connection = None
         self.settle()
         for end in self.endpoints:
             if not end.changes:
