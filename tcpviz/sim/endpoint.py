@@ -972,10 +972,14 @@ class Endpoint:
             raise InvalidOperation(f"emitted takes a Segment, not {type(segment).__name__}")
         flags = segment.flags
         if flags in _PLAIN and self.emitted_predicted(segment.seq, segment.ack, segment.payload):
-            return _outcome(end=self.name, cause=_Text(_sent, segment), reason=_FITS)
+            return _outcome(
+                end=self.name, cause=_Text(_sent, segment), reason=_FITS, section="3.10.7"
+            )
         if flags == _SYN_ACK and self.machine.state == SYN_RECEIVED and segment.seq == self._d.iss:
             # The SYN,ACK it sent on the SYN it got (this end already holds it as sent).
-            return _outcome(end=self.name, cause=_Text(_sent, segment), reason=_ANSWERED)
+            return _outcome(
+                end=self.name, cause=_Text(_sent, segment), reason=_ANSWERED, section="3.10.7.2"
+            )
         w = _Work(self, _Text(_sent, segment))
         if "RST" in flags:
             self._emitted_rst(w, segment)

@@ -268,3 +268,59 @@ def test_a_twin_connection_predicts_without_moving_the_original():
         twin.apply(f"deliver {flight.id}")  # in order: header prediction
         assert twin.server.tcb.rcv_nxt == c.server.tcb.rcv_nxt + 5
         assert c.server.describe() == before
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    state=st.sampled_from(
+        [
+            "ESTABLISHED",
+            "CLOSE-WAIT",
+            "FIN-WAIT-1",
+            "FIN-WAIT-2",
+            "CLOSING",
+            "LAST-ACK",
+            "TIME-WAIT",
+        ]
+    ),
+    seq=st.sampled_from([0, -1, 1, 5, 2**31]),
+    ack=st.sampled_from([0, -1, 1, 5, 2**31]),
+    payload=st.integers(0, 3),
+    psh=st.booleans(),
+)
+def test_emitted_prediction_gives_what_the_long_way_gives(state, seq, ack, payload, psh):
+    # What an end sends without SYN, FIN or RST: data from ESTABLISHED or CLOSE-WAIT, a pure
+    # ACK from any synchronized state. The cheap path and the long one end in the same place
+    # and say the same (section and reason included).
+    def made():
+        return Endpoint.midway(S, peer=C, state=state, snd_nxt=10_000, rcv_nxt=2**32 - 2)
+
+    segment = Segment(
+        S, C, seq_add(10_000, seq), seq_add(2**32 - 2, ack), "PSH,ACK" if psh else "ACK", payload
+    )
+    fast_end = made()
+    fast = fast_end.emitted(segment)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Endpoint, "emitted_predicted", lambda self, *args: False)
+        slow_end = made()
+        slow = slow_end.emitted(segment)
+    assert fast == slow
+    assert everything(fast_end) == everything(slow_end)
+
+
+def test_an_outcome_written_late_reads_as_one_written_at_once():
+    # An endpoint's Outcome writes its cause and reason when first read: a reader, ==, repr
+    # and dataclasses.replace see the finished text.
+    import dataclasses
+
+    from tcpviz.sim import Outcome
+
+    out = established().receive(seg("FIN,ACK seq=101 ack=301"))
+    text = {f.name: getattr(out, f.name) for f in dataclasses.fields(Outcome)}
+    assert isinstance(out.reason, str) and out.reason.startswith("3.10.7.4: ")
+    assert out.cause == "FIN,ACK seq=101 ack=301"
+    again = established().receive(seg("FIN,ACK seq=101 ack=301"))
+    assert again == Outcome(**text) and hash(again) == hash(Outcome(**text))
+    assert repr(established().receive(seg("FIN,ACK seq=101 ack=301"))) == repr(Outcome(**text))
+    assert dataclasses.replace(again, response="dropped").reason == out.reason
+    assert Outcome.reason == "" and Outcome(end="e", cause="c").reason == ""
