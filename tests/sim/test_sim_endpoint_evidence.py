@@ -324,3 +324,17 @@ def test_an_outcome_written_late_reads_as_one_written_at_once():
     assert repr(established().receive(seg("FIN,ACK seq=101 ack=301"))) == repr(Outcome(**text))
     assert dataclasses.replace(again, response="dropped").reason == out.reason
     assert Outcome.reason == "" and Outcome(end="e", cause="c").reason == ""
+
+
+def test_a_copy_of_the_endpoints_data_has_every_field():
+    # The data's copy names its fields one by one (it is in slots): a field added later and
+    # not copied would be missing from every copy.
+    from tcpviz.sim.endpoint import _Data
+
+    end = established()
+    end.send(3)
+    original = end._d
+    copy = original.copy()
+    assert copy is not original
+    for name in _Data.__slots__:
+        assert getattr(copy, name) == getattr(original, name), name
