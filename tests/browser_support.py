@@ -289,3 +289,18 @@ def wait_for_connected_kernel(url: str, timeout: float = 2 * SERVER_START_S) -> 
             f"no connected, idle kernel after {timeout} s: {kernels}"
         )
         time.sleep(0.25)
+
+
+def code_notebook(path: Path, *sources: str) -> Path:
+    """Write a notebook of code cells at ``path`` for the Python 3 kernel, as a student's."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    nbformat.write(notebook, path)
+    return path

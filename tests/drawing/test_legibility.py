@@ -20,12 +20,12 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
 import pytest
 from browser_support import (
     WAIT_MS,
     Expected,
     artifact_path,
+    code_notebook,
     jupyterlab,
     launch_options,
     wait_for_connected_kernel,
@@ -414,14 +414,7 @@ def test_jupyterlab_at_projector_sizes(chromium, tmp_path: Path, request) -> Non
     """1280x800 with the file browser open, 1024x768 with it closed."""
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    notebook.cells = [nbformat.v4.new_code_cell(NOTEBOOK)]
-    nbformat.write(notebook, notebooks / "legible.ipynb")
+    code_notebook(notebooks / "legible.ipynb", NOTEBOOK)
     summary = {}
     with jupyterlab(notebooks, tmp_path) as url:
         context, page = new_tab(chromium, 1280, 800)
@@ -514,17 +507,9 @@ def test_static_diagram_follows_voila_dark_theme(chromium, tmp_path: Path) -> No
     """No white slab in a dark front end: the auto theme reads its colours."""
     from browser_support import voila
 
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    notebook.cells = [
-        nbformat.v4.new_code_cell('from tcpviz import Diagram\nDiagram(state="LISTEN")')
-    ]
-    path = tmp_path / "static.ipynb"
-    nbformat.write(notebook, path)
+    path = code_notebook(
+        tmp_path / "static.ipynb", 'from tcpviz import Diagram\nDiagram(state="LISTEN")'
+    )
     with voila(path, tmp_path, theme="dark") as url:
         context, page = new_tab(chromium, 1024, 768)
         try:

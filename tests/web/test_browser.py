@@ -18,12 +18,12 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
 import pytest
 from browser_support import (
     WAIT_MS,
     Expected,
     artifact_path,
+    code_notebook,
     jupyterlab,
     launch_options,
     voila,
@@ -533,16 +533,7 @@ display(widget, python_side)
 
 
 def write_notebook(folder: Path, theme: str = "light") -> Path:
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-    }
-    notebook.cells = [nbformat.v4.new_code_cell(NOTEBOOK_SOURCE.format(theme=theme))]
-    path = folder / "widget-test.ipynb"
-    nbformat.write(notebook, path)
-    return path
+    return code_notebook(folder / "widget-test.ipynb", NOTEBOOK_SOURCE.format(theme=theme))
 
 
 def assert_python_agrees(page, expected: Expected) -> None:
@@ -1039,19 +1030,10 @@ def test_jupyterlab_running_the_widget_cell_again_keeps_the_clicks(
     `client = TCPWidget()` must give back the same widget, still where the student left it."""
     root_dir = tmp_path / "notebooks"
     root_dir.mkdir()
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-    }
-    notebook.cells = [
-        nbformat.v4.new_code_cell(
-            "from tcpviz.web.widget import TCPWidget\n\nclient = TCPWidget()\nclient"
-        )
-    ]
-    path = root_dir / "rerun.ipynb"
-    nbformat.write(notebook, path)
+    path = code_notebook(
+        root_dir / "rerun.ipynb",
+        "from tcpviz.web.widget import TCPWidget\n\nclient = TCPWidget()\nclient",
+    )
     with jupyterlab(root_dir, tmp_path) as url:
         tab.goto(f"{url}lab/tree/{path.name}", timeout=60_000)
         cell = tab.locator(".jp-Notebook .jp-Cell").first

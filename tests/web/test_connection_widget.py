@@ -556,25 +556,15 @@ def test_widget_page_clicks_paint_from_the_lookahead_then_python_confirms(tmp_pa
 
 @pytest.mark.browser
 def test_in_voila_the_widget_steps_a_scenario_and_is_legible_at_1280x800(tmp_path):
-    import nbformat
-    from browser_support import artifact_path, launch_options, voila
+    from browser_support import artifact_path, code_notebook, launch_options, voila
     from connection_layout import assert_nothing_clipped
     from playwright import sync_api
 
-    notebook = tmp_path / "both-ends.ipynb"
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell(
-            "from tcpviz.web.connection_widget import ConnectionWidget\n"
-            'ConnectionWidget(scenario="lost-syn", theme="light")'
-        )
-    ]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, notebook)
+    notebook = code_notebook(
+        tmp_path / "both-ends.ipynb",
+        "from tcpviz.web.connection_widget import ConnectionWidget\n"
+        'ConnectionWidget(scenario="lost-syn", theme="light")',
+    )
     scenario = get_connection_scenario("lost-syn")
     played = ConnectionView()
     played.play("lost-syn")
@@ -622,9 +612,9 @@ def test_in_voila_the_widget_steps_a_scenario_and_is_legible_at_1280x800(tmp_pat
 
 @pytest.mark.browser
 def test_in_jupyterlab_with_the_file_browser_open_the_widget_is_legible(tmp_path):
-    import nbformat
     from browser_support import (
         artifact_path,
+        code_notebook,
         jupyterlab,
         launch_options,
         wait_for_connected_kernel,
@@ -634,20 +624,11 @@ def test_in_jupyterlab_with_the_file_browser_open_the_widget_is_legible(tmp_path
 
     root_dir = tmp_path / "notebooks"
     root_dir.mkdir()
-    notebook = root_dir / "both-ends.ipynb"
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell(
-            "from tcpviz.web.connection_widget import ConnectionWidget\n"
-            'ConnectionWidget(scenario="simultaneous-close", theme="light")'
-        )
-    ]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, notebook)
+    notebook = code_notebook(
+        root_dir / "both-ends.ipynb",
+        "from tcpviz.web.connection_widget import ConnectionWidget\n"
+        'ConnectionWidget(scenario="simultaneous-close", theme="light")',
+    )
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(**launch_options())
         try:

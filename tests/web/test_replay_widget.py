@@ -603,25 +603,15 @@ def test_nothing_is_clipped_or_scrolls_inside_a_panel_at_any_moment_of_a_replay(
 @pytest.mark.browser
 def test_in_voila_the_replay_widget_steps_and_answers_a_ladder_click(tmp_path):
     """The real widget, through the kernel: redo and a click on the ladder reach Python."""
-    import nbformat
-    from browser_support import artifact_path, launch_options, voila
+    from browser_support import artifact_path, code_notebook, launch_options, voila
     from playwright import sync_api
 
-    notebook = tmp_path / "replay.ipynb"
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell(
-            "from tcpviz.traffic import example_capture\n"
-            "from tcpviz.web import ConnectionWidget\n"
-            'ConnectionWidget.from_capture(example_capture(), conn=1, theme="light")'
-        )
-    ]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, notebook)
+    notebook = code_notebook(
+        tmp_path / "replay.ipynb",
+        "from tcpviz.traffic import example_capture\n"
+        "from tcpviz.web import ConnectionWidget\n"
+        'ConnectionWidget.from_capture(example_capture(), conn=1, theme="light")',
+    )
     python = ReplayView(replay(example_capture()).connection(1))
     idle = " && !document.querySelector('.tcpviz-conn').classList.contains('tvc-pending')"
     with sync_api.sync_playwright() as p:
