@@ -1579,6 +1579,8 @@ class Endpoint:
     def _acknowledged(self, w: _Work, ack: int) -> None:
         """SND.UNA moves to ``ack``: drop what it covers from the queue, restart the timers."""
         w.set_tcb(snd_una=ack)
+        if not w.d.rexmit:
+            return  # nothing queued for retransmission: nothing to drop, no timer to restart
         left = tuple(s for s in w.d.rexmit if not seq_le(s.end, ack))
         if len(left) == len(w.d.rexmit):
             return

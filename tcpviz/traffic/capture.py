@@ -361,6 +361,13 @@ class _Tracker:
         counts[sender] += 1
         if length:
             connection.payload[sender] += length
+        inference = connection.inference
+        tried = kind == "new" and len(connection.segments) >= connection.keep
+        if tried and inference.predicted(sender, h):
+            # Both ends' header prediction took it and it is not kept: no record of it needed.
+            connection.unlisted += 1
+            connection.zeek.add(sender == 0, flags, seq, ack, length, window)
+            return
         peer_isn = peer.isn
         segment = CapturedSegment(
             counts[0] + counts[1],
@@ -380,7 +387,7 @@ class _Tracker:
         if kind == "retransmission":
             zeek.retransmission(sender == 0)
         zeek.add(sender == 0, flags, seq, ack, length, window)
-        changed = connection.inference.add(segment, h)
+        changed = inference.add_unpredicted(segment, h) if tried else inference.add(segment, h)
         if changed or len(connection.segments) < connection.keep:
             connection.segments.append(segment)
         else:

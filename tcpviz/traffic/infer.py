@@ -281,6 +281,40 @@ class Inference:
 
     def add(self, segment: CapturedSegment, h: Header) -> bool:
         """Take one captured segment into account; ``True`` if some state changed."""
+        if segment.kind == "new" and self.predicted(segment.sender, h):
+            return False
+        return self.add_unpredicted(segment, h)
+
+    def predicted(self, sender_index: int, h: Header) -> bool:
+        """Both ends' header prediction for a new segment from ``sender_index``: taken, no change.
+
+        The bulk of any capture: data and ACKs on an open connection, nothing on its way, the
+        sender's state already proven. ``False``: hand the segment to :meth:`add_unpredicted`
+        (the capture point calls this first, so that it builds the segment's record only when
+        it keeps it or the long way needs it).
+        """
+        endpoints = self.endpoints
+        if len(endpoints) == 1:
+            sender_index = receiver_index = 0
+        else:
+            receiver_index = 1 - sender_index
+        flags = h.flags
+        if flags & _CONTROL or not flags & ACK:
+            return False
+        pending = self.pending
+        if pending[sender_index] or pending[receiver_index]:
+            return False
+        sender = endpoints[sender_index]
+        changes = sender.changes
+        if not changes or not changes[-1].seen:
+            return False
+        seq, ack, length = h.seq, h.ack, h.length
+        return sender.endpoint.emitted_predicted(seq, ack, length) and endpoints[
+            receiver_index
+        ].endpoint.predict(seq, ack, length)
+
+    def add_unpredicted(self, segment: CapturedSegment, h: Header) -> bool:
+        """:meth:`add` for a segment :meth:`predicted` did not take (or not new)."""
         endpoints = self.endpoints
         if len(endpoints) == 1:
             sender_index = receiver_index = 0
@@ -289,22 +323,7 @@ class Inference:
             receiver_index = 1 - sender_index
         sender = endpoints[sender_index]
         receiver = endpoints[receiver_index]
-        _src, _sport, _dst, _dport, seq, ack, flags, _window, length, _wscale = h
-        changes = sender.changes
-        if (
-            not flags & _CONTROL
-            and flags & ACK
-            and segment.kind == "new"
-            and not self.pending[sender_index]
-            and not self.pending[receiver_index]
-            and changes
-            and changes[-1].seen
-            and sender.endpoint.emitted_predicted(seq, ack, length)
-            and receiver.endpoint.predict(seq, ack, length)
-        ):
-            # The bulk of any capture: data and ACKs on an open connection, nothing on its way,
-            # the sender's state already proven. Both ends' header prediction took it.
-            return False
+        flags = h.flags
         before = len(sender.changes) + len(receiver.changes)
         # First what the sender's segment shows it had received, then what it shows of itself.
         if self.pending[sender_index]:
