@@ -436,7 +436,8 @@ class _Work:
         self.fired: list[Transition] = []
         self.sent: list[Segment] = []
         self.starts: dict[str, Timer] = {}
-        self.stops: set[str] = set()
+        # A dict used as an ordered set: an empty dict is not tracked by the garbage collector.
+        self.stops: dict[str, None] = {}
         self.response = "ok"
         self.section = ""
         self.clauses: list[str] = []
@@ -481,13 +482,13 @@ class _Work:
 
     def start(self, name: str, after: float) -> None:
         self.starts[name] = _timer(name, after)
-        self.stops.discard(name)
+        self.stops.pop(name, None)
         self.d.running = _timers_running(self.d.running | {name})
 
     def stop(self, name: str) -> None:
         self.starts.pop(name, None)
         if name in self.endpoint._d.running:
-            self.stops.add(name)
+            self.stops[name] = None
         self.d.running = _timers_running(self.d.running - {name})
 
     def outcome(self) -> Outcome:
