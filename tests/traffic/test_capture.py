@@ -19,6 +19,7 @@ from tcpviz.errors import (
 )
 from tcpviz.traffic import Replay, iter_connections, replay
 from tcpviz.traffic import capture as capture_module
+from tcpviz.traffic import infer as infer_module
 
 
 def states(end):
@@ -633,3 +634,46 @@ def test_capture_starting_with_the_syn_ack(tmp_path):
     assert states(client) == ["CLOSED", "SYN-SENT", "ESTABLISHED"]
     assert not change(client, "SYN-SENT").seen and "did not see" in change(client, "SYN-SENT").note
     assert states(server)[-2:] == ["SYN-RECEIVED", "ESTABLISHED"]
+
+
+def test_states_do_not_depend_on_which_segments_are_kept(tmp_path, monkeypatch):
+    # A segment that is not kept skips its record when both ends' header prediction takes it;
+    # one that is kept goes the long way round with a record: the ends must end up the same.
+    conv = Conversation()
+    for i in range(3):
+        conv.client = (conv.client[0], 32000 + i)
+        conv.c("S", 100)
+        conv.s("SA", 300, 101)
+        conv.c("A", 101, 301)
+        c, s = 101, 301
+        for _ in range(4):
+            conv.c("PA", c, s, b"abc")
+            c += 3
+            conv.s("PA", s, c, b"hello")
+            s += 5
+            conv.c("A", c, s)
+        conv.c("FA", c, s)
+        conv.s("A", s, c + 1)
+        conv.s("FA", s, c + 1)
+        conv.c("A", c + 1, s + 1)
+    path = conv.write(tmp_path / "kept.pcap")
+    taken = []
+    predicted = infer_module.Inference.predicted
+
+    def counting(self, sender, h):
+        taken.append(predicted(self, sender, h))
+        return taken[-1]
+
+    monkeypatch.setattr(infer_module.Inference, "predicted", counting)
+
+    def ends(limit):
+        out = []
+        for c in iter_connections(path, segment_limit=limit):
+            assert len(c.segments) + c.unlisted == sum(c.packets)
+            out.append((c.ports, [[e.as_dict() for e in end.changes] for end in c.endpoints]))
+        return out
+
+    unkept = ends(0)
+    assert sum(taken) >= 3 * 8  # the data and ACKs went the short way, with no record
+    assert unkept == ends(2000) == ends(5)
+    assert [len(changes) for _, both in unkept for changes in both] == [7] * 6  # CLOSED..CLOSED
