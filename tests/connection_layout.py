@@ -78,6 +78,22 @@ def assert_nothing_clipped(page: Any, where: str) -> None:
     assert m["tcb"] >= 8 and m["history"] == 1, f"{where}: TCB rows or history menu not shown"
 
 
+#: The start of a measuring function's body: ``px(el)``, an SVG text's size as shown (CSS px),
+#: and ``visible(el)``, whether it lies in view inside its ladder pane or diagram.
+SHOWN_TEXT_JS = """
+  const px = (el) => {
+    const svg = el.ownerSVGElement;
+    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    return parseFloat(el.getAttribute("font-size")) * scale;
+  };
+  const visible = (el) => {
+    const r = el.getBoundingClientRect();
+    const pane = el.closest(".tvc-ladder-pane, .tvc-diagram").getBoundingClientRect();
+    return r.width > 0 && r.bottom > pane.top && r.top < pane.bottom &&
+      r.right > pane.left && r.left < pane.right;
+  };"""
+
+
 #: The size each text of the ladder is shown at (CSS px): its font size times the ladder's scale
 #: (the pane scales the ladder down to its width), for every text, in view or not.
 LADDER_TEXT_JS = """

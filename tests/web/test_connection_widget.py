@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+from connection_layout import SHOWN_TEXT_JS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -266,19 +267,10 @@ def test_the_page_inlines_everything_and_loads_nothing(tmp_path):
 
 # -- in a real browser: the standalone page, and the widget's page code driven by Python -----
 
-MEASURE_JS = """
-() => {
-  const px = (el) => {
-    const svg = el.ownerSVGElement;
-    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
-    return parseFloat(el.getAttribute("font-size")) * scale;
-  };
-  const visible = (el) => {
-    const r = el.getBoundingClientRect();
-    const pane = el.closest(".tvc-ladder-pane, .tvc-diagram").getBoundingClientRect();
-    return r.width > 0 && r.bottom > pane.top && r.top < pane.bottom &&
-      r.right > pane.left && r.left < pane.right;
-  };
+MEASURE_JS = (
+    "\n() => {"
+    + SHOWN_TEXT_JS
+    + """
   const ladder = [...document.querySelectorAll(".tvc-ladder svg text")].filter(visible);
   const diagram = [...document.querySelectorAll(".tvc-diagram svg g.edge text")].filter(visible);
   const states = [...document.querySelectorAll(".tvc-diagram svg g.node text")].filter(visible);
@@ -296,6 +288,7 @@ MEASURE_JS = """
   };
 }
 """
+)
 
 
 def assert_legible(m, arrows_shown=True):

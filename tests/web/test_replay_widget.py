@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from capture_support import Conversation, handshake_and_close, window_scale_option
+from connection_layout import SHOWN_TEXT_JS
 
 from tcpviz.errors import TcpvizError, WidgetError
 from tcpviz.traffic import example_capture, replay
@@ -291,19 +292,10 @@ def test_a_replay_makes_a_standalone_page_too():
 
 # -- in Chromium: the page steps a replay; states and the lit segment agree with Python ----------
 
-MEASURE_JS = """
-() => {
-  const px = (el) => {
-    const svg = el.ownerSVGElement;
-    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
-    return parseFloat(el.getAttribute("font-size")) * scale;
-  };
-  const visible = (el) => {
-    const r = el.getBoundingClientRect();
-    const pane = el.closest(".tvc-ladder-pane, .tvc-diagram").getBoundingClientRect();
-    return r.width > 0 && r.bottom > pane.top && r.top < pane.bottom &&
-      r.right > pane.left && r.left < pane.right;
-  };
+MEASURE_JS = (
+    "\n() => {"
+    + SHOWN_TEXT_JS
+    + """
   const text = (sel) => [...document.querySelectorAll(sel)].filter(visible);
   const css = (sel) => [...document.querySelectorAll(sel)]
     .filter((el) => el.offsetParent && el.textContent.trim())
@@ -342,6 +334,7 @@ MEASURE_JS = """
   };
 }
 """
+)
 
 BRIDGE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><style>{css}</style></head>
 <body style="margin:0"><div id="w"></div><script type="module">
